@@ -1,0 +1,109 @@
+"""Writing audit records. Call these from services and views, inside the same transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from choshu.audit.models import AuditKind, AuditLog, AuditSubject
+from choshu.core.models import Job, Municipality
+
+GENESIS = "0" * 64
+_LOCK_KEY = 0x43484F53  # "CHOS": one advisory lock serialises the chain on PostgreSQL
+
+
+def _canonical(log: AuditLog) -> bytes:
+    payload = {
+        "municipality": log.municipality_id,
+        "kind": log.kind,
+        "at": log.at.isoformat(),
+        "user": log.user_id,
+        "username": log.username,
+        "client_addr": log.client_addr,
+        "function": log.function,
+        "subject_type": log.subject_type,
+        "subject_ids": log.subject_ids,
+        "detail": log.detail,
+        "job": log.job_id,
+        "prev_hash": log.prev_hash,
+    }
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+
+
+def compute_hash(log: AuditLog) -> str:
+    return hashlib.sha256(_canonical(log)).hexdigest()
+
+
+def client_addr(request: HttpRequest | None) -> str:
+    if request is None:
+        return ""
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
+@transaction.atomic
+def audit_record(
+    *,
+    kind: str,
+    function: str,
+    municipality: Municipality | None,
+    user: Any = None,
+    request: HttpRequest | None = None,
+    subject_type: str = "",
+    subject_ids: Sequence[int] = (),
+    detail: dict[str, Any] | None = None,
+    job: Job | None = None,
+) -> AuditLog:
+    """Append one record to the hash chain (the chain is global, so logs of all tenants are linked)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
+    last = AuditLog.objects.order_by("-id").values_list("record_hash", flat=True).first()
+    authenticated = user is not None and getattr(user, "is_authenticated", False)
+    log = AuditLog(
+        municipality=municipality,
+        kind=kind,
+        at=timezone.now(),
+        user=user if authenticated else None,
+        username=getattr(user, "username", "") if authenticated else "",
+        client_addr=client_addr(request),
+        function=function,
+        subject_type=subject_type,
+        subject_ids=[int(i) for i in subject_ids],
+        detail=detail or {},
+        job=job,
+        prev_hash=last or GENESIS,
+    )
+    log.record_hash = compute_hash(log)
+    log.save()
+    if municipality is not None and subject_type == "taxpayer" and subject_ids:
+        AuditSubject.objects.bulk_create(
+            [AuditSubject(log=log, municipality=municipality, taxpayer_id=i) for i in set(subject_ids)]
+        )
+    return log
+
+
+def audit_access(
+    *,
+    request: HttpRequest,
+    function: str,
+    taxpayer_ids: Iterable[int],
+    detail: dict[str, Any] | None = None,
+) -> AuditLog:
+    """Record that the requesting user saw these taxpayers' data (照会)."""
+    user = request.user
+    return audit_record(
+        kind=AuditKind.ACCESS,
+        function=function,
+        municipality=getattr(user, "municipality", None),
+        user=user,
+        request=request,
+        subject_type="taxpayer",
+        subject_ids=list(taxpayer_ids),
+        detail=detail,
+    )

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from typing import Any
+
+from choshu.core.commands import ChoshuCommand
+from choshu.core.services import municipality_create
+
+
+class Command(ChoshuCommand):
+    help = "自治体（テナント）を登録する。例: choshu init-municipality --code 112038 --name 川口市"
+    uses_municipality = False
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--code", required=True, help="6桁の地方公共団体コード（チェックデジット付き）")
+        parser.add_argument("--name", required=True, help="団体名")
+        parser.add_argument("--conveni-company-code", default="", help="コンビニ収納 GS1 企業コード(6桁)")
+        parser.add_argument("--conveni-client-code", default="", help="コンビニ収納 委託者コード(5桁)")
+        parser.add_argument("--eltax-agency-no", default="", help="収納機関番号(5桁)")
+
+    def run(self, **options: Any) -> None:
+        m = municipality_create(
+            code=options["code"],
+            name=options["name"],
+            conveni_company_code=options["conveni_company_code"],
+            conveni_client_code=options["conveni_client_code"],
+            eltax_agency_no=options["eltax_agency_no"],
+        )
+        self.emit(options, {"municipality": m.code, "name": m.name, "id": m.pk}, f"{m} を登録しました")

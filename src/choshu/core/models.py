@@ -1,0 +1,75 @@
+"""Tenants and batch-job records shared by every app."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+# 全国地方公共団体コード: the first two digits are the prefecture (JIS X 0401).
+PREFECTURES = {
+    "01": "北海道", "02": "青森県", "03": "岩手県", "04": "宮城県", "05": "秋田県", "06": "山形県",
+    "07": "福島県", "08": "茨城県", "09": "栃木県", "10": "群馬県", "11": "埼玉県", "12": "千葉県",
+    "13": "東京都", "14": "神奈川県", "15": "新潟県", "16": "富山県", "17": "石川県", "18": "福井県",
+    "19": "山梨県", "20": "長野県", "21": "岐阜県", "22": "静岡県", "23": "愛知県", "24": "三重県",
+    "25": "滋賀県", "26": "京都府", "27": "大阪府", "28": "兵庫県", "29": "奈良県", "30": "和歌山県",
+    "31": "鳥取県", "32": "島根県", "33": "岡山県", "34": "広島県", "35": "山口県", "36": "徳島県",
+    "37": "香川県", "38": "愛媛県", "39": "高知県", "40": "福岡県", "41": "佐賀県", "42": "長崎県",
+    "43": "熊本県", "44": "大分県", "45": "宮崎県", "46": "鹿児島県", "47": "沖縄県",
+}  # fmt: skip
+
+
+class Municipality(models.Model):
+    """自治体 — the tenant. Every table of personal or financial data carries one.
+
+    ``code`` is the 6-digit 全国地方公共団体コード including its check digit (川口市 = 112038).
+    """
+
+    code = models.CharField("地方公共団体コード", max_length=6, unique=True)
+    name = models.CharField("団体名", max_length=50)
+    conveni_company_code = models.CharField("コンビニ収納 企業コード", max_length=6, blank=True)
+    conveni_client_code = models.CharField("コンビニ収納 委託者コード", max_length=5, blank=True)
+    eltax_agency_no = models.CharField("収納機関番号", max_length=5, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "自治体"
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.code})"
+
+    @property
+    def prefecture(self) -> str:
+        return PREFECTURES.get(self.code[:2], "")
+
+
+class Job(models.Model):
+    """A run of a batch command (import, seed, verification): who, what, counts, outcome.
+
+    Imports record the SHA-256 of the file so that the same file twice changes nothing.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "実行中"
+        SUCCEEDED = "succeeded", "正常終了"
+        REFUSED = "refused", "取込拒否"
+        FAILED = "failed", "異常終了"
+
+    municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
+    kind = models.CharField("処理", max_length=40)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    file_name = models.CharField(max_length=500, blank=True)
+    file_sha256 = models.CharField(max_length=64, blank=True, db_index=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    counts = models.JSONField(default=dict, blank=True)
+    errors = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        verbose_name = "バッチ処理"
+        indexes = [models.Index(fields=["municipality", "kind", "file_sha256"])]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.pk} ({self.status})"

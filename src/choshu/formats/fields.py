@@ -1,0 +1,82 @@
+"""Field validators shared by the CSV parsers. Each returns the typed value or records a ``RowError``."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from choshu.formats.errors import RowError
+
+_DIGITS = re.compile(r"[0-9]+")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_INT = re.compile(r"-?[0-9]+")
+
+
+class RowChecker:
+    """Collects the errors of one row; ``ok`` tells whether the row was clean."""
+
+    def __init__(self, line: int, errors: list[RowError]) -> None:
+        self.line = line
+        self.errors = errors
+        self.ok = True
+
+    def fail(self, column: str, reason: str, value: str = "") -> None:
+        self.ok = False
+        self.errors.append(RowError(self.line, column, reason, value))
+
+    def required(self, row: dict[str, str], column: str) -> str:
+        value = row[column]
+        if value == "":
+            self.fail(column, "必須項目が空です")
+        return value
+
+    def digits(self, row: dict[str, str], column: str, *, min_len: int, max_len: int, required: bool = True) -> str:
+        value = row[column]
+        if value == "":
+            if required:
+                self.fail(column, "必須項目が空です")
+            return ""
+        if not _DIGITS.fullmatch(value) or not (min_len <= len(value) <= max_len):
+            size = f"{min_len}桁" if min_len == max_len else f"{min_len}〜{max_len}桁"
+            self.fail(column, f"半角数字{size}で指定してください", value)
+            return ""
+        return value
+
+    def date(self, row: dict[str, str], column: str, *, required: bool = True) -> date | None:
+        value = row[column]
+        if value == "":
+            if required:
+                self.fail(column, "必須項目が空です")
+            return None
+        if not _DATE.fullmatch(value):
+            self.fail(column, "日付は YYYY-MM-DD 形式で指定してください", value)
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.fail(column, "存在しない日付です", value)
+            return None
+
+    def yen(self, row: dict[str, str], column: str, *, allow_negative: bool = False) -> int | None:
+        value = row[column]
+        if value == "":
+            self.fail(column, "必須項目が空です")
+            return None
+        if not _INT.fullmatch(value):
+            self.fail(column, "金額は区切りのない半角の整数（円）で指定してください", value)
+            return None
+        amount = int(value)
+        if amount < 0 and not allow_negative:
+            self.fail(column, "金額が負です", value)
+            return None
+        return amount
+
+    def choice(self, row: dict[str, str], column: str, allowed: dict[str, str], *, required: bool = True) -> str:
+        value = row[column]
+        if value == "" and not required:
+            return ""
+        if value not in allowed:
+            shown = ", ".join(f"{k or '空'}={v}" for k, v in allowed.items())
+            self.fail(column, f"値が不正です（{shown}）", value)
+            return ""
+        return value

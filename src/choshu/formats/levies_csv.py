@@ -1,0 +1,83 @@
+"""``levies.csv`` — 調定 from the tax systems, one row per installment (interchange.md §2)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from choshu.formats.csvfile import iter_rows
+from choshu.formats.errors import RowError
+from choshu.formats.fields import RowChecker
+from choshu.rules.check_digits import is_valid_slip_no
+
+HEADER = ("tax_item", "levy_year", "notice_no", "taxpayer_no", "installment_no", "due_date", "principal", "slip_no")
+
+TAX_ITEMS = {
+    "01": "個人住民税(普通徴収)",
+    "02": "個人住民税(特別徴収)",
+    "03": "法人住民税",
+    "04": "固定資産税・都市計画税",
+    "05": "軽自動車税(種別割)",
+    "06": "事業所税",
+}
+
+
+@dataclass(frozen=True)
+class LevyRecord:
+    line: int
+    tax_item: str
+    levy_year: int
+    notice_no: str
+    taxpayer_no: str
+    installment_no: int
+    due_date: date
+    principal: int
+    slip_no: str
+
+    @property
+    def key(self) -> tuple[str, int, str, int]:
+        return (self.tax_item, self.levy_year, self.notice_no, self.installment_no)
+
+
+def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iterator[LevyRecord]:
+    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any)."""
+    seen_keys: dict[tuple[str, int, str, int], int] = {}
+    seen_slips: dict[str, int] = {}
+    levy_owner: dict[tuple[str, int, str], tuple[str, int]] = {}
+    for line, row in iter_rows(text, HEADER, errors, file_name):
+        c = RowChecker(line, errors)
+        tax_item = c.choice(row, "tax_item", TAX_ITEMS)
+        year_text = c.digits(row, "levy_year", min_len=4, max_len=4)
+        notice_no = c.digits(row, "notice_no", min_len=1, max_len=12)
+        taxpayer_no = c.digits(row, "taxpayer_no", min_len=1, max_len=15)
+        inst_text = c.digits(row, "installment_no", min_len=1, max_len=2)
+        due_date = c.date(row, "due_date")
+        principal = c.yen(row, "principal")
+        slip_no = c.digits(row, "slip_no", min_len=16, max_len=16, required=False)
+        levy_year = int(year_text) if year_text else 0
+        if year_text and not 1950 <= levy_year <= 2200:
+            c.fail("levy_year", "賦課年度が範囲外です", year_text)
+        installment_no = int(inst_text) if inst_text else 0
+        if inst_text and installment_no < 1:
+            c.fail("installment_no", "期別は1以上です", inst_text)
+        if slip_no and not is_valid_slip_no(slip_no):
+            c.fail("slip_no", "納付番号のチェックデジットが一致しません", slip_no)
+        if not c.ok:
+            continue
+        assert due_date is not None and principal is not None
+        key = (tax_item, levy_year, notice_no, installment_no)
+        if key in seen_keys:
+            c.fail("installment_no", f"同じ税目・年度・通知書番号・期別が{seen_keys[key]}行目にあります")
+            continue
+        seen_keys[key] = line
+        owner = levy_owner.setdefault((tax_item, levy_year, notice_no), (taxpayer_no, line))
+        if owner[0] != taxpayer_no:
+            c.fail("taxpayer_no", f"同じ通知書番号の{owner[1]}行目と宛名番号が異なります", taxpayer_no)
+            continue
+        if slip_no:
+            if slip_no in seen_slips:
+                c.fail("slip_no", f"納付番号が{seen_slips[slip_no]}行目と重複しています", slip_no)
+                continue
+            seen_slips[slip_no] = line
+        yield LevyRecord(line, tax_item, levy_year, notice_no, taxpayer_no, installment_no, due_date, principal, slip_no)

@@ -1,0 +1,94 @@
+"""``taxpayers.csv`` — the feed from the 宛名 / 住登外 systems (interchange.md §1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+
+from choshu.formats.csvfile import iter_rows
+from choshu.formats.errors import RowError
+from choshu.formats.fields import RowChecker
+from choshu.rules.check_digits import is_valid_corporate_number, is_valid_my_number
+
+HEADER = (
+    "taxpayer_no", "kind", "name", "name_kana", "birth_date", "sex", "postal_code", "address",
+    "address_extra", "phone", "my_number", "corporate_number", "resident", "deceased_on",
+)  # fmt: skip
+
+KINDS = {"individual": "個人", "corporation": "法人"}
+SEXES = {"": "不明", "1": "男", "2": "女"}
+RESIDENT = {"1": "住登者", "0": "住登外"}
+
+
+@dataclass(frozen=True)
+class TaxpayerRecord:
+    line: int
+    taxpayer_no: str
+    kind: str
+    name: str
+    name_kana: str
+    birth_date: date | None
+    sex: str
+    postal_code: str
+    address: str
+    address_extra: str
+    phone: str
+    my_number: str
+    corporate_number: str
+    resident: bool
+    deceased_on: date | None
+
+
+def parse_taxpayers(text: str, errors: list[RowError], file_name: str = "") -> Iterator[TaxpayerRecord]:
+    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any)."""
+    seen: dict[str, int] = {}
+    for line, row in iter_rows(text, HEADER, errors, file_name):
+        c = RowChecker(line, errors)
+        taxpayer_no = c.digits(row, "taxpayer_no", min_len=1, max_len=15)
+        kind = c.choice(row, "kind", KINDS)
+        name = c.required(row, "name")
+        if len(name) > 200:
+            c.fail("name", "200文字を超えています")
+        birth_date = c.date(row, "birth_date", required=False)
+        sex = c.choice(row, "sex", SEXES, required=False)
+        postal_code = row["postal_code"]
+        if postal_code and not (len(postal_code) == 7 and postal_code.isascii() and postal_code.isdigit()):
+            c.fail("postal_code", "郵便番号はハイフンなしの半角数字7桁で指定してください", postal_code)
+        my_number = c.digits(row, "my_number", min_len=12, max_len=12, required=False)
+        corporate_number = c.digits(row, "corporate_number", min_len=13, max_len=13, required=False)
+        if my_number:
+            if kind == "corporation":
+                c.fail("my_number", "法人に個人番号は指定できません")
+            elif not is_valid_my_number(my_number):
+                c.fail("my_number", "個人番号のチェックデジットが一致しません", "************")
+        if corporate_number:
+            if kind == "individual":
+                c.fail("corporate_number", "個人に法人番号は指定できません")
+            elif not is_valid_corporate_number(corporate_number):
+                c.fail("corporate_number", "法人番号のチェックデジットが一致しません", corporate_number)
+        resident = c.choice(row, "resident", RESIDENT)
+        deceased_on = c.date(row, "deceased_on", required=False)
+        if taxpayer_no:
+            if taxpayer_no in seen:
+                c.fail("taxpayer_no", f"宛名番号が{seen[taxpayer_no]}行目と重複しています", taxpayer_no)
+            else:
+                seen[taxpayer_no] = line
+        if c.ok:
+            yield TaxpayerRecord(
+                line=line,
+                taxpayer_no=taxpayer_no,
+                kind=kind,
+                name=name,
+                name_kana=row["name_kana"],
+                birth_date=birth_date,
+                sex=sex,
+                postal_code=postal_code,
+                address=row["address"],
+                address_extra=row["address_extra"],
+                phone=row["phone"],
+                my_number=my_number,
+                corporate_number=corporate_number,
+                resident=resident == "1",
+                deceased_on=deceased_on,
+            )

@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.core.management.base import CommandError
+
+from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
+from choshu.levies.selectors import installment_balances
+from choshu.taxpayers.models import Taxpayer
+
+
+class Command(ChoshuCommand):
+    help = "宛名番号ごとの期別残高（指定日現在）を表示する"
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--taxpayer", required=True, metavar="NO", help="宛名番号")
+        parser.add_argument("--as-of", required=True, metavar="YYYY-MM-DD")
+
+    def run(self, **options: Any) -> None:
+        municipality = self.municipality(options)
+        try:
+            as_of = date.fromisoformat(options["as_of"])
+        except ValueError as exc:
+            raise CommandError(f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED) from exc
+        tp = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=options["taxpayer"]).first()
+        if tp is None:
+            raise CommandError(f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED)
+        rows = installment_balances(taxpayer_ids=[tp.pk], as_of=as_of)
+        payload = {
+            "taxpayer": tp.taxpayer_no,
+            "as_of": as_of.isoformat(),
+            "installments": [r.as_dict() for r in rows],
+            "totals": {
+                "principal": sum(r.principal for r in rows),
+                "principal_paid": sum(r.principal_paid for r in rows),
+                "principal_outstanding": sum(r.principal_outstanding for r in rows),
+            },
+        }
+        lines = [f"{tp.taxpayer_no} {as_of} 現在"] + [
+            f"{r.tax_item_name} {r.levy_year} {r.notice_no} 第{r.installment_no}期 {r.due_date} "
+            f"本税{r.principal:,} 収納{r.principal_paid:,} 未納{r.principal_outstanding:,}"
+            for r in rows
+        ]
+        self.emit(options, payload, "\n".join(lines))

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from choshu.core.commands import ChoshuCommand
+from choshu.levies.selectors import ledger_problems
+
+
+class Command(ChoshuCommand):
+    help = "元帳を検証する: 全取引の貸借一致と、期別の残高キャッシュ＝明細の合計（不一致なら終了コード1）"
+
+    def run(self, **options: Any) -> None:
+        code = options.get("municipality")
+        municipality_id = self.municipality(options).pk if code else None
+        counts, problems = ledger_problems(municipality_id=municipality_id)
+        payload = {"ok": not problems, **counts, "problems": [p.as_dict() for p in problems]}
+        human = "元帳は一致しています" if not problems else f"不一致 {len(problems)} 件"
+        self.emit(options, payload, human + f"（取引 {counts['transactions']} 件, 期別 {counts['installments']} 件）")
+        if problems:
+            sys.exit(1)

@@ -1,0 +1,141 @@
+"""調定 (levies), 期別 (installments) and the double-entry, append-only ledger."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+
+class TaxItem(models.TextChoices):
+    """税目 — codes as in the levy feed (interchange.md §2)."""
+
+    RESIDENT_ORDINARY = "01", "個人住民税(普通徴収)"
+    RESIDENT_SPECIAL = "02", "個人住民税(特別徴収)"
+    CORPORATE_RESIDENT = "03", "法人住民税"
+    FIXED_ASSET = "04", "固定資産税・都市計画税"
+    LIGHT_VEHICLE = "05", "軽自動車税(種別割)"
+    BUSINESS_OFFICE = "06", "事業所税"
+
+
+class Levy(models.Model):
+    """調定 — one tax claim on one taxpayer: a tax item, a levy year (賦課年度) and a notice number."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="levies")
+    tax_item = models.CharField("税目", max_length=2, choices=TaxItem.choices)
+    levy_year = models.PositiveSmallIntegerField("賦課年度")
+    notice_no = models.CharField("通知書番号", max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
+
+    class Meta:
+        verbose_name = "調定"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "tax_item", "levy_year", "notice_no"], name="levy_key_unique"
+            ),
+        ]
+        indexes = [models.Index(fields=["municipality", "notice_no"], name="levy_notice_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_tax_item_display()} {self.levy_year} 通知書{self.notice_no}"
+
+
+class Installment(models.Model):
+    """期別 — one payment period of a levy: a due date (納期限) and a principal (本税).
+
+    The amounts here are a cache of the ledger (``LedgerEntry``), updated in the same transaction as
+    the entries; ``choshu verify-ledger`` proves cache = sum of entries.
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    levy = models.ForeignKey(Levy, on_delete=models.PROTECT, related_name="installments")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="installments")
+    installment_no = models.PositiveSmallIntegerField("期別")
+    due_date = models.DateField("納期限")
+    slip_no = models.CharField("納付番号", max_length=16, null=True, blank=True)
+    principal_levied = models.BigIntegerField("調定額(本税)", default=0)
+    principal_paid = models.BigIntegerField("収納額(本税)", default=0)
+    principal_outstanding = models.BigIntegerField("未納額(本税)", default=0)
+
+    class Meta:
+        verbose_name = "期別"
+        constraints = [
+            models.UniqueConstraint(fields=["levy", "installment_no"], name="installment_key_unique"),
+            models.UniqueConstraint(fields=["municipality", "slip_no"], name="installment_slip_unique"),
+        ]
+        indexes = [
+            models.Index(fields=["municipality", "taxpayer"], name="installment_taxpayer_idx"),
+            models.Index(fields=["municipality", "due_date"], name="installment_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.levy} 第{self.installment_no}期"
+
+
+class TxnKind(models.TextChoices):
+    LEVY = "levy", "調定"
+    CORRECTION = "correction", "更正"
+    PAYMENT = "payment", "収納"
+    PAYMENT_REVERSAL = "payment_reversal", "収納取消"
+    OVERPAYMENT = "overpayment", "過誤納発生"
+    REFUND = "refund", "還付"
+    APPROPRIATION = "appropriation", "充当"
+    WRITE_OFF = "write_off", "不納欠損"
+
+
+class Account(models.TextChoices):
+    """Ledger accounts. Receivables are kept per installment and component."""
+
+    RECEIVABLE = "receivable", "未収(期別)"
+    LEVIED = "levied", "調定(相手勘定)"
+    CASH = "cash", "収納(資金)"
+    OVERPAYMENT = "overpayment", "過誤納金"
+    SUSPENSE = "suspense", "未消込"
+    WRITE_OFF = "write_off", "不納欠損"
+
+
+class Component(models.TextChoices):
+    NONE = "", "－"
+    PRINCIPAL = "principal", "本税"
+    LATE_CHARGE = "late_charge", "延滞金"
+    DUNNING_FEE = "dunning_fee", "督促手数料"
+    ENFORCEMENT_COST = "enforcement_cost", "滞納処分費"
+
+
+class LedgerTransaction(models.Model):
+    """One money event; its entries sum to zero. Never edited: a correction is a new transaction.
+
+    Three dates: ``legal_date`` (領収日・更正日 — drives late charges), ``booking_date`` (日計日 — drives
+    daily totals and the fiscal year) and ``recorded_at`` (when the system learned it).
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=20, choices=TxnKind.choices)
+    legal_date = models.DateField("法定日")
+    booking_date = models.DateField("計上日")
+    recorded_at = models.DateTimeField("記録日時")
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
+    reverses = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT)
+    memo = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        verbose_name = "元帳取引"
+        indexes = [models.Index(fields=["municipality", "booking_date"], name="txn_booking_idx")]
+
+
+class LedgerEntry(models.Model):
+    """One signed amount (integer yen) on one account. Positive = debit."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    txn = models.ForeignKey(LedgerTransaction, on_delete=models.PROTECT, related_name="entries")
+    account = models.CharField(max_length=20, choices=Account.choices)
+    component = models.CharField(max_length=20, choices=Component.choices, blank=True, default="")
+    installment = models.ForeignKey(Installment, null=True, blank=True, on_delete=models.PROTECT)
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", null=True, blank=True, on_delete=models.PROTECT)
+    amount = models.BigIntegerField()
+
+    class Meta:
+        verbose_name = "元帳明細"
+        indexes = [models.Index(fields=["installment", "account", "component"], name="entry_installment_idx")]

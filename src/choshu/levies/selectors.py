@@ -1,0 +1,153 @@
+"""Reads of 調定・期別 and balances derived from the ledger."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db import connection
+from django.db.models import Q, Sum
+
+from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
+from choshu.levies.models import Account, Component, Installment, LedgerEntry
+
+
+@dataclass(frozen=True)
+class InstallmentBalance:
+    installment_id: int
+    tax_item: str
+    tax_item_name: str
+    levy_year: int
+    notice_no: str
+    installment_no: int
+    due_date: date
+    slip_no: str
+    principal: int
+    principal_paid: int
+    principal_outstanding: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "tax_item": self.tax_item,
+            "levy_year": self.levy_year,
+            "notice_no": self.notice_no,
+            "installment_no": self.installment_no,
+            "due_date": self.due_date.isoformat(),
+            "principal": self.principal,
+            "principal_paid": self.principal_paid,
+            "principal_outstanding": self.principal_outstanding,
+        }
+
+
+def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[InstallmentBalance]:
+    """Each installment of these taxpayers with principal, paid and outstanding as of ``as_of``.
+
+    Amounts come from the ledger entries, not from the cache. ``principal`` is the levied amount with
+    every correction booked so far; ``principal_paid`` counts payments whose legal date (領収日) is on or
+    before ``as_of``.
+    """
+    installments = list(
+        Installment.objects.filter(taxpayer_id__in=taxpayer_ids)
+        .select_related("levy")
+        .order_by("levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no")
+    )
+    sums: dict[int, dict[str, int]] = defaultdict(lambda: {"levied": 0, "paid": 0})
+    rows = (
+        LedgerEntry.objects.filter(
+            installment__in=[i.pk for i in installments],
+            account=Account.RECEIVABLE,
+            component=Component.PRINCIPAL,
+        )
+        .filter(Q(txn__kind__in=LEVIED_KINDS) | Q(txn__kind__in=PAID_KINDS, txn__legal_date__lte=as_of))
+        .values("installment_id", "txn__kind")
+        .annotate(total=Sum("amount"))
+    )
+    for row in rows:
+        bucket = "levied" if row["txn__kind"] in LEVIED_KINDS else "paid"
+        sums[row["installment_id"]][bucket] += int(row["total"])
+    result = []
+    for inst in installments:
+        levied = sums[inst.pk]["levied"]
+        paid = -sums[inst.pk]["paid"]
+        result.append(
+            InstallmentBalance(
+                installment_id=inst.pk,
+                tax_item=inst.levy.tax_item,
+                tax_item_name=inst.levy.get_tax_item_display(),
+                levy_year=inst.levy.levy_year,
+                notice_no=inst.levy.notice_no,
+                installment_no=inst.installment_no,
+                due_date=inst.due_date,
+                slip_no=inst.slip_no or "",
+                principal=levied,
+                principal_paid=paid,
+                principal_outstanding=levied - paid,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class LedgerProblem:
+    kind: str
+    id: int
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "detail": self.detail}
+
+
+def ledger_problems(*, municipality_id: int | None = None, limit: int = 1000) -> tuple[dict[str, int], list[LedgerProblem]]:
+    """Prove the ledger: every transaction sums to zero and has entries; every cache equals its entries."""
+    where_txn = "WHERE t.municipality_id = %s" if municipality_id else ""
+    where_inst = "WHERE i.municipality_id = %s" if municipality_id else ""
+    params = [municipality_id] if municipality_id else []
+    problems: list[LedgerProblem] = []
+    levied = ", ".join(f"'{k}'" for k in LEVIED_KINDS)
+    paid = ", ".join(f"'{k}'" for k in PAID_KINDS)
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM levies_ledgertransaction t {where_txn}", params)
+        n_txn = cur.fetchone()[0]
+        cur.execute(
+            f"""SELECT t.id, COALESCE(SUM(e.amount), 0), COUNT(e.id)
+                FROM levies_ledgertransaction t LEFT JOIN levies_ledgerentry e ON e.txn_id = t.id
+                {where_txn} GROUP BY t.id
+                HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2
+                   OR SUM(CASE WHEN e.municipality_id <> t.municipality_id THEN 1 ELSE 0 END) > 0""",
+            params,
+        )
+        for txn_id, total, count in cur.fetchmany(limit):
+            problems.append(LedgerProblem("unbalanced_transaction", txn_id, f"sum={total} entries={count}"))
+        cur.execute(f"SELECT COUNT(*) FROM levies_installment i {where_inst}", params)
+        n_inst = cur.fetchone()[0]
+        cur.execute(
+            f"""SELECT i.id, i.principal_levied, i.principal_paid, i.principal_outstanding,
+                       COALESCE(s.levied, 0), COALESCE(s.paid, 0), COALESCE(s.total, 0)
+                FROM levies_installment i
+                LEFT JOIN (
+                    SELECT e.installment_id,
+                           SUM(CASE WHEN t.kind IN ({levied}) THEN e.amount ELSE 0 END) AS levied,
+                           -SUM(CASE WHEN t.kind IN ({paid}) THEN e.amount ELSE 0 END) AS paid,
+                           SUM(e.amount) AS total
+                    FROM levies_ledgerentry e JOIN levies_ledgertransaction t ON t.id = e.txn_id
+                    WHERE e.account = '{Account.RECEIVABLE.value}' AND e.component = '{Component.PRINCIPAL.value}'
+                    GROUP BY e.installment_id
+                ) s ON s.installment_id = i.id
+                {where_inst}
+                  {"AND" if where_inst else "WHERE"} (i.principal_levied <> COALESCE(s.levied, 0)
+                   OR i.principal_paid <> COALESCE(s.paid, 0)
+                   OR i.principal_outstanding <> COALESCE(s.total, 0))""",
+            params,
+        )
+        for iid, c_lev, c_paid, c_out, s_lev, s_paid, s_out in cur.fetchmany(limit - len(problems)):
+            problems.append(
+                LedgerProblem(
+                    "cache_mismatch",
+                    iid,
+                    f"levied {c_lev}≠{s_lev}" if c_lev != s_lev else
+                    f"paid {c_paid}≠{s_paid}" if c_paid != s_paid else f"outstanding {c_out}≠{s_out}",
+                )
+            )
+    return {"transactions": n_txn, "installments": n_inst}, problems

@@ -1,0 +1,1 @@
+"""Dated legal parameters (TOML data files); loaded and validated by ``choshu.rules.parameters``."""

@@ -1,0 +1,84 @@
+"""The My Number vault: AES-GCM encryption at rest and a keyed hash for look-ups.
+
+The master key is 32 bytes, from ``CHOSHU_FIELD_KEY`` (base64) or the key file ``var/field.key``
+(created with mode 0600 on first use). Two sub-keys are derived with HKDF: one encrypts, one hashes,
+so the look-up hash reveals nothing about the ciphertext key. A plaintext number never leaves this
+module except through ``decrypt_my_number`` (used only by the reveal function, which is audited).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import os
+from functools import lru_cache
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from django.conf import settings
+
+_VERSION = b"\x01"
+
+
+class FieldKeyError(RuntimeError):
+    pass
+
+
+def _load_master_key() -> bytes:
+    env = os.environ.get("CHOSHU_FIELD_KEY")
+    if env:
+        try:
+            key = base64.b64decode(env, validate=True)
+        except binascii.Error as exc:
+            raise FieldKeyError("CHOSHU_FIELD_KEY は base64 で 32 バイトの鍵を指定してください") from exc
+    else:
+        path = settings.VAR_DIR / "field.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+        key = base64.b64decode(path.read_bytes().strip())
+    if len(key) != 32:
+        raise FieldKeyError("個人番号暗号鍵の長さが 32 バイトではありません")
+    return key
+
+
+def _derive(info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(_load_master_key())
+
+
+@lru_cache(maxsize=1)
+def _keys() -> tuple[AESGCM, bytes]:
+    return AESGCM(_derive(b"choshu my_number enc v1")), _derive(b"choshu my_number hash v1")
+
+
+def reset_key_cache() -> None:
+    _keys.cache_clear()
+
+
+def encrypt_my_number(number: str) -> bytes:
+    aead, _ = _keys()
+    nonce = os.urandom(12)
+    return _VERSION + nonce + aead.encrypt(nonce, number.encode("ascii"), _VERSION)
+
+
+def decrypt_my_number(blob: bytes) -> str:
+    aead, _ = _keys()
+    blob = bytes(blob)
+    if blob[:1] != _VERSION:
+        raise FieldKeyError("未対応の暗号形式です")
+    return aead.decrypt(blob[1:13], blob[13:], _VERSION).decode("ascii")
+
+
+def my_number_hash(number: str) -> str:
+    """Keyed hash (HMAC-SHA256) used to find a person by My Number without decrypting every row."""
+    _, hkey = _keys()
+    return hmac.new(hkey, number.encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def mask_my_number(has_number: bool) -> str:
+    return "＊＊＊＊ ＊＊＊＊ ＊＊＊＊" if has_number else ""
