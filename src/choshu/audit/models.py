@@ -58,3 +58,6 @@ class AuditSubject(models.Model):
 
     class Meta:
         verbose_name = "監査ログ対象者"
+
+    def __str__(self) -> str:
+        return f"{self.log_id} → {self.taxpayer_id}"

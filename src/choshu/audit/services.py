@@ -33,7 +33,9 @@ def _canonical(log: AuditLog) -> bytes:
         "job": log.job_id,
         "prev_hash": log.prev_hash,
     }
-    return json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return json.dumps(
+        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
+    ).encode()
 
 
 def compute_hash(log: AuditLog) -> str:

@@ -28,7 +28,9 @@ class ChoshuCommand(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="結果を JSON で最終行に出力する")
         if self.uses_municipality:
-            parser.add_argument("--municipality", metavar="CODE", help="地方公共団体コード（1団体のみなら省略可）")
+            parser.add_argument(
+                "--municipality", metavar="CODE", help="地方公共団体コード（1団体のみなら省略可）"
+            )
 
     def municipality(self, options: dict[str, Any]) -> Municipality:
         try:
@@ -49,7 +51,11 @@ class ChoshuCommand(BaseCommand):
             if options.get("json"):
                 self.stdout.write(
                     json.dumps(
-                        {"refused": True, "file": refused.file_name, "errors": [e.as_dict() for e in refused.errors]},
+                        {
+                            "refused": True,
+                            "file": refused.file_name,
+                            "errors": [e.as_dict() for e in refused.errors],
+                        },
                         ensure_ascii=False,
                     )
                 )

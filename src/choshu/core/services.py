@@ -53,18 +53,29 @@ def municipality_resolve(code: str | None) -> Municipality:
     if code:
         found = Municipality.objects.filter(code=code).first()
         if found is None:
-            raise MunicipalityNotFound(f"地方公共団体コード {code} は登録されていません（choshu init-municipality で作成）")
+            raise MunicipalityNotFound(
+                f"地方公共団体コード {code} は登録されていません（choshu init-municipality で作成）"
+            )
         return found
     all_ = list(Municipality.objects.all()[:2])
     if not all_:
-        raise MunicipalityNotFound("自治体が登録されていません。先に choshu init-municipality を実行してください")
+        raise MunicipalityNotFound(
+            "自治体が登録されていません。先に choshu init-municipality を実行してください"
+        )
     if len(all_) > 1:
         raise MunicipalityNotFound("自治体が複数あります。--municipality CODE で指定してください")
     return all_[0]
 
 
-def job_start(*, municipality: Municipality, kind: str, actor: Any = None, file_name: str = "",
-              file_sha256: str = "", parameters: dict[str, Any] | None = None) -> Job:
+def job_start(
+    *,
+    municipality: Municipality,
+    kind: str,
+    actor: Any = None,
+    file_name: str = "",
+    file_sha256: str = "",
+    parameters: dict[str, Any] | None = None,
+) -> Job:
     return Job.objects.create(
         municipality=municipality,
         kind=kind,
@@ -75,8 +86,9 @@ def job_start(*, municipality: Municipality, kind: str, actor: Any = None, file_
     )
 
 
-def job_finish(job: Job, *, status: str, counts: dict[str, Any] | None = None,
-               errors: list[dict[str, Any]] | None = None) -> Job:
+def job_finish(
+    job: Job, *, status: str, counts: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None
+) -> Job:
     job.status = status
     job.finished_at = timezone.now()
     job.counts = counts or {}

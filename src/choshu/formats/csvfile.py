@@ -32,59 +32,77 @@ def decode_strict(data: bytes, file_name: str = "") -> CsvText:
         try:
             return CsvText(data[3:].decode("utf-8"), "utf-8-sig", digest)
         except UnicodeDecodeError as exc:
-            raise _decode_error(exc, 3, "UTF-8 (BOM 付き)", data, file_name) from exc
+            raise _refused(
+                data, exc.start + 3, "UTF-8 (BOM 付き) として不正なバイトがあります", file_name
+            ) from exc
     try:
         return CsvText(data.decode("utf-8"), "utf-8", digest)
-    except UnicodeDecodeError as utf8_exc:
-        try:
-            text = data.decode("cp932")
-        except UnicodeDecodeError as exc:
-            # Neither: report where UTF-8 decoding failed if the file is mostly UTF-8, else CP932's failure.
-            worst = utf8_exc if utf8_exc.start > exc.start else exc
-            name = "UTF-8" if worst is utf8_exc else "CP932"
-            raise _decode_error(worst, 0, name, data, file_name) from exc
-        _refuse_mixed_encoding(data, file_name)
-        return CsvText(text, "cp932", digest)
+    except UnicodeDecodeError:
+        pass
+    _check_cp932_lines(data, file_name)
+    return CsvText(data.decode("cp932"), "cp932", digest)
 
 
-def _refuse_mixed_encoding(data: bytes, file_name: str) -> None:
-    """A CP932 file must not contain lines that are UTF-8 (a file pasted together from two sources).
+def _check_cp932_lines(data: bytes, file_name: str) -> None:
+    """The file is not UTF-8: every line must be CP932, with no UTF-8 lines mixed in.
 
     Japanese CP932 text is almost never valid UTF-8 (its kana lead bytes 0x82/0x83 are UTF-8
-    continuation bytes), so a non-ASCII line that decodes as UTF-8 marks a mixed file.
+    continuation bytes), so a non-ASCII line that decodes as UTF-8 marks a file pasted together from
+    two sources. Bytes that CP932 maps to the private-use area (0xA0, 0xFD–0xFF, 外字 0xF040–0xF9FC)
+    are refused too: they are not characters any other system can read.
     """
+    offset = 0
     for line_no, raw in enumerate(data.split(b"\n"), start=1):
+        start, offset = offset, offset + len(raw) + 1
         if raw.isascii():
             continue
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError:
-            continue
-        raise FileRefused(
-            [
-                RowError(
-                    line_no,
-                    "",
-                    "文字コードが混在しています: この行は UTF-8、ほかの行は CP932(Shift_JIS) です"
-                    "（どちらかに統一して保存し直してください）",
+            pass
+        else:
+            raise FileRefused(
+                [
+                    RowError(
+                        line_no,
+                        "",
+                        "文字コードが混在しています: この行は UTF-8、ほかの行は CP932(Shift_JIS) です"
+                        "（どちらかに統一して保存し直してください）",
+                    )
+                ],
+                file_name,
+            )
+        try:
+            text = raw.decode("cp932")
+        except UnicodeDecodeError as exc:
+            raise _refused(
+                data,
+                start + exc.start,
+                "UTF-8 としても CP932(Shift_JIS) としても不正なバイトがあります",
+                file_name,
+            ) from exc
+        for col, ch in enumerate(text):
+            if "\ue000" <= ch <= "\uf8ff":
+                raise FileRefused(
+                    [
+                        RowError(
+                            line_no,
+                            "",
+                            f"{col + 1}文字目が CP932 の外字領域または不正なバイトです（文字コードを確認し、標準の文字に置き換えてください）",
+                        )
+                    ],
+                    file_name,
                 )
-            ],
-            file_name,
-        )
 
 
-def _decode_error(
-    exc: UnicodeDecodeError, offset: int, encoding: str, data: bytes, file_name: str
-) -> FileRefused:
-    pos = exc.start + offset
+def _refused(data: bytes, pos: int, what: str, file_name: str) -> FileRefused:
     line = data.count(b"\n", 0, pos) + 1
     return FileRefused(
         [
             RowError(
                 line,
                 "",
-                f"文字コードを判定できません: {pos}バイト目が {encoding} として不正です"
-                "（UTF-8 か CP932(Shift_JIS) で保存し直してください）",
+                f"文字コードを判定できません: {pos}バイト目: {what}（UTF-8 か CP932 で保存し直してください）",
             )
         ],
         file_name,
@@ -120,7 +138,10 @@ def iter_rows(
                 RowError(
                     1,
                     "",
-                    "見出し行が仕様と一致しません。期待: " + ",".join(expected_header) + " / 実際: " + ",".join(header),
+                    "見出し行が仕様と一致しません。期待: "
+                    + ",".join(expected_header)
+                    + " / 実際: "
+                    + ",".join(header),
                 )
             ],
             file_name,
@@ -139,7 +160,11 @@ def iter_rows(
             continue
         if len(fields) != width:
             errors.append(
-                RowError(line_no, "", f"列の数が {len(fields)} です（{width} 列必要です）。行が途中で切れていませんか")
+                RowError(
+                    line_no,
+                    "",
+                    f"列の数が {len(fields)} です（{width} 列必要です）。行が途中で切れていませんか",
+                )
             )
             continue
         yield line_no, dict(zip(expected_header, fields, strict=True))

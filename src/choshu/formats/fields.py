@@ -30,7 +30,9 @@ class RowChecker:
             self.fail(column, "必須項目が空です")
         return value
 
-    def digits(self, row: dict[str, str], column: str, *, min_len: int, max_len: int, required: bool = True) -> str:
+    def digits(
+        self, row: dict[str, str], column: str, *, min_len: int, max_len: int, required: bool = True
+    ) -> str:
         value = row[column]
         if value == "":
             if required:
@@ -71,7 +73,9 @@ class RowChecker:
             return None
         return amount
 
-    def choice(self, row: dict[str, str], column: str, allowed: dict[str, str], *, required: bool = True) -> str:
+    def choice(
+        self, row: dict[str, str], column: str, allowed: dict[str, str], *, required: bool = True
+    ) -> str:
         value = row[column]
         if value == "" and not required:
             return ""

@@ -11,7 +11,16 @@ from choshu.formats.errors import RowError
 from choshu.formats.fields import RowChecker
 from choshu.rules.check_digits import is_valid_slip_no
 
-HEADER = ("tax_item", "levy_year", "notice_no", "taxpayer_no", "installment_no", "due_date", "principal", "slip_no")
+HEADER = (
+    "tax_item",
+    "levy_year",
+    "notice_no",
+    "taxpayer_no",
+    "installment_no",
+    "due_date",
+    "principal",
+    "slip_no",
+)
 
 TAX_ITEMS = {
     "01": "個人住民税(普通徴収)",
@@ -80,4 +89,6 @@ def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iter
                 c.fail("slip_no", f"納付番号が{seen_slips[slip_no]}行目と重複しています", slip_no)
                 continue
             seen_slips[slip_no] = line
-        yield LevyRecord(line, tax_item, levy_year, notice_no, taxpayer_no, installment_no, due_date, principal, slip_no)
+        yield LevyRecord(
+            line, tax_item, levy_year, notice_no, taxpayer_no, installment_no, due_date, principal, slip_no
+        )

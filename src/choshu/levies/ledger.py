@@ -69,18 +69,22 @@ def post_many(
     with transaction.atomic():
         txns = LedgerTransaction.objects.bulk_create(
             [
-                LedgerTransaction(municipality=municipality, kind=p.kind, legal_date=p.legal_date,
-                                  booking_date=p.booking_date, recorded_at=now, actor=user, job=job, memo=p.memo)
+                LedgerTransaction(
+                    municipality=municipality,
+                    kind=p.kind,
+                    legal_date=p.legal_date,
+                    booking_date=p.booking_date,
+                    recorded_at=now,
+                    actor=user,
+                    job=job,
+                    memo=p.memo,
+                )
                 for p in postings
             ],
             batch_size=1000,
         )
         LedgerEntry.objects.bulk_create(
-            [
-                _entry(municipality, txn, leg)
-                for txn, p in zip(txns, postings, strict=True)
-                for leg in p.legs
-            ],
+            [_entry(municipality, txn, leg) for txn, p in zip(txns, postings, strict=True) for leg in p.legs],
             batch_size=1000,
         )
         _update_cache([(p.kind, leg) for p in postings for leg in p.legs])
@@ -145,5 +149,7 @@ def _update_cache(legs: Sequence[tuple[str, Leg]]) -> None:
             inst.principal_paid -= leg.amount
     if objects:
         Installment.objects.bulk_update(
-            list(objects.values()), ["principal_levied", "principal_paid", "principal_outstanding"], batch_size=1000
+            list(objects.values()),
+            ["principal_levied", "principal_paid", "principal_outstanding"],
+            batch_size=1000,
         )

@@ -124,6 +124,9 @@ class LedgerTransaction(models.Model):
         verbose_name = "元帳取引"
         indexes = [models.Index(fields=["municipality", "booking_date"], name="txn_booking_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.legal_date}"
+
 
 class LedgerEntry(models.Model):
     """One signed amount (integer yen) on one account. Positive = debit."""
@@ -139,3 +142,6 @@ class LedgerEntry(models.Model):
     class Meta:
         verbose_name = "元帳明細"
         indexes = [models.Index(fields=["installment", "account", "component"], name="entry_installment_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account}/{self.component} {self.amount:+d}"

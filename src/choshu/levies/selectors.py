@@ -99,7 +99,9 @@ class LedgerProblem:
         return {"kind": self.kind, "id": self.id, "detail": self.detail}
 
 
-def ledger_problems(*, municipality_id: int | None = None, limit: int = 1000) -> tuple[dict[str, int], list[LedgerProblem]]:
+def ledger_problems(
+    *, municipality_id: int | None = None, limit: int = 1000
+) -> tuple[dict[str, int], list[LedgerProblem]]:
     """Prove the ledger: every transaction sums to zero and has entries; every cache equals its entries."""
     where_txn = "WHERE t.municipality_id = %s" if municipality_id else ""
     where_inst = "WHERE i.municipality_id = %s" if municipality_id else ""
@@ -146,8 +148,11 @@ def ledger_problems(*, municipality_id: int | None = None, limit: int = 1000) ->
                 LedgerProblem(
                     "cache_mismatch",
                     iid,
-                    f"levied {c_lev}≠{s_lev}" if c_lev != s_lev else
-                    f"paid {c_paid}≠{s_paid}" if c_paid != s_paid else f"outstanding {c_out}≠{s_out}",
+                    f"levied {c_lev}≠{s_lev}"
+                    if c_lev != s_lev
+                    else f"paid {c_paid}≠{s_paid}"
+                    if c_paid != s_paid
+                    else f"outstanding {c_out}≠{s_out}",
                 )
             )
     return {"transactions": n_txn, "installments": n_inst}, problems

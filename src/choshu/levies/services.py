@@ -27,7 +27,9 @@ LevyKey = tuple[str, int, str]
 InstKey = tuple[str, int, str, int]
 
 
-def parse_levy_file(municipality: Municipality, path: str | Path) -> tuple[str, list[LevyRecord], dict[str, int]]:
+def parse_levy_file(
+    municipality: Municipality, path: str | Path
+) -> tuple[str, list[LevyRecord], dict[str, int]]:
     """Read and validate the whole file, including references to taxpayers and existing levies."""
     decoded = decode_strict(read_bytes(path), str(path))
     errors: list[RowError] = []
@@ -35,8 +37,14 @@ def parse_levy_file(municipality: Municipality, path: str | Path) -> tuple[str, 
     taxpayer_ids = taxpayer_ids_by_no(municipality, (r.taxpayer_no for r in records))
     for rec in records:
         if rec.taxpayer_no not in taxpayer_ids:
-            errors.append(RowError(rec.line, "taxpayer_no", "宛名番号が登録されていません（先に宛名を取り込んでください）",
-                                   rec.taxpayer_no))
+            errors.append(
+                RowError(
+                    rec.line,
+                    "taxpayer_no",
+                    "宛名番号が登録されていません（先に宛名を取り込んでください）",
+                    rec.taxpayer_no,
+                )
+            )
     errors.extend(_conflicts_with_database(municipality, records, taxpayer_ids))
     if errors:
         errors.sort(key=lambda e: e.line)
@@ -59,17 +67,29 @@ def _conflicts_with_database(
         }
         for rec in chunk:
             owner = owners.get((rec.tax_item, rec.levy_year, rec.notice_no))
-            if owner is not None and rec.taxpayer_no in taxpayer_ids and owner != taxpayer_ids[rec.taxpayer_no]:
-                errors.append(RowError(rec.line, "taxpayer_no", "この通知書番号は別の宛名番号の調定として登録済みです",
-                                       rec.taxpayer_no))
+            if (
+                owner is not None
+                and rec.taxpayer_no in taxpayer_ids
+                and owner != taxpayer_ids[rec.taxpayer_no]
+            ):
+                errors.append(
+                    RowError(
+                        rec.line,
+                        "taxpayer_no",
+                        "この通知書番号は別の宛名番号の調定として登録済みです",
+                        rec.taxpayer_no,
+                    )
+                )
         slips = {r.slip_no: r for r in chunk if r.slip_no}
         if slips:
             for slip, t, y, n, i in Installment.objects.filter(
                 municipality=municipality, slip_no__in=list(slips)
-            ).values_list("slip_no", "levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no"):
-                rec = slips[slip]
+            ).values_list(
+                "slip_no", "levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no"
+            ):
+                rec = slips[str(slip)]
                 if (t, y, n, i) != rec.key:
-                    errors.append(RowError(rec.line, "slip_no", "この納付番号は別の期別に登録済みです", slip))
+                    errors.append(RowError(rec.line, "slip_no", "この納付番号は別の期別に登録済みです", rec.slip_no))
     return errors
 
 
@@ -81,17 +101,25 @@ def levies_import(*, municipality: Municipality, path: str | Path, actor: Any = 
         job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path))
         job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
         raise
-    summary = ImportSummary(rows=len(records), extra={"levies_created": 0, "overpayments": 0, "amount_levied": 0,
-                                                     "amount_corrected": 0})
+    summary = ImportSummary(
+        rows=len(records),
+        extra={"levies_created": 0, "overpayments": 0, "amount_levied": 0, "amount_corrected": 0},
+    )
     summary.already_imported = file_already_imported(municipality=municipality, kind=JOB_KIND, sha256=sha)
     with transaction.atomic():
-        job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha)
+        job = job_start(
+            municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha
+        )
         for start in range(0, len(records), CHUNK):
             _import_chunk(municipality, records[start : start + CHUNK], taxpayer_ids, job, actor, summary)
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(
-            kind=AuditKind.BATCH, function="調定取込", municipality=municipality, user=actor, job=job,
+            kind=AuditKind.BATCH,
+            function="調定取込",
+            municipality=municipality,
+            user=actor,
+            job=job,
             detail={"file": str(path), "sha256": sha, **summary.as_dict()},
         )
     return summary
@@ -114,13 +142,20 @@ def _import_chunk(
     corrections: list[tuple[LevyRecord, Installment]] = []
     touched: list[Installment] = []
     for rec in chunk:
-        inst = existing.get(rec.key)
-        if inst is None:
+        found = existing.get(rec.key)
+        if found is None:
             levy = levies[rec.key[:3]]
-            inst = Installment(municipality=municipality, levy=levy, taxpayer_id=levy.taxpayer_id,
-                               installment_no=rec.installment_no, due_date=rec.due_date, slip_no=rec.slip_no or None)
+            inst = Installment(
+                municipality=municipality,
+                levy=levy,
+                taxpayer_id=levy.taxpayer_id,
+                installment_no=rec.installment_no,
+                due_date=rec.due_date,
+                slip_no=rec.slip_no or None,
+            )
             new.append((rec, inst))
             continue
+        inst = found
         changed = False
         if inst.due_date != rec.due_date:
             inst.due_date, changed = rec.due_date, True
@@ -157,7 +192,9 @@ def _levies_for(
         for lv in Levy.objects.filter(municipality=municipality, notice_no__in={k[2] for k in keys})
     }
     missing = [
-        Levy(municipality=municipality, taxpayer_id=tp, tax_item=k[0], levy_year=k[1], notice_no=k[2], job=job)
+        Levy(
+            municipality=municipality, taxpayer_id=tp, tax_item=k[0], levy_year=k[1], notice_no=k[2], job=job
+        )
         for k, tp in keys.items()
         if k not in found
     ]

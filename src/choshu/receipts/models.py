@@ -37,6 +37,11 @@ class Payment(models.Model):
     class Meta:
         verbose_name = "収納"
         constraints = [
-            models.UniqueConstraint(fields=["municipality", "channel", "reference"], name="payment_ref_unique"),
+            models.UniqueConstraint(
+                fields=["municipality", "channel", "reference"], name="payment_ref_unique"
+            ),
         ]
         indexes = [models.Index(fields=["municipality", "taxpayer"], name="payment_taxpayer_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.amount}円 {self.paid_on}"

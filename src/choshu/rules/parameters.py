@@ -51,7 +51,7 @@ def _fail(path: str, where: str, msg: str) -> ParameterError:
 
 def _parse_rate(path: str, where: str, value: Any) -> Decimal:
     if not isinstance(value, str):
-        raise _fail(path, where, f"rate must be a decimal string such as \"2.4\", got {value!r}")
+        raise _fail(path, where, f'rate must be a decimal string such as "2.4", got {value!r}')
     try:
         rate = Decimal(value)
     except InvalidOperation:
@@ -209,7 +209,9 @@ def _check_tokurei_2014(path: str, where: str, base: Decimal, values: Mapping[st
     }
     for col, want in expect.items():
         if col in values and values[col] != want:
-            raise _fail(path, where, f"{col} {values[col]} does not equal the derived {want} from base_ratio {base}")
+            raise _fail(
+                path, where, f"{col} {values[col]} does not equal the derived {want} from base_ratio {base}"
+            )
 
 
 def _read(path: Path | str) -> tuple[dict[str, Any], str]:
@@ -279,7 +281,8 @@ class DunningFeeTable:
         if chosen is None:
             first = self.windows[municipality][0].start
             raise RateNotKnownError(
-                f"{municipality}: no 督促手数料 is configured before {first.isoformat()} (asked for {key.isoformat()})"
+                f"{municipality}: no 督促手数料 is configured before {first.isoformat()} "
+                f"(asked for {key.isoformat()})"
             )
         return chosen.yen
 

@@ -66,7 +66,9 @@ def encrypt_my_number(number: str) -> bytes:
     return _VERSION + nonce + aead.encrypt(nonce, number.encode("ascii"), _VERSION)
 
 
-def decrypt_my_number(blob: bytes) -> str:
+def decrypt_my_number(blob: bytes | memoryview | None) -> str:
+    if blob is None:
+        raise FieldKeyError("個人番号は登録されていません")
     aead, _ = _keys()
     blob = bytes(blob)
     if blob[:1] != _VERSION:

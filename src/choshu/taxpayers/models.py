@@ -97,6 +97,9 @@ class TaxpayerRevision(models.Model):
         ]
         ordering = ["taxpayer", "-revision"]
 
+    def __str__(self) -> str:
+        return f"{self.taxpayer_id} 履歴{self.revision}"
+
 
 class IdentityLink(models.Model):
     """名寄せ — two 宛名 records known to be the same person (e.g. a resident record and a 住登外 one)."""
@@ -113,3 +116,6 @@ class IdentityLink(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["taxpayer", "linked"], name="identity_link_unique"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.taxpayer_id} ⇔ {self.linked_id}"

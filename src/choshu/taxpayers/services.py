@@ -114,13 +114,19 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
     summary = ImportSummary(rows=len(records))
     summary.already_imported = file_already_imported(municipality=municipality, kind=JOB_KIND, sha256=sha)
     with transaction.atomic():
-        job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha)
+        job = job_start(
+            municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha
+        )
         for start in range(0, len(records), CHUNK):
             _import_chunk(municipality, records[start : start + CHUNK], job, actor, summary)
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(
-            kind=AuditKind.BATCH, function="宛名取込", municipality=municipality, user=actor, job=job,
+            kind=AuditKind.BATCH,
+            function="宛名取込",
+            municipality=municipality,
+            user=actor,
+            job=job,
             detail={"file": str(path), "sha256": sha, **summary.as_dict()},
         )
     return summary
@@ -133,7 +139,9 @@ def _import_chunk(
     user = actor if getattr(actor, "is_authenticated", False) else None
     existing = {
         tp.taxpayer_no: tp
-        for tp in Taxpayer.objects.filter(municipality=municipality, taxpayer_no__in=[r.taxpayer_no for r in chunk])
+        for tp in Taxpayer.objects.filter(
+            municipality=municipality, taxpayer_no__in=[r.taxpayer_no for r in chunk]
+        )
     }
     new: list[Taxpayer] = []
     changed: list[tuple[Taxpayer, list[str]]] = []
@@ -156,17 +164,44 @@ def _import_chunk(
     if changed:
         Taxpayer.objects.bulk_update(
             [tp for tp, _ in changed],
-            [*TRACKED, "my_number_hash", "my_number_enc", "search_kana", "search_name", "search_address",
-             "search_phone", "revision", "updated_at"],
+            [
+                *TRACKED,
+                "my_number_hash",
+                "my_number_enc",
+                "search_kana",
+                "search_name",
+                "search_address",
+                "search_phone",
+                "revision",
+                "updated_at",
+            ],
             batch_size=500,
         )
     revisions = [
-        TaxpayerRevision(municipality=municipality, taxpayer=tp, revision=1, data=revision_data(tp),
-                         changed_fields=["created"], changed_at=now, changed_by=user, job=job, reason="宛名取込(新規)")
+        TaxpayerRevision(
+            municipality=municipality,
+            taxpayer=tp,
+            revision=1,
+            data=revision_data(tp),
+            changed_fields=["created"],
+            changed_at=now,
+            changed_by=user,
+            job=job,
+            reason="宛名取込(新規)",
+        )
         for tp in new
     ] + [
-        TaxpayerRevision(municipality=municipality, taxpayer=tp, revision=tp.revision, data=revision_data(tp),
-                         changed_fields=fields, changed_at=now, changed_by=user, job=job, reason="宛名取込(異動)")
+        TaxpayerRevision(
+            municipality=municipality,
+            taxpayer=tp,
+            revision=tp.revision,
+            data=revision_data(tp),
+            changed_fields=fields,
+            changed_at=now,
+            changed_by=user,
+            job=job,
+            reason="宛名取込(異動)",
+        )
         for tp, fields in changed
     ]
     TaxpayerRevision.objects.bulk_create(revisions, batch_size=500)
@@ -184,7 +219,8 @@ def taxpayer_ids_by_no(municipality: Municipality, numbers: Iterable[str]) -> di
     found: dict[str, int] = {}
     for start in range(0, len(numbers), CHUNK):
         found.update(
-            Taxpayer.objects.filter(municipality=municipality, taxpayer_no__in=numbers[start : start + CHUNK])
-            .values_list("taxpayer_no", "pk")
+            Taxpayer.objects.filter(
+                municipality=municipality, taxpayer_no__in=numbers[start : start + CHUNK]
+            ).values_list("taxpayer_no", "pk")
         )
     return found

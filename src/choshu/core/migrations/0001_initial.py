@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,40 +14,87 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Municipality',
+            name="Municipality",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(max_length=6, unique=True, verbose_name='地方公共団体コード')),
-                ('name', models.CharField(max_length=50, verbose_name='団体名')),
-                ('conveni_company_code', models.CharField(blank=True, max_length=6, verbose_name='コンビニ収納 企業コード')),
-                ('conveni_client_code', models.CharField(blank=True, max_length=5, verbose_name='コンビニ収納 委託者コード')),
-                ('eltax_agency_no', models.CharField(blank=True, max_length=5, verbose_name='収納機関番号')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("code", models.CharField(max_length=6, unique=True, verbose_name="地方公共団体コード")),
+                ("name", models.CharField(max_length=50, verbose_name="団体名")),
+                (
+                    "conveni_company_code",
+                    models.CharField(blank=True, max_length=6, verbose_name="コンビニ収納 企業コード"),
+                ),
+                (
+                    "conveni_client_code",
+                    models.CharField(blank=True, max_length=5, verbose_name="コンビニ収納 委託者コード"),
+                ),
+                ("eltax_agency_no", models.CharField(blank=True, max_length=5, verbose_name="収納機関番号")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': '自治体',
-                'ordering': ['code'],
+                "verbose_name": "自治体",
+                "ordering": ["code"],
             },
         ),
         migrations.CreateModel(
-            name='Job',
+            name="Job",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(max_length=40, verbose_name='処理')),
-                ('status', models.CharField(choices=[('running', '実行中'), ('succeeded', '正常終了'), ('refused', '取込拒否'), ('failed', '異常終了')], default='running', max_length=10)),
-                ('started_at', models.DateTimeField(auto_now_add=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('file_name', models.CharField(blank=True, max_length=500)),
-                ('file_sha256', models.CharField(blank=True, db_index=True, max_length=64)),
-                ('parameters', models.JSONField(blank=True, default=dict)),
-                ('counts', models.JSONField(blank=True, default=dict)),
-                ('errors', models.JSONField(blank=True, default=list)),
-                ('started_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='jobs', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("kind", models.CharField(max_length=40, verbose_name="処理")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("running", "実行中"),
+                            ("succeeded", "正常終了"),
+                            ("refused", "取込拒否"),
+                            ("failed", "異常終了"),
+                        ],
+                        default="running",
+                        max_length=10,
+                    ),
+                ),
+                ("started_at", models.DateTimeField(auto_now_add=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                ("file_name", models.CharField(blank=True, max_length=500)),
+                ("file_sha256", models.CharField(blank=True, db_index=True, max_length=64)),
+                ("parameters", models.JSONField(blank=True, default=dict)),
+                ("counts", models.JSONField(blank=True, default=dict)),
+                ("errors", models.JSONField(blank=True, default=list)),
+                (
+                    "started_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="jobs",
+                        to="core.municipality",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'バッチ処理',
-                'indexes': [models.Index(fields=['municipality', 'kind', 'file_sha256'], name='core_job_municip_ee0ed8_idx')],
+                "verbose_name": "バッチ処理",
+                "indexes": [
+                    models.Index(
+                        fields=["municipality", "kind", "file_sha256"], name="core_job_municip_ee0ed8_idx"
+                    )
+                ],
             },
         ),
     ]

@@ -6,118 +6,284 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('taxpayers', '0001_initial'),
+        ("core", "0001_initial"),
+        ("taxpayers", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Installment',
+            name="Installment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('installment_no', models.PositiveSmallIntegerField(verbose_name='期別')),
-                ('due_date', models.DateField(verbose_name='納期限')),
-                ('slip_no', models.CharField(blank=True, max_length=16, null=True, verbose_name='納付番号')),
-                ('principal_levied', models.BigIntegerField(default=0, verbose_name='調定額(本税)')),
-                ('principal_paid', models.BigIntegerField(default=0, verbose_name='収納額(本税)')),
-                ('principal_outstanding', models.BigIntegerField(default=0, verbose_name='未納額(本税)')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='installments', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("installment_no", models.PositiveSmallIntegerField(verbose_name="期別")),
+                ("due_date", models.DateField(verbose_name="納期限")),
+                ("slip_no", models.CharField(blank=True, max_length=16, null=True, verbose_name="納付番号")),
+                ("principal_levied", models.BigIntegerField(default=0, verbose_name="調定額(本税)")),
+                ("principal_paid", models.BigIntegerField(default=0, verbose_name="収納額(本税)")),
+                ("principal_outstanding", models.BigIntegerField(default=0, verbose_name="未納額(本税)")),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="installments",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '期別',
+                "verbose_name": "期別",
             },
         ),
         migrations.CreateModel(
-            name='LedgerTransaction',
+            name="LedgerTransaction",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('levy', '調定'), ('correction', '更正'), ('payment', '収納'), ('payment_reversal', '収納取消'), ('overpayment', '過誤納発生'), ('refund', '還付'), ('appropriation', '充当'), ('write_off', '不納欠損')], max_length=20)),
-                ('legal_date', models.DateField(verbose_name='法定日')),
-                ('booking_date', models.DateField(verbose_name='計上日')),
-                ('recorded_at', models.DateTimeField(verbose_name='記録日時')),
-                ('memo', models.CharField(blank=True, max_length=200)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('reverses', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='levies.ledgertransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("levy", "調定"),
+                            ("correction", "更正"),
+                            ("payment", "収納"),
+                            ("payment_reversal", "収納取消"),
+                            ("overpayment", "過誤納発生"),
+                            ("refund", "還付"),
+                            ("appropriation", "充当"),
+                            ("write_off", "不納欠損"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("legal_date", models.DateField(verbose_name="法定日")),
+                ("booking_date", models.DateField(verbose_name="計上日")),
+                ("recorded_at", models.DateTimeField(verbose_name="記録日時")),
+                ("memo", models.CharField(blank=True, max_length=200)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="core.job"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "reverses",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="levies.ledgertransaction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '元帳取引',
+                "verbose_name": "元帳取引",
             },
         ),
         migrations.CreateModel(
-            name='LedgerEntry',
+            name="LedgerEntry",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('account', models.CharField(choices=[('receivable', '未収(期別)'), ('levied', '調定(相手勘定)'), ('cash', '収納(資金)'), ('overpayment', '過誤納金'), ('suspense', '未消込'), ('write_off', '不納欠損')], max_length=20)),
-                ('component', models.CharField(blank=True, choices=[('', '－'), ('principal', '本税'), ('late_charge', '延滞金'), ('dunning_fee', '督促手数料'), ('enforcement_cost', '滞納処分費')], default='', max_length=20)),
-                ('amount', models.BigIntegerField()),
-                ('installment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='taxpayers.taxpayer')),
-                ('txn', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='entries', to='levies.ledgertransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "account",
+                    models.CharField(
+                        choices=[
+                            ("receivable", "未収(期別)"),
+                            ("levied", "調定(相手勘定)"),
+                            ("cash", "収納(資金)"),
+                            ("overpayment", "過誤納金"),
+                            ("suspense", "未消込"),
+                            ("write_off", "不納欠損"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "component",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("", "－"),
+                            ("principal", "本税"),
+                            ("late_charge", "延滞金"),
+                            ("dunning_fee", "督促手数料"),
+                            ("enforcement_cost", "滞納処分費"),
+                        ],
+                        default="",
+                        max_length=20,
+                    ),
+                ),
+                ("amount", models.BigIntegerField()),
+                (
+                    "installment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="levies.installment",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
+                (
+                    "txn",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="entries",
+                        to="levies.ledgertransaction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '元帳明細',
+                "verbose_name": "元帳明細",
             },
         ),
         migrations.CreateModel(
-            name='Levy',
+            name="Levy",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tax_item', models.CharField(choices=[('01', '個人住民税(普通徴収)'), ('02', '個人住民税(特別徴収)'), ('03', '法人住民税'), ('04', '固定資産税・都市計画税'), ('05', '軽自動車税(種別割)'), ('06', '事業所税')], max_length=2, verbose_name='税目')),
-                ('levy_year', models.PositiveSmallIntegerField(verbose_name='賦課年度')),
-                ('notice_no', models.CharField(max_length=12, verbose_name='通知書番号')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='levies', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tax_item",
+                    models.CharField(
+                        choices=[
+                            ("01", "個人住民税(普通徴収)"),
+                            ("02", "個人住民税(特別徴収)"),
+                            ("03", "法人住民税"),
+                            ("04", "固定資産税・都市計画税"),
+                            ("05", "軽自動車税(種別割)"),
+                            ("06", "事業所税"),
+                        ],
+                        max_length=2,
+                        verbose_name="税目",
+                    ),
+                ),
+                ("levy_year", models.PositiveSmallIntegerField(verbose_name="賦課年度")),
+                ("notice_no", models.CharField(max_length=12, verbose_name="通知書番号")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="core.job"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="levies",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '調定',
+                "verbose_name": "調定",
             },
         ),
         migrations.AddField(
-            model_name='installment',
-            name='levy',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='installments', to='levies.levy'),
+            model_name="installment",
+            name="levy",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="installments", to="levies.levy"
+            ),
         ),
         migrations.AddIndex(
-            model_name='ledgertransaction',
-            index=models.Index(fields=['municipality', 'booking_date'], name='txn_booking_idx'),
+            model_name="ledgertransaction",
+            index=models.Index(fields=["municipality", "booking_date"], name="txn_booking_idx"),
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(fields=['installment', 'account', 'component'], name='entry_installment_idx'),
+            model_name="ledgerentry",
+            index=models.Index(fields=["installment", "account", "component"], name="entry_installment_idx"),
         ),
         migrations.AddIndex(
-            model_name='levy',
-            index=models.Index(fields=['municipality', 'notice_no'], name='levy_notice_idx'),
+            model_name="levy",
+            index=models.Index(fields=["municipality", "notice_no"], name="levy_notice_idx"),
         ),
         migrations.AddConstraint(
-            model_name='levy',
-            constraint=models.UniqueConstraint(fields=('municipality', 'tax_item', 'levy_year', 'notice_no'), name='levy_key_unique'),
+            model_name="levy",
+            constraint=models.UniqueConstraint(
+                fields=("municipality", "tax_item", "levy_year", "notice_no"), name="levy_key_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(fields=['municipality', 'taxpayer'], name='installment_taxpayer_idx'),
+            model_name="installment",
+            index=models.Index(fields=["municipality", "taxpayer"], name="installment_taxpayer_idx"),
         ),
         migrations.AddIndex(
-            model_name='installment',
-            index=models.Index(fields=['municipality', 'due_date'], name='installment_due_idx'),
+            model_name="installment",
+            index=models.Index(fields=["municipality", "due_date"], name="installment_due_idx"),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.UniqueConstraint(fields=('levy', 'installment_no'), name='installment_key_unique'),
+            model_name="installment",
+            constraint=models.UniqueConstraint(
+                fields=("levy", "installment_no"), name="installment_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='installment',
-            constraint=models.UniqueConstraint(fields=('municipality', 'slip_no'), name='installment_slip_unique'),
+            model_name="installment",
+            constraint=models.UniqueConstraint(
+                fields=("municipality", "slip_no"), name="installment_slip_unique"
+            ),
         ),
     ]

@@ -5,36 +5,84 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
-        ('levies', '0001_initial'),
-        ('taxpayers', '0001_initial'),
+        ("core", "0001_initial"),
+        ("levies", "0001_initial"),
+        ("taxpayers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel', models.CharField(choices=[('conveni', 'コンビニ'), ('bank', '金融機関'), ('eltax', '地方税共通納税'), ('direct_debit', '口座振替'), ('counter', '窓口'), ('seed', '移行データ')], max_length=20, verbose_name='収納経路')),
-                ('reference', models.CharField(max_length=120, verbose_name='参照キー')),
-                ('amount', models.BigIntegerField(verbose_name='金額')),
-                ('paid_on', models.DateField(verbose_name='領収日')),
-                ('booked_on', models.DateField(verbose_name='収納日(日計日)')),
-                ('slip_no', models.CharField(blank=True, max_length=16, verbose_name='納付番号')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='taxpayers.taxpayer')),
-                ('txn', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='levies.ledgertransaction')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("conveni", "コンビニ"),
+                            ("bank", "金融機関"),
+                            ("eltax", "地方税共通納税"),
+                            ("direct_debit", "口座振替"),
+                            ("counter", "窓口"),
+                            ("seed", "移行データ"),
+                        ],
+                        max_length=20,
+                        verbose_name="収納経路",
+                    ),
+                ),
+                ("reference", models.CharField(max_length=120, verbose_name="参照キー")),
+                ("amount", models.BigIntegerField(verbose_name="金額")),
+                ("paid_on", models.DateField(verbose_name="領収日")),
+                ("booked_on", models.DateField(verbose_name="収納日(日計日)")),
+                ("slip_no", models.CharField(blank=True, max_length=16, verbose_name="納付番号")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="core.job"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
+                (
+                    "txn",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="levies.ledgertransaction",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '収納',
-                'indexes': [models.Index(fields=['municipality', 'taxpayer'], name='payment_taxpayer_idx')],
-                'constraints': [models.UniqueConstraint(fields=('municipality', 'channel', 'reference'), name='payment_ref_unique')],
+                "verbose_name": "収納",
+                "indexes": [models.Index(fields=["municipality", "taxpayer"], name="payment_taxpayer_idx")],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("municipality", "channel", "reference"), name="payment_ref_unique"
+                    )
+                ],
             },
         ),
     ]

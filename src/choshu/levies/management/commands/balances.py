@@ -24,10 +24,14 @@ class Command(ChoshuCommand):
         try:
             as_of = date.fromisoformat(options["as_of"])
         except ValueError as exc:
-            raise CommandError(f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED) from exc
+            raise CommandError(
+                f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED
+            ) from exc
         tp = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=options["taxpayer"]).first()
         if tp is None:
-            raise CommandError(f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED)
+            raise CommandError(
+                f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED
+            )
         rows = installment_balances(taxpayer_ids=[tp.pk], as_of=as_of)
         payload = {
             "taxpayer": tp.taxpayer_no,

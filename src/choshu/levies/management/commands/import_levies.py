@@ -18,6 +18,7 @@ class Command(ChoshuCommand):
         summary = levies_import(municipality=self.municipality(options), path=options["file"])
         d = summary.as_dict()
         self.emit(
-            options, d,
+            options,
+            d,
             f"調定取込: {d['rows']}行 新規{d['created']} 更新{d['updated']} 更正{d['corrections']} 変更なし{d['unchanged']}",
         )

@@ -16,6 +16,10 @@ class Command(ChoshuCommand):
         counts, problems = ledger_problems(municipality_id=municipality_id)
         payload = {"ok": not problems, **counts, "problems": [p.as_dict() for p in problems]}
         human = "元帳は一致しています" if not problems else f"不一致 {len(problems)} 件"
-        self.emit(options, payload, human + f"（取引 {counts['transactions']} 件, 期別 {counts['installments']} 件）")
+        self.emit(
+            options,
+            payload,
+            human + f"（取引 {counts['transactions']} 件, 期別 {counts['installments']} 件）",
+        )
         if problems:
             sys.exit(1)

@@ -1,0 +1,100 @@
+"""Fixtures shared by the whole suite. Data is set up through the real services, never hand-made rows."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("CHOSHU_FIELD_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")  # test-only key
+
+TAXPAYER_HEADER = (
+    "taxpayer_no,kind,name,name_kana,birth_date,sex,postal_code,address,address_extra,phone,"
+    "my_number,corporate_number,resident,deceased_on"
+)
+LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+
+
+@pytest.fixture
+def municipality(db: Any) -> Any:
+    from choshu.core.services import municipality_create
+
+    return municipality_create(
+        code="112038",
+        name="川口市",
+        conveni_company_code="912345",
+        conveni_client_code="11203",
+        eltax_agency_no="11203",
+    )
+
+
+@pytest.fixture
+def other_municipality(db: Any) -> Any:
+    from choshu.core.services import municipality_create
+
+    return municipality_create(code="112089", name="草加市")
+
+
+@pytest.fixture
+def write_csv(tmp_path: Path) -> Callable[..., Path]:
+    counter = iter(range(1_000_000))
+
+    def write(header: str, rows: list[str], *, encoding: str = "utf-8", name: str | None = None) -> Path:
+        path = tmp_path / (name or f"file{next(counter)}.csv")
+        path.write_bytes(("\r\n".join([header, *rows]) + "\r\n").encode(encoding))
+        return path
+
+    return write
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    from choshu.accounts.models import User
+
+    def make(
+        username: str, *, role: str, municipality: Any, team: str = "", password: str = "correct horse 1"
+    ) -> Any:
+        return User.objects.create_user(
+            username=username,
+            password=password,
+            role=role,
+            team=team,
+            municipality=municipality,
+            display_name=username,
+        )
+
+    return make
+
+
+@pytest.fixture
+def sample_city(municipality: Any, write_csv: Callable[..., Path]) -> Any:
+    """Three taxpayers with levies, imported through the real import services."""
+    from choshu.levies.services import levies_import
+    from choshu.taxpayers.services import taxpayers_import
+
+    taxpayers = write_csv(
+        TAXPAYER_HEADER,
+        [
+            "1001,individual,川口 太郎,カワグチ タロウ,1970-04-01,1,3330801,埼玉県川口市東川口1-2-3,,048-111-2222,"
+            "621498320257,,1,",
+            "1002,individual,鳩ヶ谷 花子,ハトガヤ ハナコ,1985-12-24,2,3340002,埼玉県川口市鳩ヶ谷本町2-1-1,101号,,,,0,",
+            "2001,corporation,株式会社キューポラ,キューポラ,1999-01-04,,3320012,埼玉県川口市本町4-1-1,,048-222-3333,"
+            ",5835678256246,0,",
+        ],
+    )
+    levies = write_csv(
+        LEVY_HEADER,
+        [
+            "01,2024,100001,1001,1,2024-07-01,30000,",
+            "01,2024,100001,1001,2,2024-09-02,29000,",
+            "04,2024,400001,1001,1,2024-04-30,12000,",
+            "05,2024,500001,1002,1,2024-05-31,10800,",
+            "03,2024,300001,2001,1,2024-05-31,70000,",
+        ],
+    )
+    taxpayers_import(municipality=municipality, path=taxpayers)
+    levies_import(municipality=municipality, path=levies)
+    return municipality

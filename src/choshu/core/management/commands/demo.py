@@ -1,0 +1,101 @@
+from __future__ import annotations
+
+import secrets
+from argparse import ArgumentParser
+from datetime import date
+from typing import Any
+
+from django.core.management import call_command
+from django.db import transaction
+
+from choshu.accounts.models import Role, User
+from choshu.core.commands import ChoshuCommand
+from choshu.core.models import Municipality
+from choshu.core.services import municipality_create
+from choshu.taxpayers.models import Taxpayer
+
+DEMO_USERS = (
+    ("chief", Role.CHIEF, "納税課長 デモ", "管理"),
+    ("clerk", Role.CLERK, "収納係 デモ", "収納係"),
+    ("officer", Role.CASE_OFFICER, "滞納整理担当 デモ", "整理第1班"),
+    ("window", Role.WINDOW_CONTRACTOR, "窓口委託 デモ", "窓口"),
+    ("auditor", Role.AUDITOR, "監査 デモ", "監査"),
+)
+
+
+class Command(ChoshuCommand):
+    help = "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、Web サーバ"
+    uses_municipality = False
+
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument("--no-serve", action="store_true", help="準備だけ行い、サーバは起動しない")
+        parser.add_argument("--port", type=int, default=8000)
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument(
+            "--taxpayers", type=int, default=2000, help="合成データの人数（空のときのみ作成）"
+        )
+        parser.add_argument(
+            "--reset-passwords", action="store_true", help="デモ職員のパスワードを再発行して表示する"
+        )
+
+    def run(self, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)
+        municipality = Municipality.objects.filter(code="112038").first() or municipality_create(
+            code="112038",
+            name="川口市",
+            conveni_company_code="912345",
+            conveni_client_code="11203",
+            eltax_agency_no="11203",
+        )
+        if not Taxpayer.objects.filter(municipality=municipality).exists():
+            self.stdout.write(f"合成データ（{options['taxpayers']:,}人）を作成しています…")
+            call_command(
+                "seed",
+                taxpayers=options["taxpayers"],
+                seed=1,
+                as_of=date.today().isoformat(),
+                municipality=municipality.code,
+                stdout=self.stdout,
+            )
+        created = self._demo_users(municipality, reset=options["reset_passwords"])
+        if created:
+            self.stdout.write("\nデモ職員（パスワードはこの一度だけ表示します）:")
+            for username, password, role in created:
+                self.stdout.write(f"  {username:10s} {password}  ({role})")
+        else:
+            self.stdout.write("デモ職員は作成済みです（パスワードを再発行するには --reset-passwords）")
+        if options["no_serve"]:
+            self.emit(
+                options,
+                {"municipality": municipality.code, "users_created": len(created)},
+                "準備が完了しました",
+            )
+            return
+        self._serve(options["host"], options["port"])
+
+    @transaction.atomic
+    def _demo_users(self, municipality: Municipality, *, reset: bool) -> list[tuple[str, str, str]]:
+        shown = []
+        for username, role, display, team in DEMO_USERS:
+            user = User.objects.filter(username=username).first()
+            if user is not None and not reset:
+                continue
+            password = secrets.token_urlsafe(12)
+            if user is None:
+                user = User(
+                    username=username, role=role, display_name=display, team=team, municipality=municipality
+                )
+            user.set_password(password)
+            user.save()
+            shown.append((username, password, Role(role).label))
+        return shown
+
+    def _serve(self, host: str, port: int) -> None:
+        from waitress import serve  # type: ignore[import-untyped]
+
+        from choshu.config.wsgi import application
+
+        self.stdout.write(f"\nhttp://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
+        self.stdout.flush()
+        serve(application, host=host, port=port, threads=8, ident="choshu")

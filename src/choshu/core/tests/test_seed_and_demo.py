@@ -1,0 +1,133 @@
+"""``choshu seed`` (a deterministic synthetic city) and ``choshu demo --no-serve``."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from choshu.accounts.models import User
+from choshu.levies.models import Installment, Levy
+from choshu.receipts.models import Payment
+from choshu.rules.check_digits import is_valid_corporate_number, is_valid_my_number, is_valid_slip_no
+from choshu.rules.due_dates import is_closed_day
+from choshu.taxpayers.crypto import decrypt_my_number
+from choshu.taxpayers.models import Taxpayer
+
+
+def seed(n: int = 300, s: int = 7) -> dict[str, Any]:
+    out = StringIO()
+    call_command(
+        "seed", "--taxpayers", str(n), "--seed", str(s), "--as-of", "2026-11-26", "--json", stdout=out
+    )
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def snapshot() -> list[Any]:
+    return [
+        list(
+            Taxpayer.objects.order_by("pk").values_list(
+                "taxpayer_no", "name", "name_kana", "address", "my_number_hash"
+            )
+        ),
+        list(
+            Installment.objects.order_by("pk").values_list(
+                "due_date", "slip_no", "principal_levied", "principal_paid"
+            )
+        ),
+    ]
+
+
+@pytest.mark.django_db
+def test_the_seed_creates_kawaguchi_and_a_consistent_ledger() -> None:
+    summary = seed()
+    assert summary["municipality"] == "112038" and summary["taxpayers"] == 300
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
+    assert {"01", "02", "03", "04", "05"} <= {lv.tax_item for lv in Levy.objects.all()}
+    assert sorted({lv.levy_year for lv in Levy.objects.all()}) == [2021, 2022, 2023, 2024, 2025, 2026]
+
+
+@pytest.mark.django_db
+def test_about_five_to_eight_percent_of_due_installments_are_delinquent() -> None:
+    summary = seed(1500)
+    assert summary["due_installments"] > 20000
+    assert 0.05 <= summary["delinquent_share"] <= 0.08
+    outstanding = Installment.objects.filter(
+        due_date__lt=date(2026, 11, 26), principal_outstanding__gt=0
+    ).count()
+    assert outstanding == summary["delinquent_installments"]
+
+
+@pytest.mark.django_db
+def test_the_seed_is_deterministic_for_the_same_seed() -> None:
+    seed(120, 3)
+    first = snapshot()
+    Payment.objects.all().delete()
+    from choshu.levies.models import LedgerEntry, LedgerTransaction
+    from choshu.taxpayers.models import TaxpayerRevision
+
+    LedgerEntry.objects.all().delete()
+    LedgerTransaction.objects.all().delete()
+    Installment.objects.all().delete()
+    Levy.objects.all().delete()
+    TaxpayerRevision.objects.all().delete()
+    Taxpayer.objects.all().delete()
+    seed(120, 3)
+    assert snapshot() == first
+
+
+@pytest.mark.django_db
+def test_seeded_people_are_realistic_and_valid() -> None:
+    seed(400)
+    people = list(Taxpayer.objects.all())
+    corporations = [p for p in people if p.kind == "corporation"]
+    assert 0.02 <= len(corporations) / len(people) <= 0.09
+    for p in people:
+        assert p.name and p.name_kana and p.address.startswith("埼玉県川口市")
+        if p.kind == "individual":
+            assert is_valid_my_number(decrypt_my_number(p.my_number_enc))
+        else:
+            assert is_valid_corporate_number(p.corporate_number) and not p.my_number_hash
+    hashes = [p.my_number_hash for p in people if p.my_number_hash]
+    assert len(hashes) == len(set(hashes))
+    for inst in Installment.objects.all()[:2000]:
+        assert not is_closed_day(inst.due_date), inst.due_date
+        assert inst.slip_no and is_valid_slip_no(inst.slip_no)
+
+
+@pytest.mark.django_db
+def test_the_seed_refuses_a_municipality_that_already_has_taxpayers() -> None:
+    seed(10)
+    with pytest.raises(CommandError) as exc:
+        seed(10)
+    assert exc.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_payments_are_never_later_than_the_seed_date() -> None:
+    seed(200)
+    assert not Payment.objects.filter(paid_on__gt=date(2026, 11, 26)).exists()
+
+
+@pytest.mark.django_db
+def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> None:
+    out = StringIO()
+    call_command("demo", "--no-serve", "--taxpayers", "50", stdout=out)
+    text = out.getvalue()
+    assert "パスワードはこの一度だけ表示します" in text
+    assert Taxpayer.objects.filter(municipality__code="112038").count() == 50
+    assert set(User.objects.values_list("role", flat=True)) >= {"chief", "clerk", "auditor"}
+    chief = User.objects.get(username="chief")
+    password = next(line.split()[1] for line in text.splitlines() if line.strip().startswith("chief"))
+    assert chief.check_password(password) and chief.password.startswith("argon2")
+    again = StringIO()
+    call_command("demo", "--no-serve", stdout=again)
+    assert "パスワードはこの一度だけ表示します" not in again.getvalue()
+    assert Taxpayer.objects.count() == 50

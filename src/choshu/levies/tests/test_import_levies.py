@@ -1,0 +1,218 @@
+"""``choshu import-levies`` (interchange.md §2), corrections (更正), balances and ``verify-ledger``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import LEVY_HEADER
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import connection
+
+from choshu.levies.ledger import Leg, post
+from choshu.levies.models import (
+    Account,
+    Component,
+    Installment,
+    LedgerEntry,
+    LedgerTransaction,
+    Levy,
+    TxnKind,
+)
+
+
+def cmd(name: str, *args: str) -> dict[str, Any]:
+    out = StringIO()
+    call_command(name, *args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def balances(taxpayer: str, as_of: str = "2026-11-26") -> dict[str, Any]:
+    return cmd("balances", "--taxpayer", taxpayer, "--as-of", as_of, "--json")
+
+
+def state() -> list[Any]:
+    return [
+        list(Levy.objects.order_by("pk").values()),
+        list(Installment.objects.order_by("pk").values()),
+        list(LedgerEntry.objects.order_by("pk").values()),
+    ]
+
+
+def test_levies_are_booked_as_balanced_ledger_transactions(sample_city: Any) -> None:
+    assert LedgerTransaction.objects.filter(kind=TxnKind.LEVY).count() == 5
+    for txn in LedgerTransaction.objects.all():
+        assert sum(e.amount for e in txn.entries.all()) == 0
+    report = cmd("verify_ledger", "--json")
+    assert report["ok"] is True and report["installments"] == 5
+
+
+def test_balances_list_every_installment_with_principal_paid_and_outstanding(sample_city: Any) -> None:
+    b = balances("1001")
+    assert [(i["tax_item"], i["installment_no"], i["principal"]) for i in b["installments"]] == [
+        ("01", 1, 30000),
+        ("01", 2, 29000),
+        ("04", 1, 12000),
+    ]
+    first = b["installments"][0]
+    assert first == {
+        "tax_item": "01",
+        "levy_year": 2024,
+        "notice_no": "100001",
+        "installment_no": 1,
+        "due_date": "2024-07-01",
+        "principal": 30000,
+        "principal_paid": 0,
+        "principal_outstanding": 30000,
+    }
+    assert b["totals"] == {"principal": 71000, "principal_paid": 0, "principal_outstanding": 71000}
+
+
+def test_reimporting_the_same_file_changes_nothing(sample_city: Any, write_csv: Callable) -> None:
+    rows = ["01,2024,100001,1001,1,2024-07-01,30000,", "05,2024,500001,1002,1,2024-05-31,10800,"]
+    before = state()
+    summary = cmd("import_levies", str(write_csv(LEVY_HEADER, rows)), "--json")
+    assert (summary["created"], summary["corrections"], summary["unchanged"]) == (0, 0, 2)
+    assert state() == before
+
+
+def test_a_changed_principal_books_a_correction_never_an_edit(sample_city: Any, write_csv: Callable) -> None:
+    entries_before = list(LedgerEntry.objects.order_by("pk").values())
+    summary = cmd(
+        "import_levies", str(write_csv(LEVY_HEADER, ["01,2024,100001,1001,1,2024-07-01,26500,"])), "--json"
+    )
+    assert summary["corrections"] == 1
+    assert list(LedgerEntry.objects.order_by("pk").values())[: len(entries_before)] == entries_before
+    correction = LedgerTransaction.objects.get(kind=TxnKind.CORRECTION)
+    receivable = correction.entries.get(account=Account.RECEIVABLE)
+    assert receivable.amount == -3500 and receivable.component == Component.PRINCIPAL
+    assert balances("1001")["installments"][0]["principal"] == 26500
+    assert cmd("verify_ledger", "--json")["ok"] is True
+
+
+def test_a_correction_below_the_amount_paid_creates_an_overpayment(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    post(
+        municipality=sample_city,
+        kind=TxnKind.PAYMENT,
+        legal_date=inst.due_date,
+        booking_date=inst.due_date,
+        legs=[
+            Leg(Account.CASH, 30000, taxpayer_id=inst.taxpayer_id),
+            Leg(Account.RECEIVABLE, -30000, Component.PRINCIPAL, inst),
+        ],
+    )
+    cmd("import_levies", str(write_csv(LEVY_HEADER, ["01,2024,100001,1001,1,2024-07-01,20000,"])), "--json")
+    row = balances("1001")["installments"][0]
+    assert (row["principal"], row["principal_paid"], row["principal_outstanding"]) == (20000, 20000, 0)
+    overpaid = LedgerEntry.objects.filter(account=Account.OVERPAYMENT, taxpayer_id=inst.taxpayer_id)
+    assert sum(e.amount for e in overpaid) == -10000
+    assert cmd("verify_ledger", "--json")["ok"] is True
+
+
+def test_balances_as_of_a_date_count_only_payments_received_by_then(sample_city: Any) -> None:
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    from datetime import date
+
+    post(
+        municipality=sample_city,
+        kind=TxnKind.PAYMENT,
+        legal_date=date(2024, 8, 15),
+        booking_date=date(2024, 8, 16),
+        legs=[
+            Leg(Account.CASH, 10000, taxpayer_id=inst.taxpayer_id),
+            Leg(Account.RECEIVABLE, -10000, Component.PRINCIPAL, inst),
+        ],
+    )
+    assert balances("1001", "2024-08-14")["installments"][0]["principal_paid"] == 0
+    assert balances("1001", "2024-08-15")["installments"][0]["principal_paid"] == 10000
+    assert balances("1001", "2024-08-15")["totals"]["principal_outstanding"] == 61000
+
+
+BAD = [
+    ("07,2024,1,1001,1,2024-07-01,100,", "tax_item"),
+    ("01,24,1,1001,1,2024-07-01,100,", "levy_year"),
+    ("01,2024,1,1001,1,2024-13-01,100,", "due_date"),
+    ("01,2024,1,1001,1,2024-07-01,1.000,", "principal"),
+    ("01,2024,1,1001,1,2024-07-01,１００,", "principal"),
+    ("01,2024,1,1001,1,2024-07-01,-5,", "principal"),
+    ("01,2024,1,9999,1,2024-07-01,100,", "taxpayer_no"),
+    ("01,2024,1,1001,1,2024-07-01,100,1234567890123456", "slip_no"),
+    ("01,2024,100001,1002,3,2024-07-01,100,", "taxpayer_no"),  # notice already booked to 1001
+    ("01,2024,1,1001,1,2024-07-01", ""),
+]
+
+
+@pytest.mark.parametrize(("row", "column"), BAD)
+def test_a_malformed_row_refuses_the_whole_file_and_writes_nothing(
+    sample_city: Any, write_csv: Callable, row: str, column: str
+) -> None:
+    before = state()
+    path = write_csv(LEVY_HEADER, ["06,2024,600001,2001,1,2024-05-31,500000,", row])
+    out = StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("import_levies", str(path), "--json", stdout=out)
+    assert exc.value.returncode == 2
+    payload = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert payload["errors"][0]["line"] == 3 and payload["errors"][0]["column"] == column
+    assert state() == before
+
+
+def test_a_duplicated_installment_key_in_one_file_is_refused(sample_city: Any, write_csv: Callable) -> None:
+    before = state()
+    path = write_csv(LEVY_HEADER, ["06,2024,600001,2001,1,2024-05-31,500000,"] * 2)
+    with pytest.raises(CommandError):
+        cmd("import_levies", str(path), "--json")
+    assert state() == before
+
+
+def test_verify_ledger_reports_a_tampered_cache_and_an_unbalanced_transaction(sample_city: Any) -> None:
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    Installment.objects.filter(pk=inst.pk).update(principal_outstanding=1)
+    entry = LedgerEntry.objects.filter(account=Account.LEVIED).first()
+    assert entry is not None
+    with connection.cursor() as cur:
+        cur.execute("UPDATE levies_ledgerentry SET amount = amount + 1 WHERE id = %s", [entry.pk])
+    out = StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("verify_ledger", "--json", stdout=out)
+    assert exc.value.code == 1
+    report = json.loads(out.getvalue().strip().splitlines()[-1])
+    kinds = {(p["kind"], p["id"]) for p in report["problems"]}
+    assert ("cache_mismatch", inst.pk) in kinds and ("unbalanced_transaction", entry.txn_id) in kinds
+
+
+def test_an_unbalanced_posting_is_refused_before_anything_is_written(sample_city: Any) -> None:
+    from datetime import date
+
+    from choshu.levies.ledger import UnbalancedTransaction
+
+    inst = Installment.objects.first()
+    before = state()
+    with pytest.raises(UnbalancedTransaction):
+        post(
+            municipality=sample_city,
+            kind=TxnKind.PAYMENT,
+            legal_date=date(2024, 1, 1),
+            booking_date=date(2024, 1, 1),
+            legs=[Leg(Account.CASH, 100), Leg(Account.RECEIVABLE, -99, Component.PRINCIPAL, inst)],
+        )
+    assert state() == before
+
+
+def test_balances_for_an_unknown_taxpayer_exit_2(sample_city: Any) -> None:
+    with pytest.raises(CommandError) as exc:
+        balances("424242")
+    assert exc.value.returncode == 2
+
+
+def test_levy_files_written_in_cp932_are_accepted(sample_city: Any, write_csv: Callable) -> None:
+    path: Path = write_csv(LEVY_HEADER, ["06,2024,600001,2001,1,2024-05-31,500000,"], encoding="cp932")
+    assert cmd("import_levies", str(path), "--json")["created"] == 1

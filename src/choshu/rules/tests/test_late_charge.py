@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from choshu.rules.late_charge import (
+    Exemption,
+    ExemptionMode,
+    compute_late_charge,
+    default_late_charge_params,
+)
+from choshu.rules.parameters import RateNotKnownError
+
+D = date
+
+
+def test_principal_below_2000_yen_bears_no_late_charge() -> None:
+    r = compute_late_charge(principal=1999, due_date=D(2020, 1, 31), until=D(2024, 1, 31))
+    assert (r.late_charge, r.base, r.segments) == (0, 0, ())
+
+
+def test_base_is_truncated_to_1000_yen() -> None:
+    r = compute_late_charge(principal=2999, due_date=D(2020, 1, 31), until=D(2024, 1, 31))
+    assert r.base == 2000
+    assert {s.base for s in r.segments} == {2000}
+
+
+def test_payment_on_or_before_the_due_date_bears_nothing() -> None:
+    for until in (D(2024, 5, 30), D(2024, 5, 31)):
+        r = compute_late_charge(principal=100_000, due_date=D(2024, 5, 31), until=until)
+        assert r.late_charge == 0 and r.segments == ()
+
+
+def test_a_subtotal_below_1000_yen_is_dropped_and_above_is_truncated_to_100() -> None:
+    # 100,000 × 2.4% × 30 / 365 = 197 → dropped
+    r = compute_late_charge(principal=100_000, due_date=D(2024, 5, 31), until=D(2024, 6, 30))
+    assert r.subtotal == 197 and r.late_charge == 0
+    r2 = compute_late_charge(principal=1_000_000, due_date=D(2024, 5, 31), until=D(2024, 6, 30))
+    assert r2.subtotal == 1972 and r2.late_charge == 1900
+
+
+def test_leap_year_counts_february_29th_but_divides_by_365() -> None:
+    r = compute_late_charge(principal=365_000, due_date=D(2023, 12, 31), until=D(2024, 12, 31))
+    days = sum(s.days for s in r.segments)
+    assert days == 366
+    # 365,000 × rate% × days / 365 = 10 × rate × days exactly
+    assert all(s.yen == int(10 * s.rate * s.days) for s in r.segments)
+
+
+def test_first_month_straddling_new_year_uses_each_years_rate() -> None:
+    r = compute_late_charge(principal=1_000_000, due_date=D(2025, 12, 15), until=D(2026, 1, 15))
+    assert [(s.start, s.end, s.rate) for s in r.segments] == [
+        (D(2025, 12, 16), D(2025, 12, 31), Decimal("2.4")),
+        (D(2026, 1, 1), D(2026, 1, 15), Decimal("2.8")),
+    ]
+
+
+def test_pre_2000_days_use_the_statutory_rates() -> None:
+    r = compute_late_charge(principal=100_000, due_date=D(1999, 10, 31), until=D(2000, 1, 31))
+    # 14.6% in 1999 and in 2000: the same rate, still split at 1 January (附則3条の2 is per year)
+    assert [(s.rate, s.end) for s in r.segments] == [
+        (Decimal("7.3"), D(1999, 11, 30)),
+        (Decimal("14.6"), D(1999, 12, 31)),
+        (Decimal("14.6"), D(2000, 1, 31)),
+    ]
+
+
+def test_identical_rate_years_split_at_1_january_by_default_and_merge_on_request() -> None:
+    kw = {"principal": 20_000, "due_date": D(2020, 6, 30), "until": D(2023, 4, 1)}
+    split = compute_late_charge(**kw)  # type: ignore[arg-type]
+    merged = compute_late_charge(**kw, params=default_late_charge_params().with_options(split_every_year=False))  # type: ignore[arg-type]
+    assert len(split.segments) == len(merged.segments) + 1
+    assert split.segments[-1].start == D(2023, 1, 1)
+
+
+def test_a_year_whose_rate_is_not_configured_fails_loudly() -> None:
+    with pytest.raises(RateNotKnownError, match="2027"):
+        compute_late_charge(principal=100_000, due_date=D(2026, 11, 30), until=D(2027, 2, 1))
+
+
+def test_partial_payment_reduces_the_base_after_its_date() -> None:
+    r = compute_late_charge(
+        principal=100_000,
+        due_date=D(2024, 5, 31),
+        until=D(2024, 12, 31),
+        payments=[(D(2024, 9, 30), 60_500)],
+    )
+    bases = [(s.start, s.end, s.base) for s in r.segments]
+    assert bases == [
+        (D(2024, 6, 1), D(2024, 6, 30), 100_000),
+        (D(2024, 7, 1), D(2024, 9, 30), 100_000),
+        (D(2024, 10, 1), D(2024, 12, 31), 39_000),
+    ]
+
+
+def test_remaining_balance_below_2000_still_accrues() -> None:
+    r = compute_late_charge(
+        principal=10_000, due_date=D(2024, 5, 31), until=D(2025, 5, 31), payments=[(D(2024, 6, 10), 8_500)]
+    )
+    assert r.segments[-1].base == 1000
+
+
+def test_payments_can_be_ignored_by_configuration() -> None:
+    p = default_late_charge_params().with_options(payments_reduce_base=False)
+    a = compute_late_charge(
+        principal=100_000,
+        due_date=D(2024, 5, 31),
+        until=D(2024, 12, 31),
+        params=p,
+        payments=[(D(2024, 7, 1), 50_000)],
+    )
+    b = compute_late_charge(principal=100_000, due_date=D(2024, 5, 31), until=D(2024, 12, 31), params=p)
+    assert a == b
+
+
+def test_a_payment_after_the_as_of_date_is_refused() -> None:
+    with pytest.raises(ValueError, match="after the as-of date"):
+        compute_late_charge(
+            principal=5000, due_date=D(2024, 5, 31), until=D(2024, 6, 1), payments=[(D(2024, 6, 2), 100)]
+        )
+
+
+def test_excluded_exemption_period_bears_nothing() -> None:
+    base = compute_late_charge(principal=1_000_000, due_date=D(2024, 5, 31), until=D(2024, 12, 31))
+    ex = compute_late_charge(
+        principal=1_000_000,
+        due_date=D(2024, 5, 31),
+        until=D(2024, 12, 31),
+        exemptions=[Exemption(D(2024, 8, 1), D(2024, 9, 30), ExemptionMode.EXCLUDED, reason="執行停止")],
+    )
+    assert ex.late_charge < base.late_charge
+    assert all(not (s.start <= D(2024, 8, 15) <= s.end) for s in ex.segments)
+
+
+def test_deferral_rate_and_half_modes_charge_reduced_rates() -> None:
+    r = compute_late_charge(
+        principal=1_000_000,
+        due_date=D(2024, 5, 31),
+        until=D(2024, 12, 31),
+        exemptions=[
+            Exemption(D(2024, 8, 1), D(2024, 8, 31), ExemptionMode.DEFERRAL_RATE),
+            Exemption(D(2024, 10, 1), D(2024, 10, 31), ExemptionMode.HALF),
+        ],
+    )
+    rates = {(s.start, s.end): s.rate for s in r.segments}
+    assert rates[(D(2024, 8, 1), D(2024, 8, 31))] == Decimal("0.9")
+    assert rates[(D(2024, 10, 1), D(2024, 10, 31))] == Decimal("4.35")
+
+
+def test_overlapping_exemptions_are_refused() -> None:
+    with pytest.raises(ValueError, match="overlap"):
+        compute_late_charge(
+            principal=10_000,
+            due_date=D(2024, 5, 31),
+            until=D(2024, 12, 31),
+            exemptions=[Exemption(D(2024, 7, 1), D(2024, 8, 1)), Exemption(D(2024, 8, 1), D(2024, 9, 1))],
+        )
+
+
+def test_fixed_rate_exemption_needs_a_rate() -> None:
+    with pytest.raises(ValueError):
+        Exemption(D(2024, 7, 1), D(2024, 8, 1), ExemptionMode.FIXED_RATE)
+
+
+def test_segments_cover_every_day_exactly_once_without_exemptions() -> None:
+    r = compute_late_charge(principal=50_000, due_date=D(2019, 1, 31), until=D(2026, 3, 3))
+    assert r.segments[0].start == D(2019, 2, 1)
+    assert r.segments[-1].end == D(2026, 3, 3)
+    for a, b in zip(r.segments, r.segments[1:], strict=False):
+        assert b.start == a.end + timedelta(days=1)
+    assert sum(s.days for s in r.segments) == (D(2026, 3, 3) - D(2019, 1, 31)).days
+
+
+dates = st.dates(min_value=D(1998, 1, 1), max_value=D(2026, 6, 30))
+
+
+@settings(max_examples=300, deadline=None)
+@given(principal=st.integers(0, 50_000_000), due=dates, d1=st.integers(0, 3000), extra=st.integers(0, 400))
+def test_late_charge_never_decreases_as_the_payment_date_moves_later(
+    principal: int, due: date, d1: int, extra: int
+) -> None:
+    u1 = min(due + timedelta(days=d1), D(2026, 12, 31))
+    u2 = min(u1 + timedelta(days=extra), D(2026, 12, 31))
+    a = compute_late_charge(principal=principal, due_date=due, until=u1)
+    b = compute_late_charge(principal=principal, due_date=due, until=u2)
+    assert a.subtotal <= b.subtotal
+    assert a.late_charge <= b.late_charge
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    principal=st.integers(2000, 10_000_000),
+    due=dates,
+    span=st.integers(1, 2000),
+    pays=st.lists(st.tuples(st.integers(0, 2000), st.integers(1, 10_000_000)), max_size=4),
+)
+def test_a_partial_payment_never_increases_the_late_charge(
+    principal: int, due: date, span: int, pays: list[tuple[int, int]]
+) -> None:
+    until = min(due + timedelta(days=span), D(2026, 12, 31))
+    payments = [(min(due + timedelta(days=o), until), y) for o, y in pays]
+    without = compute_late_charge(principal=principal, due_date=due, until=until)
+    with_p = compute_late_charge(principal=principal, due_date=due, until=until, payments=payments)
+    assert with_p.subtotal <= without.subtotal
+    assert with_p.late_charge <= without.late_charge
