@@ -12,6 +12,8 @@ from django.db.models import Q, Sum
 
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import Account, Component, Installment, LedgerEntry
+from choshu.rules.late_charge import compute_late_charge
+from choshu.rules.parameters import RateNotKnownError
 
 
 @dataclass(frozen=True)
@@ -27,6 +29,7 @@ class InstallmentBalance:
     principal: int
     principal_paid: int
     principal_outstanding: int
+    late_charge_accrued: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -38,6 +41,7 @@ class InstallmentBalance:
             "principal": self.principal,
             "principal_paid": self.principal_paid,
             "principal_outstanding": self.principal_outstanding,
+            "late_charge_accrued": self.late_charge_accrued,
         }
 
 
@@ -53,7 +57,8 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
         .select_related("levy")
         .order_by("levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no")
     )
-    sums: dict[int, dict[str, int]] = defaultdict(lambda: {"levied": 0, "paid": 0})
+    levied_sums: dict[int, int] = defaultdict(int)
+    payments: dict[int, dict[date, int]] = defaultdict(lambda: defaultdict(int))
     rows = (
         LedgerEntry.objects.filter(
             installment__in=[i.pk for i in installments],
@@ -61,16 +66,19 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
             component=Component.PRINCIPAL,
         )
         .filter(Q(txn__kind__in=LEVIED_KINDS) | Q(txn__kind__in=PAID_KINDS, txn__legal_date__lte=as_of))
-        .values("installment_id", "txn__kind")
+        .values("installment_id", "txn__kind", "txn__legal_date")
         .annotate(total=Sum("amount"))
     )
     for row in rows:
-        bucket = "levied" if row["txn__kind"] in LEVIED_KINDS else "paid"
-        sums[row["installment_id"]][bucket] += int(row["total"])
+        if row["txn__kind"] in LEVIED_KINDS:
+            levied_sums[row["installment_id"]] += int(row["total"])
+        else:
+            payments[row["installment_id"]][row["txn__legal_date"]] -= int(row["total"])
     result = []
     for inst in installments:
-        levied = sums[inst.pk]["levied"]
-        paid = -sums[inst.pk]["paid"]
+        levied = levied_sums[inst.pk]
+        paid_by_date = payments[inst.pk]
+        paid = sum(paid_by_date.values())
         result.append(
             InstallmentBalance(
                 installment_id=inst.pk,
@@ -84,9 +92,28 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
                 principal=levied,
                 principal_paid=paid,
                 principal_outstanding=levied - paid,
+                late_charge_accrued=late_charge_as_of(levied, inst.due_date, as_of, paid_by_date),
             )
         )
     return result
+
+
+def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[date, int]) -> int | None:
+    """延滞金 accrued on one installment up to ``as_of`` (or up to its final payment, if paid in full).
+
+    Payments of principal reduce the base for the days after their legal date (rules.late_charge).
+    ``None`` when the rate of a year in the period is not configured yet (rules/params).
+    """
+    if principal <= 0 or as_of <= due_date:
+        return 0
+    ordered = sorted((d, y) for d, y in paid.items() if y > 0)
+    until = as_of
+    if sum(y for _, y in ordered) >= principal and ordered:
+        until = max(ordered[-1][0], due_date)
+    try:
+        return compute_late_charge(principal=principal, due_date=due_date, until=until, payments=ordered).late_charge
+    except RateNotKnownError:
+        return None
 
 
 @dataclass(frozen=True)

@@ -69,8 +69,48 @@ def test_balances_list_every_installment_with_principal_paid_and_outstanding(sam
         "principal": 30000,
         "principal_paid": 0,
         "principal_outstanding": 30000,
+        # 2024-07-02..08-01 31 d × 2.4 % = 61; ..12-31 152 d × 8.7 % = 1,086; 2025 365 d × 8.7 % = 2,610;
+        # 2026-01-01..11-26 330 d × 9.1 % = 2,468 → 6,225 → 6,200 (地方税法326条, 附則3条の2)
+        "late_charge_accrued": 6200,
     }
-    assert b["totals"] == {"principal": 71000, "principal_paid": 0, "principal_outstanding": 71000}
+    # 29,000 due 2024-09-02: 57 + 622 + 2,523 + 2,385 = 5,587 → 5,500;
+    # 12,000 due 2024-04-30: 24 + 612 + 1,044 + 987 = 2,667 → 2,600.
+    assert [i["late_charge_accrued"] for i in b["installments"]] == [6200, 5500, 2600]
+    assert b["totals"] == {
+        "principal": 71000,
+        "principal_paid": 0,
+        "principal_outstanding": 71000,
+        "late_charge_accrued": 14300,
+    }
+
+
+def test_balances_include_the_late_charge_accrued_as_of_the_date(sample_city: Any) -> None:
+    # 30,000 yen due 2024-07-01, unpaid on 2025-03-31 (地方税法326条, 附則3条の2; rates 2.4 % / 8.7 %):
+    # 2024-07-02..08-01 31 days at 2.4 % = 61; 08-02..12-31 152 days at 8.7 % = 1,086;
+    # 2025-01-01..03-31 90 days at 8.7 % = 643; 1,790 truncated to 100 yen = 1,700.
+    row = balances("1001", "2025-03-31")["installments"][0]
+    assert row["late_charge_accrued"] == 1700
+    # Nothing accrues up to the due date itself.
+    assert balances("1001", "2024-07-01")["installments"][0]["late_charge_accrued"] == 0
+
+
+def test_a_payment_stops_the_late_charge_on_the_part_paid(sample_city: Any) -> None:
+    from datetime import date
+
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    post(
+        municipality=sample_city,
+        kind=TxnKind.PAYMENT,
+        legal_date=date(2024, 12, 31),
+        booking_date=date(2025, 1, 6),
+        legs=[
+            Leg(Account.CASH, 30000, taxpayer_id=inst.taxpayer_id),
+            Leg(Account.RECEIVABLE, -30000, Component.PRINCIPAL, inst),
+        ],
+    )
+    # Paid in full on 2024-12-31: 61 + 1,086 = 1,147 → 1,100, and it no longer grows.
+    assert balances("1001", "2025-03-31")["installments"][0]["late_charge_accrued"] == 1100
+    assert balances("1001", "2026-11-26")["installments"][0]["late_charge_accrued"] == 1100
 
 
 def test_reimporting_the_same_file_changes_nothing(sample_city: Any, write_csv: Callable) -> None:

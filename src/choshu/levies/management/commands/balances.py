@@ -41,6 +41,7 @@ class Command(ChoshuCommand):
                 "principal": sum(r.principal for r in rows),
                 "principal_paid": sum(r.principal_paid for r in rows),
                 "principal_outstanding": sum(r.principal_outstanding for r in rows),
+                "late_charge_accrued": sum(r.late_charge_accrued or 0 for r in rows),
             },
         }
         lines = [f"{tp.taxpayer_no} {as_of} 現在"] + [
