@@ -33,3 +33,55 @@ class User(AbstractUser):
 
     def __str__(self) -> str:
         return self.display_name or self.username
+
+
+class UserRight(models.Model):
+    """A section chief's change to one user's rights on top of the role's defaults (権限の付与・取消).
+
+    ``granted`` True adds a right the role does not have by default; False withdraws a default one.
+    The effective rights are the role's defaults with these overrides applied, never beyond the
+    role's ceiling (``permissions.ROLE_CEILING``): an outsourced operator can never be given My Number.
+    """
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="right_overrides")
+    right = models.CharField("権限", max_length=40)
+    granted = models.BooleanField("付与")
+    changed_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "権限の個別設定"
+        constraints = [models.UniqueConstraint(fields=["user", "right"], name="user_right_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} {'+' if self.granted else '-'}{self.right}"
+
+
+class RightChange(models.Model):
+    """権限変更の記録 — every grant, revocation and role change, for the rights-change report."""
+
+    class Action(models.TextChoices):
+        CREATE = "create", "利用者登録"
+        GRANT = "grant", "付与"
+        REVOKE = "revoke", "取消"
+        ROLE = "role", "職務変更"
+        DEACTIVATE = "deactivate", "利用停止"
+
+    municipality = models.ForeignKey(
+        "core.Municipality", null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="right_changes")
+    action = models.CharField(max_length=20, choices=Action.choices)
+    right = models.CharField("権限", max_length=40, blank=True)
+    before = models.CharField(max_length=200, blank=True)
+    after = models.CharField(max_length=200, blank=True)
+    reason = models.CharField("理由", max_length=200, blank=True)
+    changed_by = models.ForeignKey(User, null=True, on_delete=models.PROTECT, related_name="+")
+    changed_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        verbose_name = "権限変更履歴"
+        ordering = ["-changed_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.changed_at:%Y-%m-%d} {self.user} {self.action} {self.right}"

@@ -1,7 +1,10 @@
-"""Function-level rights per role (権限).
+"""Function-level rights (機能別権限) per role, with per-user overrides granted by section chiefs.
 
-Each right names one business function. A view or command checks ``has_right(user, Right.X)``;
-rights are scoped to the user's municipality by the selectors that fetch data.
+The privacy impact assessment (section III) promises that only collection staff use the systems,
+with rights per function granted and revoked by the section chiefs, and that outsourced parties see
+only what their contract needs. Each role therefore has a default set of rights and a ceiling that no
+grant can exceed. Views and commands check ``has_right(user, Right.X)``; selectors restrict the data
+to the user's municipality (and team, where a function is team-scoped).
 """
 
 from __future__ import annotations
@@ -12,24 +15,73 @@ from choshu.accounts.models import Role, User
 
 
 class Right(models.TextChoices):
-    TAXPAYER_VIEW = "taxpayer_view", "宛名・収納状況の照会"
     TAXPAYER_SEARCH = "taxpayer_search", "宛名検索"
-    MY_NUMBER_REVEAL = "my_number_reveal", "個人番号の表示"
+    TAXPAYER_VIEW = "taxpayer_view", "宛名・収納状況の照会"
+    TAXPAYER_EDIT = "taxpayer_edit", "宛名情報の入力・訂正"
+    MY_NUMBER_REVEAL = "my_number_reveal", "個人番号の表示（番号利用事務）"
+    APPROVE = "approve", "決裁（二人目の確認）"
+    RIGHTS_ADMIN = "rights_admin", "権限の付与・取消"
+    RIGHTS_REPORT = "rights_report", "権限変更・権限一覧の出力"
+    DISCLOSURE_EXPORT = "disclosure_export", "開示請求に係る出力"
     AUDIT_VIEW = "audit_view", "アクセスログの閲覧"
+    BACKUP = "backup", "バックアップ・復元"
+    PURGE = "purge", "保存期間経過データの削除"
+    OPERATIONS = "operations", "システム運用（個人情報なし）"
 
 
-ROLE_RIGHTS: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset({Right.TAXPAYER_VIEW, Right.TAXPAYER_SEARCH}),
-    Role.CASE_OFFICER: frozenset({Right.TAXPAYER_VIEW, Right.TAXPAYER_SEARCH, Right.MY_NUMBER_REVEAL}),
-    Role.CHIEF: frozenset({Right.TAXPAYER_VIEW, Right.TAXPAYER_SEARCH, Right.MY_NUMBER_REVEAL}),
-    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_VIEW, Right.TAXPAYER_SEARCH}),
+_STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT}
+
+# What each role has unless a chief changes it.
+ROLE_DEFAULTS: dict[str, frozenset[str]] = {
+    Role.CLERK: frozenset(_STAFF),
+    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL}),
+    Role.CHIEF: frozenset(
+        _STAFF
+        | {
+            Right.MY_NUMBER_REVEAL,
+            Right.APPROVE,
+            Right.RIGHTS_ADMIN,
+            Right.RIGHTS_REPORT,
+            Right.DISCLOSURE_EXPORT,
+        }
+    ),
+    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW}),
     Role.CALLCENTER_OPERATOR: frozenset(),
-    Role.SUPPORT_CONTRACTOR: frozenset(),
-    Role.AUDITOR: frozenset({Right.AUDIT_VIEW}),
+    Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS}),
+    Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
 }
+
+# The most a chief may grant to each role (outsourced roles never reach personal data beyond contract).
+ROLE_CEILING: dict[str, frozenset[str]] = {
+    Role.CLERK: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}),
+    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}),
+    Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
+    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW}),
+    Role.CALLCENTER_OPERATOR: frozenset(),
+    Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS, Right.BACKUP}),
+    Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
+}
+
+# Kept for callers written against the first version of this module.
+ROLE_RIGHTS = ROLE_DEFAULTS
+
+
+def effective_rights(user: User) -> frozenset[str]:
+    """The role's defaults with the chief's overrides applied, capped by the role's ceiling."""
+    cached = getattr(user, "_choshu_rights", None)
+    if cached is not None:
+        return cached
+    rights = set(ROLE_DEFAULTS.get(user.role, frozenset()))
+    if user.pk is not None:
+        for right, granted in user.right_overrides.values_list("right", "granted"):
+            (rights.add if granted else rights.discard)(right)
+    result = frozenset(rights & ROLE_CEILING.get(user.role, frozenset()))
+    user._choshu_rights = result  # type: ignore[attr-defined]
+    return result
 
 
 def has_right(user: User, right: str) -> bool:
+    """True when a signed-in, active member of a municipality holds ``right``."""
     if not user.is_authenticated or not user.is_active or user.municipality_id is None:
         return False
-    return right in ROLE_RIGHTS.get(user.role, frozenset())
+    return right in effective_rights(user)

@@ -61,3 +61,34 @@ class AuditSubject(models.Model):
 
     def __str__(self) -> str:
         return f"{self.log_id} → {self.taxpayer_id}"
+
+
+class AuditChainAnchor(models.Model):
+    """Where the hash chain starts after the audit log's own retention purge removed older rows.
+
+    The verifier starts from the newest anchor: the first remaining row must point at its hash.
+    """
+
+    last_purged_id = models.BigIntegerField()
+    last_purged_hash = models.CharField(max_length=64)
+    purged_count = models.BigIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "監査ログ連鎖の起点"
+
+    def __str__(self) -> str:
+        return f"anchor after #{self.last_purged_id}"
+
+
+class AuditPurgePermit(models.Model):
+    """Present only inside the retention purge's transaction: the database triggers refuse any
+    UPDATE of audit rows, and any DELETE unless a permit row exists."""
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "監査ログ削除許可"
+
+    def __str__(self) -> str:
+        return f"permit {self.pk}"

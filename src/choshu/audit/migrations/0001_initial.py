@@ -6,55 +6,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditLog',
+            name="AuditLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('access', '照会'), ('change', '更新'), ('export', '出力'), ('login', 'ログイン'), ('logout', 'ログアウト'), ('login_failed', 'ログイン失敗'), ('batch', 'バッチ処理')], max_length=20)),
-                ('at', models.DateTimeField(db_index=True)),
-                ('username', models.CharField(blank=True, max_length=150)),
-                ('client_addr', models.CharField(blank=True, max_length=64)),
-                ('function', models.CharField(max_length=80, verbose_name='機能')),
-                ('subject_type', models.CharField(blank=True, max_length=40)),
-                ('subject_ids', models.JSONField(blank=True, default=list, verbose_name='対象')),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('prev_hash', models.CharField(max_length=64)),
-                ('record_hash', models.CharField(max_length=64, unique=True)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job')),
-                ('municipality', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.municipality')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("access", "照会"),
+                            ("change", "更新"),
+                            ("export", "出力"),
+                            ("login", "ログイン"),
+                            ("logout", "ログアウト"),
+                            ("login_failed", "ログイン失敗"),
+                            ("batch", "バッチ処理"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("at", models.DateTimeField(db_index=True)),
+                ("username", models.CharField(blank=True, max_length=150)),
+                ("client_addr", models.CharField(blank=True, max_length=64)),
+                ("function", models.CharField(max_length=80, verbose_name="機能")),
+                ("subject_type", models.CharField(blank=True, max_length=40)),
+                ("subject_ids", models.JSONField(blank=True, default=list, verbose_name="対象")),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                ("prev_hash", models.CharField(max_length=64)),
+                ("record_hash", models.CharField(max_length=64, unique=True)),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="core.job"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to="core.municipality",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '監査ログ',
+                "verbose_name": "監査ログ",
             },
         ),
         migrations.CreateModel(
-            name='AuditSubject',
+            name="AuditSubject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taxpayer_id', models.BigIntegerField(db_index=True)),
-                ('log', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='subjects', to='audit.auditlog')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taxpayer_id", models.BigIntegerField(db_index=True)),
+                (
+                    "log",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="subjects",
+                        to="audit.auditlog",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, to="core.municipality"),
+                ),
             ],
             options={
-                'verbose_name': '監査ログ対象者',
+                "verbose_name": "監査ログ対象者",
             },
         ),
         migrations.AddIndex(
-            model_name='auditlog',
-            index=models.Index(fields=['municipality', 'at'], name='audit_audit_municip_013d90_idx'),
+            model_name="auditlog",
+            index=models.Index(fields=["municipality", "at"], name="audit_audit_municip_013d90_idx"),
         ),
         migrations.AddIndex(
-            model_name='auditlog',
-            index=models.Index(fields=['user', 'at'], name='audit_audit_user_id_28b6a2_idx'),
+            model_name="auditlog",
+            index=models.Index(fields=["user", "at"], name="audit_audit_user_id_28b6a2_idx"),
         ),
     ]
