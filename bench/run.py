@@ -44,7 +44,7 @@ def recreate_pg(url: str) -> None:
 
 
 def bench_seed(n: int, env: dict[str, str], label: str) -> dict[str, object]:
-    run_choshu(["migrate", "-v0"], env)
+    subprocess.run([CHOSHU, "migrate", "-v0"], env=env, check=True)
     started = time.monotonic()
     summary = run_choshu(
         ["seed", "--taxpayers", str(n), "--seed", "1", "--as-of", "2026-11-26", "--json"], env

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from choshu.audit.models import AuditKind, AuditLog, AuditSubject
+from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditSubject
 from choshu.core.models import Job, Municipality
 
 GENESIS = "0" * 64
@@ -66,6 +66,12 @@ def audit_record(
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
     last = AuditLog.objects.order_by("-id").values_list("record_hash", flat=True).first()
+    if last is None:  # empty, or everything purged: continue from the purge anchor
+        last = (
+            AuditChainAnchor.objects.order_by("-last_purged_id")
+            .values_list("last_purged_hash", flat=True)
+            .first()
+        )
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     log = AuditLog(
         municipality=municipality,

@@ -113,6 +113,9 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Audit log retention (its own, longer than the deletion of personal data; docs/security.md).
+CHOSHU_AUDIT_RETENTION_YEARS = int(os.environ.get("CHOSHU_AUDIT_RETENTION_YEARS", "10"))
+
 OTP_TOTP_ISSUER = os.environ.get("CHOSHU_OTP_ISSUER", "choshu")
 LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:search"

@@ -29,6 +29,9 @@ class Municipality(models.Model):
     conveni_company_code = models.CharField("コンビニ収納 企業コード", max_length=6, blank=True)
     conveni_client_code = models.CharField("コンビニ収納 委託者コード", max_length=5, blank=True)
     eltax_agency_no = models.CharField("収納機関番号", max_length=5, blank=True)
+    retention_years = models.PositiveSmallIntegerField(
+        "保存年限（完結後）", default=7, help_text="滞納が完結した日から個人情報を保存する年数（評価書: 7年）"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -1,0 +1,214 @@
+"""Retention and deletion (保存期間経過後の消去): the yearly purge promised by the privacy impact assessment.
+
+A person's data is deleted when the municipality's retention period (default 7 years) has passed
+since their last settlement — the latest legal date of a payment, correction, refund, appropriation
+or write-off of theirs, or the end of the fiscal year of their latest levy, whichever is later —
+and nothing keeps it alive: outstanding arrears, money held for them (overpayment), or a hold
+registered by another app (a delinquency case, a payment plan, a prescription renewal; those apps
+add their check to ``HOLDS``). The audit log keeps its own retention and is purged separately,
+leaving an anchor so the hash chain still verifies.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max, Sum
+from django.utils import timezone
+
+from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurgePermit, AuditSubject
+from choshu.audit.services import audit_record
+from choshu.core.models import Job, Municipality
+from choshu.core.services import job_finish, job_start
+from choshu.levies.models import Account, Installment, LedgerEntry, LedgerTransaction, Levy, TxnKind
+from choshu.receipts.models import Payment
+from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
+
+# Other apps register functions returning {taxpayer_id: reason} for people they keep alive.
+HOLDS: list[Callable[[Municipality, list[int]], dict[int, str]]] = []
+CHUNK = 1000
+
+
+@dataclass
+class PurgeReport:
+    examined: int = 0
+    deleted: int = 0
+    kept: int = 0
+    kept_reasons: dict[str, int] = field(default_factory=dict)
+    audit_deleted: int = 0
+    dry_run: bool = False
+    report_file: str = ""
+    job_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def keep(self, reason: str) -> None:
+        self.kept += 1
+        self.kept_reasons[reason] = self.kept_reasons.get(reason, 0) + 1
+
+
+def add_years(d: date, years: int) -> date:
+    try:
+        return d.replace(year=d.year + years)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year + years, day=28)
+
+
+def _reasons_to_keep(municipality: Municipality, ids: list[int], as_of: date) -> dict[int, str]:
+    keep: dict[int, str] = {}
+    arrears = (
+        Installment.objects.filter(taxpayer_id__in=ids, principal_outstanding__gt=0)
+        .values_list("taxpayer_id", flat=True)
+        .distinct()
+    )
+    keep.update({tp: "arrears" for tp in arrears})
+    held = (
+        LedgerEntry.objects.filter(taxpayer_id__in=ids, account=Account.OVERPAYMENT)
+        .values("taxpayer_id")
+        .annotate(total=Sum("amount"))
+    )
+    keep.update(
+        {
+            row["taxpayer_id"]: "overpayment_held"
+            for row in held
+            if row["total"] and row["taxpayer_id"] not in keep
+        }
+    )
+    for hold in HOLDS:
+        for tp, reason in hold(municipality, ids).items():
+            keep.setdefault(tp, reason)
+    # The levy transaction's date is when it was booked here (an import date); settlement is what
+    # happened to the claim since: payments, corrections, refunds, appropriations, write-offs.
+    last_txn = dict(
+        LedgerEntry.objects.filter(taxpayer_id__in=ids)
+        .exclude(txn__kind=TxnKind.LEVY)
+        .values("taxpayer_id")
+        .annotate(last=Max("txn__legal_date"))
+        .values_list("taxpayer_id", "last")
+    )
+    last_levy = dict(
+        Levy.objects.filter(taxpayer_id__in=ids)
+        .values("taxpayer_id")
+        .annotate(last=Max("levy_year"))
+        .values_list("taxpayer_id", "last")
+    )
+    years = municipality.retention_years
+    updated = dict(Taxpayer.objects.filter(id__in=ids).values_list("id", "updated_at"))
+    for tp in ids:
+        if tp in keep:
+            continue
+        settled = last_txn.get(tp)
+        if tp in last_levy:
+            levy_end = date(int(last_levy[tp]) + 1, 3, 31)  # end of the levy's fiscal year
+            settled = max(settled, levy_end) if settled else levy_end
+        if settled is None:
+            settled = updated[tp].date()
+        if add_years(settled, years) >= as_of:
+            keep[tp] = "within_retention"
+    return keep
+
+
+def _delete_people(ids: list[int]) -> None:
+    txn_ids = list(
+        LedgerEntry.objects.filter(taxpayer_id__in=ids).values_list("txn_id", flat=True).distinct()
+    )
+    Payment.objects.filter(taxpayer_id__in=ids).delete()
+    LedgerEntry.objects.filter(txn_id__in=txn_ids).delete()
+    LedgerTransaction.objects.filter(id__in=txn_ids).delete()
+    Installment.objects.filter(taxpayer_id__in=ids).delete()
+    Levy.objects.filter(taxpayer_id__in=ids).delete()
+    TaxpayerRevision.objects.filter(taxpayer_id__in=ids).delete()
+    IdentityLink.objects.filter(taxpayer_id__in=ids).delete()
+    IdentityLink.objects.filter(linked_id__in=ids).delete()
+    Taxpayer.objects.filter(id__in=ids).delete()
+
+
+def purge_run(*, municipality: Municipality, as_of: date, dry_run: bool, actor: Any = None) -> PurgeReport:
+    """Examine every taxpayer; delete those past retention with nothing keeping them (unless dry-run)."""
+    report = PurgeReport(dry_run=dry_run)
+    job = job_start(
+        municipality=municipality,
+        kind="purge",
+        actor=actor,
+        parameters={"as_of": as_of.isoformat(), "dry_run": dry_run},
+    )
+    rows: list[tuple[str, str, str]] = []
+    all_ids = list(
+        Taxpayer.objects.filter(municipality=municipality).order_by("id").values_list("id", flat=True)
+    )
+    for start in range(0, len(all_ids), CHUNK):
+        ids = all_ids[start : start + CHUNK]
+        keep = _reasons_to_keep(municipality, ids, as_of)
+        report.examined += len(ids)
+        for reason in keep.values():
+            report.keep(reason)
+        doomed = [tp for tp in ids if tp not in keep]
+        if not doomed:
+            continue
+        rows.extend(Taxpayer.objects.filter(id__in=doomed).values_list("taxpayer_no", "kind", "updated_at"))  # type: ignore[arg-type]
+        report.deleted += len(doomed)
+        if not dry_run:
+            with transaction.atomic():
+                _delete_people(doomed)
+    if not dry_run:
+        report.audit_deleted = purge_audit_log(as_of=as_of)
+    report.report_file = str(_write_report(municipality, as_of, rows, dry_run))
+    report.job_id = job.pk
+    job_finish(job, status=Job.Status.SUCCEEDED, counts=report.as_dict())
+    audit_record(
+        kind=AuditKind.BATCH,
+        function="保存期間経過データ消去" + ("（試行）" if dry_run else ""),
+        municipality=municipality,
+        user=actor,
+        job=job,
+        detail=report.as_dict(),
+    )
+    return report
+
+
+def _write_report(
+    municipality: Municipality, as_of: date, rows: list[tuple[str, str, Any]], dry_run: bool
+) -> Path:
+    """The deletion report (消去記録): which 宛名番号 were (or would be) deleted. No names or numbers."""
+    folder = Path(settings.VAR_DIR) / "reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = timezone.now().strftime("%Y%m%d%H%M%S")
+    path = folder / f"purge-{municipality.code}-{as_of.isoformat()}-{stamp}{'-dryrun' if dry_run else ''}.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["taxpayer_no", "kind", "last_updated", "action"])
+        for no, kind, updated in rows:
+            writer.writerow([no, kind, updated.date().isoformat(), "would_delete" if dry_run else "deleted"])
+    return path
+
+
+def purge_audit_log(*, as_of: date) -> int:
+    """Delete audit records older than the audit retention (``CHOSHU_AUDIT_RETENTION_YEARS``, default 10).
+
+    The hash chain is global, so the retention is one setting for the installation and only a prefix
+    of the chain is removed; an anchor records where the remaining chain starts.
+    """
+    cutoff = add_years(as_of, -settings.CHOSHU_AUDIT_RETENTION_YEARS)
+    old = AuditLog.objects.filter(at__date__lt=cutoff).order_by("id")
+    last = old.last()
+    if last is None:
+        return 0
+    # The chain is global: delete only a prefix of it (every record up to the last old one).
+    with transaction.atomic():
+        permit = AuditPurgePermit.objects.create()
+        count = AuditLog.objects.filter(id__lte=last.pk).count()
+        AuditSubject.objects.filter(log_id__lte=last.pk).delete()
+        AuditLog.objects.filter(id__lte=last.pk).delete()
+        AuditChainAnchor.objects.create(
+            last_purged_id=last.pk, last_purged_hash=last.record_hash, purged_count=count
+        )
+        permit.delete()
+    return count

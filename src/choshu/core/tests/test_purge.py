@@ -1,0 +1,115 @@
+"""``choshu purge`` — retention and deletion (seed section III: 保存期間経過後の消去, arrears keep data alive)."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable
+from datetime import date
+from io import StringIO
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from choshu.audit.models import AuditLog
+from choshu.levies.ledger import Leg, post
+from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
+from choshu.levies.services import levies_import
+from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.services import taxpayers_import
+from conftest import LEVY_HEADER, TAXPAYER_HEADER
+
+
+def pay(municipality: Any, notice: str, amount: int, on: date) -> None:
+    inst = Installment.objects.get(levy__notice_no=notice)
+    post(
+        municipality=municipality,
+        kind=TxnKind.PAYMENT,
+        legal_date=on,
+        booking_date=on,
+        legs=[
+            Leg(Account.CASH, amount, taxpayer_id=inst.taxpayer_id),
+            Leg(Account.RECEIVABLE, -amount, Component.PRINCIPAL, inst),
+        ],
+    )
+
+
+@pytest.fixture
+def city(municipality: Any, write_csv: Callable) -> Any:
+    people = [f"{no},individual,氏名{no},シメイ,1950-01-01,1,,,,,,,1," for no in ("1", "2", "3", "4")]
+    taxpayers_import(municipality=municipality, path=write_csv(TAXPAYER_HEADER, people))
+    levies_import(
+        municipality=municipality,
+        path=write_csv(
+            LEVY_HEADER,
+            [
+                "05,2015,1,1,1,2015-06-01,7200,",  # settled in 2015: past 7 years → deleted
+                "05,2015,2,2,1,2015-06-01,7200,",  # never paid: arrears → kept
+                "05,2022,3,3,1,2022-05-31,7200,",  # settled in 2022: within retention → kept
+                "05,2015,4,4,1,2015-06-01,7200,",  # paid twice: overpayment held → kept
+            ],
+        ),
+    )
+    pay(municipality, "1", 7200, date(2015, 5, 20))
+    pay(municipality, "3", 7200, date(2022, 5, 20))
+    pay(municipality, "4", 7200, date(2015, 5, 20))
+    inst = Installment.objects.get(levy__notice_no="4")
+    post(
+        municipality=municipality,
+        kind=TxnKind.PAYMENT,
+        legal_date=date(2015, 5, 21),
+        booking_date=date(2015, 5, 21),
+        legs=[
+            Leg(Account.CASH, 7200, taxpayer_id=inst.taxpayer_id),
+            Leg(Account.OVERPAYMENT, -7200, taxpayer_id=inst.taxpayer_id),
+        ],
+    )
+    return municipality
+
+
+def purge(*args: str, as_of: str = "2026-11-26") -> dict[str, Any]:
+    out = StringIO()
+    call_command("purge", "--as-of", as_of, "--json", *args, stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def test_a_dry_run_reports_without_deleting(city: Any) -> None:
+    report = purge("--dry-run")
+    assert (report["examined"], report["deleted"], report["kept"]) == (4, 1, 3)
+    assert report["kept_reasons"] == {"arrears": 1, "within_retention": 1, "overpayment_held": 1}
+    assert Taxpayer.objects.count() == 4
+    rows = list(csv.DictReader(Path(report["report_file"]).open(encoding="utf-8")))
+    assert [(r["taxpayer_no"], r["action"]) for r in rows] == [("1", "would_delete")]
+
+
+def test_purge_deletes_only_people_past_retention_and_spares_every_live_arrear(city: Any) -> None:
+    report = purge()
+    assert report["deleted"] == 1
+    assert sorted(Taxpayer.objects.values_list("taxpayer_no", flat=True)) == ["2", "3", "4"]
+    assert not LedgerEntry.objects.filter(taxpayer__taxpayer_no="1").exists()
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
+    assert AuditLog.objects.filter(function="保存期間経過データ消去").exists()
+
+
+def test_purging_twice_deletes_nothing_more(city: Any) -> None:
+    purge()
+    again = purge()
+    assert (again["examined"], again["deleted"]) == (3, 0)
+
+
+def test_the_audit_log_keeps_its_own_retention_and_still_verifies(city: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.CHOSHU_AUDIT_RETENTION_YEARS = 0  # everything before the as-of date counts as old
+    before = AuditLog.objects.count()
+    report = purge(as_of=(timezone.localdate() + timedelta(days=2)).isoformat())
+    assert report["audit_deleted"] >= before - 1
+    out = StringIO()
+    call_command("audit_verify", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
