@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "choshu.taxpayers",
     "choshu.levies",
     "choshu.receipts",
+    "choshu.approvals",
     "choshu.web",
 ]
 

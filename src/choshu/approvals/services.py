@@ -1,0 +1,152 @@
+"""Requesting, approving and rejecting changes that need a second person (決裁)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from choshu.accounts.models import User
+from choshu.accounts.permissions import Right, has_right
+from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
+from choshu.audit.models import AuditKind
+from choshu.audit.services import audit_record
+from choshu.taxpayers.models import Taxpayer
+
+# kind → function applying an approved request (registered by the app that owns the data).
+HANDLERS: dict[str, Callable[[ChangeRequest, User], None]] = {}
+
+
+def register(
+    kind: str,
+) -> Callable[[Callable[[ChangeRequest, User], None]], Callable[[ChangeRequest, User], None]]:
+    def decorator(fn: Callable[[ChangeRequest, User], None]) -> Callable[[ChangeRequest, User], None]:
+        HANDLERS[kind] = fn
+        return fn
+
+    return decorator
+
+
+@transaction.atomic
+def request_create(
+    *,
+    actor: User,
+    kind: str,
+    reason: str,
+    payload: dict[str, Any],
+    taxpayer: Taxpayer | None = None,
+    before: dict[str, Any] | None = None,
+    secret: bytes | None = None,
+    required_right: str = Right.TAXPAYER_EDIT,
+) -> ChangeRequest:
+    """Record a change for a second person to approve; nothing changes until then."""
+    if kind not in RequestKind.values:
+        raise ValidationError(f"決裁の種別 {kind!r} は定義されていません")
+    if not has_right(actor, required_right):
+        raise PermissionDenied("この変更を申請する権限がありません")
+    if taxpayer is not None and taxpayer.municipality_id != actor.municipality_id:
+        raise PermissionDenied("他の自治体の宛名は変更できません")
+    if not reason.strip():
+        raise ValidationError("申請理由を入力してください")
+    req = ChangeRequest.objects.create(
+        municipality_id=actor.municipality_id,
+        kind=kind,
+        taxpayer=taxpayer,
+        payload=payload,
+        before=before or {},
+        secret=secret,
+        reason=reason.strip(),
+        requested_by=actor,
+        requested_at=timezone.now(),
+    )
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function=f"決裁申請（{RequestKind(kind).label}）",
+        municipality=actor.municipality,
+        user=actor,
+        subject_type="taxpayer" if taxpayer else "",
+        subject_ids=[taxpayer.pk] if taxpayer else [],
+        detail={"request": req.pk, "payload": payload, "reason": req.reason},
+    )
+    return req
+
+
+def _lock_pending(req: ChangeRequest, actor: User) -> ChangeRequest:
+    locked = ChangeRequest.objects.select_for_update().get(pk=req.pk)
+    if locked.municipality_id != actor.municipality_id:
+        raise PermissionDenied("他の自治体の決裁はできません")
+    if locked.status != ApprovalStatus.PENDING:
+        raise ValidationError(f"この申請は既に「{locked.get_status_display()}」です")
+    return locked
+
+
+@transaction.atomic
+def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -> ChangeRequest:
+    """A second, different person with the approval right approves; the change then takes effect."""
+    if not has_right(actor, Right.APPROVE):
+        raise PermissionDenied("決裁する権限がありません")
+    req = _lock_pending(request, actor)
+    if req.requested_by_id == actor.pk:
+        raise PermissionDenied("自分の申請は決裁できません（別の職員の確認が必要です）")
+    handler = HANDLERS.get(req.kind)
+    if handler is None:
+        raise ValidationError(f"{req.get_kind_display()} の反映処理が登録されていません")
+    handler(req, actor)
+    req.status, req.decided_by, req.decided_at, req.comment = (
+        ApprovalStatus.APPROVED,
+        actor,
+        timezone.now(),
+        comment,
+    )
+    req.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function=f"決裁承認（{req.get_kind_display()}）",
+        municipality=actor.municipality,
+        user=actor,
+        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
+        detail={"request": req.pk, "comment": comment, "requested_by": req.requested_by_id},
+    )
+    return req
+
+
+@transaction.atomic
+def request_reject(*, actor: User, request: ChangeRequest, comment: str) -> ChangeRequest:
+    if not has_right(actor, Right.APPROVE):
+        raise PermissionDenied("決裁する権限がありません")
+    req = _lock_pending(request, actor)
+    if req.requested_by_id == actor.pk:
+        raise PermissionDenied("自分の申請は決裁できません（取下げを使ってください）")
+    if not comment.strip():
+        raise ValidationError("否認の理由を入力してください")
+    req.status, req.decided_by, req.decided_at, req.comment = (
+        ApprovalStatus.REJECTED,
+        actor,
+        timezone.now(),
+        comment,
+    )
+    req.save(update_fields=["status", "decided_by", "decided_at", "comment"])
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function=f"決裁否認（{req.get_kind_display()}）",
+        municipality=actor.municipality,
+        user=actor,
+        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
+        detail={"request": req.pk, "comment": comment},
+    )
+    return req
+
+
+@transaction.atomic
+def request_withdraw(*, actor: User, request: ChangeRequest) -> ChangeRequest:
+    req = _lock_pending(request, actor)
+    if req.requested_by_id != actor.pk:
+        raise PermissionDenied("取下げできるのは申請した本人だけです")
+    req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, timezone.now()
+    req.save(update_fields=["status", "decided_by", "decided_at"])
+    return req
