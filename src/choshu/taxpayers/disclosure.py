@@ -1,0 +1,156 @@
+"""開示請求 (section V of the privacy impact assessment): everything held about one person, as CSV and PDF.
+
+The export is itself logged (rows and the SHA-256 of each file). The My Number is never written out:
+the export says whether one is held. Sections: attributes, revisions, levies and installments with
+balances, payments, approvals concerning the person, and who accessed the record (access log).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
+
+from choshu.accounts.models import User
+from choshu.accounts.permissions import Right, has_right
+from choshu.approvals.models import ChangeRequest
+from choshu.audit.models import AuditKind, AuditSubject
+from choshu.audit.services import audit_record
+from choshu.levies.selectors import installment_balances
+from choshu.receipts.models import Payment
+from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.services import TRACKED
+
+FONT = "HeiseiKakuGo-W5"  # a standard Japanese CID font every PDF reader provides
+
+
+@dataclass(frozen=True)
+class DisclosureFiles:
+    csv_path: Path
+    pdf_path: Path
+    rows: int
+
+
+def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str]]:
+    """(section, item, value) rows — the content of both files."""
+    rows: list[tuple[str, str, str]] = []
+    for name in TRACKED:
+        field = Taxpayer._meta.get_field(name)
+        value = getattr(taxpayer, name)
+        rows.append(("宛名", str(field.verbose_name), "" if value is None else str(value)))
+    rows.append(("宛名", "送付先", f"{taxpayer.mailing_postal_code} {taxpayer.mailing_address}".strip()))
+    rows.append(
+        ("宛名", "個人番号", "保有あり（番号は本書に記載しません）" if taxpayer.has_my_number else "保有なし")
+    )
+    for rev in taxpayer.revisions.order_by("revision"):
+        rows.append(
+            (
+                "履歴",
+                f"履歴番号 {rev.revision}",
+                f"{rev.changed_at:%Y-%m-%d %H:%M} {','.join(rev.changed_fields)} {rev.reason}",
+            )
+        )
+    for b in installment_balances(taxpayer_ids=[taxpayer.pk], as_of=as_of):
+        rows.append(
+            (
+                "調定・収納",
+                f"{b.tax_item_name} {b.levy_year}年度 通知書{b.notice_no} 第{b.installment_no}期",
+                f"納期限 {b.due_date} 調定額 {b.principal:,}円 収納額 {b.principal_paid:,}円 未納額 {b.principal_outstanding:,}円"
+                + (f" 延滞金 {b.late_charge_accrued:,}円" if b.late_charge_accrued else ""),
+            )
+        )
+    for p in Payment.objects.filter(taxpayer=taxpayer).order_by("paid_on", "pk"):
+        rows.append(("納付", f"{p.paid_on}", f"{p.get_channel_display()} {p.amount:,}円"))
+    for req in ChangeRequest.objects.filter(taxpayer=taxpayer).order_by("requested_at"):
+        rows.append(
+            (
+                "訂正等の申請",
+                f"{req.requested_at:%Y-%m-%d}",
+                f"{req.get_kind_display()} {req.get_status_display()}",
+            )
+        )
+    for sub in AuditSubject.objects.filter(taxpayer_id=taxpayer.pk).select_related("log").order_by("log__at"):
+        rows.append(
+            (
+                "利用記録",
+                f"{sub.log.at:%Y-%m-%d %H:%M}",
+                f"{sub.log.function}（{sub.log.get_kind_display()}）",
+            )
+        )
+    return rows
+
+
+def disclosure_export(*, actor: User, taxpayer: Taxpayer, folder: Path, as_of: date) -> DisclosureFiles:
+    """Write the CSV (UTF-8 with BOM, for Excel) and the PDF, and log the export with file hashes."""
+    if not has_right(actor, Right.DISCLOSURE_EXPORT) or actor.municipality_id != taxpayer.municipality_id:
+        from django.core.exceptions import PermissionDenied
+
+        raise PermissionDenied("開示請求の出力をする権限がありません")
+    rows = disclosure_rows(taxpayer, as_of)
+    folder.mkdir(parents=True, exist_ok=True)
+    csv_path = folder / f"disclosure-{taxpayer.taxpayer_no}-{as_of.isoformat()}.csv"
+    pdf_path = csv_path.with_suffix(".pdf")
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(["区分", "項目", "内容"])
+    writer.writerows(rows)
+    csv_path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+    pdf_path.write_bytes(_pdf(taxpayer, rows, as_of))
+    audit_record(
+        kind=AuditKind.EXPORT,
+        function="開示請求出力",
+        municipality=actor.municipality,
+        user=actor,
+        subject_type="taxpayer",
+        subject_ids=[taxpayer.pk],
+        detail={"rows": len(rows), "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)}},
+    )
+    return DisclosureFiles(csv_path, pdf_path, len(rows))
+
+
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _pdf(taxpayer: Taxpayer, rows: list[tuple[str, str, str]], as_of: date) -> bytes:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+    out = io.BytesIO()
+    c = canvas.Canvas(out, pagesize=A4)
+    c.setTitle(f"保有個人情報開示 {taxpayer.taxpayer_no}")
+    width, height = A4
+    y = height - 20 * mm
+
+    def line(text: str, size: int = 9, indent: float = 0) -> None:
+        nonlocal y
+        if y < 20 * mm:
+            c.showPage()
+            y = height - 20 * mm
+        c.setFont(FONT, size)
+        c.drawString(20 * mm + indent, y, text[:80])
+        y -= size * 1.6
+
+    line("保有個人情報の開示（地方税の収納・滞納整理に関する事務）", 13)
+    line(f"宛名番号 {taxpayer.taxpayer_no}　作成日 {as_of.isoformat()}", 10)
+    section = ""
+    for sec, item, value in rows:
+        if sec != section:
+            section = sec
+            line(f"■ {sec}", 11)
+        line(f"{item}: {value}", 9, 4 * mm)
+    c.save()
+    return out.getvalue()
+
+
+def disclosure_summary(files: DisclosureFiles) -> dict[str, Any]:
+    return {"csv": str(files.csv_path), "pdf": str(files.pdf_path), "rows": files.rows}
