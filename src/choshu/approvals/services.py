@@ -51,8 +51,10 @@ def request_create(
         raise PermissionDenied("他の自治体の宛名は変更できません")
     if not reason.strip():
         raise ValidationError("申請理由を入力してください")
+    if actor.municipality is None:
+        raise PermissionDenied("自治体に属さない利用者は申請できません")
     req = ChangeRequest.objects.create(
-        municipality_id=actor.municipality_id,
+        municipality=actor.municipality,
         kind=kind,
         taxpayer=taxpayer,
         payload=payload,

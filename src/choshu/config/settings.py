@@ -169,6 +169,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # WhiteNoise expects it; collectstatic fills it in production
 # WhiteNoise serves static files from the apps directly, so the demo needs no collectstatic step;
 # production runs collectstatic and may put a reverse proxy in front (docs/operations.md).
 WHITENOISE_USE_FINDERS = True

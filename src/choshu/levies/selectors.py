@@ -111,7 +111,9 @@ def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[da
     if sum(y for _, y in ordered) >= principal and ordered:
         until = max(ordered[-1][0], due_date)
     try:
-        return compute_late_charge(principal=principal, due_date=due_date, until=until, payments=ordered).late_charge
+        return compute_late_charge(
+            principal=principal, due_date=due_date, until=until, payments=ordered
+        ).late_charge
     except RateNotKnownError:
         return None
 

@@ -89,7 +89,9 @@ def _conflicts_with_database(
             ):
                 rec = slips[str(slip)]
                 if (t, y, n, i) != rec.key:
-                    errors.append(RowError(rec.line, "slip_no", "この納付番号は別の期別に登録済みです", rec.slip_no))
+                    errors.append(
+                        RowError(rec.line, "slip_no", "この納付番号は別の期別に登録済みです", rec.slip_no)
+                    )
     return errors
 
 

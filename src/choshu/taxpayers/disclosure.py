@@ -15,6 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.db.models import Field
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -46,6 +47,7 @@ def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str
     rows: list[tuple[str, str, str]] = []
     for name in TRACKED:
         field = Taxpayer._meta.get_field(name)
+        assert isinstance(field, Field)
         value = getattr(taxpayer, name)
         rows.append(("宛名", str(field.verbose_name), "" if value is None else str(value)))
     rows.append(("宛名", "送付先", f"{taxpayer.mailing_postal_code} {taxpayer.mailing_address}".strip()))

@@ -101,7 +101,6 @@ def test_the_database_refuses_updates_of_audit_rows(municipality: Any) -> None:
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="DELETE trigger is PostgreSQL-only")
 def test_postgresql_refuses_deleting_audit_rows_without_a_purge_permit(municipality: Any) -> None:
     logs = write_logs(municipality, 1)
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("DELETE FROM audit_auditlog WHERE id = %s", [logs[0].pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM audit_auditlog WHERE id = %s", [logs[0].pk])
     assert AuditLog.objects.filter(pk=logs[0].pk).exists()

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import LEVY_HEADER, TAXPAYER_HEADER
 from django.core.management import call_command
 
 from choshu.audit.models import AuditLog
@@ -19,7 +20,6 @@ from choshu.levies.models import Account, Component, Installment, LedgerEntry, T
 from choshu.levies.services import levies_import
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.services import taxpayers_import
-from conftest import LEVY_HEADER, TAXPAYER_HEADER
 
 
 def pay(municipality: Any, notice: str, amount: int, on: date) -> None:
@@ -80,7 +80,8 @@ def test_a_dry_run_reports_without_deleting(city: Any) -> None:
     assert (report["examined"], report["deleted"], report["kept"]) == (4, 1, 3)
     assert report["kept_reasons"] == {"arrears": 1, "within_retention": 1, "overpayment_held": 1}
     assert Taxpayer.objects.count() == 4
-    rows = list(csv.DictReader(Path(report["report_file"]).open(encoding="utf-8")))
+    with Path(report["report_file"]).open(encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
     assert [(r["taxpayer_no"], r["action"]) for r in rows] == [("1", "would_delete")]
 
 

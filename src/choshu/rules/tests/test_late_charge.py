@@ -70,9 +70,13 @@ def test_pre_2000_days_use_the_statutory_rates() -> None:
 
 
 def test_identical_rate_years_split_at_1_january_by_default_and_merge_on_request() -> None:
-    kw = {"principal": 20_000, "due_date": D(2020, 6, 30), "until": D(2023, 4, 1)}
-    split = compute_late_charge(**kw)  # type: ignore[arg-type]
-    merged = compute_late_charge(**kw, params=default_late_charge_params().with_options(split_every_year=False))  # type: ignore[arg-type]
+    split = compute_late_charge(principal=20_000, due_date=D(2020, 6, 30), until=D(2023, 4, 1))
+    merged = compute_late_charge(
+        principal=20_000,
+        due_date=D(2020, 6, 30),
+        until=D(2023, 4, 1),
+        params=default_late_charge_params().with_options(split_every_year=False),
+    )
     assert len(split.segments) == len(merged.segments) + 1
     assert split.segments[-1].start == D(2023, 1, 1)
 

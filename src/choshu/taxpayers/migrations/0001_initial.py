@@ -6,110 +6,212 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0001_initial'),
+        ("core", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Taxpayer',
+            name="Taxpayer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('taxpayer_no', models.CharField(max_length=15, verbose_name='宛名番号')),
-                ('kind', models.CharField(choices=[('individual', '個人'), ('corporation', '法人')], max_length=12, verbose_name='区分')),
-                ('name', models.CharField(max_length=200, verbose_name='氏名・名称')),
-                ('name_kana', models.CharField(blank=True, max_length=200, verbose_name='カナ氏名')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='生年月日・設立日')),
-                ('sex', models.CharField(blank=True, choices=[('1', '男'), ('2', '女'), ('', '－')], max_length=1, verbose_name='性別')),
-                ('postal_code', models.CharField(blank=True, max_length=8, verbose_name='郵便番号')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='住所')),
-                ('address_extra', models.CharField(blank=True, max_length=300, verbose_name='方書')),
-                ('mailing_postal_code', models.CharField(blank=True, max_length=8, verbose_name='送付先郵便番号')),
-                ('mailing_address', models.CharField(blank=True, max_length=300, verbose_name='送付先住所')),
-                ('phone', models.CharField(blank=True, max_length=30, verbose_name='電話番号')),
-                ('my_number_enc', models.BinaryField(blank=True, null=True, verbose_name='個人番号(暗号化)')),
-                ('my_number_hash', models.CharField(blank=True, db_index=True, editable=False, max_length=64)),
-                ('corporate_number', models.CharField(blank=True, db_index=True, max_length=13, verbose_name='法人番号')),
-                ('resident', models.BooleanField(default=True, help_text='偽 = 住登外', verbose_name='住登者')),
-                ('deceased_on', models.DateField(blank=True, null=True, verbose_name='死亡日・解散日')),
-                ('search_kana', models.CharField(blank=True, editable=False, max_length=200)),
-                ('search_name', models.CharField(blank=True, editable=False, max_length=200)),
-                ('search_address', models.CharField(blank=True, editable=False, max_length=400)),
-                ('search_phone', models.CharField(blank=True, editable=False, max_length=30)),
-                ('revision', models.PositiveIntegerField(default=1, verbose_name='履歴番号')),
-                ('is_active', models.BooleanField(default=True, verbose_name='有効フラグ')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("taxpayer_no", models.CharField(max_length=15, verbose_name="宛名番号")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("individual", "個人"), ("corporation", "法人")],
+                        max_length=12,
+                        verbose_name="区分",
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="氏名・名称")),
+                ("name_kana", models.CharField(blank=True, max_length=200, verbose_name="カナ氏名")),
+                ("birth_date", models.DateField(blank=True, null=True, verbose_name="生年月日・設立日")),
+                (
+                    "sex",
+                    models.CharField(
+                        blank=True,
+                        choices=[("1", "男"), ("2", "女"), ("", "－")],
+                        max_length=1,
+                        verbose_name="性別",
+                    ),
+                ),
+                ("postal_code", models.CharField(blank=True, max_length=8, verbose_name="郵便番号")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="住所")),
+                ("address_extra", models.CharField(blank=True, max_length=300, verbose_name="方書")),
+                (
+                    "mailing_postal_code",
+                    models.CharField(blank=True, max_length=8, verbose_name="送付先郵便番号"),
+                ),
+                ("mailing_address", models.CharField(blank=True, max_length=300, verbose_name="送付先住所")),
+                ("phone", models.CharField(blank=True, max_length=30, verbose_name="電話番号")),
+                ("my_number_enc", models.BinaryField(blank=True, null=True, verbose_name="個人番号(暗号化)")),
+                (
+                    "my_number_hash",
+                    models.CharField(blank=True, db_index=True, editable=False, max_length=64),
+                ),
+                (
+                    "corporate_number",
+                    models.CharField(blank=True, db_index=True, max_length=13, verbose_name="法人番号"),
+                ),
+                (
+                    "resident",
+                    models.BooleanField(default=True, help_text="偽 = 住登外", verbose_name="住登者"),
+                ),
+                ("deceased_on", models.DateField(blank=True, null=True, verbose_name="死亡日・解散日")),
+                ("search_kana", models.CharField(blank=True, editable=False, max_length=200)),
+                ("search_name", models.CharField(blank=True, editable=False, max_length=200)),
+                ("search_address", models.CharField(blank=True, editable=False, max_length=400)),
+                ("search_phone", models.CharField(blank=True, editable=False, max_length=30)),
+                ("revision", models.PositiveIntegerField(default=1, verbose_name="履歴番号")),
+                ("is_active", models.BooleanField(default=True, verbose_name="有効フラグ")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '宛名',
+                "verbose_name": "宛名",
             },
         ),
         migrations.CreateModel(
-            name='IdentityLink',
+            name="IdentityLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('linked', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='links_to', to='taxpayers.taxpayer')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='links_from', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "linked",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links_to",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="links_from",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '名寄せ',
+                "verbose_name": "名寄せ",
             },
         ),
         migrations.CreateModel(
-            name='TaxpayerRevision',
+            name="TaxpayerRevision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('revision', models.PositiveIntegerField(verbose_name='履歴番号')),
-                ('data', models.JSONField()),
-                ('changed_fields', models.JSONField(default=list)),
-                ('changed_at', models.DateTimeField()),
-                ('reason', models.CharField(blank=True, max_length=200, verbose_name='理由')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='revisions', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("revision", models.PositiveIntegerField(verbose_name="履歴番号")),
+                ("data", models.JSONField()),
+                ("changed_fields", models.JSONField(default=list)),
+                ("changed_at", models.DateTimeField()),
+                ("reason", models.CharField(blank=True, max_length=200, verbose_name="理由")),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, to="core.job"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="revisions",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '宛名履歴',
-                'ordering': ['taxpayer', '-revision'],
+                "verbose_name": "宛名履歴",
+                "ordering": ["taxpayer", "-revision"],
             },
         ),
         migrations.AddIndex(
-            model_name='taxpayer',
-            index=models.Index(fields=['municipality', 'search_kana'], name='taxpayer_kana_idx'),
+            model_name="taxpayer",
+            index=models.Index(fields=["municipality", "search_kana"], name="taxpayer_kana_idx"),
         ),
         migrations.AddIndex(
-            model_name='taxpayer',
-            index=models.Index(fields=['municipality', 'search_name'], name='taxpayer_name_idx'),
+            model_name="taxpayer",
+            index=models.Index(fields=["municipality", "search_name"], name="taxpayer_name_idx"),
         ),
         migrations.AddIndex(
-            model_name='taxpayer',
-            index=models.Index(fields=['municipality', 'search_address'], name='taxpayer_address_idx'),
+            model_name="taxpayer",
+            index=models.Index(fields=["municipality", "search_address"], name="taxpayer_address_idx"),
         ),
         migrations.AddIndex(
-            model_name='taxpayer',
-            index=models.Index(fields=['municipality', 'search_phone'], name='taxpayer_phone_idx'),
+            model_name="taxpayer",
+            index=models.Index(fields=["municipality", "search_phone"], name="taxpayer_phone_idx"),
         ),
         migrations.AddConstraint(
-            model_name='taxpayer',
-            constraint=models.UniqueConstraint(fields=('municipality', 'taxpayer_no'), name='taxpayer_no_unique'),
+            model_name="taxpayer",
+            constraint=models.UniqueConstraint(
+                fields=("municipality", "taxpayer_no"), name="taxpayer_no_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='identitylink',
-            constraint=models.UniqueConstraint(fields=('taxpayer', 'linked'), name='identity_link_unique'),
+            model_name="identitylink",
+            constraint=models.UniqueConstraint(fields=("taxpayer", "linked"), name="identity_link_unique"),
         ),
         migrations.AddConstraint(
-            model_name='taxpayerrevision',
-            constraint=models.UniqueConstraint(fields=('taxpayer', 'revision'), name='taxpayer_revision_unique'),
+            model_name="taxpayerrevision",
+            constraint=models.UniqueConstraint(
+                fields=("taxpayer", "revision"), name="taxpayer_revision_unique"
+            ),
         ),
     ]

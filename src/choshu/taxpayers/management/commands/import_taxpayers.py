@@ -17,4 +17,8 @@ class Command(ChoshuCommand):
     def run(self, **options: Any) -> None:
         summary = taxpayers_import(municipality=self.municipality(options), path=options["file"])
         d = summary.as_dict()
-        self.emit(options, d, f"宛名取込: {d['rows']}行 新規{d['created']} 異動{d['updated']} 変更なし{d['unchanged']}")
+        self.emit(
+            options,
+            d,
+            f"宛名取込: {d['rows']}行 新規{d['created']} 異動{d['updated']} 変更なし{d['unchanged']}",
+        )

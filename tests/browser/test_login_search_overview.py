@@ -1,0 +1,105 @@
+"""End to end in a real browser: log in, search by kana, open the person, see the amounts.
+
+Runs Debian's Chromium (``apt-get install chromium``; Japanese text needs ``fonts-noto-cjk``) through
+Playwright against pytest-django's live server. Screenshots go to ``var/screenshots/``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
+PASSWORD = "correct horse 1"
+MY_NUMBER_OF_TARO = "621498320257"
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def page() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        message = f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk）"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(10_000)
+        yield page
+        context.close()
+        browser.close()
+
+
+def test_a_clerk_logs_in_searches_by_kana_and_sees_a_persons_amounts(
+    transactional_db: Any, live_server: Any, sample_city: Any, make_user: Callable[..., Any], page: Any
+) -> None:
+    from playwright.sync_api import expect
+
+    from choshu.accounts.models import Role
+    from choshu.audit.models import AuditKind, AuditLog
+
+    make_user("suzuki", role=Role.CLERK, municipality=sample_city)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+
+    page.goto(live_server.url + "/")
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    expect(page.get_by_role("heading", name="ログイン")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "01_login.png"), full_page=True)
+    page.get_by_label("ユーザー名").fill("suzuki")
+    page.get_by_label("パスワード").fill(PASSWORD)
+    page.get_by_role("button", name="ログイン").click()
+
+    expect(page).to_have_url(re.compile(r"/search/$"))
+    expect(page.locator(".municipality")).to_have_text("川口市")
+    assert page.evaluate("typeof window.htmx") == "object", "htmx が読み込まれていません"
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_label("カナ氏名").fill("かわぐち")
+    page.get_by_label("カナ氏名").press("Enter")
+    results = page.locator("#search-results")
+    expect(results.get_by_role("link", name="川口 太郎")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/search/\?.*kana="))
+    assert page.evaluate("window.__notReloaded") is True, "検索結果は部分更新されるはずです"
+    page.screenshot(path=str(SCREENSHOTS / "02_search.png"), full_page=True)
+
+    results.get_by_role("link", name="川口 太郎").click()
+    expect(page.get_by_role("heading", name="個人別収納状況照会")).to_be_visible()
+    resident_tax = page.get_by_role("table", name="個人住民税(普通徴収)")
+    expect(resident_tax).to_contain_text("30,000")
+    expect(resident_tax).to_contain_text("59,000")
+    expect(page.locator(".summary")).to_contain_text("71,000")
+    expect(page.locator(".masked")).to_have_text("＊＊＊＊ ＊＊＊＊ ＊＊＊＊")
+    assert MY_NUMBER_OF_TARO not in re.sub(r"\D", "", page.content())
+    page.screenshot(path=str(SCREENSHOTS / "03_overview.png"), full_page=True)
+
+    page.get_by_role("button", name="ログアウト").click()
+    expect(page).to_have_url(re.compile(r"/login/$"))
+    assert errors == []
+    kinds = list(
+        AuditLog.objects.exclude(kind=AuditKind.BATCH).order_by("pk").values_list("kind", "function")
+    )
+    assert kinds == [
+        (AuditKind.LOGIN, "ログイン"),
+        (AuditKind.ACCESS, "宛名検索"),
+        (AuditKind.ACCESS, "個人別収納状況照会"),
+        (AuditKind.LOGOUT, "ログアウト"),
+    ]
