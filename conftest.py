@@ -69,6 +69,32 @@ def make_user(db: Any) -> Callable[..., Any]:
     return make
 
 
+def totp_device(user: Any) -> Any:
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    return TOTPDevice.objects.filter(user=user).first() or TOTPDevice.objects.create(
+        user=user, name="TOTP", confirmed=True
+    )
+
+
+def totp_now(user: Any) -> str:
+    """The code the user's authenticator app shows right now."""
+    from django_otp.oath import totp
+
+    device = totp_device(user)
+    return f"{totp(device.bin_key, device.step, device.t0, device.digits, device.drift):06d}"
+
+
+def login_verified(client: Any, user: Any) -> Any:
+    """Sign ``user`` in on the test client as after password + TOTP (the second factor passed)."""
+    device = totp_device(user)
+    client.force_login(user)
+    session = client.session
+    session["otp_device_id"] = device.persistent_id
+    session.save()
+    return client
+
+
 @pytest.fixture
 def sample_city(municipality: Any, write_csv: Callable[..., Path]) -> Any:
     """Three taxpayers with levies, imported through the real import services."""

@@ -51,12 +51,14 @@ def page() -> Iterator[Any]:
 def test_a_clerk_logs_in_searches_by_kana_and_sees_a_persons_amounts(
     transactional_db: Any, live_server: Any, sample_city: Any, make_user: Callable[..., Any], page: Any
 ) -> None:
+    from conftest import totp_device, totp_now
     from playwright.sync_api import expect
 
     from choshu.accounts.models import Role
     from choshu.audit.models import AuditKind, AuditLog
 
-    make_user("suzuki", role=Role.CLERK, municipality=sample_city)
+    suzuki = make_user("suzuki", role=Role.CLERK, municipality=sample_city)
+    totp_device(suzuki)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -68,6 +70,12 @@ def test_a_clerk_logs_in_searches_by_kana_and_sees_a_persons_amounts(
     page.get_by_label("ユーザー名").fill("suzuki")
     page.get_by_label("パスワード").fill(PASSWORD)
     page.get_by_role("button", name="ログイン").click()
+
+    expect(page).to_have_url(re.compile(r"/login/otp/$"))
+    expect(page.get_by_role("heading", name="二要素認証")).to_be_visible()
+    page.get_by_label("確認コード").fill(totp_now(suzuki))
+    page.screenshot(path=str(SCREENSHOTS / "01b_otp.png"), full_page=True)
+    page.get_by_role("button", name="確認").click()
 
     expect(page).to_have_url(re.compile(r"/search/$"))
     expect(page.locator(".municipality")).to_have_text("川口市")

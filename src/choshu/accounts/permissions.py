@@ -84,4 +84,7 @@ def has_right(user: User, right: str) -> bool:
     """True when a signed-in, active member of a municipality holds ``right``."""
     if not user.is_authenticated or not user.is_active or user.municipality_id is None:
         return False
+    verified = getattr(user, "is_verified", None)  # set by OTPMiddleware on request.user
+    if verified is not None and not verified():
+        return False
     return right in effective_rights(user)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
     "csp",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "axes",
     "choshu.core",
     "choshu.accounts",
     "choshu.audit",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
+    "choshu.accounts.middleware.RequireSecondFactorMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "choshu.config.urls"
@@ -118,6 +122,22 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Audit log retention (its own, longer than the deletion of personal data; docs/security.md).
 CHOSHU_AUDIT_RETENTION_YEARS = int(os.environ.get("CHOSHU_AUDIT_RETENTION_YEARS", "10"))
+
+# Lockout after repeated failed logins (django-axes): per user name, so a shared office address
+# does not lock out colleagues. A section chief (or `choshu axes_reset_username NAME`) unlocks.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = int(os.environ.get("CHOSHU_LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CHOSHU_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
+# axes.W006 asks to lock by address too; offices share addresses (NAT, call centre), so a locked
+# address would lock out every colleague. Locking by user name is the deliberate choice.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 OTP_TOTP_ISSUER = os.environ.get("CHOSHU_OTP_ISSUER", "choshu")
 LOGIN_URL = "web:login"

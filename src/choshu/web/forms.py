@@ -25,6 +25,20 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].label = "パスワード"
 
 
+class OtpForm(forms.Form):
+    """二要素認証: the 6-digit code from the authenticator app (the IC-card equivalent)."""
+
+    token = forms.RegexField(
+        label="確認コード",
+        regex=r"^\s*[0-9]{6}\s*$",
+        max_length=12,
+        error_messages={
+            "invalid": "確認コードは認証アプリに表示される6桁の数字です。",
+            "required": "確認コードを入力してください。",
+        },
+    )
+
+
 def _field(label: str, max_length: int, help_text: str, *, inputmode: str = "text") -> forms.CharField:
     return forms.CharField(
         label=label,

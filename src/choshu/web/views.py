@@ -6,19 +6,30 @@ and render. Every response that shows a person's data writes one ``AuditLog`` ro
 
 from __future__ import annotations
 
+from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.cache import never_cache
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from choshu.accounts.models import User
 from choshu.accounts.permissions import Right
-from choshu.audit.services import audit_access
+from choshu.audit.models import AuditKind
+from choshu.audit.services import audit_access, audit_record
 from choshu.taxpayers.models import TaxpayerKind
 from choshu.taxpayers.selectors import person_overview, taxpayer_get_for_user, taxpayer_search
 from choshu.web.decorators import right_required, staff_user
-from choshu.web.forms import LoginForm, SearchForm
+from choshu.web.forms import LoginForm, OtpForm, SearchForm
+
+PENDING_USER = "choshu_pending_user"
+PENDING_BACKEND = "choshu_pending_backend"
+PENDING_AT = "choshu_pending_at"
+PENDING_NEXT = "choshu_pending_next"
+PENDING_SECONDS = 300
 
 SEARCH_FUNCTION = "宛名検索"
 OVERVIEW_FUNCTION = "個人別収納状況照会"
@@ -40,10 +51,63 @@ class LoginView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def form_valid(self, form: LoginForm) -> HttpResponseRedirect:  # type: ignore[override]
-        # 二要素認証 (second factor) — a later issue. It goes HERE: instead of signing in, keep the
-        # checked user's id in the session as "password verified", redirect to a code-entry view and
-        # call ``auth_login`` only after the code is verified. Until then, the password alone signs in.
-        return super().form_valid(form)  # type: ignore[return-value]
+        """The password is right: nobody is signed in yet. The second factor comes next."""
+        user = form.get_user()
+        self.request.session.cycle_key()
+        self.request.session[PENDING_USER] = user.pk
+        self.request.session[PENDING_BACKEND] = getattr(user, "backend", "")
+        self.request.session[PENDING_AT] = timezone.now().timestamp()
+        self.request.session[PENDING_NEXT] = self.get_success_url()
+        return redirect("web:login-otp")
+
+
+@never_cache
+def login_otp(request: HttpRequest) -> HttpResponse:
+    """二要素認証: sign in only when the TOTP code of the user whose password was checked is right."""
+    user, device = _pending_login(request)
+    if user is None:
+        return redirect("web:login")
+    form = OtpForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if (
+            device is not None
+            and device.verify_is_allowed()[0]
+            and device.verify_token(form.cleaned_data["token"].strip())
+        ):
+            next_url = str(request.session.get(PENDING_NEXT) or "")
+            backend = str(request.session.get(PENDING_BACKEND) or "")
+            for key in (PENDING_USER, PENDING_BACKEND, PENDING_AT, PENDING_NEXT):
+                request.session.pop(key, None)
+            auth_login(request, user, backend=backend or None)
+            otp_login(request, device)
+            return redirect(next_url or "web:search")
+        audit_record(
+            kind=AuditKind.LOGIN_FAILED,
+            function="二要素認証失敗",
+            municipality=user.municipality,
+            request=request,
+            detail={"username": user.username, "known_user": True, "stage": "otp"},
+        )
+        form.add_error(
+            "token", "確認コードが正しくないか、期限切れです。認証アプリの最新のコードを入力してください。"
+        )
+    if device is None:
+        form.add_error(
+            None, "二要素認証が登録されていません。システム管理者（課長）に登録を依頼してください。"
+        )
+    return render(request, "web/login_otp.html", {"form": form, "username": user.username})
+
+
+def _pending_login(request: HttpRequest) -> tuple[User | None, TOTPDevice | None]:
+    """The user whose password was checked in this session in the last few minutes, and their device."""
+    user_id = request.session.get(PENDING_USER)
+    started = float(request.session.get(PENDING_AT) or 0)
+    if not user_id or timezone.now().timestamp() - started > PENDING_SECONDS:
+        return None, None
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        return None, None
+    return user, TOTPDevice.objects.filter(user=user, confirmed=True).first()
 
 
 class LogoutView(auth_views.LogoutView):

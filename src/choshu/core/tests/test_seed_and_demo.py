@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date
 from io import StringIO
@@ -121,13 +122,17 @@ def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> 
     out = StringIO()
     call_command("demo", "--no-serve", "--taxpayers", "50", stdout=out)
     text = out.getvalue()
-    assert "パスワードはこの一度だけ表示します" in text
+    assert "この一度だけ表示します" in text
     assert Taxpayer.objects.filter(municipality__code="112038").count() == 50
     assert set(User.objects.values_list("role", flat=True)) >= {"chief", "clerk", "auditor"}
     chief = User.objects.get(username="chief")
-    password = next(line.split()[1] for line in text.splitlines() if line.strip().startswith("chief"))
+    fields = next(line.split() for line in text.splitlines() if line.strip().startswith("chief"))
+    password, secret = fields[1], fields[2]
     assert chief.check_password(password) and chief.password.startswith("argon2")
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    assert base64.b32decode(secret) == TOTPDevice.objects.get(user=chief).bin_key
     again = StringIO()
     call_command("demo", "--no-serve", stdout=again)
-    assert "パスワードはこの一度だけ表示します" not in again.getvalue()
+    assert "この一度だけ表示します" not in again.getvalue()
     assert Taxpayer.objects.count() == 50

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEVY_HEADER, TAXPAYER_HEADER
+from conftest import LEVY_HEADER, TAXPAYER_HEADER, login_verified
 from django.test import Client
 
 from choshu.accounts.models import Role
@@ -48,7 +48,7 @@ def clerk(make_user: Callable[..., Any], sample_city: Any) -> Any:
 
 @pytest.fixture
 def clerk_client(client: Client, clerk: Any) -> Client:
-    client.force_login(clerk)
+    login_verified(client, clerk)
     return client
 
 

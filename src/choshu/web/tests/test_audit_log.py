@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from conftest import totp_now
 from django.test import Client
 from django.urls import reverse
 
@@ -76,7 +77,9 @@ def test_a_login_is_logged_with_user_and_address(client: Client, clerk: Any) -> 
     response = client.post(
         reverse("web:login"), {"username": "clerk", "password": PASSWORD}, REMOTE_ADDR="192.0.2.10"
     )
-    assert response.status_code == 302
+    assert response["Location"] == reverse("web:login-otp")
+    assert not AuditLog.objects.filter(kind=AuditKind.LOGIN).exists()  # not signed in before the code
+    response = client.post(reverse("web:login-otp"), {"token": totp_now(clerk)}, REMOTE_ADDR="192.0.2.10")
     assert response["Location"] == reverse("web:search")
     log = AuditLog.objects.get(kind=AuditKind.LOGIN)
     assert (log.user, log.client_addr, log.municipality) == (clerk, "192.0.2.10", clerk.municipality)
@@ -84,6 +87,8 @@ def test_a_login_is_logged_with_user_and_address(client: Client, clerk: Any) -> 
 
 def test_a_logout_is_logged_and_ends_the_session(client: Client, clerk: Any) -> None:
     client.post(reverse("web:login"), {"username": "clerk", "password": PASSWORD})
+    client.post(reverse("web:login-otp"), {"token": totp_now(clerk)})
+    assert client.get(reverse("web:search")).status_code == 200
     response = client.post(reverse("web:logout"), REMOTE_ADDR="192.0.2.11")
     assert response["Location"] == reverse("web:login")
     log = AuditLog.objects.get(kind=AuditKind.LOGOUT)

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import login_verified
 from django.test import Client
 from django.urls import reverse
 
@@ -18,7 +19,7 @@ ROLES = list(Role)
 
 
 def _client_for(client: Client, make_user: Callable[..., Any], role: str, municipality: Any) -> Client:
-    client.force_login(make_user(f"user-{role}", role=role, municipality=municipality))
+    login_verified(client, make_user(f"user-{role}", role=role, municipality=municipality))
     return client
 
 
@@ -124,7 +125,7 @@ def test_the_login_page_is_open_to_anonymous_visitors_and_in_japanese(client: Cl
 
 def test_the_root_sends_anonymous_visitors_to_login_and_staff_to_search(client: Client, clerk: Any) -> None:
     assert client.get("/")["Location"] == reverse("web:login")
-    client.force_login(clerk)
+    login_verified(client, clerk)
     assert client.get("/")["Location"] == reverse("web:search")
 
 

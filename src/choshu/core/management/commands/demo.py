@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import secrets
 from argparse import ArgumentParser
 from datetime import date
@@ -7,6 +8,7 @@ from typing import Any
 
 from django.core.management import call_command
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
@@ -60,9 +62,13 @@ class Command(ChoshuCommand):
             )
         created = self._demo_users(municipality, reset=options["reset_passwords"])
         if created:
-            self.stdout.write("\nデモ職員（パスワードはこの一度だけ表示します）:")
-            for username, password, role in created:
-                self.stdout.write(f"  {username:10s} {password}  ({role})")
+            self.stdout.write("\nデモ職員（パスワードと二要素認証の秘密鍵はこの一度だけ表示します）:")
+            self.stdout.write("  ユーザー名  パスワード        TOTP 秘密鍵 (Base32)                職務")
+            for username, password, role, secret in created:
+                self.stdout.write(f"  {username:10s} {password}  {secret}  ({role})")
+            self.stdout.write(
+                "  確認コードは認証アプリに秘密鍵を登録するか、`oathtool --totp -b 秘密鍵` で表示できます。"
+            )
         else:
             self.stdout.write("デモ職員は作成済みです（パスワードを再発行するには --reset-passwords）")
         if options["no_serve"]:
@@ -75,7 +81,8 @@ class Command(ChoshuCommand):
         self._serve(options["host"], options["port"])
 
     @transaction.atomic
-    def _demo_users(self, municipality: Municipality, *, reset: bool) -> list[tuple[str, str, str]]:
+    def _demo_users(self, municipality: Municipality, *, reset: bool) -> list[tuple[str, str, str, str]]:
+        """Demo staff with a password and a TOTP secret each (shown once; the second factor is mandatory)."""
         shown = []
         for username, role, display, team in DEMO_USERS:
             user = User.objects.filter(username=username).first()
@@ -88,7 +95,10 @@ class Command(ChoshuCommand):
                 )
             user.set_password(password)
             user.save()
-            shown.append((username, password, Role(role).label))
+            TOTPDevice.objects.filter(user=user).delete()
+            device = TOTPDevice.objects.create(user=user, name="TOTP", confirmed=True)
+            secret = base64.b32encode(device.bin_key).decode()
+            shown.append((username, password, Role(role).label, secret))
         return shown
 
     def _serve(self, host: str, port: int) -> None:
