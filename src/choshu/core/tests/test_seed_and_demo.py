@@ -136,3 +136,32 @@ def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> 
     call_command("demo", "--no-serve", stdout=again)
     assert "この一度だけ表示します" not in again.getvalue()
     assert Taxpayer.objects.count() == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pipelined_seed_writes_exactly_what_the_sequential_seed_writes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from choshu.core import synthetic
+    from choshu.core.models import Job, Municipality
+    from choshu.core.services import municipality_create
+
+    monkeypatch.setattr(synthetic, "CHUNK", 40)  # several chunks, so the child process is used
+    results = []
+    for code, name, parallel in (("112038", "川口市", True), ("112089", "草加市", False)):
+        m = municipality_create(code=code, name=name)
+        job = Job.objects.create(municipality=m, kind="seed")
+        summary = synthetic.seed_city(
+            municipality=m, taxpayers=130, seed=9, as_of=date(2026, 11, 26), job=job, parallel=parallel
+        )
+        rows = list(
+            Installment.objects.filter(municipality=m)
+            .order_by("pk")
+            .values_list("installment_no", "due_date", "principal_levied", "principal_paid")
+        )
+        results.append((summary.as_dict(), rows))
+    assert results[0] == results[1]
+    assert Municipality.objects.count() == 2
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
