@@ -2,4 +2,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("choshu.web.urls")),
+    path("accounts/", include("choshu.accounts.urls")),
+    path("approvals/", include("choshu.approvals.urls")),
+    path("audit/", include("choshu.audit.urls")),
 ]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from django.db.models import Field
+from django.http import HttpRequest
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
@@ -45,10 +46,15 @@ class DisclosureFiles:
 def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str]]:
     """(section, item, value) rows — the content of both files."""
     rows: list[tuple[str, str, str]] = []
+    rows.append(("宛名", "宛名番号", taxpayer.taxpayer_no))
     for name in TRACKED:
         field = Taxpayer._meta.get_field(name)
         assert isinstance(field, Field)
         value = getattr(taxpayer, name)
+        if field.choices:
+            value = getattr(taxpayer, f"get_{name}_display")()
+        elif isinstance(value, bool):
+            value = "はい" if value else "いいえ"
         rows.append(("宛名", str(field.verbose_name), "" if value is None else str(value)))
     rows.append(("宛名", "送付先", f"{taxpayer.mailing_postal_code} {taxpayer.mailing_address}".strip()))
     rows.append(
@@ -92,7 +98,9 @@ def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str
     return rows
 
 
-def disclosure_export(*, actor: User, taxpayer: Taxpayer, folder: Path, as_of: date) -> DisclosureFiles:
+def disclosure_export(
+    *, actor: User, taxpayer: Taxpayer, folder: Path, as_of: date, request: HttpRequest | None = None
+) -> DisclosureFiles:
     """Write the CSV (UTF-8 with BOM, for Excel) and the PDF, and log the export with file hashes."""
     if not has_right(actor, Right.DISCLOSURE_EXPORT) or actor.municipality_id != taxpayer.municipality_id:
         from django.core.exceptions import PermissionDenied
@@ -110,6 +118,7 @@ def disclosure_export(*, actor: User, taxpayer: Taxpayer, folder: Path, as_of: d
     pdf_path.write_bytes(_pdf(taxpayer, rows, as_of))
     audit_record(
         kind=AuditKind.EXPORT,
+        request=request,
         function="開示請求出力",
         municipality=actor.municipality,
         user=actor,

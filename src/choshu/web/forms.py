@@ -1,9 +1,12 @@
-"""Forms of the staff screens: sign-in and 宛名検索."""
+"""Forms of the staff screens: sign-in, 宛名検索 and the purpose of a My Number reveal."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.db import models
 
 from choshu.taxpayers.normalize import phone_key
 from choshu.taxpayers.selectors import SearchQuery
@@ -72,3 +75,47 @@ class SearchForm(forms.Form):
     def to_query(self) -> SearchQuery:
         """The search condition; call only after ``is_valid()``."""
         return SearchQuery(**{name: self.cleaned_data.get(name, "") for name in self.fields})
+
+
+class RevealPurpose(models.TextChoices):
+    """番号利用事務の目的 — why a clerk needs to see one person's My Number (recorded in the access log)."""
+
+    ASSET_INVESTIGATION = "asset_investigation", "滞納処分のための財産調査"
+    NETWORK_INQUIRY = "network_inquiry", "情報提供ネットワークシステムによる照会"
+    IDENTITY_CHECK = "identity_check", "本人確認"
+    OTHER = "other", "その他（理由を入力）"
+
+
+class MyNumberRevealForm(forms.Form):
+    """個人番号の表示: the purpose is required; 「その他」 requires the reason in words."""
+
+    purpose = forms.ChoiceField(
+        label="利用目的",
+        choices=[("", "選択してください"), *RevealPurpose.choices],
+        error_messages={
+            "required": "個人番号を表示する目的を選択してください。",
+            "invalid_choice": "表示する目的を一覧から選択してください。",
+        },
+    )
+    reason = forms.CharField(
+        label="その他（理由）",
+        max_length=200,
+        required=False,
+        help_text="「その他」を選んだときは、具体的な事務の内容を入力してください。",
+        widget=forms.TextInput(attrs={"autocomplete": "off"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        cleaned["reason"] = (cleaned.get("reason") or "").strip()
+        if cleaned.get("purpose") == RevealPurpose.OTHER and not cleaned["reason"]:
+            self.add_error("reason", "「その他」を選んだときは、表示する理由を入力してください。")
+        return cleaned
+
+    def audit_detail(self) -> dict[str, str]:
+        """What the access log records as the purpose (call only after ``is_valid()``)."""
+        purpose = RevealPurpose(self.cleaned_data["purpose"])
+        detail = {"purpose": purpose.value, "purpose_label": str(purpose.label)}
+        if self.cleaned_data["reason"]:
+            detail["reason"] = self.cleaned_data["reason"]
+        return detail

@@ -10,4 +10,19 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("search/", views.search, name="search"),
     path("taxpayers/<int:pk>/", views.taxpayer_overview, name="taxpayer-overview"),
+    path("taxpayers/<int:pk>/my-number/", views.my_number_reveal, name="my-number-reveal"),
+    path("taxpayers/<int:pk>/disclosure/", views.disclosure, name="disclosure"),
+    path("taxpayers/<int:pk>/disclosure/<slug:token>/", views.disclosure_ready, name="disclosure-ready"),
+    path(
+        "taxpayers/<int:pk>/disclosure/<slug:token>.csv",
+        views.disclosure_download,
+        {"fmt": "csv"},
+        name="disclosure-csv",
+    ),
+    path(
+        "taxpayers/<int:pk>/disclosure/<slug:token>.pdf",
+        views.disclosure_download,
+        {"fmt": "pdf"},
+        name="disclosure-pdf",
+    ),
 ]

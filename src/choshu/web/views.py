@@ -1,4 +1,4 @@
-"""Staff screens: sign-in, 宛名検索 and 個人別収納状況照会.
+"""Staff screens: sign-in, 宛名検索, 個人別収納状況照会, 個人番号の表示 and 開示請求の出力.
 
 Views only parse the request, fetch through the permission-checked selectors, write the access log
 and render. Every response that shows a person's data writes one ``AuditLog`` row first.
@@ -6,24 +6,37 @@ and render. Every response that shows a person's data writes one ``AuditLog`` ro
 
 from __future__ import annotations
 
+import secrets
+import shutil
+import time
+from pathlib import Path
+
+from django.conf import settings
 from django.contrib.auth import login as auth_login
 from django.contrib.auth import views as auth_views
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
-from django.shortcuts import redirect, render
+from django.db import transaction
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render, resolve_url
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_variables
+from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from choshu.accounts.models import User
-from choshu.accounts.permissions import Right
+from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
-from choshu.taxpayers.models import TaxpayerKind
+from choshu.taxpayers.crypto import decrypt_my_number
+from choshu.taxpayers.disclosure import disclosure_export
+from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.selectors import person_overview, taxpayer_get_for_user, taxpayer_search
 from choshu.web.decorators import right_required, staff_user
-from choshu.web.forms import LoginForm, OtpForm, SearchForm
+from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
 
 PENDING_USER = "choshu_pending_user"
 PENDING_BACKEND = "choshu_pending_backend"
@@ -33,14 +46,22 @@ PENDING_SECONDS = 300
 
 SEARCH_FUNCTION = "宛名検索"
 OVERVIEW_FUNCTION = "個人別収納状況照会"
+REVEAL_FUNCTION = "個人番号表示"
 SEARCH_LIMIT = 50
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    """「/」: the search screen when signed in, otherwise the login page."""
-    if request.user.is_authenticated:
-        return redirect("web:search")
-    return redirect("web:login")
+    """「/」: the user's first screen when signed in (宛名検索, or アクセスログ照会 for an auditor)."""
+    if not request.user.is_authenticated:
+        return redirect("web:login")
+    return redirect(_landing_url(staff_user(request)))
+
+
+def _landing_url(user: User) -> str:
+    """The first screen of the user's work: 宛名検索, or アクセスログ照会 for an auditor."""
+    if not has_right(user, Right.TAXPAYER_SEARCH) and has_right(user, Right.AUDIT_VIEW):
+        return reverse("audit:log")
+    return reverse("web:search")
 
 
 class LoginView(auth_views.LoginView):
@@ -80,7 +101,9 @@ def login_otp(request: HttpRequest) -> HttpResponse:
                 request.session.pop(key, None)
             auth_login(request, user, backend=backend or None)
             otp_login(request, device)
-            return redirect(next_url or "web:search")
+            if not next_url or next_url == resolve_url(settings.LOGIN_REDIRECT_URL):
+                next_url = _landing_url(user)  # no page asked for: the role's own first screen
+            return redirect(next_url)
         audit_record(
             kind=AuditKind.LOGIN_FAILED,
             function="二要素認証失敗",
@@ -151,9 +174,160 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         taxpayer_ids=overview.subject_ids,
         detail={"taxpayer_no": taxpayer.taxpayer_no},
     )
+    is_individual = taxpayer.kind == TaxpayerKind.INDIVIDUAL
     context = {
         "overview": overview,
         "taxpayer": taxpayer,
         "is_corporation": taxpayer.kind == TaxpayerKind.CORPORATION,
+        "can_reveal": is_individual and taxpayer.has_my_number and has_right(user, Right.MY_NUMBER_REVEAL),
+        "can_edit": has_right(user, Right.TAXPAYER_EDIT),
+        "can_link_my_number": is_individual and has_right(user, Right.TAXPAYER_EDIT),
+        "can_disclose": has_right(user, Right.DISCLOSURE_EXPORT),
+        "reveal_form": MyNumberRevealForm(),
     }
     return render(request, "web/overview.html", context)
+
+
+# ---------------------------------------------------------------------------------------------------
+# 個人番号の表示 (seed III: My Number only for number-using work, one person at a time, purpose logged)
+# ---------------------------------------------------------------------------------------------------
+
+
+@never_cache
+@right_required(Right.MY_NUMBER_REVEAL)
+@require_POST
+def my_number_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """個人番号の表示: one person's number, shown once, after the clerk states the number-using purpose.
+
+    The access log records who, when, whose number and why — never the number itself. An HTMX
+    request gets only the fragment that replaces the form; otherwise a small page. A form error is
+    answered with 400, except to HTMX (which does not swap error responses) where it is 200.
+    """
+    taxpayer = taxpayer_get_for_user(user=staff_user(request), pk=pk, right=Right.MY_NUMBER_REVEAL)
+    if taxpayer.kind != TaxpayerKind.INDIVIDUAL or not taxpayer.has_my_number:
+        raise Http404("この宛名には個人番号が登録されていません。")
+    form = MyNumberRevealForm(request.POST)
+    htmx = bool(request.htmx)  # type: ignore[attr-defined]
+    if not form.is_valid():
+        context = {"taxpayer": taxpayer, "reveal_form": form}
+        template = "web/_my_number_form.html" if htmx else "web/my_number_reveal.html"
+        return render(request, template, context, status=200 if htmx else 400)
+    return _reveal(request, taxpayer, form, htmx=htmx)
+
+
+@sensitive_variables("number", "context")
+def _reveal(
+    request: HttpRequest, taxpayer: Taxpayer, form: MyNumberRevealForm, *, htmx: bool
+) -> HttpResponse:
+    """Log first, then decrypt, in one transaction: a failed decryption leaves no false record."""
+    with transaction.atomic():
+        audit_access(
+            request=request,
+            function=REVEAL_FUNCTION,
+            taxpayer_ids=[taxpayer.pk],
+            detail={"taxpayer_no": taxpayer.taxpayer_no, **form.audit_detail()},
+        )
+        number = _grouped(decrypt_my_number(taxpayer.my_number_enc))
+    context = {"taxpayer": taxpayer, "number": number, "purpose": form.audit_detail()}
+    template = "web/_my_number_revealed.html" if htmx else "web/my_number_reveal.html"
+    return render(request, template, context)
+
+
+def _grouped(number: str) -> str:
+    """「621498320257」 → 「6214 9832 0257」, the way the number is printed on the card."""
+    return " ".join(number[i : i + 4] for i in range(0, len(number), 4))
+
+
+# ---------------------------------------------------------------------------------------------------
+# 開示請求に係る出力 (seed V: the person's own data, as CSV and PDF)
+# ---------------------------------------------------------------------------------------------------
+
+DISCLOSURE_SESSION_KEY = "choshu_disclosures"
+DISCLOSURE_FORMATS = {"csv": "text/csv; charset=utf-8", "pdf": "application/pdf"}
+
+
+def _exports_dir() -> Path:
+    folder = Path(settings.VAR_DIR) / "exports"
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return folder
+
+
+def _sweep_stale_exports(max_age_seconds: int) -> None:
+    """Files never downloaded hold personal data: remove export folders older than a session lasts."""
+    limit = time.time() - max_age_seconds
+    for folder in _exports_dir().iterdir():
+        if folder.is_dir() and folder.stat().st_mtime < limit:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+@never_cache
+@right_required(Right.DISCLOSURE_EXPORT)
+@require_POST
+def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
+    """開示請求用に出力: write the CSV and the PDF (logged by the export itself), then show the links.
+
+    Each request gets its own folder under ``var/exports``; each file is deleted once downloaded,
+    and folders left behind are removed after the session lifetime.
+    """
+    user = staff_user(request)
+    taxpayer = taxpayer_get_for_user(user=user, pk=pk, right=Right.DISCLOSURE_EXPORT)
+    _sweep_stale_exports(settings.SESSION_COOKIE_AGE)
+    token = secrets.token_hex(16)
+    folder = _exports_dir() / token
+    folder.mkdir(mode=0o700)
+    files = disclosure_export(
+        actor=user, taxpayer=taxpayer, folder=folder, as_of=timezone.localdate(), request=request
+    )
+    pending = dict(request.session.get(DISCLOSURE_SESSION_KEY, {}))
+    pending[token] = {
+        "taxpayer": taxpayer.pk,
+        "rows": files.rows,
+        "csv": files.csv_path.name,
+        "pdf": files.pdf_path.name,
+    }
+    request.session[DISCLOSURE_SESSION_KEY] = pending
+    return redirect("web:disclosure-ready", pk=taxpayer.pk, token=token)
+
+
+def _pending_export(request: HttpRequest, taxpayer: Taxpayer, token: str) -> dict[str, object]:
+    """The export ``token`` made in this session for this person, or 404."""
+    entry = request.session.get(DISCLOSURE_SESSION_KEY, {}).get(token)
+    if not entry or entry.get("taxpayer") != taxpayer.pk:
+        raise Http404(
+            "出力ファイルは見つかりません。有効期限が切れたか、ダウンロード済みです。もう一度出力してください。"
+        )
+    return dict(entry)
+
+
+@never_cache
+@right_required(Right.DISCLOSURE_EXPORT)
+def disclosure_ready(request: HttpRequest, pk: int, token: str) -> HttpResponse:
+    """The download links of one export (only in the session that made it)."""
+    taxpayer = taxpayer_get_for_user(user=staff_user(request), pk=pk, right=Right.DISCLOSURE_EXPORT)
+    entry = _pending_export(request, taxpayer, token)
+    return render(request, "web/disclosure.html", {"taxpayer": taxpayer, "token": token, "export": entry})
+
+
+@never_cache
+@right_required(Right.DISCLOSURE_EXPORT)
+def disclosure_download(request: HttpRequest, pk: int, token: str, fmt: str) -> HttpResponse:
+    """One file of an export, as an attachment; the file is deleted from the server once read."""
+    taxpayer = taxpayer_get_for_user(user=staff_user(request), pk=pk, right=Right.DISCLOSURE_EXPORT)
+    entry = _pending_export(request, taxpayer, token)
+    name = str(entry.get(fmt) or "")
+    path = _exports_dir() / token / name
+    if not name or not path.is_file():
+        raise Http404("出力ファイルは見つかりません。ダウンロード済みです。もう一度出力してください。")
+    data = path.read_bytes()
+    path.unlink()
+    entry[fmt] = ""
+    pending = dict(request.session.get(DISCLOSURE_SESSION_KEY, {}))
+    if entry.get("csv") or entry.get("pdf"):
+        pending[token] = entry
+    else:
+        pending.pop(token, None)
+        shutil.rmtree(path.parent, ignore_errors=True)
+    request.session[DISCLOSURE_SESSION_KEY] = pending
+    response = HttpResponse(data, content_type=DISCLOSURE_FORMATS[fmt])
+    response["Content-Disposition"] = content_disposition_header(True, name) or "attachment"
+    return response

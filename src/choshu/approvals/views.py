@@ -1,0 +1,339 @@
+"""決裁の画面: the queue of requests waiting for a second person, the decision, and the request forms
+for corrections of 宛名 and My Number links.
+
+Who sees what: an approver (``APPROVE``) sees every request of the municipality; a member of staff
+who may only request changes (``TAXPAYER_EDIT``) sees their own. Both need ``TAXPAYER_VIEW``, since a
+request shows a person's name and attributes; each such view writes the access log. A My Number is
+never shown: the request says only that one is registered or corrected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from choshu.accounts.models import User
+from choshu.accounts.permissions import Right, has_right
+from choshu.approvals.forms import ApproveForm, MyNumberLinkForm, RejectForm, TaxpayerEditForm
+from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
+from choshu.approvals.services import request_approve, request_reject, request_withdraw
+from choshu.audit.services import audit_access
+from choshu.taxpayers.changes import EDITABLE, my_number_link_request, taxpayer_edit_request
+from choshu.taxpayers.models import Taxpayer, TaxpayerKind
+from choshu.taxpayers.selectors import field_label, taxpayer_get_for_user
+from choshu.web.decorators import right_required, staff_user
+
+QUEUE_FUNCTION = "決裁一覧"
+DETAIL_FUNCTION = "決裁の照会"
+EDIT_FUNCTION = "宛名訂正の申請"
+MY_NUMBER_FUNCTION = "個人番号登録の申請"
+PAGE_SIZE = 50
+ALL = "all"
+
+# ---------------------------------------------------------------------------------------------------
+# Who sees which requests
+# ---------------------------------------------------------------------------------------------------
+
+
+def _sees_all(user: User) -> bool:
+    """True for an approver (every request of the municipality), False for a requester (own only)."""
+    if has_right(user, Right.APPROVE):
+        return True
+    if has_right(user, Right.TAXPAYER_EDIT):
+        return False
+    raise PermissionDenied("決裁の画面を利用する権限がありません。")
+
+
+def _visible_requests(user: User) -> QuerySet[ChangeRequest]:
+    """The requests the user may see, never with the encrypted My Number loaded."""
+    if user.municipality is None:  # has_right already refuses such a user; keeps the types honest
+        raise PermissionDenied("自治体に属さない利用者は決裁の画面を利用できません。")
+    requests = (
+        ChangeRequest.objects.filter(municipality=user.municipality)
+        .select_related("taxpayer", "requested_by", "decided_by")
+        .defer("secret", "taxpayer__my_number_enc")
+    )
+    if not _sees_all(user):
+        requests = requests.filter(requested_by=user)
+    return requests
+
+
+def _request_for_user(user: User, pk: int) -> ChangeRequest:
+    """One request: 404 when missing, of another municipality, or someone else's for a requester."""
+    req = _visible_requests(user).filter(pk=pk).first()
+    if req is None:
+        raise Http404("指定された申請は見つかりません。")
+    return req
+
+
+# ---------------------------------------------------------------------------------------------------
+# What a request changes, as shown on screen
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One attribute of a request: its name, the value before, the value asked for."""
+
+    label: str
+    before: str
+    after: str
+
+
+_MY_NUMBER_KINDS = {RequestKind.MY_NUMBER_LINK, RequestKind.MY_NUMBER_UNLINK}
+
+
+def _my_number_line(req: ChangeRequest) -> ChangeLine:
+    registered = bool(req.before.get("my_number_registered"))
+    before = "登録あり" if registered else "未登録"
+    if req.kind == RequestKind.MY_NUMBER_UNLINK:
+        return ChangeLine("個人番号", before, "個人番号の削除")
+    what = req.payload.get("my_number")
+    after = f"個人番号の{what}" if what in ("登録", "訂正") else "個人番号の登録/訂正"
+    return ChangeLine("個人番号", before, after)
+
+
+def change_lines(req: ChangeRequest) -> list[ChangeLine]:
+    """The before → after values of a request. Anything about a My Number is reduced to what happens."""
+    if req.kind in _MY_NUMBER_KINDS:
+        return [_my_number_line(req)]
+    lines = []
+    for name, value in req.payload.items():
+        if "my_number" in name:
+            lines.append(ChangeLine("個人番号", "", "個人番号の登録/訂正"))
+            continue
+        lines.append(ChangeLine(field_label(name), str(req.before.get(name, "")), str(value)))
+    return lines
+
+
+@dataclass(frozen=True)
+class RequestRow:
+    request: ChangeRequest
+    changes: list[ChangeLine]
+
+
+# ---------------------------------------------------------------------------------------------------
+# 決裁一覧・詳細
+# ---------------------------------------------------------------------------------------------------
+
+
+def _status_filter(request: HttpRequest) -> str:
+    status = request.GET.get("status", ApprovalStatus.PENDING)
+    return status if status in (*ApprovalStatus.values, ALL) else ApprovalStatus.PENDING
+
+
+@never_cache
+@right_required(Right.TAXPAYER_VIEW)
+def queue(request: HttpRequest) -> HttpResponse:
+    """決裁一覧: pending requests oldest first (the order they should be decided in), or by status."""
+    user = staff_user(request)
+    visible = _visible_requests(user)
+    status = _status_filter(request)
+    counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
+    shown = visible if status == ALL else visible.filter(status=status)
+    order = ("requested_at", "pk") if status == ApprovalStatus.PENDING else ("-requested_at", "-pk")
+    page = Paginator(shown.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [RequestRow(request=req, changes=change_lines(req)) for req in page]
+    taxpayer_ids = sorted({row.request.taxpayer_id for row in rows if row.request.taxpayer_id})
+    if taxpayer_ids:
+        audit_access(
+            request=request,
+            function=QUEUE_FUNCTION,
+            taxpayer_ids=taxpayer_ids,
+            detail={"status": status, "page": page.number, "requests": [r.request.pk for r in rows]},
+        )
+    filters = [(value, label, counts.get(value, 0)) for value, label in ApprovalStatus.choices]
+    context = {
+        "rows": rows,
+        "page": page,
+        "status": status,
+        "filters": filters,
+        "total": sum(counts.values()),
+        "sees_all": _sees_all(user),
+    }
+    return render(request, "approvals/queue.html", context)
+
+
+@never_cache
+@right_required(Right.TAXPAYER_VIEW)
+def detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One request with its before → after values, and the decision forms."""
+    user = staff_user(request)
+    req = _request_for_user(user, pk)
+    if req.taxpayer_id:
+        audit_access(
+            request=request,
+            function=DETAIL_FUNCTION,
+            taxpayer_ids=[req.taxpayer_id],
+            detail={"request": req.pk, "kind": req.kind},
+        )
+    pending = req.status == ApprovalStatus.PENDING
+    context = {
+        "req": req,
+        "changes": change_lines(req),
+        "pending": pending,
+        "may_decide": pending and has_right(user, Right.APPROVE),
+        "is_requester": req.requested_by_id == user.pk,
+        "approve_form": ApproveForm(),
+        "reject_form": RejectForm(),
+    }
+    return render(request, "approvals/detail.html", context)
+
+
+def _refusal(exc: ValidationError | PermissionDenied) -> str:
+    if isinstance(exc, ValidationError):
+        return " ".join(exc.messages)
+    return str(exc) or "この操作は許可されていません。"
+
+
+@never_cache
+@require_POST
+@right_required(Right.APPROVE)
+def approve(request: HttpRequest, pk: int) -> HttpResponse:
+    """承認: the change takes effect now. The requester can never approve their own request."""
+    user = staff_user(request)
+    req = _request_for_user(user, pk)
+    form = ApproveForm(request.POST)
+    comment = form.cleaned_data["comment"] if form.is_valid() else ""
+    try:
+        request_approve(actor=user, request=req, comment=comment)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal(exc))
+        return redirect("approvals:detail", pk=req.pk)
+    messages.success(
+        request, f"申請 #{req.pk}（{req.get_kind_display()}）を承認しました。変更は反映済みです。"
+    )
+    return redirect("approvals:queue")
+
+
+@never_cache
+@require_POST
+@right_required(Right.APPROVE)
+def reject(request: HttpRequest, pk: int) -> HttpResponse:
+    """否認: nothing changes; the reason is shown to the requester."""
+    user = staff_user(request)
+    req = _request_for_user(user, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "否認の理由を入力してください。")
+        return redirect("approvals:detail", pk=req.pk)
+    try:
+        request_reject(actor=user, request=req, comment=form.cleaned_data["comment"])
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal(exc))
+        return redirect("approvals:detail", pk=req.pk)
+    messages.success(request, f"申請 #{req.pk}（{req.get_kind_display()}）を否認しました。")
+    return redirect("approvals:queue")
+
+
+@never_cache
+@require_POST
+@right_required(Right.TAXPAYER_VIEW)
+def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
+    """取下げ: only the person who asked may take a pending request back."""
+    user = staff_user(request)
+    req = _request_for_user(user, pk)
+    try:
+        request_withdraw(actor=user, request=req)
+    except (ValidationError, PermissionDenied) as exc:
+        messages.error(request, _refusal(exc))
+        return redirect("approvals:detail", pk=req.pk)
+    messages.success(request, f"申請 #{req.pk}（{req.get_kind_display()}）を取り下げました。")
+    return redirect("approvals:queue")
+
+
+# ---------------------------------------------------------------------------------------------------
+# 申請（宛名訂正・個人番号の登録）
+# ---------------------------------------------------------------------------------------------------
+
+
+def _pending_for(taxpayer: Taxpayer) -> QuerySet[ChangeRequest]:
+    return (
+        ChangeRequest.objects.filter(
+            municipality_id=taxpayer.municipality_id, taxpayer=taxpayer, status=ApprovalStatus.PENDING
+        )
+        .select_related("requested_by")
+        .only("pk", "kind", "requested_at", "requested_by__display_name", "requested_by__username")
+        .order_by("requested_at")
+    )
+
+
+def _request_page(
+    request: HttpRequest, taxpayer: Taxpayer, function: str, template: str, form: forms.Form
+) -> HttpResponse:
+    """Render a request form about ``taxpayer``, logging that the person's data was shown."""
+    audit_access(
+        request=request,
+        function=function,
+        taxpayer_ids=[taxpayer.pk],
+        detail={"taxpayer_no": taxpayer.taxpayer_no},
+    )
+    context = {
+        "taxpayer": taxpayer,
+        "form": form,
+        "pending": _pending_for(taxpayer),
+        "is_corporation": taxpayer.kind == TaxpayerKind.CORPORATION,
+    }
+    status = 400 if form.is_bound and form.errors else 200
+    return render(request, template, context, status=status)
+
+
+@never_cache
+@right_required(Right.TAXPAYER_EDIT)
+def taxpayer_edit(request: HttpRequest, taxpayer_pk: int) -> HttpResponse:
+    """宛名情報の訂正の申請: nothing changes until a second person approves."""
+    user = staff_user(request)
+    taxpayer = taxpayer_get_for_user(user=user, pk=taxpayer_pk)
+    current = {name: getattr(taxpayer, name) or "" for name in EDITABLE}
+    form = TaxpayerEditForm(request.POST or None, initial=current)
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = taxpayer_edit_request(
+                actor=user, taxpayer=taxpayer, changes=form.changes(), reason=form.cleaned_data["reason"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, _refusal(exc))
+        else:
+            messages.success(
+                request, f"申請 #{req.pk} を登録しました。決裁（承認）されると宛名に反映されます。"
+            )
+            return redirect("approvals:detail", pk=req.pk)
+    return _request_page(request, taxpayer, EDIT_FUNCTION, "approvals/taxpayer_edit.html", form)
+
+
+@never_cache
+@right_required(Right.TAXPAYER_EDIT)
+def my_number_link(request: HttpRequest, taxpayer_pk: int) -> HttpResponse:
+    """個人番号の登録・訂正の申請. The number is kept only encrypted and never shown again."""
+    user = staff_user(request)
+    taxpayer = taxpayer_get_for_user(user=user, pk=taxpayer_pk)
+    form = MyNumberLinkForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            req = my_number_link_request(
+                actor=user,
+                taxpayer=taxpayer,
+                number=form.cleaned_data["number"],
+                reason=form.cleaned_data["reason"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        except PermissionDenied as exc:
+            form.add_error(None, _refusal(exc))
+        else:
+            messages.success(
+                request, f"申請 #{req.pk} を登録しました。決裁（承認）されると個人番号が登録されます。"
+            )
+            return redirect("approvals:detail", pk=req.pk)
+    return _request_page(request, taxpayer, MY_NUMBER_FUNCTION, "approvals/my_number_link.html", form)

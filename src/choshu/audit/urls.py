@@ -1,0 +1,9 @@
+from django.urls import path
+
+from choshu.audit import views
+
+app_name = "audit"
+urlpatterns = [
+    path("", views.audit_log, name="log"),
+    path("verify/", views.chain_verify, name="verify"),
+]

@@ -1,0 +1,239 @@
+"""Auditor screens (監査担当): search the access and operation log, and check the hash chain.
+
+Auditors only read. Both screens are scoped to the auditor's municipality: records of other
+municipalities are never listed. Failed logins with a user name that exists nowhere carry no
+municipality and are therefore not listed here (a failed login of a known user of this municipality
+is); the system administrator reads those with ``choshu audit_verify`` / the database. Using these
+screens is itself logged (「アクセスログ照会」 with the search conditions).
+
+The search is kept here, next to its only caller; it moves to ``audit.selectors`` once a second
+interface (a CSV export, an API) needs it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from django.core.paginator import Paginator
+from django.db.models import Q, QuerySet
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from choshu.accounts.permissions import Right
+from choshu.audit.forms import AuditSearchForm
+from choshu.audit.models import AuditKind, AuditLog, AuditSubject
+from choshu.audit.selectors import ChainProblem, audit_chain_verify
+from choshu.audit.services import audit_record
+from choshu.core.models import Municipality
+from choshu.taxpayers.models import Taxpayer
+from choshu.web.decorators import right_required, staff_user
+
+LOG_VIEW_FUNCTION = "アクセスログ照会"
+CHAIN_VERIFY_FUNCTION = "アクセスログ改ざん検証"
+PAGE_SIZE = 50
+SUBJECTS_SHOWN = 10
+DETAIL_LENGTH = 200
+
+# Japanese names of the keys services write into ``AuditLog.detail``; unknown keys are shown as is.
+_DETAIL_LABELS = {
+    "query": "検索条件",
+    "conditions": "検索条件",
+    "count": "件数",
+    "has_more": "上限超過",
+    "page": "頁",
+    "taxpayer_no": "宛名番号",
+    "purpose_label": "目的",
+    "reason": "理由",
+    "rows": "項目数",
+    "files": "ファイル",
+    "username": "入力ユーザー名",
+    "known_user": "登録済みユーザー",
+    "stage": "段階",
+    "request": "決裁番号",
+    "payload": "内容",
+    "ok": "結果",
+    "records": "件数",
+    "problems": "問題",
+}
+_DETAIL_HIDDEN = {"purpose"}  # the code of the purpose; its label is shown
+
+
+# ---------------------------------------------------------------------------------------------------
+# Search
+# ---------------------------------------------------------------------------------------------------
+
+
+def _person_ids(municipality: Municipality, taxpayer_no: str) -> list[int]:
+    """The id of the person with this 宛名番号 in the auditor's municipality (empty when none)."""
+    return list(
+        Taxpayer.objects.filter(municipality=municipality, taxpayer_no=taxpayer_no).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight in Japan at the start of ``day`` (the period is entered in local dates)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def audit_log_search(
+    *, municipality: Municipality, conditions: Mapping[str, Any], person_ids: list[int]
+) -> QuerySet[AuditLog]:
+    """The municipality's audit records matching every filled condition, newest first."""
+    logs = AuditLog.objects.filter(municipality=municipality)
+    if conditions.get("taxpayer_no"):
+        logs = logs.filter(
+            pk__in=AuditSubject.objects.filter(municipality=municipality, taxpayer_id__in=person_ids).values(
+                "log_id"
+            )
+        )
+    if username := conditions.get("username"):
+        # a failed login has no user; the name typed is in the detail
+        logs = logs.filter(Q(username=username) | Q(user__isnull=True, detail__username=username))
+    if kind := conditions.get("kind"):
+        logs = logs.filter(kind=kind)
+    if start := conditions.get("date_from"):
+        logs = logs.filter(at__gte=_day_start(start))
+    if end := conditions.get("date_to"):
+        logs = logs.filter(at__lt=_day_start(end + timedelta(days=1)))
+    return logs.select_related("user").order_by("-at", "-id")
+
+
+@dataclass(frozen=True)
+class LogRow:
+    """One line of the list: the record, the 宛名番号 of its subjects and a readable detail."""
+
+    log: AuditLog
+    user_label: str
+    subjects: list[str]
+    more_subjects: int
+    detail: str
+
+
+def _format_value(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return " ".join(f"{_DETAIL_LABELS.get(str(k), k)}={_format_value(v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ",".join(_format_value(v) for v in value)
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    return str(value)
+
+
+def detail_summary(detail: Mapping[str, Any]) -> str:
+    """The detail of a record in one line, e.g. 「検索条件=カナ氏名… 件数=3」, cut at 200 characters."""
+    parts = []
+    for key, value in detail.items():
+        if key in _DETAIL_HIDDEN:
+            continue
+        shown = ",".join(map(str, value)) if key == "files" and isinstance(value, Mapping) else value
+        parts.append(f"{_DETAIL_LABELS.get(key, key)}：{_format_value(shown)}")
+    text = "　".join(parts)
+    return text if len(text) <= DETAIL_LENGTH else text[: DETAIL_LENGTH - 1] + "…"
+
+
+def _rows(municipality: Municipality, logs: Iterable[AuditLog]) -> list[LogRow]:
+    logs = list(logs)
+    ids = {int(i) for log in logs for i in log.subject_ids}
+    numbers = dict(
+        Taxpayer.objects.filter(municipality=municipality, pk__in=ids).values_list("pk", "taxpayer_no")
+    )
+    rows = []
+    for log in logs:
+        subjects = [numbers.get(int(i), f"（削除済み #{i}）") for i in log.subject_ids]
+        if log.user is not None:
+            user_label = f"{log.user}（{log.username}）" if str(log.user) != log.username else log.username
+        else:
+            user_label = str(log.detail.get("username", "")) if isinstance(log.detail, dict) else ""
+        rows.append(
+            LogRow(
+                log=log,
+                user_label=user_label,
+                subjects=subjects[:SUBJECTS_SHOWN],
+                more_subjects=max(0, len(subjects) - SUBJECTS_SHOWN),
+                detail=detail_summary(log.detail if isinstance(log.detail, dict) else {}),
+            )
+        )
+    return rows
+
+
+@never_cache
+@right_required(Right.AUDIT_VIEW)
+def audit_log(request: HttpRequest) -> HttpResponse:
+    """アクセスログ照会: newest first, 50 per page; the viewing itself is logged with its conditions."""
+    user = staff_user(request)
+    municipality = user.municipality
+    assert municipality is not None  # has_right requires one
+    form = AuditSearchForm(request.GET or None)
+    context: dict[str, Any] = {"form": form, "page": None, "rows": []}
+    if not form.is_bound or form.is_valid():
+        conditions = form.cleaned_data if form.is_bound else {}
+        logged = form.conditions() if form.is_bound else {}
+        person_ids = (
+            _person_ids(municipality, conditions["taxpayer_no"]) if conditions.get("taxpayer_no") else []
+        )
+        logs = audit_log_search(municipality=municipality, conditions=conditions, person_ids=person_ids)
+        paginator = Paginator(logs, PAGE_SIZE)
+        page = paginator.get_page(request.GET.get("page"))
+        rows = _rows(municipality, page.object_list)  # read before this viewing is itself logged
+        audit_record(
+            kind=AuditKind.ACCESS,
+            function=LOG_VIEW_FUNCTION,
+            municipality=municipality,
+            user=user,
+            request=request,
+            subject_type="taxpayer" if person_ids else "",
+            subject_ids=person_ids,
+            detail={"conditions": logged, "page": page.number, "count": paginator.count},
+        )
+        context.update(page=page, rows=rows)
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "audit/log.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Hash-chain check
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """A broken link or edited record; time and function are shown only for this municipality's rows."""
+
+    problem: ChainProblem
+    log: AuditLog | None
+
+
+@never_cache
+@right_required(Right.AUDIT_VIEW)
+@require_POST
+def chain_verify(request: HttpRequest) -> HttpResponse:
+    """改ざん検証: recompute the whole hash chain now and show OK or every problem found.
+
+    The chain links the records of all municipalities, so a problem may lie in another
+    municipality's record: it is reported by number only, without its content.
+    """
+    user = staff_user(request)
+    report = audit_chain_verify()
+    audit_record(
+        kind=AuditKind.ACCESS,
+        function=CHAIN_VERIFY_FUNCTION,
+        municipality=user.municipality,
+        user=user,
+        request=request,
+        detail={"ok": report.ok, "records": report.records, "problems": len(report.problems)},
+    )
+    own = AuditLog.objects.filter(
+        municipality=user.municipality, pk__in=[p.id for p in report.problems]
+    ).in_bulk()
+    problems = [ProblemRow(problem=p, log=own.get(p.id)) for p in report.problems]
+    context = {"report": report, "problems": problems, "checked_at": timezone.now()}
+    template = "audit/_chain_panel.html" if request.htmx else "audit/chain.html"  # type: ignore[attr-defined]
+    return render(request, template, context)
