@@ -6,7 +6,7 @@ in memory before anything is written; ``reset_sequences`` puts PostgreSQL's sequ
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -20,6 +20,53 @@ def reserve_ids(model: type[models.Model]) -> int:
     with connection.cursor() as cur:
         cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608 - table name from the model
         return int(cur.fetchone()[0]) + 1
+
+
+def reserve_id_block(model: type[models.Model], n: int) -> list[int]:
+    """``n`` fresh primary keys for ``model``, safe with concurrent writers.
+
+    PostgreSQL draws them from the table's sequence; SQLite has one writer at a time (transactions
+    start IMMEDIATE), so MAX(id)+1… inside the caller's transaction is safe there.
+    """
+    if n <= 0:
+        return []
+    table = model._meta.db_table
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",  # noqa: S608
+                [n],
+            )
+            return [int(r[0]) for r in cur.fetchall()]
+        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+        start = int(cur.fetchone()[0]) + 1
+    return list(range(start, start + n))
+
+
+def add_to_columns(
+    model: type[models.Model], columns: Sequence[str], deltas: Mapping[int, Sequence[int]]
+) -> None:
+    """``UPDATE table SET col = col + delta … WHERE id = …`` for many rows at once (cached balances)."""
+    if not deltas:
+        return
+    table = model._meta.db_table
+    sets = ", ".join(f"{c} = {c} + ?" for c in columns)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cols = ", ".join(f"{c} bigint" for c in columns)
+            cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS choshu_delta (id bigint, {cols})")
+            cur.execute("TRUNCATE choshu_delta")
+            with cur.cursor.copy(f"COPY choshu_delta (id, {', '.join(columns)}) FROM STDIN") as copy:
+                for pk, values in deltas.items():
+                    copy.write_row((pk, *values))
+            assignments = ", ".join(f"{c} = t.{c} + d.{c}" for c in columns)
+            cur.execute(f"UPDATE {table} AS t SET {assignments} FROM choshu_delta d WHERE t.id = d.id")  # noqa: S608
+            cur.execute("DROP TABLE choshu_delta")
+            return
+        cur.cursor.executemany(
+            f"UPDATE {table} SET {sets} WHERE id = ?",  # noqa: S608
+            [(*values, pk) for pk, values in deltas.items()],
+        )
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

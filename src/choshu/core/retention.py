@@ -28,7 +28,7 @@ from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
 from choshu.levies.models import Account, Installment, LedgerEntry, LedgerTransaction, Levy, TxnKind
-from choshu.receipts.models import Payment
+from choshu.receipts.models import Payment, PaymentSlip, SuspenseItem
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 
 # Other apps register functions returning {taxpayer_id: reason} for people they keep alive.
@@ -120,7 +120,9 @@ def _delete_people(ids: list[int]) -> None:
     txn_ids = list(
         LedgerEntry.objects.filter(taxpayer_id__in=ids).values_list("txn_id", flat=True).distinct()
     )
+    SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
     Payment.objects.filter(taxpayer_id__in=ids).delete()
+    PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
     LedgerEntry.objects.filter(txn_id__in=txn_ids).delete()
     LedgerTransaction.objects.filter(id__in=txn_ids).delete()
     Installment.objects.filter(taxpayer_id__in=ids).delete()

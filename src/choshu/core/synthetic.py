@@ -41,7 +41,7 @@ from choshu.levies.models import (
     Levy,
     TxnKind,
 )
-from choshu.receipts.models import Channel, Payment
+from choshu.receipts.models import Channel, Payment, PaymentStatus
 from choshu.rules.check_digits import make_slip_no
 from choshu.rules.due_dates import statutory_due_dates
 from choshu.taxpayers.crypto import encrypt_my_number, my_number_hash
@@ -419,21 +419,9 @@ class CityGenerator:
         self._entry(txn, Account.RECEIVABLE, Component.PRINCIPAL, inst_id, tp_id, -amount)
         pay_id = self.ids.take(Payment)
         self.rows[Payment].append(
-            (
-                pay_id,
-                self.m.pk,
-                channel,
-                f"seed-{self.seed}-{pay_id}",
-                tp_id,
-                amount,
-                paid_on,
-                booked_on,
-                slip,
-                txn,
-                self.job.pk,
-                self.now,
-            )
-        )
+            (pay_id, self.m.pk, channel, f"seed-{self.seed}-{pay_id}", PaymentStatus.POSTED, tp_id, amount, paid_on,
+             booked_on, slip, "", amount, 0, 0, "{}", txn, None, self.job.pk, self.now)
+        )  # fmt: skip
         self.summary.payments += 1
         self.summary.amount_paid += amount
 
@@ -469,8 +457,9 @@ COLUMNS: dict[type, tuple[str, ...]] = {
                         "job_id", "reverses_id", "memo"),
     LedgerEntry: ("id", "municipality_id", "txn_id", "account", "component", "installment_id", "taxpayer_id",
                   "amount"),
-    Payment: ("id", "municipality_id", "channel", "reference", "taxpayer_id", "amount", "paid_on", "booked_on",
-              "slip_no", "txn_id", "job_id", "created_at"),
+    Payment: ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
+              "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail", "txn_id",
+              "reversal_txn_id", "job_id", "created_at"),
 }  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +18,7 @@ from pathlib import Path
 from choshu.formats.errors import FileRefused, RowError
 
 MAX_ERRORS = 200
+_PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
 
 
 @dataclass(frozen=True)
@@ -81,18 +83,19 @@ def _check_cp932_lines(data: bytes, file_name: str) -> None:
                 "UTF-8 としても CP932(Shift_JIS) としても不正なバイトがあります",
                 file_name,
             ) from exc
-        for col, ch in enumerate(text):
-            if "\ue000" <= ch <= "\uf8ff":
-                raise FileRefused(
-                    [
-                        RowError(
-                            line_no,
-                            "",
-                            f"{col + 1}文字目が CP932 の外字領域または不正なバイトです（文字コードを確認し、標準の文字に置き換えてください）",
-                        )
-                    ],
-                    file_name,
-                )
+        pua = _PRIVATE_USE.search(text)
+        if pua is not None:
+            col = pua.start()
+            raise FileRefused(
+                [
+                    RowError(
+                        line_no,
+                        "",
+                        f"{col + 1}文字目が CP932 の外字領域または不正なバイトです（文字コードを確認し、標準の文字に置き換えてください）",
+                    )
+                ],
+                file_name,
+            )
 
 
 def _refused(data: bytes, pos: int, what: str, file_name: str) -> FileRefused:

@@ -78,6 +78,7 @@ class TxnKind(models.TextChoices):
     CORRECTION = "correction", "更正"
     PAYMENT = "payment", "収納"
     PAYMENT_REVERSAL = "payment_reversal", "収納取消"
+    SUSPENSE_ASSIGN = "suspense_assign", "未消込の充当"
     OVERPAYMENT = "overpayment", "過誤納発生"
     REFUND = "refund", "還付"
     APPROPRIATION = "appropriation", "充当"
@@ -93,6 +94,7 @@ class Account(models.TextChoices):
     OVERPAYMENT = "overpayment", "過誤納金"
     SUSPENSE = "suspense", "未消込"
     WRITE_OFF = "write_off", "不納欠損"
+    LATE_CHARGE_INCOME = "late_charge_income", "延滞金収入(調定即収納)"
 
 
 class Component(models.TextChoices):

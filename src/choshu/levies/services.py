@@ -18,6 +18,7 @@ from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.levies_csv import LevyRecord, parse_levies
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, Levy, TxnKind
+from choshu.receipts.slips import assign_missing_slip_numbers
 from choshu.taxpayers.services import ImportSummary, taxpayer_ids_by_no
 
 JOB_KIND = "import-levies"
@@ -172,6 +173,7 @@ def _import_chunk(
         if changed:
             touched.append(inst)
     Installment.objects.bulk_create([inst for _, inst in new], batch_size=1000)
+    assign_missing_slip_numbers([inst for _, inst in new])
     if touched:
         Installment.objects.bulk_update(touched, ["due_date", "slip_no"], batch_size=1000)
     postings = _levy_postings(new, today) + _correction_postings(corrections, today, summary)

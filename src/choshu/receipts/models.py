@@ -1,7 +1,8 @@
-"""収納 (payments): what arrived, through which channel, and the ledger transaction it became."""
+"""収納 (payments): what arrived, through which channel, the slips they pay, and the suspense queue."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 
 
@@ -14,23 +15,43 @@ class Channel(models.TextChoices):
     SEED = "seed", "移行データ"
 
 
+class PaymentStatus(models.TextChoices):
+    PROVISIONAL = "provisional", "速報（未計上）"
+    POSTED = "posted", "消込済"
+    SUSPENSE = "suspense", "未消込"
+    CANCELLED = "cancelled", "速報取消"
+    REVERSED = "reversed", "取消（戻し）"
+
+
 class Payment(models.Model):
     """納付 — one amount received: channel, amount, 領収日 (``paid_on``) and 日計日 (``booked_on``).
 
-    ``reference`` is the channel's natural key (eLTAX transaction id, conveni barcode+time+store, …),
-    unique per channel, so the same record imported twice is recognised. Reconciliation turns a payment
-    into a ledger transaction: allocations + overpayment + suspense = amount, always.
+    ``reference`` is the channel's natural key (eLTAX transaction id, conveni barcode+date+time+store,
+    bank row hash), unique per channel, so the same record imported twice is recognised; a 速報 and
+    its 確報 share it. Reconciliation turns a payment into one ledger transaction:
+    ``allocated + overpaid + suspended = amount``, always (checked by ``choshu verify-ledger``).
     """
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
     channel = models.CharField("収納経路", max_length=20, choices=Channel.choices)
     reference = models.CharField("参照キー", max_length=120)
+    status = models.CharField(
+        "状態", max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.POSTED
+    )
     taxpayer = models.ForeignKey("taxpayers.Taxpayer", null=True, blank=True, on_delete=models.PROTECT)
     amount = models.BigIntegerField("金額")
     paid_on = models.DateField("領収日")
-    booked_on = models.DateField("収納日(日計日)")
+    booked_on = models.DateField("収納日(日計日)", null=True, blank=True)
     slip_no = models.CharField("納付番号", max_length=16, blank=True)
+    confirmation_no = models.CharField("確認番号", max_length=4, blank=True)
+    allocated = models.BigIntegerField("充当額", default=0)
+    overpaid = models.BigIntegerField("過誤納額", default=0)
+    suspended = models.BigIntegerField("未消込額", default=0)
+    detail = models.JSONField("明細", default=dict, blank=True)
     txn = models.ForeignKey("levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT)
+    reversal_txn = models.ForeignKey(
+        "levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -41,7 +62,79 @@ class Payment(models.Model):
                 fields=["municipality", "channel", "reference"], name="payment_ref_unique"
             ),
         ]
-        indexes = [models.Index(fields=["municipality", "taxpayer"], name="payment_taxpayer_idx")]
+        indexes = [
+            models.Index(fields=["municipality", "taxpayer"], name="payment_taxpayer_idx"),
+            models.Index(fields=["municipality", "booked_on"], name="payment_booked_idx"),
+            models.Index(fields=["municipality", "slip_no"], name="payment_slip_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_channel_display()} {self.amount}円 {self.paid_on}"
+
+
+class PaymentSlip(models.Model):
+    """納付書 covering several installments of one person (a combined arrears slip, 一括納付書).
+
+    A single installment's slip needs no row here: its number is ``Installment.slip_no``. The 4-digit
+    確認番号 of any slip is derived from its number with a keyed hash (``receipts.slips``).
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    slip_no = models.CharField("納付番号", max_length=16)
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="payment_slips")
+    installments = models.ManyToManyField("levies.Installment", related_name="combined_slips")
+    amount = models.BigIntegerField("請求額")
+    pay_by = models.DateField("支払期限", null=True, blank=True)
+    issued_on = models.DateField("発行日")
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    cancelled_on = models.DateField("無効日", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "納付書（一括）"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "slip_no"], name="payment_slip_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"納付書 {self.slip_no}"
+
+
+class SuspenseReason(models.TextChoices):
+    UNKNOWN_SLIP = "unknown_slip", "納付番号が見つからない"
+    CANCELLED_SLIP = "cancelled_slip", "無効な納付書"
+    CONFIRMATION_MISMATCH = "confirmation_mismatch", "確認番号が一致しない"
+    TAX_ITEM_MISMATCH = "tax_item_mismatch", "税目が一致しない"
+    REVERSAL_AFTER_USE = "reversal_after_use", "取消対象が既に充当・還付済み"
+
+
+class SuspenseStatus(models.TextChoices):
+    OPEN = "open", "未処理"
+    ASSIGN_PENDING = "assign_pending", "充当先決裁待ち"
+    ASSIGNED = "assigned", "充当済"
+    REFUND_REQUESTED = "refund_requested", "還付へ"
+    CLOSED = "closed", "取消済"
+
+
+class SuspenseItem(models.Model):
+    """未消込 — a payment (or part of one) that could not be placed. Nothing is ever dropped: it waits
+    here until staff assign it to a person's installments (with a second person's approval) or mark
+    it for refund."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    payment = models.OneToOneField(Payment, on_delete=models.PROTECT, related_name="suspense")
+    reason = models.CharField("理由", max_length=30, choices=SuspenseReason.choices)
+    amount = models.BigIntegerField("金額")
+    status = models.CharField(
+        "状態", max_length=20, choices=SuspenseStatus.choices, default=SuspenseStatus.OPEN
+    )
+    note = models.CharField("メモ", max_length=300, blank=True)
+    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "未消込"
+        indexes = [models.Index(fields=["municipality", "status"], name="suspense_status_idx")]
+
+    def __str__(self) -> str:
+        return f"未消込 {self.amount}円 ({self.get_reason_display()})"

@@ -21,6 +21,9 @@ per slip), so no function is offered for it.
 
 from __future__ import annotations
 
+from itertools import cycle, islice
+from operator import mul
+
 from stdnum.exceptions import ValidationError
 from stdnum.jp import cn as _corporate
 from stdnum.jp import in_ as _my_number
@@ -103,9 +106,9 @@ def gs1_mod10_check_digit(body: str) -> int:
     _require_digits(body, None, "GS1 body")
     if not body:
         raise ValueError("GS1 body must not be empty")
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        total += (ord(ch) - 48) * (3 if i % 2 == 0 else 1)
+    rev = body.encode("ascii")[::-1]
+    tripled, single = rev[0::2], rev[1::2]  # weight 3 from the rightmost digit, then 1, 3, 1…
+    total = 3 * (sum(tripled) - 48 * len(tripled)) + sum(single) - 48 * len(single)
     return (10 - total % 10) % 10
 
 
@@ -134,6 +137,17 @@ def is_valid_slip_no(s: str) -> bool:
     return slip_no_check_digit(s[:15]) == int(s[15])
 
 
+def _ocr_weights(n: int) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """Per-position weights of the two OCR sums (odd positions 9..2 / 1; even 1 / 3..9,2), and 48×Σw."""
+    w10, w11 = [1] * n, [1] * n
+    w10[0::2] = islice(cycle(range(9, 1, -1)), len(w10[0::2]))
+    w11[1::2] = islice(cycle((3, 4, 5, 6, 7, 8, 9, 2)), len(w11[1::2]))
+    return tuple(w10), tuple(w11), 48 * sum(w10), 48 * sum(w11)
+
+
+_OCR_WEIGHTS = {n: _ocr_weights(n) for n in (37, 42)}
+
+
 def ocr_check_digits(body42: str) -> str:
     """The two leading check digits ``CD1 CD2`` of a 納付書 OCR line body (formats-reference §5).
 
@@ -144,20 +158,10 @@ def ocr_check_digits(body42: str) -> str:
     _require_digits(body42, None, "OCR body")
     if len(body42) not in (37, 42):
         raise ValueError(f"OCR body must have 42 (lower line) or 37 (upper line) digits, got {len(body42)}")
-    s10 = s11 = 0
-    w10, w11 = 9, 3
-    for i, ch in enumerate(body42):
-        d = ord(ch) - 48
-        if i % 2 == 0:
-            s10 += d * w10
-            w10 = 9 if w10 == 2 else w10 - 1
-            s11 += d
-        else:
-            s10 += d
-            s11 += d * w11
-            w11 = 2 if w11 == 9 else w11 + 1
-    cd2 = s10 % 10
-    cd1 = (s11 + 2 * cd2) % 11
+    w10, w11, off10, off11 = _OCR_WEIGHTS[len(body42)]
+    digits = body42.encode("ascii")
+    cd2 = (sum(map(mul, digits, w10)) - off10) % 10
+    cd1 = (sum(map(mul, digits, w11)) - off11 + 2 * cd2) % 11
     return f"{0 if cd1 == 10 else cd1}{cd2}"
 
 

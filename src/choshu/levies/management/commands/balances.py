@@ -6,6 +6,8 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from choshu.audit.models import AuditKind
+from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.levies.selectors import installment_balances
 from choshu.taxpayers.models import Taxpayer
@@ -33,6 +35,14 @@ class Command(ChoshuCommand):
                 f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED
             )
         rows = installment_balances(taxpayer_ids=[tp.pk], as_of=as_of)
+        audit_record(
+            kind=AuditKind.ACCESS,
+            function="期別残高照会(CLI)",
+            municipality=municipality,
+            subject_type="taxpayer",
+            subject_ids=[tp.pk],
+            detail={"as_of": as_of.isoformat()},
+        )
         payload = {
             "taxpayer": tp.taxpayer_no,
             "as_of": as_of.isoformat(),

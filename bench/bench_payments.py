@@ -1,0 +1,182 @@
+"""Benchmark: importing 1,000,000 payment records against a seeded city (issue: receipts).
+
+Steps (all in one run, on the same machine and database):
+1. seed a city with at least ``--installments`` installments into a fresh database;
+2. write ``--payments`` bank (領収済通知) and conveni (確報) records paying those installments;
+3. time ``choshu import-payments`` for each file (peak RSS of the importer reported);
+4. time the raw baseline: ``COPY`` of the same records into a bare table plus one
+   ``UPDATE … FROM`` join onto a bare installments table (PostgreSQL only);
+5. report both times and the ratio (target ≤ 2.0× the raw baseline).
+
+Usage: python bench/bench_payments.py [--db postgresql|sqlite] [--payments N] [--installments N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CHOSHU = str(Path(sys.executable).parent / "choshu")
+PG_URL = "postgres://postgres@127.0.0.1:5432/choshu_bench_pay"
+
+
+def sh(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    started = time.monotonic()
+    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
+    return time.monotonic() - started, out
+
+
+def write_files(env: dict[str, str], folder: Path, n: int) -> tuple[Path, Path]:
+    """Bank and conveni files paying ``n`` installments in total (half each), written by a child Django."""
+    code = f"""
+import os, random, django
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "choshu.config.settings")
+django.setup()
+from choshu.core.models import Municipality
+from choshu.levies.models import Installment
+from choshu.formats.slipcodes import slip_codes
+from choshu.receipts.slips import confirmation_no
+m = Municipality.objects.get(code="112038")
+rng = random.Random(7)
+n = {n}
+bank = open({str(folder / "bank.csv")!r}, "w", encoding="utf-8", newline="")
+conv = open({str(folder / "conveni.csv")!r}, "w", encoding="cp932", newline="")
+bank.write("ocr_lower,amount,paid_on,bank_code,branch_code,booked_on\\r\\n")
+conv.write("種別,収納日,収納時刻,バーコード情報,ユーザー使用欄1,ユーザー使用欄2,印紙フラグ,金額,コンビニ本部コード,コンビニ名,コンビニ店舗コード,振込日,データ作成日\\r\\n")
+qs = Installment.objects.filter(municipality=m).select_related("levy").order_by("id").iterator(chunk_size=20000)
+written = 0
+for i, inst in enumerate(qs):
+    if written >= n:
+        break
+    amount = max(1, inst.principal_levied)
+    conf = confirmation_no(m.code, inst.slip_no)
+    codes = slip_codes(slip_no=inst.slip_no, confirmation_no=conf, amount=min(amount, 999999), pay_by=None,
+                       tax_item=inst.levy.tax_item, company_code=m.conveni_company_code,
+                       client_code=m.conveni_client_code, agency_no=m.eltax_agency_no)
+    paid = inst.due_date.isoformat()
+    if written % 2 == 0:
+        bank.write(f"{{codes.ocr_lower}},{{amount}},{{paid}},0001,{{i % 900 + 100:03d}},{{paid}}\\r\\n")
+    else:
+        d = inst.due_date.strftime("%Y%m%d")
+        bc = codes.barcode
+        conv.write(f"02,{{d}},{{i % 24:02d}}{{i % 60:02d}},EAN{{bc}},,,0,{{min(amount, 999999)}},010,セブンイレブン,{{i:07d}},{{d}},{{d}}\\r\\n")
+    written += 1
+bank.close(); conv.close()
+print(written)
+"""
+    subprocess.run([sys.executable, "-c", code], env=env, check=True)
+    return folder / "bank.csv", folder / "conveni.csv"
+
+
+def baseline_pg(bank: Path, conveni: Path) -> float:
+    """Raw COPY of the same records into bare tables + one UPDATE … FROM join (the floor to beat)."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        conn.execute("DROP TABLE IF EXISTS bare_bank, bare_conveni, bare_installments")
+        conn.execute(
+            "CREATE TABLE bare_installments AS SELECT id, slip_no, principal_paid FROM levies_installment"
+        )
+        conn.execute("CREATE UNIQUE INDEX ON bare_installments (slip_no)")
+        conn.execute("ANALYZE bare_installments")
+        started = time.monotonic()
+        with conn.transaction():
+            conn.execute(
+                "CREATE TABLE bare_bank (ocr_lower text, amount bigint, paid_on date, bank_code text, "
+                "branch_code text, booked_on date)"
+            )
+            conn.execute(
+                "CREATE TABLE bare_conveni (kind text, paid text, tm text, barcode text, u1 text, u2 text, "
+                "stamp text, amount bigint, chain text, chain_name text, store text, remit text, made text)"
+            )
+            with conn.cursor() as cur:
+                with (
+                    bank.open("rb") as fh,
+                    cur.copy("COPY bare_bank FROM STDIN WITH (FORMAT csv, HEADER true)") as cp,
+                ):
+                    while data := fh.read(1 << 20):
+                        cp.write(data)
+                with (
+                    conveni.open("rb") as fh,
+                    cur.copy(
+                        "COPY bare_conveni FROM STDIN WITH (FORMAT csv, HEADER true, ENCODING 'SJIS')"
+                    ) as cp,
+                ):
+                    while data := fh.read(1 << 20):
+                        cp.write(data)
+                cur.execute(
+                    "UPDATE bare_installments i SET principal_paid = i.principal_paid + b.amount "
+                    "FROM bare_bank b WHERE i.slip_no = substring(b.ocr_lower from 15 for 16)"
+                )
+                cur.execute(
+                    "UPDATE bare_installments i SET principal_paid = i.principal_paid + c.amount "
+                    "FROM bare_conveni c WHERE i.slip_no = substring(c.barcode from 17 for 16)"
+                )
+        seconds = time.monotonic() - started
+        conn.execute("DROP TABLE IF EXISTS bare_bank, bare_conveni, bare_installments")
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
+    parser.add_argument("--payments", type=int, default=1_000_000)
+    parser.add_argument("--installments", type=int, default=1_000_000)
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="choshu-paybench-"))
+    env = {**os.environ, "CHOSHU_VAR_DIR": str(folder)}
+    if args.db == "postgresql":
+        import psycopg
+
+        env["CHOSHU_DATABASE_URL"] = PG_URL
+        with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS choshu_bench_pay WITH (FORCE)")
+            conn.execute("CREATE DATABASE choshu_bench_pay")
+    else:
+        env.pop("CHOSHU_DATABASE_URL", None)
+    sh([CHOSHU, "migrate", "-v0"], env)
+    taxpayers = max(100, int(args.installments / 17.5) + 1)
+    seed_s, out = sh(
+        [CHOSHU, "seed", "--taxpayers", str(taxpayers), "--seed", "1", "--as-of", "2026-11-26", "--json"], env
+    )
+    installments = json.loads(out.strip().splitlines()[-1])["installments"]
+    bank, conveni = write_files(env, folder, args.payments)
+    results: dict[str, object] = {
+        "database": args.db,
+        "installments": installments,
+        "payments": args.payments,
+        "seed_seconds": round(seed_s, 1),
+    }
+    import_s = 0.0
+    for channel, path in (("bank", bank), ("conveni", conveni)):
+        seconds, out = sh([CHOSHU, "import-payments", "--channel", channel, str(path), "--json"], env)
+        summary = json.loads(out.strip().splitlines()[-1])
+        results[f"import_{channel}_seconds"] = round(seconds, 1)
+        results[f"import_{channel}_records"] = summary["records"]
+        import_s += seconds
+    results["import_seconds"] = round(import_s, 1)
+    results["importer_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    _, out = sh([CHOSHU, "verify-ledger", "--json"], env)
+    results["ledger_ok"] = json.loads(out.strip().splitlines()[-1])["ok"]
+    if args.db == "postgresql":
+        base = baseline_pg(bank, conveni)
+        results["baseline_seconds"] = round(base, 1)
+        results["ratio"] = round(import_s / base, 2)
+    print(json.dumps(results, ensure_ascii=False))
+    out_dir = ROOT / "bench" / "out"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"payments-{args.db}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

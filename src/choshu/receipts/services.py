@@ -1,0 +1,522 @@
+"""収納・消込: importing payment files and reconciling every payment against installments.
+
+A payment becomes exactly one ledger transaction: cash in (+amount) against the installments'
+receivables (principal), late-charge income (延滞金, 調定即収納), the person's overpayment (過誤納金) and
+suspense (未消込). ``allocated + overpaid + suspended = amount`` always.
+
+Import rules (interchange.md §3):
+- the whole file is validated first (``formats.payments``); a malformed file changes nothing;
+- conveni 速報 is recorded as provisional (no money yet), its 確報 posts it once, 速報取消 cancels it;
+- eLTAX cancellations reverse the transaction with the same id;
+- unknown or cancelled slips, wrong 確認番号 or 税目 go to the suspense queue — never dropped;
+- the same file (or record) again changes nothing; a killed import re-run gives the same state
+  (one database transaction per file; natural keys per record).
+The legal payment date (``paid_on``) drives late charges; the booking date drives the daily totals.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Sum
+from django.utils import timezone
+
+from choshu.audit.models import AuditKind
+from choshu.audit.services import audit_record
+from choshu.core.models import Job, Municipality
+from choshu.core.services import file_already_imported, job_finish, job_start
+from choshu.formats.csvfile import read_bytes
+from choshu.formats.errors import FileRefused, RowError
+from choshu.formats.payments import ChannelSettings, PaymentRecord, RecordKind, parse_payment_file
+from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
+from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
+from choshu.receipts.models import Payment, PaymentStatus, SuspenseItem, SuspenseReason
+from choshu.receipts.slips import SlipTarget, confirmation_no, slip_targets
+from choshu.rules.allocation import Component as AllocComponent
+from choshu.rules.allocation import OwedItem, allocate
+from choshu.rules.late_charge import compute_late_charge
+from choshu.rules.parameters import RateNotKnownError
+
+CHUNK = 5000
+
+
+@dataclass
+class PaymentImportSummary:
+    records: int = 0
+    posted: int = 0
+    provisional: int = 0
+    cancelled: int = 0
+    reversed: int = 0
+    overpaid: int = 0
+    suspense: int = 0
+    already_imported: int = 0
+    amount_total: int = 0
+    amount_posted: int = 0
+    amount_overpaid: int = 0
+    amount_suspense: int = 0
+    amount_reversed: int = 0
+    file_already_imported: bool = False
+    job_id: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# --- what is owed, kept current while a chunk is reconciled -------------------------------------
+
+
+@dataclass
+class _Owed:
+    """Principal outstanding, earlier principal payments and late charge paid, per installment."""
+
+    installments: dict[int, Installment] = field(default_factory=dict)
+    principal_payments: dict[int, list[tuple[date, int]]] = field(default_factory=dict)
+    late_charge_paid: dict[int, int] = field(default_factory=dict)
+
+    def load_history(self, inst_ids: Sequence[int]) -> None:
+        """Earlier payments of installments paid late (their late charge depends on them)."""
+        ids = [i for i in inst_ids if i not in self.principal_payments]
+        if not ids:
+            return
+        for i in ids:
+            self.principal_payments[i] = []
+            self.late_charge_paid[i] = 0
+        rows = (
+            LedgerEntry.objects.filter(installment_id__in=ids, txn__kind__in=PAID_KINDS)
+            .filter(account__in=[Account.RECEIVABLE, Account.LATE_CHARGE_INCOME])
+            .values("installment_id", "account", "component", "txn__legal_date")
+            .annotate(total=Sum("amount"))
+            .values_list("installment_id", "account", "component", "txn__legal_date", "total")
+        )
+        for inst_id, account, component, legal_date, total in rows:
+            if account == Account.RECEIVABLE and component == Component.PRINCIPAL and total < 0:
+                self.principal_payments[inst_id].append((legal_date, -int(total)))
+            elif account == Account.LATE_CHARGE_INCOME:
+                self.late_charge_paid[inst_id] -= int(total)
+
+    def late_charge_owed(self, inst: Installment, paid_on: date) -> int:
+        """延滞金 due on this installment as of ``paid_on``, less what was already paid (法326条 etc.)."""
+        if paid_on <= inst.due_date or inst.principal_levied < 2000:
+            return 0
+        prior = sorted((d, y) for d, y in self.principal_payments.get(inst.pk, []) if d <= paid_on and y > 0)
+        until = paid_on
+        if inst.principal_outstanding <= 0 and prior:
+            until = max(prior[-1][0], inst.due_date)  # paid in full earlier: the charge stopped then
+        try:
+            accrued = compute_late_charge(
+                principal=inst.principal_levied, due_date=inst.due_date, until=until, payments=prior
+            ).late_charge
+        except RateNotKnownError:
+            return 0
+        return max(0, accrued - self.late_charge_paid.get(inst.pk, 0))
+
+
+# --- the import -------------------------------------------------------------------------------------
+
+
+def channel_settings(municipality: Municipality) -> ChannelSettings:
+    return ChannelSettings(
+        conveni_company_code=municipality.conveni_company_code,
+        conveni_client_code=municipality.conveni_client_code,
+        eltax_agency_no=municipality.eltax_agency_no,
+    )
+
+
+def payments_import(
+    *, municipality: Municipality, channel: str, path: str | Path, actor: Any = None
+) -> PaymentImportSummary:
+    """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``)."""
+    kind = f"import-payments-{channel}"
+    try:
+        data = read_bytes(path)
+        parsed = parse_payment_file(
+            data, channel, settings=channel_settings(municipality), file_name=str(path)
+        )
+        summary = PaymentImportSummary(records=len(parsed.records))
+        summary.file_already_imported = file_already_imported(
+            municipality=municipality, kind=kind, sha256=parsed.sha256
+        )
+        with transaction.atomic():
+            _lock(municipality, channel)
+            job = job_start(
+                municipality=municipality,
+                kind=kind,
+                actor=actor,
+                file_name=str(path),
+                file_sha256=parsed.sha256,
+            )
+            importer = _Importer(municipality, channel, job, actor, summary)
+            finals = [r for r in parsed.records if r.kind != RecordKind.CANCEL]
+            for start in range(0, len(finals), CHUNK):
+                importer.chunk(finals[start : start + CHUNK], str(path))
+            importer.cancellations([r for r in parsed.records if r.kind == RecordKind.CANCEL], str(path))
+            summary.job_id = job.pk
+            job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
+            audit_record(
+                kind=AuditKind.BATCH,
+                function="収納データ取込",
+                municipality=municipality,
+                user=actor,
+                job=job,
+                detail={"file": str(path), "channel": channel, "sha256": parsed.sha256, **summary.as_dict()},
+            )
+        return summary
+    except FileRefused as refused:
+        job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
+        job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
+        raise
+
+
+def _lock(municipality: Municipality, channel: str) -> None:
+    """One import per (municipality, channel) at a time (PostgreSQL advisory lock; SQLite has one writer)."""
+    if connection.vendor == "postgresql":
+        key = zlib.crc32(f"payments:{municipality.pk}:{channel}".encode())
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+
+
+class _Importer:
+    def __init__(
+        self, municipality: Municipality, channel: str, job: Job, actor: Any, summary: PaymentImportSummary
+    ) -> None:
+        self.m = municipality
+        self.channel = channel
+        self.job = job
+        self.actor = actor
+        self.summary = summary
+        self.today = timezone.localdate()
+
+    def chunk(self, records: Sequence[PaymentRecord], file_name: str) -> None:
+        refs = {
+            p.reference: p
+            for p in Payment.objects.filter(
+                municipality=self.m, channel=self.channel, reference__in={r.reference for r in records}
+            )
+        }
+        targets = slip_targets(self.m, {r.slip_no for r in records if r.kind == RecordKind.FINAL})
+        owed = _Owed({i.pk: i for t in targets.values() for i in t.installments})
+        late = [
+            i.pk
+            for r in records
+            if r.kind == RecordKind.FINAL and r.slip_no in targets
+            for i in targets[r.slip_no].installments
+            if r.paid_on > i.due_date
+        ]
+        owed.load_history(late)
+        errors: list[RowError] = []
+        new: list[Payment] = []
+        changed: list[Payment] = []
+        posted: list[tuple[Payment, Posting, SuspenseReason | None]] = []
+        for rec in records:
+            existing = refs.get(rec.reference)
+            if rec.kind == RecordKind.PROVISIONAL:
+                if existing is not None:
+                    self.summary.already_imported += 1
+                    continue
+                payment = self._payment(rec, PaymentStatus.PROVISIONAL)
+                refs[rec.reference] = payment
+                new.append(payment)
+                self.summary.provisional += 1
+            elif rec.kind == RecordKind.CANCEL_PROVISIONAL:
+                self._cancel_provisional(rec, existing, changed, errors)
+            else:  # FINAL
+                if existing is not None and existing.status in (
+                    PaymentStatus.POSTED,
+                    PaymentStatus.SUSPENSE,
+                    PaymentStatus.REVERSED,
+                ):
+                    self.summary.already_imported += 1
+                    continue
+                payment = existing or self._payment(rec, PaymentStatus.POSTED)
+                if existing is not None:
+                    self._fill(existing, rec)
+                    changed.append(existing)
+                else:
+                    new.append(payment)
+                refs[rec.reference] = payment
+                posting, reason = self._reconcile(payment, rec, targets.get(rec.slip_no), owed)
+                posted.append((payment, posting, reason))
+        if errors:
+            raise FileRefused(errors, file_name)
+        self._write(new, changed, posted)
+
+    # -- records -----------------------------------------------------------------------------------
+
+    def _payment(self, rec: PaymentRecord, status: str) -> Payment:
+        payment = Payment(
+            municipality=self.m, channel=self.channel, reference=rec.reference, status=status, job=self.job
+        )
+        self._fill(payment, rec)
+        return payment
+
+    def _fill(self, payment: Payment, rec: PaymentRecord) -> None:
+        payment.amount = rec.amount
+        payment.paid_on = rec.paid_on
+        payment.booked_on = rec.booked_on
+        payment.slip_no = rec.slip_no
+        payment.confirmation_no = rec.confirmation_no
+        payment.detail = {**rec.detail, "line": rec.line}
+        payment.job = self.job
+
+    def _cancel_provisional(
+        self, rec: PaymentRecord, existing: Payment | None, changed: list[Payment], errors: list[RowError]
+    ) -> None:
+        if existing is None:
+            errors.append(
+                RowError(
+                    rec.line,
+                    "種別",
+                    "速報取消に対応する速報がありません（先に速報のファイルを取り込んでください）",
+                )
+            )
+        elif existing.status == PaymentStatus.PROVISIONAL:
+            existing.status = PaymentStatus.CANCELLED
+            changed.append(existing)
+            self.summary.cancelled += 1
+        elif existing.status == PaymentStatus.CANCELLED:
+            self.summary.already_imported += 1
+        else:
+            errors.append(RowError(rec.line, "種別", "確報で計上済みの収納は速報取消できません"))
+
+    def _reconcile(
+        self, payment: Payment, rec: PaymentRecord, target: SlipTarget | None, owed: _Owed
+    ) -> tuple[Posting, SuspenseReason | None]:
+        reason = self._suspense_reason(rec, target)
+        amount = rec.amount
+        self.summary.posted += 1
+        self.summary.amount_total += amount
+        if reason is not None or target is None:
+            payment.status, payment.suspended, payment.allocated, payment.overpaid = (
+                PaymentStatus.SUSPENSE,
+                amount,
+                0,
+                0,
+            )
+            payment.taxpayer_id = target.taxpayer_id if target else None
+            self.summary.suspense += 1
+            self.summary.amount_suspense += amount
+            legs = [Leg(Account.CASH, amount), Leg(Account.SUSPENSE, -amount)]
+            return self._posting(rec, legs), reason or SuspenseReason.UNKNOWN_SLIP
+        items = [
+            OwedItem(
+                key=str(i.pk),
+                due_date=i.due_date,
+                principal=max(0, i.principal_outstanding),
+                late_charge=owed.late_charge_owed(i, rec.paid_on),
+            )
+            for i in target.installments
+        ]
+        alloc = allocate(amount, items)
+        legs = [Leg(Account.CASH, amount, taxpayer_id=target.taxpayer_id)]
+        for line in alloc.lines:
+            inst = owed.installments[int(line.key)]
+            if line.component == AllocComponent.PRINCIPAL:
+                legs.append(
+                    Leg(
+                        Account.RECEIVABLE,
+                        -line.amount,
+                        Component.PRINCIPAL,
+                        installment_id=inst.pk,
+                        taxpayer_id=inst.taxpayer_id,
+                    )
+                )
+                inst.principal_outstanding -= line.amount
+                inst.principal_paid += line.amount
+                owed.principal_payments.setdefault(inst.pk, []).append((rec.paid_on, line.amount))
+            else:  # late charge: determined and collected at once (調定即収納)
+                legs.append(
+                    Leg(
+                        Account.LATE_CHARGE_INCOME,
+                        -line.amount,
+                        Component.LATE_CHARGE,
+                        installment_id=inst.pk,
+                        taxpayer_id=inst.taxpayer_id,
+                    )
+                )
+                owed.late_charge_paid[inst.pk] = owed.late_charge_paid.get(inst.pk, 0) + line.amount
+        if alloc.overpayment:
+            first = target.installments[0]
+            legs.append(
+                Leg(
+                    Account.OVERPAYMENT,
+                    -alloc.overpayment,
+                    installment_id=first.pk,
+                    taxpayer_id=target.taxpayer_id,
+                )
+            )
+            self.summary.overpaid += 1
+            self.summary.amount_overpaid += alloc.overpayment
+        payment.status, payment.taxpayer_id = PaymentStatus.POSTED, target.taxpayer_id
+        payment.allocated, payment.overpaid, payment.suspended = alloc.allocated, alloc.overpayment, 0
+        self.summary.amount_posted += alloc.allocated
+        return self._posting(rec, legs), None
+
+    def _suspense_reason(self, rec: PaymentRecord, target: SlipTarget | None) -> SuspenseReason | None:
+        if target is None:
+            return SuspenseReason.UNKNOWN_SLIP
+        if target.cancelled:
+            return SuspenseReason.CANCELLED_SLIP
+        if rec.confirmation_no and rec.confirmation_no != confirmation_no(self.m.code, rec.slip_no):
+            return SuspenseReason.CONFIRMATION_MISMATCH
+        items = {i.levy.tax_item for i in target.installments if target.combined is None}
+        if rec.tax_item and items and rec.tax_item not in items:
+            return SuspenseReason.TAX_ITEM_MISMATCH
+        return None
+
+    def _posting(self, rec: PaymentRecord, legs: list[Leg]) -> Posting:
+        booking = rec.booked_on or rec.paid_on
+        return Posting(
+            kind=TxnKind.PAYMENT,
+            legal_date=rec.paid_on,
+            booking_date=booking,
+            legs=legs,
+            memo=f"{self.channel} {rec.slip_no}",
+        )
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _write(
+        self,
+        new: list[Payment],
+        changed: list[Payment],
+        posted: list[tuple[Payment, Posting, SuspenseReason | None]],
+    ) -> None:
+        txn_ids = post_many(
+            municipality=self.m, postings=[p for _, p, _ in posted], actor=self.actor, job=self.job
+        )
+        for (payment, _, _), txn_id in zip(posted, txn_ids, strict=True):
+            payment.txn_id = txn_id
+        Payment.objects.bulk_create(new, batch_size=2000)
+        if changed:
+            Payment.objects.bulk_update(
+                changed,
+                [
+                    "status",
+                    "amount",
+                    "paid_on",
+                    "booked_on",
+                    "slip_no",
+                    "confirmation_no",
+                    "allocated",
+                    "overpaid",
+                    "suspended",
+                    "detail",
+                    "txn",
+                    "taxpayer",
+                    "job",
+                ],
+                batch_size=2000,
+            )
+        SuspenseItem.objects.bulk_create(
+            [
+                SuspenseItem(municipality=self.m, payment=p, reason=reason, amount=p.amount)
+                for p, _, reason in posted
+                if reason is not None
+            ],
+            batch_size=2000,
+        )
+
+    def cancellations(self, records: Sequence[PaymentRecord], file_name: str) -> None:
+        """eLTAX 取消: reverse the transaction with the same id (after every final of the file)."""
+        if not records:
+            return
+        errors: list[RowError] = []
+        refs = {
+            p.reference: p
+            for p in Payment.objects.filter(
+                municipality=self.m, channel=self.channel, reference__in={r.reference for r in records}
+            )
+        }
+        for rec in records:
+            payment = refs.get(rec.reference)
+            if payment is None or payment.status in (PaymentStatus.PROVISIONAL, PaymentStatus.CANCELLED):
+                errors.append(
+                    RowError(
+                        rec.line,
+                        "cancelled",
+                        "取消対象の取引がありません（取引IDを確認してください）",
+                        rec.reference,
+                    )
+                )
+                continue
+            if payment.status == PaymentStatus.REVERSED:
+                self.summary.already_imported += 1
+                continue
+            if payment.amount != rec.amount:
+                errors.append(
+                    RowError(rec.line, "amount", "取消の金額が元の取引と一致しません", str(rec.amount))
+                )
+                continue
+            payment_reverse_post(
+                payment,
+                legal_date=rec.paid_on,
+                booking_date=rec.booked_on or rec.paid_on,
+                actor=self.actor,
+                job=self.job,
+                reason="eLTAX 取消",
+            )
+            self.summary.reversed += 1
+            self.summary.amount_reversed += payment.amount
+        if errors:
+            raise FileRefused(errors, file_name)
+
+
+# --- reversal -----------------------------------------------------------------------------------------
+
+
+def payment_reverse_post(
+    payment: Payment, *, legal_date: date, booking_date: date, actor: Any, job: Job | None, reason: str
+) -> None:
+    """Post the exact negation of the payment's transaction: balances and late charges re-open."""
+    legs = [
+        Leg(e.account, -e.amount, e.component, installment_id=e.installment_id, taxpayer_id=e.taxpayer_id)
+        for e in LedgerEntry.objects.filter(txn_id=payment.txn_id).order_by("id")
+    ]
+    [txn_id] = post_many(
+        municipality=payment.municipality,
+        postings=[
+            Posting(
+                kind=TxnKind.PAYMENT_REVERSAL,
+                legal_date=legal_date,
+                booking_date=booking_date,
+                legs=legs,
+                memo=f"収納取消: {reason}",
+            )
+        ],
+        actor=actor,
+        job=job,
+    )
+    payment.status = PaymentStatus.REVERSED
+    payment.reversal_txn_id = txn_id
+    payment.save(update_fields=["status", "reversal_txn"])
+    SuspenseItem.objects.filter(payment=payment).update(status="closed", note=f"収納取消: {reason}")
+
+
+def payment_totals_problems(municipality_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+    """For every payment with a transaction: allocated + overpaid + suspended = amount = its cash entry."""
+    where = "AND p.municipality_id = %s" if municipality_id else ""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(SUM(e.amount), 0)
+                FROM receipts_payment p
+                LEFT JOIN levies_ledgerentry e ON e.txn_id = p.txn_id AND e.account = 'cash'
+                WHERE p.txn_id IS NOT NULL {where}
+                GROUP BY p.id, p.amount, p.allocated, p.overpaid, p.suspended
+                HAVING p.allocated + p.overpaid + p.suspended <> p.amount OR COALESCE(SUM(e.amount), 0) <> p.amount""",
+            [municipality_id] if municipality_id else [],
+        )
+        rows = cur.fetchmany(limit)
+    return [
+        {
+            "kind": "payment_split",
+            "id": pk,
+            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} cash {cash}",
+        }
+        for pk, amount, a, o, s, cash in rows
+    ]
