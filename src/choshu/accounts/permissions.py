@@ -27,16 +27,22 @@ class Right(models.TextChoices):
     BACKUP = "backup", "バックアップ・復元"
     PURGE = "purge", "保存期間経過データの削除"
     OPERATIONS = "operations", "システム運用（個人情報なし）"
+    COUNTER_RECEIPT = "counter_receipt", "窓口収納"
+    PAYMENT_REVERSE = "payment_reverse", "収納の取消"
+    SUSPENSE_WORK = "suspense_work", "未消込の処理"
+    DAILY_TOTAL = "daily_total", "日計表の照会・出力"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT}
+_RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, Right.DAILY_TOTAL}
 
 # What each role has unless a chief changes it.
 ROLE_DEFAULTS: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset(_STAFF),
-    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL}),
+    Role.CLERK: frozenset(_STAFF | _RECEIPTS),
+    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.COUNTER_RECEIPT, Right.DAILY_TOTAL}),
     Role.CHIEF: frozenset(
         _STAFF
+        | _RECEIPTS
         | {
             Right.MY_NUMBER_REVEAL,
             Right.APPROVE,
@@ -45,7 +51,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DISCLOSURE_EXPORT,
         }
     ),
-    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW}),
+    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
     Role.CALLCENTER_OPERATOR: frozenset(),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
@@ -53,10 +59,14 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
 
 # The most a chief may grant to each role (outsourced roles never reach personal data beyond contract).
 ROLE_CEILING: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}),
-    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}),
+    Role.CLERK: frozenset(
+        _STAFF | _RECEIPTS | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}
+    ),
+    Role.CASE_OFFICER: frozenset(
+        _STAFF | _RECEIPTS | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}
+    ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
-    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW}),
+    Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
     Role.CALLCENTER_OPERATOR: frozenset(),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS, Right.BACKUP}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),

@@ -36,7 +36,7 @@ from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.payments import ChannelSettings, PaymentRecord, RecordKind, parse_payment_file
 from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
-from choshu.receipts.models import Payment, PaymentStatus, SuspenseItem, SuspenseReason
+from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
 from choshu.receipts.slips import SlipTarget, confirmation_no, slip_targets
 from choshu.rules.allocation import Component as AllocComponent
 from choshu.rules.allocation import OwedItem, allocate
@@ -183,7 +183,12 @@ def _lock(municipality: Municipality, channel: str) -> None:
 
 class _Importer:
     def __init__(
-        self, municipality: Municipality, channel: str, job: Job, actor: Any, summary: PaymentImportSummary
+        self,
+        municipality: Municipality,
+        channel: str,
+        job: Job | None,
+        actor: Any,
+        summary: PaymentImportSummary,
     ) -> None:
         self.m = municipality
         self.channel = channel
@@ -520,3 +525,221 @@ def payment_totals_problems(municipality_id: int | None = None, limit: int = 100
         }
         for pk, amount, a, o, s, cash in rows
     ]
+
+
+# --- staff actions: counter receipts, reversals, the suspense queue -------------------------------------
+
+
+@transaction.atomic
+def counter_receipt_take(
+    *, actor: Any, municipality: Municipality, slip_no: str, amount: int, paid_on: date, note: str = ""
+) -> Payment:
+    """窓口収納: cash taken at the counter against a slip (an installment's or a combined one).
+
+    Reconciled exactly like an imported payment (same allocation, overpayment and suspense rules);
+    the legal and booking dates are the day the cash was taken.
+    """
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from choshu.accounts.permissions import Right, has_right
+
+    if not has_right(actor, Right.COUNTER_RECEIPT) or actor.municipality_id != municipality.pk:
+        raise PermissionDenied("窓口収納の権限がありません")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
+        raise ValidationError("金額は1円以上の整数で入力してください")
+    target = slip_targets(municipality, [slip_no]).get(slip_no)
+    if target is None or target.cancelled:
+        raise ValidationError("この納付番号の納付書はありません（または無効です）")
+    seq = Payment.objects.filter(municipality=municipality, channel=Channel.COUNTER).count() + 1
+    rec = PaymentRecord(
+        line=0,
+        channel=Channel.COUNTER,
+        kind=RecordKind.FINAL,
+        reference=f"counter:{paid_on.isoformat()}:{actor.pk}:{seq}:{timezone.now().timestamp():.6f}",
+        slip_no=slip_no,
+        confirmation_no="",
+        tax_item="",
+        amount=amount,
+        paid_on=paid_on,
+        booked_on=paid_on,
+        detail={"clerk": actor.username, "note": note},
+    )
+    summary = PaymentImportSummary(records=1)
+    importer = _Importer(municipality, Channel.COUNTER, None, actor, summary)
+    owed = _Owed({i.pk: i for i in target.installments})
+    owed.load_history([i.pk for i in target.installments if paid_on > i.due_date])
+    payment = importer._payment(rec, PaymentStatus.POSTED)
+    posting, reason = importer._reconcile(payment, rec, target, owed)
+    importer._write([payment], [], [(payment, posting, reason)])
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function="窓口収納",
+        municipality=municipality,
+        user=actor,
+        subject_type="taxpayer",
+        subject_ids=[target.taxpayer_id] if target.taxpayer_id else [],
+        detail={"payment": payment.pk, "slip_no": slip_no, "amount": amount, "paid_on": paid_on.isoformat()},
+    )
+    return payment
+
+
+@transaction.atomic
+def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date | None = None) -> Payment:
+    """収納取消 (bank error, bounced, wrong slip): the exact negation is booked; late charges re-open."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from choshu.accounts.permissions import Right, has_right
+
+    if not has_right(actor, Right.PAYMENT_REVERSE) or actor.municipality_id != payment.municipality_id:
+        raise PermissionDenied("収納を取り消す権限がありません")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status not in (PaymentStatus.POSTED, PaymentStatus.SUSPENSE):
+        raise ValidationError(f"この収納は「{payment.get_status_display()}」のため取り消せません")
+    if not reason.strip():
+        raise ValidationError("取消理由を入力してください")
+    day = on or timezone.localdate()
+    payment_reverse_post(
+        payment, legal_date=payment.paid_on, booking_date=day, actor=actor, job=None, reason=reason
+    )
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function="収納取消",
+        municipality=payment.municipality,
+        user=actor,
+        subject_type="taxpayer",
+        subject_ids=[payment.taxpayer_id] if payment.taxpayer_id else [],
+        detail={"payment": payment.pk, "amount": payment.amount, "reason": reason},
+    )
+    return payment
+
+
+def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, reason: str) -> Any:
+    """Ask to place a suspended payment on a slip (installments of a person); a second person approves."""
+    from django.core.exceptions import ValidationError
+
+    from choshu.accounts.permissions import Right
+    from choshu.approvals.models import RequestKind
+    from choshu.approvals.services import request_create
+
+    if item.status != "open":
+        raise ValidationError("この未消込は処理済みです")
+    target = slip_targets(item.payment.municipality, [slip_no]).get(slip_no)
+    if target is None or target.cancelled or target.taxpayer_id is None:
+        raise ValidationError("充当先の納付番号が見つかりません")
+    from choshu.taxpayers.models import Taxpayer
+
+    req = request_create(
+        actor=actor,
+        kind=RequestKind.SUSPENSE_ASSIGN,
+        reason=reason,
+        taxpayer=Taxpayer.objects.get(pk=target.taxpayer_id),
+        payload={
+            "suspense_item": item.pk,
+            "payment": item.payment_id,
+            "slip_no": slip_no,
+            "amount": item.amount,
+        },
+        required_right=Right.SUSPENSE_WORK,
+    )
+    SuspenseItem.objects.filter(pk=item.pk).update(status="assign_pending")
+    return req
+
+
+def _apply_suspense_assign(req: Any, approver: Any) -> None:
+    """Approved: move the amount from suspense to the slip's installments (allocation rules apply)."""
+    item = (
+        SuspenseItem.objects.select_for_update()
+        .select_related("payment")
+        .get(pk=req.payload["suspense_item"])
+    )
+    payment = item.payment
+    target = slip_targets(payment.municipality, [req.payload["slip_no"]]).get(req.payload["slip_no"])
+    if target is None or item.status not in ("open", "assign_pending"):
+        from django.core.exceptions import ValidationError
+
+        raise ValidationError("充当先または未消込の状態が変わっています。申請をやり直してください")
+    owed = _Owed({i.pk: i for i in target.installments})
+    owed.load_history([i.pk for i in target.installments if payment.paid_on > i.due_date])
+    items = [
+        OwedItem(
+            key=str(i.pk),
+            due_date=i.due_date,
+            principal=max(0, i.principal_outstanding),
+            late_charge=owed.late_charge_owed(i, payment.paid_on),
+        )
+        for i in target.installments
+    ]
+    alloc = allocate(item.amount, items)
+    legs = [Leg(Account.SUSPENSE, item.amount, taxpayer_id=target.taxpayer_id)]
+    for line in alloc.lines:
+        inst = owed.installments[int(line.key)]
+        account, component = (
+            (Account.RECEIVABLE, Component.PRINCIPAL)
+            if line.component == AllocComponent.PRINCIPAL
+            else (Account.LATE_CHARGE_INCOME, Component.LATE_CHARGE)
+        )
+        legs.append(
+            Leg(account, -line.amount, component, installment_id=inst.pk, taxpayer_id=inst.taxpayer_id)
+        )
+    if alloc.overpayment:
+        legs.append(
+            Leg(
+                Account.OVERPAYMENT,
+                -alloc.overpayment,
+                installment_id=target.installments[0].pk,
+                taxpayer_id=target.taxpayer_id,
+            )
+        )
+    post_many(
+        municipality=payment.municipality,
+        postings=[
+            Posting(
+                kind=TxnKind.SUSPENSE_ASSIGN,
+                legal_date=payment.paid_on,
+                booking_date=timezone.localdate(),
+                legs=legs,
+                memo=f"未消込充当 決裁#{req.pk}",
+            )
+        ],
+        actor=approver,
+    )
+    Payment.objects.filter(pk=payment.pk).update(
+        taxpayer_id=target.taxpayer_id,
+        allocated=payment.allocated + alloc.allocated,
+        overpaid=payment.overpaid + alloc.overpayment,
+        suspended=payment.suspended - item.amount,
+        status=PaymentStatus.POSTED,
+    )
+    SuspenseItem.objects.filter(pk=item.pk).update(
+        status="assigned", resolved_by=approver, resolved_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> SuspenseItem:
+    """Give up placing it: the amount is to be refunded (the refunds issue pays it out)."""
+    from django.core.exceptions import PermissionDenied, ValidationError
+
+    from choshu.accounts.permissions import Right, has_right
+
+    if not has_right(actor, Right.SUSPENSE_WORK) or actor.municipality_id != item.municipality_id:
+        raise PermissionDenied("未消込を処理する権限がありません")
+    if item.status != "open":
+        raise ValidationError("この未消込は処理済みです")
+    if not note.strip():
+        raise ValidationError("還付とする理由を入力してください")
+    item.status, item.note, item.resolved_by, item.resolved_at = (
+        "refund_requested",
+        note,
+        actor,
+        timezone.now(),
+    )
+    item.save(update_fields=["status", "note", "resolved_by", "resolved_at"])
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function="未消込を還付へ",
+        municipality=item.municipality,
+        user=actor,
+        detail={"suspense_item": item.pk, "amount": item.amount, "note": note},
+    )
+    return item
