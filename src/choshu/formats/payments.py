@@ -284,11 +284,17 @@ def _conveni_amount(c: RowChecker, row: dict[str, str], bc: BarcodeFields | None
 
 
 def _conveni_cross_checks(c: RowChecker, row: dict[str, str], digits: str) -> None:
-    """ユーザー使用欄1/2 repeat barcode digits 14–19 and 20–30 (DSK: 20–30 includes 再発行区分)."""
-    for column, part in (("ユーザー使用欄1", digits[13:19]), ("ユーザー使用欄2", digits[19:30])):
-        value = row[column]
-        if value and value != part:
-            c.fail(column, f"バーコードの該当桁（{part}）と一致しません", value)
+    """ユーザー使用欄1/2 repeat barcode digits 14–19 and 20–30 when given.
+
+    DSK's file carries 20–30 (including 再発行区分); formats-reference §2.1 describes the free area as
+    20–29, so a 10-digit ユーザー使用欄2 equal to digits 20–29 is accepted as well.
+    """
+    value = row["ユーザー使用欄1"]
+    if value and value != digits[13:19]:
+        c.fail("ユーザー使用欄1", f"バーコードの該当桁（{digits[13:19]}）と一致しません", value)
+    value = row["ユーザー使用欄2"]
+    if value and value not in (digits[19:30], digits[19:29]):
+        c.fail("ユーザー使用欄2", f"バーコードの該当桁（{digits[19:30]}）と一致しません", value)
     stamp = row["印紙フラグ"]
     if stamp != "0":
         c.fail("印紙フラグ", "印紙フラグは 0 です（税の納付書に印紙は不要です）", stamp)

@@ -362,7 +362,7 @@ CONVENI_BAD = [
     ("郵便振替訂正 (22)", {"種別": "22"}, "種別", "郵便振替訂正）には対応していません"),
     ("リアルデータ (81)", {"種別": "81"}, "種別", "リアルデータ）には対応していません"),
     ("ユーザー使用欄1 differs", {"ユーザー使用欄1": "202501"}, "ユーザー使用欄1", "202500"),
-    ("ユーザー使用欄2 of 10 digits", {"ユーザー使用欄2": BARCODE[19:29]}, "ユーザー使用欄2", BARCODE[19:30]),
+    ("ユーザー使用欄2 differs", {"ユーザー使用欄2": "99999999999"}, "ユーザー使用欄2", BARCODE[19:30]),
     ("chain code of 2 digits", {"コンビニ本部コード": "10"}, "コンビニ本部コード", "3桁"),
     ("store code with a space", {"コンビニ店舗コード": "12 34"}, "コンビニ店舗コード", "英数字"),
     ("empty store code", {"コンビニ店舗コード": ""}, "コンビニ店舗コード", "英数字"),
@@ -497,3 +497,11 @@ def test_a_transaction_id_twice_with_the_same_kind_is_refused(cancelled: str) ->
     error = only_error(eltax(eltax_row(cancelled=cancelled), eltax_row(cancelled=cancelled)), "eltax")
     assert (error.line, error.column, error.value) == (3, "transaction_id", "ELT20250610000001")
     assert "2行目" in error.reason
+
+
+def test_a_ten_digit_user_field_2_as_in_the_gs1_free_area_layout_is_accepted() -> None:
+    # formats-reference §2.1 splits the free area as 14–19 / 20–29; DSK's file carries 20–30.
+    for value in (BARCODE[19:29], BARCODE[19:30], ""):
+        row = conveni_row(**{"ユーザー使用欄2": value})
+        parsed = parse(csv_bytes(CONVENI_HEADER, [row]), "conveni")
+        assert parsed.records[0].amount == int(BARCODE[37:43])
