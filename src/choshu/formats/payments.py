@@ -160,6 +160,32 @@ class PaymentFile:
 _Parser = Callable[[str, ChannelSettings, list[RowError], str], Iterator[PaymentRecord]]
 
 
+@dataclass
+class PaymentStream:
+    """A payment file read row by row (bounded memory): ``records`` yields each valid record while
+    ``errors`` collects every problem; the caller refuses the file if ``errors`` is not empty once
+    ``records`` is exhausted (and so must not have made anything permanent before then)."""
+
+    channel: str
+    encoding: str
+    sha256: str
+    records: Iterator[PaymentRecord]
+    errors: list[RowError]
+
+
+def stream_payment_file(
+    data: bytes, channel: str, *, settings: ChannelSettings, file_name: str = ""
+) -> PaymentStream:
+    parser = _PARSERS.get(channel)
+    if parser is None:
+        raise ValueError(f"unknown payment channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+    decoded = decode_strict(data, file_name)
+    errors: list[RowError] = []
+    return PaymentStream(
+        channel, decoded.encoding, decoded.sha256, parser(decoded.text, settings, errors, file_name), errors
+    )
+
+
 def parse_payment_file(
     data: bytes, channel: str, *, settings: ChannelSettings, file_name: str = ""
 ) -> PaymentFile:

@@ -33,7 +33,13 @@ from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
 from choshu.formats.csvfile import read_bytes
 from choshu.formats.errors import FileRefused, RowError
-from choshu.formats.payments import ChannelSettings, PaymentRecord, RecordKind, parse_payment_file
+from choshu.formats.payments import (
+    ChannelSettings,
+    PaymentRecord,
+    PaymentStream,
+    RecordKind,
+    stream_payment_file,
+)
 from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
 from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
@@ -135,12 +141,12 @@ def payments_import(
     kind = f"import-payments-{channel}"
     try:
         data = read_bytes(path)
-        parsed = parse_payment_file(
+        stream = stream_payment_file(
             data, channel, settings=channel_settings(municipality), file_name=str(path)
         )
-        summary = PaymentImportSummary(records=len(parsed.records))
+        summary = PaymentImportSummary()
         summary.file_already_imported = file_already_imported(
-            municipality=municipality, kind=kind, sha256=parsed.sha256
+            municipality=municipality, kind=kind, sha256=stream.sha256
         )
         with transaction.atomic():
             _lock(municipality, channel)
@@ -149,13 +155,9 @@ def payments_import(
                 kind=kind,
                 actor=actor,
                 file_name=str(path),
-                file_sha256=parsed.sha256,
+                file_sha256=stream.sha256,
             )
-            importer = _Importer(municipality, channel, job, actor, summary)
-            finals = [r for r in parsed.records if r.kind != RecordKind.CANCEL]
-            for start in range(0, len(finals), CHUNK):
-                importer.chunk(finals[start : start + CHUNK], str(path))
-            importer.cancellations([r for r in parsed.records if r.kind == RecordKind.CANCEL], str(path))
+            _stream_into(_Importer(municipality, channel, job, actor, summary), stream, str(path))
             summary.job_id = job.pk
             job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
             audit_record(
@@ -164,13 +166,50 @@ def payments_import(
                 municipality=municipality,
                 user=actor,
                 job=job,
-                detail={"file": str(path), "channel": channel, "sha256": parsed.sha256, **summary.as_dict()},
+                detail={"file": str(path), "channel": channel, "sha256": stream.sha256, **summary.as_dict()},
             )
         return summary
     except FileRefused as refused:
         job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
         job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
         raise
+
+
+def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> None:
+    """Reconcile chunk by chunk while the file is still being read (memory stays bounded).
+
+    Everything happens inside the caller's transaction: if any row turns out malformed (or a
+    cancellation has nothing to cancel), the file is refused with every error and nothing is kept.
+    Cancellations are applied after all other records of the file.
+    """
+    business: list[RowError] = []
+    cancels: list[PaymentRecord] = []
+    chunk: list[PaymentRecord] = []
+
+    def flush() -> None:
+        if chunk and not stream.errors and not business:
+            try:
+                importer.chunk(chunk, file_name)
+            except FileRefused as refused:
+                business.extend(refused.errors)
+        chunk.clear()
+
+    for rec in stream.records:
+        importer.summary.records += 1
+        if rec.kind == RecordKind.CANCEL:
+            cancels.append(rec)
+            continue
+        chunk.append(rec)
+        if len(chunk) >= CHUNK:
+            flush()
+    flush()
+    if not stream.errors and not business:
+        try:
+            importer.cancellations(cancels, file_name)
+        except FileRefused as refused:
+            business.extend(refused.errors)
+    if stream.errors or business:
+        raise FileRefused(sorted([*stream.errors, *business], key=lambda e: e.line), file_name)
 
 
 def _lock(municipality: Municipality, channel: str) -> None:
