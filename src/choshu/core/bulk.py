@@ -118,3 +118,11 @@ def reset_sequences(*models_: type[models.Model]) -> None:
     with connection.cursor() as cur:
         for sql in statements:
             cur.execute(sql)
+
+
+def analyze(*models_: type[models.Model]) -> None:
+    """Refresh the planner's statistics after a bulk load (PostgreSQL; SQLite plans without them)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE " + ", ".join(m._meta.db_table for m in models_))

@@ -30,7 +30,7 @@ from faker.providers.person.ja_JP import Provider as PersonProvider
 from stdnum.jp import cn as corporate_number
 from stdnum.jp import in_ as my_number
 
-from choshu.core.bulk import insert_rows, reserve_ids, reset_sequences
+from choshu.core.bulk import analyze, insert_rows, reserve_ids, reset_sequences
 from choshu.core.models import Job, Municipality
 from choshu.levies.models import (
     Account,
@@ -494,6 +494,7 @@ def seed_city(
                 progress(count)
         summary = gen.summary
     reset_sequences(Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
+    analyze(Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
     return summary
 
 

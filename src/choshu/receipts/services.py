@@ -16,6 +16,7 @@ The legal payment date (``paid_on``) drives late charges; the booking date drive
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
@@ -29,6 +30,7 @@ from django.utils import timezone
 
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
+from choshu.core.bulk import insert_rows, reserve_id_block
 from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
 from choshu.formats.csvfile import read_bytes
@@ -41,9 +43,9 @@ from choshu.formats.payments import (
     stream_payment_file,
 )
 from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
-from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
+from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
 from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
-from choshu.receipts.slips import SlipTarget, confirmation_no, slip_targets
+from choshu.receipts.slips import InstallmentState, SlipTarget, confirmation_no, slip_targets
 from choshu.rules.allocation import Component as AllocComponent
 from choshu.rules.allocation import OwedItem, allocate
 from choshu.rules.late_charge import compute_late_charge
@@ -81,7 +83,7 @@ class PaymentImportSummary:
 class _Owed:
     """Principal outstanding, earlier principal payments and late charge paid, per installment."""
 
-    installments: dict[int, Installment] = field(default_factory=dict)
+    installments: dict[int, InstallmentState] = field(default_factory=dict)
     principal_payments: dict[int, list[tuple[date, int]]] = field(default_factory=dict)
     late_charge_paid: dict[int, int] = field(default_factory=dict)
 
@@ -106,7 +108,7 @@ class _Owed:
             elif account == Account.LATE_CHARGE_INCOME:
                 self.late_charge_paid[inst_id] -= int(total)
 
-    def late_charge_owed(self, inst: Installment, paid_on: date) -> int:
+    def late_charge_owed(self, inst: InstallmentState, paid_on: date) -> int:
         """延滞金 due on this installment as of ``paid_on``, less what was already paid (法326条 etc.)."""
         if paid_on <= inst.due_date or inst.principal_levied < 2000:
             return 0
@@ -218,6 +220,9 @@ def _lock(municipality: Municipality, channel: str) -> None:
         key = zlib.crc32(f"payments:{municipality.pk}:{channel}".encode())
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
+            # Fresh statistics: after a large seed or import the planner would otherwise misjudge the
+            # per-chunk look-ups (seen: a bitmap scan of every bank payment instead of the unique index).
+            cur.execute("ANALYZE receipts_payment, levies_installment, receipts_paymentslip")
 
 
 class _Importer:
@@ -408,7 +413,7 @@ class _Importer:
             return SuspenseReason.CANCELLED_SLIP
         if rec.confirmation_no and rec.confirmation_no != confirmation_no(self.m.code, rec.slip_no):
             return SuspenseReason.CONFIRMATION_MISMATCH
-        items = {i.levy.tax_item for i in target.installments if target.combined is None}
+        items = {i.tax_item for i in target.installments if target.combined is None}
         if rec.tax_item and items and rec.tax_item not in items:
             return SuspenseReason.TAX_ITEM_MISMATCH
         return None
@@ -436,7 +441,7 @@ class _Importer:
         )
         for (payment, _, _), txn_id in zip(posted, txn_ids, strict=True):
             payment.txn_id = txn_id
-        Payment.objects.bulk_create(new, batch_size=2000)
+        _insert_payments(new)
         if changed:
             Payment.objects.bulk_update(
                 changed,
@@ -512,6 +517,48 @@ class _Importer:
 
 
 # --- reversal -----------------------------------------------------------------------------------------
+
+
+PAYMENT_COLUMNS = ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
+                   "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail",
+                   "txn_id", "reversal_txn_id", "job_id", "created_at")  # fmt: skip
+
+
+def _insert_payments(payments: list[Payment]) -> None:
+    """New payments in one COPY (PostgreSQL) / executemany (SQLite); their ids are set on the objects."""
+    now = timezone.now()
+    for payment, pk in zip(payments, reserve_id_block(Payment, len(payments)), strict=True):
+        payment.pk = pk
+    insert_rows(
+        Payment,
+        PAYMENT_COLUMNS,
+        [
+            (
+                p.pk,
+                p.municipality_id,
+                p.channel,
+                p.reference,
+                p.status,
+                p.taxpayer_id,
+                p.amount,
+                p.paid_on,
+                p.booked_on,
+                p.slip_no,
+                p.confirmation_no,
+                p.allocated,
+                p.overpaid,
+                p.suspended,
+                json.dumps(p.detail, ensure_ascii=False),
+                p.txn_id,
+                p.reversal_txn_id,
+                p.job_id,
+                now,
+            )
+            for p in payments
+        ],
+    )
+    for p in payments:
+        p._state.adding = False
 
 
 def payment_reverse_post(

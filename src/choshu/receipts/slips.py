@@ -54,11 +54,29 @@ def assign_missing_slip_numbers(installments: Iterable[Installment]) -> int:
 
 
 @dataclass
+class InstallmentState:
+    """The few facts reconciliation needs about one installment (a light row, not a model instance);
+    the amounts are updated in memory as payments of the same chunk are placed."""
+
+    pk: int
+    taxpayer_id: int
+    due_date: date
+    tax_item: str
+    principal_levied: int
+    principal_paid: int
+    principal_outstanding: int
+
+
+_STATE_FIELDS = ("pk", "taxpayer_id", "due_date", "levy__tax_item", "principal_levied", "principal_paid",
+                 "principal_outstanding")  # fmt: skip
+
+
+@dataclass
 class SlipTarget:
     """What a slip number pays: its installments (oldest first), or why it cannot be used."""
 
     slip_no: str
-    installments: list[Installment] = field(default_factory=list)
+    installments: list[InstallmentState] = field(default_factory=list)
     cancelled: bool = False
     taxpayer_id: int | None = None
     combined: PaymentSlip | None = None
@@ -70,23 +88,24 @@ def slip_targets(municipality: Municipality, slip_nos: Iterable[str]) -> dict[st
     found: dict[str, SlipTarget] = {}
     if not wanted:
         return found
-    for slip in PaymentSlip.objects.filter(municipality=municipality, slip_no__in=wanted).prefetch_related(
-        "installments"
-    ):
+    for slip in PaymentSlip.objects.filter(municipality=municipality, slip_no__in=wanted):
+        states = [InstallmentState(*row) for row in slip.installments.values_list(*_STATE_FIELDS)]
         found[slip.slip_no] = SlipTarget(
             slip_no=slip.slip_no,
-            installments=sorted(slip.installments.all(), key=lambda i: (i.due_date, i.pk)),
+            installments=sorted(states, key=lambda i: (i.due_date, i.pk)),
             cancelled=slip.cancelled_on is not None,
             taxpayer_id=slip.taxpayer_id,
             combined=slip,
         )
-    rest = wanted - set(found)
-    for inst in Installment.objects.filter(municipality=municipality, slip_no__in=rest).select_related(
-        "levy"
-    ):
-        found[str(inst.slip_no)] = SlipTarget(
-            slip_no=str(inst.slip_no), installments=[inst], taxpayer_id=inst.taxpayer_id
-        )
+    rest = list(wanted - set(found))
+    for start in range(0, len(rest), 5000):
+        for slip_no, *row in Installment.objects.filter(
+            municipality=municipality, slip_no__in=rest[start : start + 5000]
+        ).values_list("slip_no", *_STATE_FIELDS):
+            state = InstallmentState(*row)
+            found[str(slip_no)] = SlipTarget(
+                slip_no=str(slip_no), installments=[state], taxpayer_id=state.taxpayer_id
+            )
     return found
 
 
