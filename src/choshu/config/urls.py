@@ -5,4 +5,5 @@ urlpatterns = [
     path("accounts/", include("choshu.accounts.urls")),
     path("approvals/", include("choshu.approvals.urls")),
     path("audit/", include("choshu.audit.urls")),
+    path("receipts/", include("choshu.receipts.urls")),
 ]

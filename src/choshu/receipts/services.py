@@ -699,6 +699,7 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date | Non
     return payment
 
 
+@transaction.atomic
 def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, reason: str) -> Any:
     """Ask to place a suspended payment on a slip (installments of a person); a second person approves."""
     from django.core.exceptions import ValidationError
@@ -707,6 +708,7 @@ def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, rea
     from choshu.approvals.models import RequestKind
     from choshu.approvals.services import request_create
 
+    item = SuspenseItem.objects.select_for_update().select_related("payment").get(pk=item.pk)
     if item.status != "open":
         raise ValidationError("この未消込は処理済みです")
     target = slip_targets(item.payment.municipality, [slip_no]).get(slip_no)

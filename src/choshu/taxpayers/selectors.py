@@ -15,14 +15,14 @@ from functools import reduce
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.core.models import PREFECTURES, Municipality
-from choshu.levies.models import Levy
+from choshu.levies.models import Account, LedgerEntry, Levy
 from choshu.levies.selectors import InstallmentBalance, installment_balances
 from choshu.receipts.models import Payment
 from choshu.taxpayers.crypto import mask_my_number
@@ -289,6 +289,7 @@ class Overview:
     payments: list[Payment]
     as_of: date
     subject_ids: list[int] = field(default_factory=list)
+    overpayment_balance: int = 0  # 過誤納金残高: held for the person, not yet refunded or appropriated
 
 
 def linked_identities(*, municipality: Municipality, taxpayer: Taxpayer) -> list[LinkedIdentity]:
@@ -377,8 +378,9 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date | None = None
         for person in people
         for balance in installment_balances(taxpayer_ids=[person.pk], as_of=as_of)
     ]
+    people_ids = [p.pk for p in people]
     payments = list(
-        Payment.objects.filter(municipality=municipality, taxpayer_id__in=[p.pk for p in people]).order_by(
+        Payment.objects.filter(municipality=municipality, taxpayer_id__in=people_ids).order_by(
             "-paid_on", "-pk"
         )
     )
@@ -391,5 +393,17 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date | None = None
         revisions=_revision_rows(taxpayer),
         payments=payments,
         as_of=as_of,
-        subject_ids=[p.pk for p in people],
+        subject_ids=people_ids,
+        overpayment_balance=overpayment_balance(municipality=municipality, taxpayer_ids=people_ids),
     )
+
+
+def overpayment_balance(*, municipality: Municipality, taxpayer_ids: Sequence[int]) -> int:
+    """過誤納金残高 in yen (positive): overpayments held for these 宛名 less what was refunded or used.
+
+    An overpayment is a credit on the ``overpayment`` account, so the balance is minus the sum.
+    """
+    total = LedgerEntry.objects.filter(
+        municipality=municipality, account=Account.OVERPAYMENT, taxpayer_id__in=list(taxpayer_ids)
+    ).aggregate(total=Sum("amount"))["total"]
+    return -int(total or 0)

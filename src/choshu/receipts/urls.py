@@ -1,0 +1,18 @@
+from django.urls import path
+
+from choshu.receipts import views
+
+app_name = "receipts"
+urlpatterns = [
+    path("daily/", views.daily, name="daily"),
+    path("daily/csv/", views.daily_csv, name="daily-csv"),
+    path("suspense/", views.suspense_list, name="suspense-list"),
+    path("suspense/<int:pk>/", views.suspense_detail, name="suspense-detail"),
+    path("suspense/<int:pk>/assign/", views.suspense_assign, name="suspense-assign"),
+    path("suspense/<int:pk>/refund/", views.suspense_refund, name="suspense-refund"),
+    path("counter/", views.counter, name="counter"),
+    path("counter/<int:pk>/", views.counter_result, name="counter-result"),
+    path("payments/<int:pk>/", views.payment_detail, name="payment-detail"),
+    path("payments/<int:pk>/reverse/", views.payment_reverse_view, name="payment-reverse"),
+    path("payments/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt-pdf"),
+]
