@@ -139,3 +139,15 @@ class ReportPeriodForm(forms.Form):
 
     def period(self) -> tuple[date, date]:
         return self.cleaned_data["from"], self.cleaned_data["to"]
+
+
+class MunicipalitySettingsForm(forms.Form):
+    """団体設定: the numbers the collection agent, eLTAX and Pay-easy assigned to the city."""
+
+    conveni_company_code = forms.CharField(
+        label="コンビニ収納 企業コード（6桁）", max_length=6, required=False
+    )
+    conveni_client_code = forms.CharField(
+        label="コンビニ収納 委託者コード（5桁）", max_length=5, required=False
+    )
+    eltax_agency_no = forms.CharField(label="収納機関番号（5桁）", max_length=5, required=False)

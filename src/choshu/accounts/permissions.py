@@ -31,6 +31,7 @@ class Right(models.TextChoices):
     PAYMENT_REVERSE = "payment_reverse", "収納の取消"
     SUSPENSE_WORK = "suspense_work", "未消込の処理"
     DAILY_TOTAL = "daily_total", "日計表の照会・出力"
+    MUNICIPALITY_SETTINGS = "municipality_settings", "団体設定（収納代行・収納機関の番号）"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT}
@@ -44,6 +45,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
         _STAFF
         | _RECEIPTS
         | {
+            Right.MUNICIPALITY_SETTINGS,
             Right.MY_NUMBER_REVEAL,
             Right.APPROVE,
             Right.RIGHTS_ADMIN,

@@ -5,6 +5,7 @@ from choshu.accounts import views
 app_name = "accounts"
 urlpatterns = [
     path("users/", views.user_list, name="user-list"),
+    path("municipality/", views.municipality_settings, name="municipality-settings"),
     path("users/new/", views.user_new, name="user-new"),
     path("users/<int:pk>/", views.user_detail, name="user-detail"),
     path("users/<int:pk>/deactivate/", views.user_deactivate, name="user-deactivate"),

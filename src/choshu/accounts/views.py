@@ -292,3 +292,34 @@ def report_review_csv(request: HttpRequest) -> HttpResponse:
         encoding=_encoding(request),
     )
     return _csv_response(export)
+
+
+@never_cache
+@right_required(Right.MUNICIPALITY_SETTINGS)
+def municipality_settings(request: HttpRequest) -> HttpResponse:
+    """団体設定: change the codes printed on slips and checked in payment files (logged before/after)."""
+    from choshu.accounts.forms import MunicipalitySettingsForm
+    from choshu.core.services import municipality_settings_update
+
+    chief = staff_user(request)
+    municipality = chief.municipality
+    assert municipality is not None  # right_required guarantees a municipality
+    form = MunicipalitySettingsForm(
+        request.POST or None,
+        initial={
+            "conveni_company_code": municipality.conveni_company_code,
+            "conveni_client_code": municipality.conveni_client_code,
+            "eltax_agency_no": municipality.eltax_agency_no,
+        },
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            municipality_settings_update(actor=chief, municipality=municipality, changes=form.cleaned_data)
+        except (ValidationError, PermissionDenied) as exc:
+            form.add_error(None, _refusal(exc))
+        else:
+            messages.success(request, "団体設定を変更しました。")
+            return redirect("accounts:municipality-settings")
+    return render(
+        request, "accounts/municipality_settings.html", {"form": form, "municipality": municipality}
+    )
