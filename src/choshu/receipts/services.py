@@ -71,6 +71,7 @@ class PaymentImportSummary:
     amount_reversed: int = 0
     file_already_imported: bool = False
     job_id: int | None = None
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -331,7 +332,15 @@ class _Importer:
         elif existing.status == PaymentStatus.CANCELLED:
             self.summary.already_imported += 1
         else:
-            errors.append(RowError(rec.line, "種別", "確報で計上済みの収納は速報取消できません"))
+            # The agent's 確報 already confirmed the money: the late 速報取消 changes nothing, but it is a
+            # business exception the office must see (summary, job record, audit log) — not a file error.
+            self.summary.warnings.append(
+                {
+                    "line": rec.line,
+                    "reference": rec.reference,
+                    "reason": "確報で計上済みの収納に対する速報取消です。収納は取り消していません（収納代行に確認してください）",
+                }
+            )
 
     def _reconcile(
         self, payment: Payment, rec: PaymentRecord, target: SlipTarget | None, owed: _Owed

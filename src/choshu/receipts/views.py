@@ -351,7 +351,9 @@ def suspense_assign(request: HttpRequest, pk: int) -> HttpResponse:
     form = SuspenseAssignForm(request.POST)
     if form.is_valid():
         try:
-            with transaction.atomic():  # the service locks too; the lock here keeps the view's reads consistent
+            with (
+                transaction.atomic()
+            ):  # the service locks too; the lock here keeps the view's reads consistent
                 locked = SuspenseItem.objects.select_for_update().select_related("payment").get(pk=item.pk)
                 req = suspense_assign_request(
                     actor=user,

@@ -426,3 +426,22 @@ def test_an_import_killed_half_way_leaves_nothing_and_a_rerun_gives_the_same_sta
     assert summary["posted"] == 4
     assert sum(i.principal_paid for i in Installment.objects.all()) == 1000 + 1001 + 1002 + 1003
     assert verify_ok()
+
+
+def test_a_cancellation_after_the_final_record_changes_nothing_but_is_reported(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    slip = slips("1002")[0]
+    header = ",".join(CONVENI_HEADER)
+    rows = [conveni_row("01", slip, "2024-05-30"), conveni_row("02", slip, "2024-05-30", remit="2024-06-07")]
+    first = cmd("import_payments", "--channel", "conveni", str(write_csv(header, rows, encoding="cp932")))
+    assert (first["provisional"], first["posted"]) == (1, 1)  # 速報 and 確報 in one file: posted once
+    late = cmd(
+        "import_payments",
+        "--channel",
+        "conveni",
+        str(write_csv(header, [conveni_row("03", slip, "2024-05-30")], encoding="cp932")),
+    )
+    assert late["cancelled"] == 0 and late["warnings"][0]["line"] == 2
+    assert Payment.objects.get().status == PaymentStatus.POSTED
+    assert balances("1002")["installments"][0]["principal_paid"] == 10800
