@@ -40,12 +40,11 @@ class DailyRow:
 
 @dataclass(frozen=True)
 class DailyTotals:
+    """``count`` counts each payment once (a combined slip's payment may appear in several rows)."""
+
     booked_on: date
     rows: list[DailyRow]
-
-    @property
-    def count(self) -> int:
-        return sum(r.count for r in self.rows)
+    count: int
 
     @property
     def amount_posted(self) -> int:
@@ -91,6 +90,7 @@ def daily_totals(*, municipality: Municipality, booked_on: date) -> DailyTotals:
     groups: dict[tuple[str, str, str], dict[str, Any]] = defaultdict(
         lambda: {"payments": set(), "posted": 0, "suspense": 0, "sign": 1}
     )
+    every: set[tuple[int, int]] = set()
     with connection.cursor() as cur:
         for link, kind in (("txn_id", TxnKind.PAYMENT), ("reversal_txn_id", TxnKind.PAYMENT_REVERSAL)):
             cur.execute(_SQL.format(link=link), [municipality.pk, booked_on, str(kind)])  # noqa: S608
@@ -101,6 +101,7 @@ def daily_totals(*, municipality: Municipality, booked_on: date) -> DailyTotals:
                 g = groups[(channel, tax_item or "", year_class)]
                 sign = -1 if txn_kind == TxnKind.PAYMENT_REVERSAL else 1
                 g["payments"].add((pid, sign))
+                every.add((pid, sign))
                 amount = -int(total)
                 if account in POSTED_ACCOUNTS:
                     g["posted"] += amount
@@ -123,7 +124,7 @@ def daily_totals(*, municipality: Municipality, booked_on: date) -> DailyTotals:
                 amount_suspense=g["suspense"],
             )
         )
-    return DailyTotals(booked_on=booked_on, rows=rows)
+    return DailyTotals(booked_on=booked_on, rows=rows, count=sum(sign for _, sign in every))
 
 
 CSV_HEADER = ["日計日", "収納経路", "税目コード", "税目", "現年・滞繰", "件数", "金額", "消込額", "未消込額"]

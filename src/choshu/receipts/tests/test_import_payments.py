@@ -445,3 +445,28 @@ def test_a_cancellation_after_the_final_record_changes_nothing_but_is_reported(
     assert late["cancelled"] == 0 and late["warnings"][0]["line"] == 2
     assert Payment.objects.get().status == PaymentStatus.POSTED
     assert balances("1002")["installments"][0]["principal_paid"] == 10800
+
+
+def test_a_payment_spread_over_two_tax_items_counts_once_in_the_daily_total(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    taro = Taxpayer.objects.get(taxpayer_no="1001")
+    combined = combined_slip_issue(
+        municipality=sample_city,
+        installments=[inst("100001", 2), inst("400001")],
+        amount=41000,
+        pay_by=date(2026, 12, 31),
+    )
+    slip = next(s for s in taxpayer_slips(sample_city, taro.pk) if s.slip_no == combined.slip_no).as_dict()
+    cmd(
+        "import_payments",
+        "--channel",
+        "bank",
+        str(write_csv(",".join(BANK_HEADER), [bank_row(slip, 20000, "2024-04-20", "2024-04-22")])),
+    )
+    daily = cmd("daily_total", "--date", "2024-04-22")
+    assert sorted((r["tax_item"], r["count"], r["amount_posted"]) for r in daily["rows"]) == [
+        ("01", 1, 8000),
+        ("04", 1, 12000),
+    ]
+    assert (daily["count"], daily["amount_posted"]) == (1, 20000)
