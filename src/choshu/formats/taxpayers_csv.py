@@ -16,6 +16,9 @@ HEADER = (
     "address_extra", "phone", "my_number", "corporate_number", "resident", "deceased_on",
 )  # fmt: skip
 
+# The lengths the database holds (taxpayers.models.Taxpayer); longer values are refused, not cut.
+MAX_LENGTHS = {"name": 200, "name_kana": 200, "address": 300, "address_extra": 300, "phone": 30}
+
 KINDS = {"individual": "個人", "corporation": "法人"}
 SEXES = {"": "不明", "1": "男", "2": "女"}
 RESIDENT = {"1": "住登者", "0": "住登外"}
@@ -48,8 +51,9 @@ def parse_taxpayers(text: str, errors: list[RowError], file_name: str = "") -> I
         taxpayer_no = c.digits(row, "taxpayer_no", min_len=1, max_len=15)
         kind = c.choice(row, "kind", KINDS)
         name = c.required(row, "name")
-        if len(name) > 200:
-            c.fail("name", "200文字を超えています")
+        for column, limit in MAX_LENGTHS.items():
+            if len(row[column]) > limit:
+                c.fail(column, f"{limit}文字を超えています（{len(row[column])}文字）")
         birth_date = c.date(row, "birth_date", required=False)
         sex = c.choice(row, "sex", SEXES, required=False)
         postal_code = row["postal_code"]

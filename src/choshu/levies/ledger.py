@@ -77,6 +77,7 @@ def _check_balanced(legs: Sequence[Leg]) -> None:
         raise UnbalancedTransaction(f"貸借が一致しません（差額 {total} 円）")
 
 
+MEMO_MAX = 200  # LedgerTransaction.memo; a staff reason can be longer (it is kept whole in the audit log)
 TXN_COLUMNS = ("id", "municipality_id", "kind", "legal_date", "booking_date", "recorded_at", "actor_id", "job_id",
                "reverses_id", "memo")  # fmt: skip
 ENTRY_COLUMNS = (
@@ -124,7 +125,7 @@ def post_many(
                     user_id,
                     job_id,
                     None,
-                    p.memo,
+                    p.memo[:MEMO_MAX],
                 )
                 for tid, p in zip(txn_ids, postings, strict=True)
             ],
@@ -187,7 +188,7 @@ def post(
             actor=actor if getattr(actor, "is_authenticated", False) else None,
             job=job,
             reverses=reverses,
-            memo=memo,
+            memo=memo[:MEMO_MAX],
         )
         LedgerEntry.objects.bulk_create([_entry(municipality, txn, leg) for leg in legs])
         _update_cache([(kind, leg) for leg in legs])
