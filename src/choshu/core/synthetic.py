@@ -134,6 +134,21 @@ def split_annual(amount: int, parts: int) -> list[int]:
     return [amount - later * (parts - 1)] + [later] * (parts - 1)
 
 
+def seed_notice_no(year: int, tax_item: str, counter: int) -> str:
+    """通知書番号 of a synthetic levy: year (2) + tax item (2) + 8-digit counter = 12 digits (10^8 levies)."""
+    if not 0 < counter < 10**8:
+        raise ValueError(f"notice counter out of range: {counter}")
+    return f"{year % 100:02d}{tax_item}{counter:08d}"
+
+
+def seed_slip_no(seed: int, counter: int, installment_no: int) -> str:
+    """納付番号 of a synthetic installment: `1` + seed (2) + levy counter (10) + 期 (2) + check digit.
+
+    Unique for every levy and 期 of a run; the leading `1` keeps clear of the system's `8`/`9` numbers.
+    """
+    return make_slip_no(f"1{seed % 100:02d}{counter:010d}{installment_no:02d}")
+
+
 class _Ids:
     def __init__(self) -> None:
         self.next = {
@@ -161,7 +176,6 @@ class CityGenerator:
         self.rows: dict[type, list[tuple[object, ...]]] = {}
         self.summary = SeedSummary()
         self.notice_counter = 0
-        self.slip_counter = 0
 
     # --- identities -------------------------------------------------------------------------------
     def _my_number(self, i: int) -> str:
@@ -381,7 +395,7 @@ class CityGenerator:
     ) -> None:
         self.notice_counter += 1
         levy_id = self.ids.take(Levy)
-        notice_no = f"{year % 100:02d}{tax_item}{self.seed % 100:02d}{self.notice_counter:06d}"
+        notice_no = seed_notice_no(year, tax_item, self.notice_counter)
         self.rows[Levy].append((levy_id, self.m.pk, tp_id, tax_item, year, notice_no, self.now, self.job.pk))
         levied_on = periods[0][0] - timedelta(days=30)
         levy_txn = self._txn(TxnKind.LEVY, levied_on, levied_on, "調定(合成データ)")
@@ -389,10 +403,7 @@ class CityGenerator:
         self.summary.levies += 1
         for no, (due, amount) in enumerate(periods, start=1):
             inst_id = self.ids.take(Installment)
-            self.slip_counter += 1
-            slip = make_slip_no(
-                f"{self.seed % 1000:03d}{self.notice_counter % 10**6:06d}{no:02d}{self.slip_counter % 10**4:04d}"
-            )
+            slip = seed_slip_no(self.seed, self.notice_counter, no)
             payments = behaviour(due, amount)
             paid = sum(a for _, a in payments)
             self.rows[Installment].append(

@@ -165,3 +165,16 @@ def test_the_pipelined_seed_writes_exactly_what_the_sequential_seed_writes(
     out = StringIO()
     call_command("verify_ledger", "--json", stdout=out)
     assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
+
+
+def test_synthetic_notice_and_slip_numbers_stay_valid_past_a_million_levies() -> None:
+    from choshu.core.synthetic import seed_notice_no, seed_slip_no
+
+    for counter in (1, 999_999, 1_000_000, 12_345_678, 99_999_999):
+        notice = seed_notice_no(2026, "04", counter)
+        assert len(notice) == 12 and notice.isdigit()
+        slips = {seed_slip_no(1, counter, no) for no in range(1, 13)}
+        assert len(slips) == 12 and all(is_valid_slip_no(s) for s in slips)
+    assert seed_slip_no(1, 1_000_001, 1) != seed_slip_no(1, 1, 1)  # no wrap-around
+    with pytest.raises(ValueError):
+        seed_notice_no(2026, "04", 10**8)
