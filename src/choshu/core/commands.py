@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+from abc import ABCMeta, abstractmethod
 from argparse import ArgumentParser
 from typing import Any
 
@@ -22,7 +23,7 @@ from choshu.formats.errors import FileRefused
 EXIT_REFUSED = 2
 
 
-class ChoshuCommand(BaseCommand):
+class ChoshuCommand(BaseCommand, metaclass=ABCMeta):
     uses_municipality = True
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -69,5 +70,6 @@ class ChoshuCommand(BaseCommand):
         except ValidationError as exc:
             raise CommandError("; ".join(exc.messages), returncode=EXIT_REFUSED) from exc
 
+    @abstractmethod
     def run(self, **options: Any) -> None:
-        raise NotImplementedError
+        """The command's work; ``handle`` turns refusals into exit code 2."""
