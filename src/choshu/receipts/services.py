@@ -46,8 +46,8 @@ from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
 from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
 from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
 from choshu.receipts.slips import InstallmentState, SlipTarget, confirmation_no, slip_targets
+from choshu.rules.allocation import Allocation, OwedItem, allocate
 from choshu.rules.allocation import Component as AllocComponent
-from choshu.rules.allocation import OwedItem, allocate
 from choshu.rules.late_charge import compute_late_charge
 from choshu.rules.parameters import RateNotKnownError
 
@@ -108,6 +108,58 @@ class _Owed:
                 self.principal_payments[inst_id].append((legal_date, -int(total)))
             elif account == Account.LATE_CHARGE_INCOME:
                 self.late_charge_paid[inst_id] -= int(total)
+
+    def place(self, target: SlipTarget, amount: int, paid_on: date) -> tuple[Allocation, list[Leg]]:
+        """Split ``amount`` over the slip's installments (rules.allocation) and return the crediting legs:
+        principal (receivable), late charge (income, 調定即収納) and any overpayment of the person.
+        The in-memory state is updated, so later payments of the same chunk see what is left."""
+        items = [
+            OwedItem(
+                key=str(i.pk),
+                due_date=i.due_date,
+                principal=max(0, i.principal_outstanding),
+                late_charge=self.late_charge_owed(i, paid_on),
+            )
+            for i in target.installments
+        ]
+        alloc = allocate(amount, items)
+        legs: list[Leg] = []
+        for line in alloc.lines:
+            inst = self.installments[int(line.key)]
+            if line.component == AllocComponent.PRINCIPAL:
+                legs.append(
+                    Leg(
+                        Account.RECEIVABLE,
+                        -line.amount,
+                        Component.PRINCIPAL,
+                        installment_id=inst.pk,
+                        taxpayer_id=inst.taxpayer_id,
+                    )
+                )
+                inst.principal_outstanding -= line.amount
+                inst.principal_paid += line.amount
+                self.principal_payments.setdefault(inst.pk, []).append((paid_on, line.amount))
+            else:
+                legs.append(
+                    Leg(
+                        Account.LATE_CHARGE_INCOME,
+                        -line.amount,
+                        Component.LATE_CHARGE,
+                        installment_id=inst.pk,
+                        taxpayer_id=inst.taxpayer_id,
+                    )
+                )
+                self.late_charge_paid[inst.pk] = self.late_charge_paid.get(inst.pk, 0) + line.amount
+        if alloc.overpayment:
+            legs.append(
+                Leg(
+                    Account.OVERPAYMENT,
+                    -alloc.overpayment,
+                    installment_id=target.installments[0].pk,
+                    taxpayer_id=target.taxpayer_id,
+                )
+            )
+        return alloc, legs
 
     def late_charge_owed(self, inst: InstallmentState, paid_on: date) -> int:
         """延滞金 due on this installment as of ``paid_on``, less what was already paid (法326条 etc.)."""
@@ -361,53 +413,9 @@ class _Importer:
             self.summary.amount_suspense += amount
             legs = [Leg(Account.CASH, amount), Leg(Account.SUSPENSE, -amount)]
             return self._posting(rec, legs), reason or SuspenseReason.UNKNOWN_SLIP
-        items = [
-            OwedItem(
-                key=str(i.pk),
-                due_date=i.due_date,
-                principal=max(0, i.principal_outstanding),
-                late_charge=owed.late_charge_owed(i, rec.paid_on),
-            )
-            for i in target.installments
-        ]
-        alloc = allocate(amount, items)
-        legs = [Leg(Account.CASH, amount, taxpayer_id=target.taxpayer_id)]
-        for line in alloc.lines:
-            inst = owed.installments[int(line.key)]
-            if line.component == AllocComponent.PRINCIPAL:
-                legs.append(
-                    Leg(
-                        Account.RECEIVABLE,
-                        -line.amount,
-                        Component.PRINCIPAL,
-                        installment_id=inst.pk,
-                        taxpayer_id=inst.taxpayer_id,
-                    )
-                )
-                inst.principal_outstanding -= line.amount
-                inst.principal_paid += line.amount
-                owed.principal_payments.setdefault(inst.pk, []).append((rec.paid_on, line.amount))
-            else:  # late charge: determined and collected at once (調定即収納)
-                legs.append(
-                    Leg(
-                        Account.LATE_CHARGE_INCOME,
-                        -line.amount,
-                        Component.LATE_CHARGE,
-                        installment_id=inst.pk,
-                        taxpayer_id=inst.taxpayer_id,
-                    )
-                )
-                owed.late_charge_paid[inst.pk] = owed.late_charge_paid.get(inst.pk, 0) + line.amount
+        alloc, placed = owed.place(target, amount, rec.paid_on)
+        legs = [Leg(Account.CASH, amount, taxpayer_id=target.taxpayer_id), *placed]
         if alloc.overpayment:
-            first = target.installments[0]
-            legs.append(
-                Leg(
-                    Account.OVERPAYMENT,
-                    -alloc.overpayment,
-                    installment_id=first.pk,
-                    taxpayer_id=target.taxpayer_id,
-                )
-            )
             self.summary.overpaid += 1
             self.summary.amount_overpaid += alloc.overpayment
         payment.status, payment.taxpayer_id = PaymentStatus.POSTED, target.taxpayer_id
@@ -757,36 +765,8 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
         raise ValidationError("充当先または未消込の状態が変わっています。申請をやり直してください")
     owed = _Owed({i.pk: i for i in target.installments})
     owed.load_history([i.pk for i in target.installments if payment.paid_on > i.due_date])
-    items = [
-        OwedItem(
-            key=str(i.pk),
-            due_date=i.due_date,
-            principal=max(0, i.principal_outstanding),
-            late_charge=owed.late_charge_owed(i, payment.paid_on),
-        )
-        for i in target.installments
-    ]
-    alloc = allocate(item.amount, items)
-    legs = [Leg(Account.SUSPENSE, item.amount, taxpayer_id=target.taxpayer_id)]
-    for line in alloc.lines:
-        inst = owed.installments[int(line.key)]
-        account, component = (
-            (Account.RECEIVABLE, Component.PRINCIPAL)
-            if line.component == AllocComponent.PRINCIPAL
-            else (Account.LATE_CHARGE_INCOME, Component.LATE_CHARGE)
-        )
-        legs.append(
-            Leg(account, -line.amount, component, installment_id=inst.pk, taxpayer_id=inst.taxpayer_id)
-        )
-    if alloc.overpayment:
-        legs.append(
-            Leg(
-                Account.OVERPAYMENT,
-                -alloc.overpayment,
-                installment_id=target.installments[0].pk,
-                taxpayer_id=target.taxpayer_id,
-            )
-        )
+    alloc, placed = owed.place(target, item.amount, payment.paid_on)
+    legs = [Leg(Account.SUSPENSE, item.amount, taxpayer_id=target.taxpayer_id), *placed]
     post_many(
         municipality=payment.municipality,
         postings=[
