@@ -184,4 +184,42 @@ def ledger_problems(
                     else f"outstanding {c_out}≠{s_out}",
                 )
             )
+        problems.extend(_orphans(cur, municipality_id, limit - len(problems)))
     return {"transactions": n_txn, "installments": n_inst}, problems
+
+
+# References of the bulk tables that the database does not enforce (no FK constraints, see
+# ``db_constraint=False`` in the models): proven here instead. (table, column, referenced table).
+UNENFORCED_REFERENCES = (
+    ("levies_ledgerentry", "txn_id", "levies_ledgertransaction"),
+    ("levies_ledgerentry", "installment_id", "levies_installment"),
+    ("levies_ledgerentry", "taxpayer_id", "taxpayers_taxpayer"),
+    ("levies_ledgerentry", "municipality_id", "core_municipality"),
+    ("levies_ledgertransaction", "reverses_id", "levies_ledgertransaction"),
+    ("levies_ledgertransaction", "municipality_id", "core_municipality"),
+    ("levies_ledgertransaction", "job_id", "core_job"),
+    ("levies_ledgertransaction", "actor_id", "accounts_user"),
+    ("receipts_payment", "txn_id", "levies_ledgertransaction"),
+    ("receipts_payment", "reversal_txn_id", "levies_ledgertransaction"),
+    ("receipts_payment", "taxpayer_id", "taxpayers_taxpayer"),
+    ("receipts_payment", "municipality_id", "core_municipality"),
+    ("receipts_payment", "job_id", "core_job"),
+)
+
+
+def _orphans(cur: Any, municipality_id: int | None, limit: int) -> list[LedgerProblem]:
+    """Rows whose reference points at nothing (``orphan_reference``: table.column → id)."""
+    found: list[LedgerProblem] = []
+    for table, column, target in UNENFORCED_REFERENCES:
+        if len(found) >= limit:
+            break
+        where = "AND r.municipality_id = %s" if municipality_id else ""
+        cur.execute(
+            f"""SELECT r.id, r.{column} FROM {table} r
+                WHERE r.{column} IS NOT NULL {where}
+                  AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = r.{column})""",  # noqa: S608 - constants
+            [municipality_id] if municipality_id else [],
+        )
+        for row_id, ref in cur.fetchmany(limit - len(found)):
+            found.append(LedgerProblem("orphan_reference", row_id, f"{table}.{column} → {ref} がありません"))
+    return found

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 
 class Channel(models.TextChoices):
@@ -32,13 +33,17 @@ class Payment(models.Model):
     ``allocated + overpaid + suspended = amount``, always (checked by ``choshu verify-ledger``).
     """
 
-    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    municipality = models.ForeignKey(
+        "core.Municipality", related_name="+", db_index=False, on_delete=models.PROTECT, db_constraint=False
+    )
     channel = models.CharField("収納経路", max_length=20, choices=Channel.choices)
     reference = models.CharField("参照キー", max_length=120)
     status = models.CharField(
         "状態", max_length=12, choices=PaymentStatus.choices, default=PaymentStatus.POSTED
     )
-    taxpayer = models.ForeignKey("taxpayers.Taxpayer", null=True, blank=True, on_delete=models.PROTECT)
+    taxpayer = models.ForeignKey(
+        "taxpayers.Taxpayer", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+    )
     amount = models.BigIntegerField("金額")
     paid_on = models.DateField("領収日")
     booked_on = models.DateField("収納日(日計日)", null=True, blank=True)
@@ -48,11 +53,19 @@ class Payment(models.Model):
     overpaid = models.BigIntegerField("過誤納額", default=0)
     suspended = models.BigIntegerField("未消込額", default=0)
     detail = models.JSONField("明細", default=dict, blank=True)
-    txn = models.ForeignKey("levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT)
-    reversal_txn = models.ForeignKey(
-        "levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    txn = models.ForeignKey(
+        "levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
     )
-    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
+    reversal_txn = models.ForeignKey(
+        "levies.LedgerTransaction",
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        on_delete=models.PROTECT,
+        db_constraint=False,
+    )
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -63,9 +76,11 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["municipality", "taxpayer"], name="payment_taxpayer_idx"),
             models.Index(fields=["municipality", "booked_on"], name="payment_booked_idx"),
             models.Index(fields=["municipality", "slip_no"], name="payment_slip_idx"),
+            models.Index(
+                fields=["reversal_txn"], name="payment_reversal_idx", condition=Q(reversal_txn__isnull=False)
+            ),
         ]
 
     def __str__(self) -> str:

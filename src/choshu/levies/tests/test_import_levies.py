@@ -229,6 +229,24 @@ def test_verify_ledger_reports_a_tampered_cache_and_an_unbalanced_transaction(sa
     assert ("cache_mismatch", inst.pk) in kinds and ("unbalanced_transaction", entry.txn_id) in kinds
 
 
+def test_verify_ledger_reports_references_the_database_does_not_enforce(sample_city: Any) -> None:
+    """The bulk tables have no FK constraints (db_constraint=False): verify-ledger finds orphans."""
+    entry = LedgerEntry.objects.filter(account=Account.RECEIVABLE).first()
+    assert entry is not None
+    missing = Installment.objects.order_by("-id").values_list("id", flat=True)[0] + 1000
+    with connection.cursor() as cur:
+        cur.execute("UPDATE levies_ledgerentry SET installment_id = %s WHERE id = %s", [missing, entry.pk])
+    out = StringIO()
+    with pytest.raises(SystemExit) as exc:
+        call_command("verify_ledger", "--json", stdout=out)
+    assert exc.value.code == 1
+    report = json.loads(out.getvalue().strip().splitlines()[-1])
+    orphans = [p for p in report["problems"] if p["kind"] == "orphan_reference"]
+    assert [(p["id"], "levies_ledgerentry.installment_id" in p["detail"]) for p in orphans] == [
+        (entry.pk, True)
+    ]
+
+
 def test_an_unbalanced_posting_is_refused_before_anything_is_written(sample_city: Any) -> None:
     from datetime import date
 

@@ -3,8 +3,11 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from choshu.core.bulk import analyze
 from choshu.core.commands import ChoshuCommand
+from choshu.levies.models import Installment, LedgerEntry, LedgerTransaction
 from choshu.levies.selectors import ledger_problems
+from choshu.receipts.models import Payment
 from choshu.receipts.services import payment_totals_problems
 
 
@@ -17,6 +20,9 @@ class Command(ChoshuCommand):
     def run(self, **options: Any) -> None:
         code = options.get("municipality")
         municipality_id = self.municipality(options).pk if code else None
+        # Fresh planner statistics first: after a large import the whole-table checks below would
+        # otherwise be planned as nested loops over millions of rows (PostgreSQL; no-op on SQLite).
+        analyze(LedgerTransaction, LedgerEntry, Installment, Payment)
         counts, found = ledger_problems(municipality_id=municipality_id)
         problems = [p.as_dict() for p in found] + payment_totals_problems(municipality_id)
         payload = {"ok": not problems, **counts, "problems": problems}
