@@ -400,31 +400,50 @@ def test_a_bank_file_with_a_bad_ocr_check_digit_is_refused(sample_city: Any, wri
     assert not Payment.objects.exists()
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("fastlane", "PaymentStage", "add", 2),  # while the file is being staged
+        ("fastlane", "PaymentStage", "post_fast", 1),  # after the fast lane wrote everything
+        ("services", "_Importer", "_write", 1),  # in the Python reconciliation of the rest
+    ],
+)
 def test_an_import_killed_half_way_leaves_nothing_and_a_rerun_gives_the_same_state(
-    sample_city: Any, write_csv: Callable, monkeypatch: pytest.MonkeyPatch
+    sample_city: Any, write_csv: Callable, monkeypatch: pytest.MonkeyPatch, where: tuple[str, str, str, int]
 ) -> None:
+    import importlib
+
     from choshu.receipts import services
 
-    rows = [bank_row(s, 1000 + i, "2024-06-20") for i, s in enumerate(slips("1001") + slips("1002"))]
+    module_name, class_name, method, nth = where
+    # Two payments on each slip of 1001 and 1002: the second of each is an overpayment (Python path).
+    paid = slips("1001") + slips("1002")
+    rows = [bank_row(s, s["amount"], "2024-06-20") for s in paid]
+    rows += [bank_row(s, 7 + i, "2024-06-21") for i, s in enumerate(slips("1001"))]
     path = write_csv(",".join(BANK_HEADER), rows)
     monkeypatch.setattr(services, "CHUNK", 2)
+    klass = getattr(importlib.import_module(f"choshu.receipts.{module_name}"), class_name)
+    original = getattr(klass, method)
     calls = {"n": 0}
-    original = services._Importer._write
 
-    def dying_write(self: Any, *args: Any) -> None:
+    def dying(self: Any, *args: Any, **kwargs: Any) -> Any:
+        result = original(self, *args, **kwargs)
         calls["n"] += 1
-        if calls["n"] == 2:
+        if calls["n"] == nth:
             raise KeyboardInterrupt("killed")
-        original(self, *args)
+        return result
 
-    monkeypatch.setattr(services._Importer, "_write", dying_write)
+    monkeypatch.setattr(klass, method, dying)
     with pytest.raises(KeyboardInterrupt):
         cmd("import_payments", "--channel", "bank", str(path))
+    assert calls["n"] == nth
     assert not Payment.objects.exists() and not LedgerEntry.objects.filter(account="cash").exists()
-    monkeypatch.setattr(services._Importer, "_write", original)
+    assert sum(i.principal_paid for i in Installment.objects.all()) == 0
+    monkeypatch.setattr(klass, method, original)
     summary = cmd("import_payments", "--channel", "bank", str(path))
-    assert summary["posted"] == 4
-    assert sum(i.principal_paid for i in Installment.objects.all()) == 1000 + 1001 + 1002 + 1003
+    assert summary["posted"] == len(rows)
+    assert summary["overpaid"] == len(slips("1001"))
+    assert sum(i.principal_paid for i in Installment.objects.all()) == sum(s["amount"] for s in paid)
     assert verify_ok()
 
 
