@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -29,15 +28,31 @@ PG_URL = "postgres://postgres@127.0.0.1:5432/choshu_bench_pay"
 
 
 def sh(args: list[str], env: dict[str, str]) -> tuple[float, str]:
+    seconds, out, _ = sh_rss(args, env)
+    return seconds, out
+
+
+def sh_rss(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
+    """Run a command; wall seconds, stdout, and that process's own peak RSS in MB (os.wait4)."""
     started = time.monotonic()
-    out = subprocess.run(args, env=env, check=True, capture_output=True, text=True).stdout
-    return time.monotonic() - started, out
+    with tempfile.TemporaryFile() as out_fh, tempfile.TemporaryFile() as err_fh:
+        proc = subprocess.Popen(args, env=env, stdout=out_fh, stderr=err_fh)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.monotonic() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out_fh.seek(0)
+        err_fh.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(
+                f"{' '.join(args)} failed ({proc.returncode}): {err_fh.read().decode()[-2000:]}"
+            )
+        return seconds, out_fh.read().decode(), usage.ru_maxrss / 1024
 
 
 def write_files(env: dict[str, str], folder: Path, n: int) -> tuple[Path, Path]:
     """Bank and conveni files paying ``n`` installments in total (half each), written by a child Django."""
     code = f"""
-import os, random, django
+import datetime, os, random, django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "choshu.config.settings")
 django.setup()
 from choshu.core.models import Municipality
@@ -53,21 +68,36 @@ bank.write("ocr_lower,amount,paid_on,bank_code,branch_code,booked_on\\r\\n")
 conv.write("種別,収納日,収納時刻,バーコード情報,ユーザー使用欄1,ユーザー使用欄2,印紙フラグ,金額,コンビニ本部コード,コンビニ名,コンビニ店舗コード,振込日,データ作成日\\r\\n")
 qs = Installment.objects.filter(municipality=m).select_related("levy").order_by("id").iterator(chunk_size=20000)
 written = 0
+from choshu.rules.check_digits import make_slip_no
 for i, inst in enumerate(qs):
     if written >= n:
         break
-    amount = max(1, inst.principal_levied)
-    conf = confirmation_no(m.code, inst.slip_no)
-    codes = slip_codes(slip_no=inst.slip_no, confirmation_no=conf, amount=min(amount, 999999), pay_by=None,
+    # Per 100 records: 1 overpayment, 1 unknown slip (suspense), 1 part payment, 2 paid 40 days late;
+    # the rest pay their slip's amount on time.
+    kind = i % 100
+    amount = max(1, inst.principal_outstanding)
+    slip_no = inst.slip_no
+    due = inst.due_date
+    if kind == 0:
+        amount += 500
+    elif kind == 1:
+        slip_no = make_slip_no(f"8{{i:014d}}")
+    elif kind == 2:
+        amount = max(1, amount // 2)
+    elif kind in (3, 4):
+        due = due + datetime.timedelta(days=40)
+    amount = min(amount, 999999)
+    conf = confirmation_no(m.code, slip_no)
+    codes = slip_codes(slip_no=slip_no, confirmation_no=conf, amount=amount, pay_by=None,
                        tax_item=inst.levy.tax_item, company_code=m.conveni_company_code,
                        client_code=m.conveni_client_code, agency_no=m.eltax_agency_no)
-    paid = inst.due_date.isoformat()
+    paid = due.isoformat()
     if written % 2 == 0:
         bank.write(f"{{codes.ocr_lower}},{{amount}},{{paid}},0001,{{i % 900 + 100:03d}},{{paid}}\\r\\n")
     else:
-        d = inst.due_date.strftime("%Y%m%d")
+        d = due.strftime("%Y%m%d")
         bc = codes.barcode
-        conv.write(f"02,{{d}},{{i % 24:02d}}{{i % 60:02d}},EAN{{bc}},,,0,{{min(amount, 999999)}},010,セブンイレブン,{{i:07d}},{{d}},{{d}}\\r\\n")
+        conv.write(f"02,{{d}},{{i % 24:02d}}{{i % 60:02d}},EAN{{bc}},,,0,{{amount}},010,セブンイレブン,{{i:07d}},{{d}},{{d}}\\r\\n")
     written += 1
 bank.close(); conv.close()
 print(written)
@@ -125,6 +155,40 @@ def baseline_pg(bank: Path, conveni: Path) -> float:
     return seconds
 
 
+def pg_seeded_copy(
+    env: dict[str, str], seed_args: list[str], taxpayers: int, *, reseed: bool
+) -> tuple[float, int]:
+    """A fresh copy of a seeded city: seeded once into a template database (kept between runs, keyed by
+    the number of taxpayers), migrated to the current schema, then cloned with CREATE DATABASE … TEMPLATE."""
+    import psycopg
+
+    admin = PG_URL.rsplit("/", 1)[0] + "/postgres"
+    template = f"choshu_bench_pay_open_{taxpayers}"
+    seed_s = 0.0
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS choshu_bench_pay WITH (FORCE)")
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [template]).fetchone()
+        if reseed and exists:
+            conn.execute(f"DROP DATABASE {template} WITH (FORCE)")
+            exists = None
+        if not exists:
+            conn.execute(f"CREATE DATABASE {template}")
+    template_env = {**env, "CHOSHU_DATABASE_URL": PG_URL.rsplit("/", 1)[0] + "/" + template}
+    sh([CHOSHU, "migrate", "-v0"], template_env)
+    if not exists:
+        seed_s, _ = sh(seed_args, template_env)
+    with psycopg.connect(template_env["CHOSHU_DATABASE_URL"], autocommit=True) as conn:
+        # An existing city upgraded to the installments' fillfactor needs its table rewritten once.
+        conn.execute("VACUUM FULL ANALYZE levies_installment")
+        conn.execute("VACUUM ANALYZE")
+        conn.execute("CHECKPOINT")
+        row = conn.execute("SELECT COUNT(*) FROM levies_installment").fetchone()
+        installments = int(row[0]) if row else 0
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE choshu_bench_pay TEMPLATE {template}")
+    return seed_s, installments
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -132,24 +196,25 @@ def main() -> None:
     parser.add_argument("--db", choices=["postgresql", "sqlite"], default="postgresql")
     parser.add_argument("--payments", type=int, default=1_000_000)
     parser.add_argument("--installments", type=int, default=1_000_000)
+    parser.add_argument(
+        "--reseed", action="store_true", help="PostgreSQL: seed the template database again even if it exists"
+    )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="choshu-paybench-"))
     env = {**os.environ, "CHOSHU_VAR_DIR": str(folder)}
+    taxpayers = max(100, int(args.installments / 17.5) + 1)
+    # Six levy years (2021–2026) with no payment recorded yet: every installment is open, as for a
+    # city whose receipts start with this file (a city seeded with its history would have ~12 % open).
+    seed_args = [CHOSHU, "seed", "--taxpayers", str(taxpayers), "--seed", "1", "--as-of", "2026-11-26",
+                 "--paid-until", "2020-12-31", "--json"]  # fmt: skip
     if args.db == "postgresql":
-        import psycopg
-
         env["CHOSHU_DATABASE_URL"] = PG_URL
-        with psycopg.connect(PG_URL.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS choshu_bench_pay WITH (FORCE)")
-            conn.execute("CREATE DATABASE choshu_bench_pay")
+        seed_s, installments = pg_seeded_copy(env, seed_args, taxpayers, reseed=args.reseed)
     else:
         env.pop("CHOSHU_DATABASE_URL", None)
-    sh([CHOSHU, "migrate", "-v0"], env)
-    taxpayers = max(100, int(args.installments / 17.5) + 1)
-    seed_s, out = sh(
-        [CHOSHU, "seed", "--taxpayers", str(taxpayers), "--seed", "1", "--as-of", "2026-11-26", "--json"], env
-    )
-    installments = json.loads(out.strip().splitlines()[-1])["installments"]
+        sh([CHOSHU, "migrate", "-v0"], env)
+        seed_s, out = sh(seed_args, env)
+        installments = json.loads(out.strip().splitlines()[-1])["installments"]
     bank, conveni = write_files(env, folder, args.payments)
     results: dict[str, object] = {
         "database": args.db,
@@ -158,14 +223,19 @@ def main() -> None:
         "seed_seconds": round(seed_s, 1),
     }
     import_s = 0.0
+    peak = 0.0
     for channel, path in (("bank", bank), ("conveni", conveni)):
-        seconds, out = sh([CHOSHU, "import-payments", "--channel", channel, str(path), "--json"], env)
+        seconds, out, rss = sh_rss(
+            [CHOSHU, "import-payments", "--channel", channel, str(path), "--json"], env
+        )
         summary = json.loads(out.strip().splitlines()[-1])
         results[f"import_{channel}_seconds"] = round(seconds, 1)
         results[f"import_{channel}_records"] = summary["records"]
+        results[f"import_{channel}_posted"] = summary["posted"]
         import_s += seconds
+        peak = max(peak, rss)
     results["import_seconds"] = round(import_s, 1)
-    results["importer_peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)
+    results["importer_peak_rss_mb"] = round(peak, 1)
     _, out = sh([CHOSHU, "verify-ledger", "--json"], env)
     results["ledger_ok"] = json.loads(out.strip().splitlines()[-1])["ok"]
     if args.db == "postgresql":

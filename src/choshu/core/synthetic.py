@@ -165,10 +165,13 @@ class _Ids:
 class CityGenerator:
     """Builds the rows of one chunk of taxpayers; ``seed`` makes every run identical."""
 
-    def __init__(self, municipality: Municipality, *, seed: int, as_of: date, job: Job) -> None:
+    def __init__(
+        self, municipality: Municipality, *, seed: int, as_of: date, job: Job, paid_until: date | None = None
+    ) -> None:
         self.m = municipality
         self.seed = seed
         self.as_of = as_of
+        self.paid_until = as_of if paid_until is None else min(paid_until, as_of)
         self.job = job
         self.now = datetime.now(UTC)
         self.years = list(range(as_of.year - 5, as_of.year + 1))
@@ -278,7 +281,7 @@ class CityGenerator:
     def payment_behaviour(self, rng: random.Random) -> Callable[[date, int], list[tuple[date, int]]]:
         """How this person pays: on time, late, partly, or not at all (the delinquent share)."""
         r = rng.random()
-        as_of = self.as_of
+        as_of = self.paid_until  # no payment after this day (the seed date unless --paid-until)
         if r < 0.78:
             kind = "good"
         elif r < 0.88:
@@ -483,6 +486,7 @@ def seed_city(
     job: Job,
     progress: Callable[[int], None] | None = None,
     parallel: bool = True,
+    paid_until: date | None = None,
 ) -> SeedSummary:
     """Create ``taxpayers`` synthetic taxpayers with six years of levies and payments.
 
@@ -492,7 +496,7 @@ def seed_city(
     commits on its own so that memory stays bounded; the caller refuses to seed a municipality that
     already has taxpayers, so a partial run is visible and can be wiped and re-run.
     """
-    gen = CityGenerator(municipality, seed=seed, as_of=as_of, job=job)
+    gen = CityGenerator(municipality, seed=seed, as_of=as_of, job=job, paid_until=paid_until)
     chunks = [(start, min(CHUNK, taxpayers - start)) for start in range(0, taxpayers, CHUNK)]
     if parallel and "fork" in multiprocessing.get_all_start_methods() and len(chunks) > 1:
         summary = _seed_pipelined(gen, chunks, progress)

@@ -118,6 +118,22 @@ def test_payments_are_never_later_than_the_seed_date() -> None:
 
 
 @pytest.mark.django_db
+def test_paid_until_leaves_later_installments_open_with_the_same_levies() -> None:
+    out = StringIO()
+    call_command(
+        "seed", "--taxpayers", "200", "--seed", "7", "--as-of", "2026-11-26", "--paid-until", "2023-12-31",
+        "--json", stdout=out,
+    )  # fmt: skip
+    assert not Payment.objects.filter(paid_on__gt=date(2023, 12, 31)).exists()
+    assert Payment.objects.exists()  # the earlier years were paid as usual
+    open_2024 = Installment.objects.filter(due_date__gt=date(2024, 2, 1), principal_paid=0).count()
+    assert open_2024 == Installment.objects.filter(due_date__gt=date(2024, 2, 1)).count() > 0
+    with pytest.raises(CommandError) as exc:
+        call_command("seed", "--taxpayers", "1", "--as-of", "2026-11-26", "--paid-until", "2026-12-01")
+    assert exc.value.returncode == 2
+
+
+@pytest.mark.django_db
 def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> None:
     out = StringIO()
     call_command("demo", "--no-serve", "--taxpayers", "50", stdout=out)

@@ -23,6 +23,12 @@ class Command(ChoshuCommand):
         parser.add_argument("--taxpayers", type=int, required=True, metavar="N")
         parser.add_argument("--seed", type=int, default=1, metavar="S")
         parser.add_argument("--as-of", default=None, metavar="YYYY-MM-DD", help="基準日（既定: 今日）")
+        parser.add_argument(
+            "--paid-until",
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="この日までの納付だけを作る（既定: 基準日）。ベンチマーク用に未納の期別を残すとき",
+        )
 
     def run(self, **options: Any) -> None:
         n = options["taxpayers"]
@@ -34,6 +40,14 @@ class Command(ChoshuCommand):
             raise CommandError(
                 f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED
             ) from exc
+        try:
+            paid_until = date.fromisoformat(options["paid_until"]) if options.get("paid_until") else as_of
+        except ValueError as exc:
+            raise CommandError(
+                f"--paid-until の日付が不正です: {options['paid_until']}", returncode=EXIT_REFUSED
+            ) from exc
+        if paid_until > as_of:
+            raise CommandError("--paid-until は基準日以前の日付を指定してください", returncode=EXIT_REFUSED)
         if not Municipality.objects.exists() and not options.get("municipality"):
             municipality_create(
                 code="112038",
@@ -51,7 +65,12 @@ class Command(ChoshuCommand):
         job = job_start(
             municipality=m,
             kind="seed",
-            parameters={"taxpayers": n, "seed": options["seed"], "as_of": as_of.isoformat()},
+            parameters={
+                "taxpayers": n,
+                "seed": options["seed"],
+                "as_of": as_of.isoformat(),
+                "paid_until": paid_until.isoformat(),
+            },
         )
         started = time.monotonic()
         done = 0
@@ -66,7 +85,13 @@ class Command(ChoshuCommand):
                 sys.stderr.flush()
 
         summary = seed_city(
-            municipality=m, taxpayers=n, seed=options["seed"], as_of=as_of, job=job, progress=progress
+            municipality=m,
+            taxpayers=n,
+            seed=options["seed"],
+            as_of=as_of,
+            paid_until=paid_until,
+            job=job,
+            progress=progress,
         )
         if tty:
             sys.stderr.write("\n")
