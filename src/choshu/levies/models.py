@@ -177,7 +177,15 @@ class LedgerEntry(models.Model):
 
     class Meta:
         verbose_name = "元帳明細"
-        indexes = [models.Index(fields=["installment", "account", "component"], name="entry_installment_idx")]
+        indexes = [
+            # Partial: cash, suspense and other entries without an installment are never looked up
+            # by it, and every payment has one (an index insertion saved per payment).
+            models.Index(
+                fields=["installment", "account", "component"],
+                name="entry_installment_idx",
+                condition=Q(installment__isnull=False),
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.account}/{self.component} {self.amount:+d}"

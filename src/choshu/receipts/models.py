@@ -65,7 +65,10 @@ class Payment(models.Model):
         on_delete=models.PROTECT,
         db_constraint=False,
     )
-    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False)
+    # Not indexed: nothing looks payments up by job (the job record keeps the file's counts).
+    job = models.ForeignKey(
+        "core.Job", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False, db_index=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -76,7 +79,6 @@ class Payment(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["municipality", "booked_on"], name="payment_booked_idx"),
             models.Index(fields=["municipality", "slip_no"], name="payment_slip_idx"),
             models.Index(
                 fields=["reversal_txn"], name="payment_reversal_idx", condition=Q(reversal_txn__isnull=False)
