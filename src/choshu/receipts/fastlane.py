@@ -1,7 +1,7 @@
 """The common case of a payment import, reconciled set-based in SQL (the "fast lane").
 
 Almost every record of a bank or conveni file pays one installment's own slip, no more than is
-still owed, with the right 確認番号 and 税目, and nothing else in the file touches that installment.
+still owed, with the right 確認番号 and 税目, and is the only record in the file for that slip.
 Such a payment is placed entirely on the installment's principal whatever its date (the allocation
 order puts 本税 before 延滞金, ``rules.allocation``), so it needs no Python: the records are staged in
 a temporary table (COPY on PostgreSQL), and a handful of statements post them — one ledger
@@ -9,11 +9,11 @@ transaction per payment (cash +amount, the installment's receivable −amount), 
 one ``UPDATE … FROM`` of the installments' cached amounts.
 
 Every other record — 速報 and 速報取消, cancellations, unknown or combined slips, mismatches,
-overpayments, references already imported or repeated in the file, and *every* record of an
-installment that any of those touches — is handed back, in file order, to the reconciliation in
-Python (``services._Importer``), after the fast lane has posted. An installment's records are either
-all in the fast lane or the fast ones are a prefix of them (the running total still fits), so the
-result is the same as reconciling the file line by line.
+overpayments, references already imported or repeated in the file, slips with two or more records,
+and every record of an installment that a combined slip of the file reaches — is handed back, in file order, to the reconciliation in
+Python (``services._Importer``), after the fast lane has posted. A fast-lane installment has no
+other record in the file, so the order does not matter: the result is the same as reconciling the
+file line by line.
 """
 
 from __future__ import annotations
@@ -140,10 +140,8 @@ class PaymentStage:
                 cur.execute("SET LOCAL jit = off")
                 cur.execute(f"ANALYZE {STAGE}")
             cur.execute(self._select_fast(), p)
-            cur.execute(
-                f"SELECT COUNT(*), COALESCE(SUM(amount), 0), COUNT(DISTINCT installment_id) FROM {FAST}"
-            )
-            posted, amount, installments = cur.fetchone()
+            cur.execute(f"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM {FAST}")
+            posted, amount = cur.fetchone()
             if not posted:
                 return FastResult(0, 0)
             cur.execute(
@@ -180,14 +178,14 @@ class PaymentStage:
             # fast lane was chosen would otherwise be overtaken (PostgreSQL re-reads the changed row).
             cur.execute(
                 f"""UPDATE levies_installment
-                    SET principal_paid = principal_paid + d.amt,
-                        principal_outstanding = principal_outstanding - d.amt
-                    FROM (SELECT installment_id, SUM(amount) AS amt FROM {FAST} GROUP BY installment_id) d
+                    SET principal_paid = principal_paid + d.amount,
+                        principal_outstanding = principal_outstanding - d.amount
+                    FROM {FAST} d
                     WHERE levies_installment.id = d.installment_id
-                      AND levies_installment.principal_outstanding >= d.amt""",  # noqa: S608
+                      AND levies_installment.principal_outstanding >= d.amount""",  # noqa: S608
                 p,
             )
-            if cur.rowcount != installments:
+            if cur.rowcount != posted:  # one record per installment in the fast lane
                 raise ConcurrentChange(
                     "取込中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度取り込んでください"
                 )
@@ -197,9 +195,11 @@ class PaymentStage:
     def _select_fast(self) -> str:
         """The fast-lane records with their installment and a fresh transaction id, into ``FAST``.
 
-        ``bad``: slips with any record that is not a plain 確報 — a 速報 or 速報取消, a wrong 確認番号, a
-        reference repeated in the file or already imported. ``covered``: installments that a combined
-        slip paid in this file reaches. Their installments' records all go to the Python path.
+        ``bad``: slips with more than one record in the file, or with a record that is not a plain
+        確報 — a 速報 or 速報取消, a wrong 確認番号, a reference repeated in the file or already imported,
+        a combined slip. ``covered``: installments that a combined slip paid in this file reaches.
+        The records of those slips and installments all go to the Python path; every other record pays
+        one installment once, so it fits if its amount is within the outstanding principal.
         """
         txn_id = (
             "nextval(pg_get_serial_sequence('levies_ledgertransaction', 'id'))"
@@ -209,7 +209,10 @@ class PaymentStage:
         return f"""
             CREATE TEMP TABLE {FAST} AS
             WITH bad AS (
-                SELECT slip_no FROM {STAGE} WHERE kind <> '{RecordKind.FINAL.value}' OR NOT conf_ok
+                SELECT slip_no FROM {STAGE}
+                GROUP BY slip_no
+                HAVING COUNT(*) > 1 OR MAX(CASE WHEN kind <> '{RecordKind.FINAL.value}' OR NOT conf_ok
+                                                THEN 1 ELSE 0 END) = 1
                 UNION
                 SELECT s.slip_no FROM {STAGE} s
                 JOIN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) > 1) d
@@ -226,21 +229,15 @@ class PaymentStage:
                 SELECT psi.installment_id FROM receipts_paymentslip_installments psi
                 JOIN receipts_paymentslip ps ON ps.id = psi.paymentslip_id
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
-            ),
-            matched AS (
-                SELECT s.line, s.amount, i.id AS installment_id, i.taxpayer_id, i.principal_outstanding,
-                       SUM(s.amount) OVER (PARTITION BY i.id ORDER BY s.line) AS running,
-                       MAX(CASE WHEN s.tax_item <> '' AND s.tax_item <> l.tax_item THEN 1 ELSE 0 END)
-                           OVER (PARTITION BY i.id) AS tax_mismatch
-                FROM {STAGE} s
-                JOIN levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
-                JOIN levies_levy l ON l.id = i.levy_id
-                WHERE NOT EXISTS (SELECT 1 FROM bad b WHERE b.slip_no = s.slip_no)
-                  AND NOT EXISTS (SELECT 1 FROM covered v WHERE v.installment_id = i.id)
             )
-            SELECT {txn_id} AS txn_id, line, amount, installment_id, taxpayer_id
-            FROM matched
-            WHERE tax_mismatch = 0 AND running <= principal_outstanding
+            SELECT {txn_id} AS txn_id, s.line, s.amount, i.id AS installment_id, i.taxpayer_id
+            FROM {STAGE} s
+            JOIN levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
+            JOIN levies_levy l ON l.id = i.levy_id
+            WHERE s.amount <= i.principal_outstanding
+              AND (s.tax_item = '' OR s.tax_item = l.tax_item)
+              AND NOT EXISTS (SELECT 1 FROM bad b WHERE b.slip_no = s.slip_no)
+              AND NOT EXISTS (SELECT 1 FROM covered v WHERE v.installment_id = i.id)
             """
 
     # -- the rest, for the reconciliation in Python ---------------------------------------------------
