@@ -4,20 +4,23 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_retention_settings'),
-        ('levies', '0003_bulk_tables'),
-        ('taxpayers', '0002_search_pattern_indexes'),
+        ("core", "0002_retention_settings"),
+        ("levies", "0003_bulk_tables"),
+        ("taxpayers", "0002_search_pattern_indexes"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='ledgerentry',
-            name='entry_installment_idx',
+            model_name="ledgerentry",
+            name="entry_installment_idx",
         ),
         migrations.AddIndex(
-            model_name='ledgerentry',
-            index=models.Index(condition=models.Q(('installment__isnull', False)), fields=['installment', 'account', 'component'], name='entry_installment_idx'),
+            model_name="ledgerentry",
+            index=models.Index(
+                condition=models.Q(("installment__isnull", False)),
+                fields=["installment", "account", "component"],
+                name="entry_installment_idx",
+            ),
         ),
     ]

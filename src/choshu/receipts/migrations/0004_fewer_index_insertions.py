@@ -5,20 +5,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_retention_settings'),
-        ('receipts', '0003_bulk_tables'),
+        ("core", "0002_retention_settings"),
+        ("receipts", "0003_bulk_tables"),
     ]
 
     operations = [
         migrations.RemoveIndex(
-            model_name='payment',
-            name='payment_booked_idx',
+            model_name="payment",
+            name="payment_booked_idx",
         ),
         migrations.AlterField(
-            model_name='payment',
-            name='job',
-            field=models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, to='core.job'),
+            model_name="payment",
+            name="job",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                db_index=False,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                to="core.job",
+            ),
         ),
     ]
