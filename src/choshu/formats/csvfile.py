@@ -13,6 +13,7 @@ import io
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 from choshu.formats.errors import FileRefused, RowError
@@ -41,8 +42,83 @@ def decode_strict(data: bytes, file_name: str = "") -> CsvText:
         return CsvText(data.decode("utf-8"), "utf-8", digest)
     except UnicodeDecodeError:
         pass
-    _check_cp932_lines(data, file_name)
-    return CsvText(data.decode("cp932"), "cp932", digest)
+    return CsvText(_decode_cp932(data, file_name), "cp932", digest)
+
+
+def _decode_cp932(data: bytes, file_name: str) -> str:
+    """``data`` decoded as CP932 once ``_check_cp932_lines`` would have passed.
+
+    The same checks on the whole file first, cheaply; only when one of them finds something does the
+    line-by-line check run, to raise the first error in line order.
+    """
+    try:
+        text = data.decode("cp932")
+    except UnicodeDecodeError:
+        text = None
+    if text is None or _has_private_use(data) or _has_utf8_line(data):
+        _check_cp932_lines(data, file_name)
+    return data.decode("cp932") if text is None else text
+
+
+_PUA_SOURCES = (0xA0, *range(0xF0, 0xFA), 0xFD, 0xFE, 0xFF)
+"""The bytes CP932 decodes into the private-use area, alone (0xA0, 0xFD–0xFF) or as lead byte."""
+_NOT_UTF8 = re.compile("[\udc80-\udcff]")
+_NOT_UTF8_LEAD = bytes(b for b in range(256) if not 0xC2 <= b <= 0xF4)
+_CHUNK = 1 << 16
+_WINDOW = 1 << 12
+
+
+def _has_private_use(data: bytes) -> bool:
+    """Whether ``data`` (valid CP932) decodes to a private-use character: only the lines holding a byte
+    that can start one are decoded again and searched (``bytes.find`` is far faster than a regex)."""
+    checked: set[int] = set()
+    for byte in _PUA_SOURCES:
+        at = data.find(byte)
+        while at >= 0:
+            start, end = data.rfind(b"\n", 0, at) + 1, data.find(b"\n", at)
+            end = len(data) if end < 0 else end
+            if start not in checked:
+                checked.add(start)
+                try:
+                    if _PRIVATE_USE.search(data[start:end].decode("cp932")) is not None:
+                        return True
+                except UnicodeDecodeError:
+                    return True
+            at = data.find(byte, end)
+    return False
+
+
+def _has_utf8_line(data: bytes) -> bool:
+    """Whether a line (split at ``\n``) with a non-ASCII byte is valid UTF-8.
+
+    Decoded with ``surrogateescape``, each byte that is not part of valid UTF-8 becomes U+DC80–U+DCFF
+    (a UTF-8 sequence never spans a ``\n``), and encoding back to ASCII with ``surrogateescape`` stops
+    only at a character decoded from a valid multi-byte sequence: its line is valid UTF-8 if it has
+    no escaped byte. Read in chunks of whole lines to keep memory bounded; a chunk without any byte
+    that can start a multi-byte sequence (0xC2–0xF4; CP932 katakana has none) is passed over.
+    """
+    start = 0
+    while start < len(data):
+        end = data.find(b"\n", start + _CHUNK)
+        end = len(data) if end < 0 else end + 1
+        chunk = data[start:end]
+        start = end
+        if not chunk.translate(None, _NOT_UTF8_LEAD):
+            continue
+        text = chunk.decode("utf-8", "surrogateescape")
+        pos = 0
+        while pos < len(text):
+            try:
+                text[pos : pos + _WINDOW].encode("ascii", "surrogateescape")
+            except UnicodeEncodeError as exc:
+                at = pos + exc.start
+                line_start, pos = text.rfind("\n", 0, at) + 1, text.find("\n", at)
+                pos = len(text) if pos < 0 else pos
+                if _NOT_UTF8.search(text, line_start, pos) is None:
+                    return True
+            else:
+                pos += _WINDOW
+    return False
 
 
 def _check_cp932_lines(data: bytes, file_name: str) -> None:
@@ -119,16 +195,8 @@ def read_bytes(path: str | Path) -> bytes:
         raise FileRefused([RowError(0, "", f"ファイルを読めません: {exc.strerror}")], str(path)) from exc
 
 
-def iter_rows(
-    text: str, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
-) -> Iterator[tuple[int, dict[str, str]]]:
-    """Yield ``(line_no, row)`` for each data row with the right number of columns.
-
-    A wrong header refuses the file at once; a row with the wrong number of columns is appended to
-    ``errors`` (the caller refuses the file when it has read it all). Empty lines are skipped.
-    Line numbers are physical line numbers (a quoted field with a newline spans lines).
-    """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+def _check_header(reader: Iterator[list[str]], expected_header: Sequence[str], file_name: str) -> None:
+    """Read the header row from ``reader``; a missing, malformed or wrong header refuses the file."""
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -149,6 +217,23 @@ def iter_rows(
             ],
             file_name,
         )
+
+
+def _width_error(line_no: int, found: int, width: int) -> RowError:
+    return RowError(line_no, "", f"列の数が {found} です（{width} 列必要です）。行が途中で切れていませんか")
+
+
+def iter_rows(
+    text: str, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield ``(line_no, row)`` for each data row with the right number of columns.
+
+    A wrong header refuses the file at once; a row with the wrong number of columns is appended to
+    ``errors`` (the caller refuses the file when it has read it all). Empty lines are skipped.
+    Line numbers are physical line numbers (a quoted field with a newline spans lines).
+    """
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    _check_header(reader, expected_header, file_name)
     width = len(expected_header)
     while len(errors) < MAX_ERRORS:
         line_no = reader.line_num + 1
@@ -162,12 +247,105 @@ def iter_rows(
         if not fields:
             continue
         if len(fields) != width:
-            errors.append(
-                RowError(
-                    line_no,
-                    "",
-                    f"列の数が {len(fields)} です（{width} 列必要です）。行が途中で切れていませんか",
-                )
-            )
+            errors.append(_width_error(line_no, len(fields), width))
             continue
         yield line_no, dict(zip(expected_header, fields, strict=True))
+
+
+_SCAN_CHUNK = 1 << 16
+
+
+class RawRows:
+    """``iter_rows`` taken apart, for a caller that reads plain lines itself.
+
+    ``plain`` is a regular expression for a line the caller can read without the csv module: it must
+    match (whole, line terminator excluded) only non-empty lines that the csv module would split at
+    their commas alone — no quote, no line break, no field over the csv field size limit.
+
+    ``start()`` checks the header (refusing the file exactly as ``iter_rows`` does) and returns the
+    physical line number of its last line and an iterator over the physical lines after it, each as
+    a tuple ``(content, *groups of plain, terminator, other)``: ``content`` is the line (without its
+    terminator) when ``plain`` matches it, else ``""``; ``other`` is the line with its terminator when
+    ``plain`` does not match it, else ``""``.
+    Lines are found with one ``findall`` per chunk of text, split at CR LF, CR or LF as the csv
+    module reads them.
+
+    The caller numbers the lines (one each) and either reads a line itself or hands it to
+    ``row(line_no, line)`` before taking the next one. ``row`` reads the row as ``iter_rows`` does (csv
+    module, strict; a quoted field's continuation lines, counted in ``extra_lines``; a blank row
+    skipped; a wrong column count or a CSV syntax error recorded in ``errors``) and returns what
+    ``iter_rows`` would have yielded for it, or ``None``. ``iter_rows`` stops before a row once
+    ``MAX_ERRORS`` errors are recorded, or after a CSV syntax error: the caller checks ``done`` before
+    the first row and after each row it handed to ``row`` (the rows it reads itself record no error).
+    """
+
+    def __init__(
+        self,
+        text: str,
+        expected_header: Sequence[str],
+        errors: list[RowError],
+        file_name: str = "",
+        *,
+        plain: str,
+    ) -> None:
+        self._text = text
+        self._scan = re.compile(rf"(?:({plain})(\r\n|\r|\n|\Z))|([^\r\n]*(?:\r\n|\r|\n)?)")
+        self._header = tuple(expected_header)
+        self._errors = errors
+        self._file_name = file_name
+        self._stopped = False
+        self._lines: Iterator[tuple[str, ...]] = iter(())
+        self.extra_lines = 0
+
+    def _scan_chunks(self) -> Iterator[list[tuple[str, ...]]]:
+        text, findall = self._text, self._scan.findall
+        pos, size = 0, len(text)
+        while pos < size:
+            # a chunk ends after a LF, or after a lone CR if no LF comes soon (a file of CR line
+            # ends): never inside a line or a CR LF
+            cut = pos + _SCAN_CHUNK
+            end = text.find("\n", cut)
+            if end < 0 or end > cut + _SCAN_CHUNK:
+                cr = text.find("\r", cut, size if end < 0 else end - 1)
+                if cr >= 0:
+                    end = cr
+            end = size if end < 0 else end + 1
+            found = findall(text, pos, end)
+            if not (found[-1][0] or found[-1][-1]):
+                found.pop()  # the empty match at the end of the chunk
+            yield found
+            pos = end
+
+    @staticmethod
+    def raw(line: tuple[str, ...]) -> str:
+        """The physical line, terminator included (a plain line may be the continuation of a quoted
+        field, whose value then holds the terminator)."""
+        return line[0] + line[-2] if line[0] else line[-1]
+
+    def start(self) -> tuple[int, Iterator[tuple[str, ...]]]:
+        self._lines = chain.from_iterable(self._scan_chunks())  # one iterator for the caller and row()
+        reader = csv.reader(map(self.raw, self._lines), strict=True)  # reads only the header's lines
+        _check_header(reader, self._header, self._file_name)
+        return reader.line_num, self._lines
+
+    @property
+    def done(self) -> bool:
+        return self._stopped or len(self._errors) >= MAX_ERRORS
+
+    def row(self, line_no: int, line: tuple[str, ...]) -> dict[str, str] | None:
+        reader = csv.reader(chain((self.raw(line),), map(self.raw, self._lines)), strict=True)
+        try:
+            fields = next(reader)
+        except csv.Error as exc:
+            self._errors.append(RowError(line_no, "", f"CSV の形式が不正です: {exc}"))
+            self._stopped = True
+            return None
+        finally:
+            self.extra_lines = reader.line_num - 1
+        if not fields:
+            return None
+        width = len(self._header)
+        if len(fields) != width:
+            self._errors.append(_width_error(line_no, len(fields), width))
+            return None
+        return dict(zip(self._header, fields, strict=True))

@@ -30,6 +30,7 @@ from stdnum.jp import in_ as _my_number
 
 __all__ = [
     "gs1_mod10_check_digit",
+    "gs1_weights",
     "is_valid_corporate_number",
     "is_valid_gs1_barcode",
     "is_valid_municipality_code",
@@ -40,6 +41,7 @@ __all__ = [
     "make_slip_no",
     "municipality_code_check_digit",
     "ocr_check_digits",
+    "ocr_weights",
     "slip_no_check_digit",
 ]
 
@@ -112,6 +114,12 @@ def gs1_mod10_check_digit(body: str) -> int:
     return (10 - total % 10) % 10
 
 
+def gs1_weights(n: int) -> tuple[int, ...]:
+    """The per-position weights of ``gs1_mod10_check_digit`` for an ``n``-digit body, left to right
+    (3 on the rightmost digit, then 1, 3, 1…): the check digit is ``(10 − Σ wᵢ·dᵢ mod 10) mod 10``."""
+    return tuple(3 if (n - 1 - i) % 2 == 0 else 1 for i in range(n))
+
+
 def is_valid_gs1_barcode(s: str) -> bool:
     """Whether ``s`` is a 44-digit 料金代理収納用 GS1-128 payload (AI 91) with a correct check digit."""
     if not _is_digits(s, 44) or not s.startswith("91"):
@@ -146,6 +154,13 @@ def _ocr_weights(n: int) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
 
 
 _OCR_WEIGHTS = {n: _ocr_weights(n) for n in (37, 42)}
+
+
+def ocr_weights(n: int) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The per-position weights ``(w10, w11)`` of ``ocr_check_digits`` for an ``n``-digit body:
+    ``CD2 = Σ w10ᵢ·dᵢ mod 10`` and ``CD1 = (Σ w11ᵢ·dᵢ + 2·CD2) mod 11`` (10 → 0)."""
+    w10, w11, _, _ = _OCR_WEIGHTS.get(n) or _ocr_weights(n)
+    return w10, w11
 
 
 def ocr_check_digits(body42: str) -> str:
