@@ -526,7 +526,7 @@ def _conveni_row(
     if not c.ok:
         return None
     assert kind is not None and bc is not None and paid_on is not None and created_on is not None
-    reference = f"{digits}|{paid_on.isoformat()}|{paid_time}|{chain}|{store}"
+    reference = f"{paid_on.isoformat()}|{digits}|{paid_time}|{chain}|{store}"
     first = seen[row["種別"]].setdefault(reference, line)
     if first != line:
         c.fail(
@@ -669,7 +669,7 @@ def _parse_conveni(
                 else:
                     remit_ok, booked_on = blank, None
                 chain, name = chains.get(chain_name) or known_chain(chain_name)
-                reference = f"{digits}|{paid_iso}|{paid_time}|{chain}|{store}"
+                reference = f"{paid_iso}|{digits}|{paid_time}|{chain}|{store}"
                 if (
                     remit_ok
                     and _BARCODE_CHECKS[
@@ -758,7 +758,7 @@ def _bank_row(
         line=line,
         channel="bank",
         kind=RecordKind.FINAL,
-        reference=f"bank:{digest}:{n}",
+        reference=f"bank:{paid_on.isoformat()}:{fields.slip_no}:{digest}:{n}",
         slip_no=fields.slip_no,
         confirmation_no=fields.confirmation_no,
         tax_item=fields.tax_item,
@@ -841,7 +841,7 @@ def _parse_bank(
                     draft.line = line
                     draft.channel = "bank"
                     draft.kind = final
-                    draft.reference = f"bank:{digest}:{n}"
+                    draft.reference = f"bank:{paid_on.isoformat()}:{slip_no}:{digest}:{n}"
                     draft.slip_no = slip_no
                     draft.confirmation_no = confirmation_no
                     draft.tax_item = tax_item

@@ -158,7 +158,7 @@ def test_the_conveni_sample_file_parses_into_provisional_final_and_cancel_record
     ]
     first, final = f.records[0], f.records[4]
     assert first.reference == final.reference  # 速報 and 確報 of one payment share the key
-    assert final.reference == f"{BARCODE}|2025-06-10|1432|010|458762"
+    assert final.reference == f"2025-06-10|{BARCODE}|1432|010|458762"
     assert f.records[7 - 2].reference != first.reference  # the same slip paid again elsewhere
     assert (final.slip_no, final.confirmation_no, final.tax_item, final.amount) == (SLIP_A, "", "", 12300)
     assert (final.paid_on, final.booked_on, first.booked_on) == (date(2025, 6, 10), date(2025, 6, 20), None)
@@ -192,7 +192,11 @@ def test_two_identical_bank_rows_are_two_payments_with_distinct_references() -> 
     f = parse((FIXTURES / "bank_ok.csv").read_bytes(), "bank")
     second, third = f.records[1].reference, f.records[2].reference
     assert second.startswith("bank:") and second.endswith(":1") and third.endswith(":2")
-    assert second[:-2] == third[:-2] and len(second.split(":")[1]) == 32
+    assert second[:-2] == third[:-2]
+    _, paid_on, slip_no, digest, _ = second.split(":")
+    assert (paid_on, slip_no) == (f.records[1].paid_on.isoformat(), f.records[1].slip_no) and len(
+        digest
+    ) == 32
     assert len({r.reference for r in f.records}) == 4
 
 
