@@ -33,7 +33,8 @@ def sh(args: list[str], env: dict[str, str]) -> tuple[float, str]:
 
 
 def sh_rss(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
-    """Run a command; wall seconds, stdout, and that process's own peak RSS in MB (os.wait4)."""
+    """Run a command; wall seconds, stdout (and the importer's phase log lines from stderr, appended
+    as ``# …`` lines), and that process's own peak RSS in MB (os.wait4)."""
     started = time.monotonic()
     with tempfile.TemporaryFile() as out_fh, tempfile.TemporaryFile() as err_fh:
         proc = subprocess.Popen(args, env=env, stdout=out_fh, stderr=err_fh)
@@ -46,7 +47,12 @@ def sh_rss(args: list[str], env: dict[str, str]) -> tuple[float, str, float]:
             raise RuntimeError(
                 f"{' '.join(args)} failed ({proc.returncode}): {err_fh.read().decode()[-2000:]}"
             )
-        return seconds, out_fh.read().decode(), usage.ru_maxrss / 1024
+        phases = [
+            "# " + line.split(" ", 1)[-1]
+            for line in err_fh.read().decode().splitlines()
+            if "fast lane:" in line or "read and staged" in line
+        ]
+        return seconds, "\n".join([*phases, out_fh.read().decode()]), usage.ru_maxrss / 1024
 
 
 def write_files(env: dict[str, str], folder: Path, n: int) -> tuple[Path, Path]:
@@ -210,7 +216,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="choshu-paybench-"))
-    env = {**os.environ, "CHOSHU_VAR_DIR": str(folder)}
+    env = {**os.environ, "CHOSHU_VAR_DIR": str(folder), "CHOSHU_LOG_LEVEL": "INFO"}
     taxpayers = max(100, int(args.installments / 17.5) + 1)
     # Six levy years (2021–2026) with no payment recorded yet: every installment is open, as for a
     # city whose receipts start with this file (a city seeded with its history would have ~12 % open).
@@ -238,6 +244,7 @@ def main() -> None:
             [CHOSHU, "import-payments", "--channel", channel, str(path), "--json"], env
         )
         summary = json.loads(out.strip().splitlines()[-1])
+        results[f"import_{channel}_phases"] = [line[2:] for line in out.splitlines() if line.startswith("# ")]
         results[f"import_{channel}_seconds"] = round(seconds, 1)
         results[f"import_{channel}_records"] = summary["records"]
         results[f"import_{channel}_posted"] = summary["posted"]

@@ -208,7 +208,7 @@ class PaymentStage:
         )
         return f"""
             CREATE TEMP TABLE {FAST} AS
-            WITH bad AS (
+            WITH bad AS MATERIALIZED (
                 SELECT slip_no FROM {STAGE}
                 GROUP BY slip_no
                 HAVING COUNT(*) > 1 OR MAX(CASE WHEN kind <> '{RecordKind.FINAL.value}' OR NOT conf_ok
@@ -225,7 +225,7 @@ class PaymentStage:
                 SELECT ps.slip_no FROM receipts_paymentslip ps
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
             ),
-            covered AS (
+            covered AS MATERIALIZED (
                 SELECT psi.installment_id FROM receipts_paymentslip_installments psi
                 JOIN receipts_paymentslip ps ON ps.id = psi.paymentslip_id
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
@@ -252,7 +252,11 @@ class PaymentStage:
                 # The fast lane just added its payments: the reconciliation's look-ups by reference
                 # and slip are planned on fresh statistics (own uncommitted rows count as live).
                 cur.execute("ANALYZE receipts_payment, levies_installment")
-            anti = f"WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.line = s.line)" if fast_exists else ""
+            anti = ""
+            if fast_exists:
+                # Indexed, or SQLite plans the anti-join as a scan of FAST per staged row.
+                cur.execute(f"CREATE INDEX {FAST}_line ON {FAST} (line)")
+                anti = f"WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.line = s.line)"
             cur.execute(f"CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}")  # noqa: S608
             cur.execute(f"CREATE INDEX {REST}_line ON {REST} (line)")
         last = 0
