@@ -10,8 +10,8 @@ one ``UPDATE … FROM`` of the installments' cached amounts.
 
 Every other record — 速報 and 速報取消, cancellations, unknown or combined slips, mismatches,
 overpayments, references already imported or repeated in the file, slips with two or more records,
-and every record of an installment that a combined slip of the file reaches — is handed back, in file order, to the reconciliation in
-Python (``services._Importer``), after the fast lane has posted. A fast-lane installment has no
+and every record of an installment that a combined slip of the file reaches — is handed back, in
+file order, to the reconciliation in Python (``services._Importer``), after the fast lane has posted. A fast-lane installment has no
 other record in the file, so the order does not matter: the result is the same as reconciling the
 file line by line.
 """
@@ -38,6 +38,9 @@ logger = logging.getLogger(__name__)
 STAGE = "choshu_payment_stage"
 FAST = "choshu_payment_fast"
 REST = "choshu_payment_rest"
+# Planner statistics are refreshed before the Python lane only when the fast lane added this many
+# payments or more: below that the earlier statistics still plan its look-ups well.
+ANALYZE_AFTER = 10_000
 STAGE_COLUMNS = ("line", "kind", "reference", "slip_no", "confirmation_no", "tax_item", "amount", "paid_on",
                  "booked_on", "detail", "conf_ok")  # fmt: skip
 
@@ -83,6 +86,7 @@ class PaymentStage:
         self.channel = channel
         self.pg = connection.vendor == "postgresql"
         self.staged = 0
+        self.fast_table = False  # whether post_fast created FAST (the rest is then what it left)
         self.timings: dict[str, float] = {}
 
     # -- staging -------------------------------------------------------------------------------------
@@ -133,13 +137,14 @@ class PaymentStage:
         with connection.cursor() as raw:
             cur = _Timed(raw, self.timings)
             if self.pg:
-                # One sort of the file by installment and line, and hash joins the size of the file:
-                # in memory rather than in temporary files (this transaction only).
+                # Hash joins and aggregates the size of the file: in memory rather than in temporary
+                # files (this transaction only).
                 cur.execute("SET LOCAL work_mem = '256MB'")
                 # Plain statements over many rows: compiling them (JIT) costs more than it saves.
                 cur.execute("SET LOCAL jit = off")
                 cur.execute(f"ANALYZE {STAGE}")
             cur.execute(self._select_fast(), p)
+            self.fast_table = True
             cur.execute(f"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM {FAST}")
             posted, amount = cur.fetchone()
             if not posted:
@@ -247,13 +252,12 @@ class PaymentStage:
         if posted == self.staged:
             return
         with connection.cursor() as cur:
-            fast_exists = self._exists(cur, FAST)
-            if self.pg and posted:
+            if self.pg and posted >= ANALYZE_AFTER:
                 # The fast lane just added its payments: the reconciliation's look-ups by reference
                 # and slip are planned on fresh statistics (own uncommitted rows count as live).
                 cur.execute("ANALYZE receipts_payment, levies_installment")
             anti = ""
-            if fast_exists:
+            if self.fast_table:
                 # Indexed, or SQLite plans the anti-join as a scan of FAST per staged row.
                 cur.execute(f"CREATE INDEX {FAST}_line ON {FAST} (line)")
                 anti = f"WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.line = s.line)"
@@ -295,13 +299,6 @@ class PaymentStage:
             booked_on=booked_on,
             detail=extra,
         )
-
-    def _exists(self, cur: Any, table: str) -> bool:
-        if self.pg:
-            cur.execute("SELECT to_regclass(%s) IS NOT NULL", [f"pg_temp.{table}"])
-        else:
-            cur.execute("SELECT COUNT(*) FROM sqlite_temp_master WHERE name = %s", [table])
-        return bool(cur.fetchone()[0])
 
     def drop(self) -> None:
         with connection.cursor() as cur:
