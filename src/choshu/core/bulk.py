@@ -22,6 +22,18 @@ def reserve_ids(model: type[models.Model]) -> int:
         return int(cur.fetchone()[0]) + 1
 
 
+def id_sequence(table: str) -> str:
+    """PostgreSQL: the name of ``table``'s id sequence, looked up once per statement that needs it —
+    ``nextval(pg_get_serial_sequence(…))`` in a statement resolves the name again for every row (seen:
+    2.5 s per 500,000 ids, against 0.4 s for ``nextval('name'::regclass)``)."""
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        row = cur.fetchone()
+    if not row or not row[0]:
+        raise LookupError(f"{table} has no id sequence")
+    return str(row[0])
+
+
 def reserve_id_block(model: type[models.Model], n: int) -> list[int]:
     """``n`` fresh primary keys for ``model``, safe with concurrent writers.
 
@@ -33,10 +45,7 @@ def reserve_id_block(model: type[models.Model], n: int) -> list[int]:
     table = model._meta.db_table
     with connection.cursor() as cur:
         if connection.vendor == "postgresql":
-            cur.execute(
-                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id')) FROM generate_series(1, %s)",  # noqa: S608
-                [n],
-            )
+            cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [id_sequence(table), n])
             return [int(r[0]) for r in cur.fetchall()]
         cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
         start = int(cur.fetchone()[0]) + 1

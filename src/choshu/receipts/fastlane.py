@@ -28,6 +28,7 @@ from typing import Any
 
 from django.db import connection
 
+from choshu.core.bulk import id_sequence
 from choshu.formats.payments import PaymentRecord, RecordKind
 from choshu.levies.models import Account, Component, TxnKind
 from choshu.receipts.models import PaymentStatus
@@ -43,6 +44,10 @@ REST = "choshu_payment_rest"
 ANALYZE_AFTER = 10_000
 STAGE_COLUMNS = ("line", "kind", "reference", "slip_no", "confirmation_no", "tax_item", "amount", "paid_on",
                  "booked_on", "detail", "conf_ok")  # fmt: skip
+
+
+# One encoder for every staged row (``json.dumps`` builds a new one per call with these options).
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 class ConcurrentChange(RuntimeError):
@@ -92,6 +97,9 @@ class PaymentStage:
     # -- staging -------------------------------------------------------------------------------------
 
     def create(self) -> None:
+        # PostgreSQL parses the detail into jsonb while the file is still being read (COPY runs on the
+        # server while Python parses the next rows), not later in the serial insert of the payments.
+        detail = "jsonb" if self.pg else "text"
         with connection.cursor() as cur:
             for table in (STAGE, FAST, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
@@ -99,7 +107,7 @@ class PaymentStage:
                 f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, kind varchar(20) NOT NULL,
                     reference varchar(120) NOT NULL, slip_no varchar(16) NOT NULL,
                     confirmation_no varchar(4) NOT NULL, tax_item varchar(2) NOT NULL,
-                    amount bigint NOT NULL, paid_on date NOT NULL, booked_on date, detail text NOT NULL,
+                    amount bigint NOT NULL, paid_on date NOT NULL, booked_on date, detail {detail} NOT NULL,
                     conf_ok boolean NOT NULL)"""
             )
 
@@ -123,7 +131,7 @@ class PaymentStage:
         booked_on: date | str | None = r.booked_on
         if r.booked_on is not None and not self.pg:
             booked_on = r.booked_on.isoformat()
-        detail = json.dumps({**r.detail, "line": r.line}, ensure_ascii=False, check_circular=False)
+        detail = _encode({**r.detail, "line": r.line})
         return (r.line, r.kind.value, r.reference, r.slip_no, r.confirmation_no, r.tax_item, r.amount, paid_on,
                 booked_on, detail, conf_ok)  # fmt: skip
 
@@ -155,7 +163,7 @@ class PaymentStage:
                          reverses_id, memo)
                     SELECT f.txn_id, %(m)s, '{TxnKind.PAYMENT.value}', s.paid_on, COALESCE(s.booked_on, s.paid_on),
                            %(now)s, %(actor)s, %(job)s, NULL, %(channel)s || ' ' || s.slip_no
-                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line""",  # noqa: S608 - constants only
+                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line ORDER BY f.txn_id""",  # noqa: S608 - constants only
                 p,
             )
             cur.execute(
@@ -164,10 +172,10 @@ class PaymentStage:
                     SELECT %(m)s, txn_id, '{Account.CASH.value}', '', NULL, taxpayer_id, amount FROM {FAST}
                     UNION ALL
                     SELECT %(m)s, txn_id, '{Account.RECEIVABLE.value}', '{Component.PRINCIPAL.value}',
-                           installment_id, taxpayer_id, -amount FROM {FAST}""",  # noqa: S608
+                           installment_id, taxpayer_id, -amount FROM {FAST}
+                    ORDER BY 2, 3""",  # noqa: S608
                 p,
             )
-            detail = "s.detail::jsonb" if self.pg else "s.detail"
             cur.execute(
                 f"""INSERT INTO receipts_payment
                         (municipality_id, channel, reference, status, taxpayer_id, amount, paid_on, booked_on,
@@ -175,8 +183,8 @@ class PaymentStage:
                          reversal_txn_id, job_id, created_at)
                     SELECT %(m)s, %(channel)s, s.reference, '{PaymentStatus.POSTED.value}', f.taxpayer_id,
                            s.amount, s.paid_on, s.booked_on, s.slip_no, s.confirmation_no, s.amount, 0, 0,
-                           {detail}, f.txn_id, NULL, %(job)s, %(now)s
-                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line""",  # noqa: S608
+                           s.detail, f.txn_id, NULL, %(job)s, %(now)s
+                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line ORDER BY f.txn_id""",  # noqa: S608
                 p,
             )
             # The outstanding amount is checked again row by row: a counter receipt committed since the
@@ -207,9 +215,9 @@ class PaymentStage:
         one installment once, so it fits if its amount is within the outstanding principal.
         """
         txn_id = (
-            "nextval(pg_get_serial_sequence('levies_ledgertransaction', 'id'))"
+            f"nextval('{id_sequence('levies_ledgertransaction')}'::regclass)"
             if self.pg
-            else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY line)"
+            else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY taxpayer_id, installment_id)"
         )
         return f"""
             CREATE TEMP TABLE {FAST} AS
@@ -235,14 +243,17 @@ class PaymentStage:
                 JOIN receipts_paymentslip ps ON ps.id = psi.paymentslip_id
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
             )
-            SELECT {txn_id} AS txn_id, s.line, s.amount, i.id AS installment_id, i.taxpayer_id
-            FROM {STAGE} s
-            JOIN levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
-            JOIN levies_levy l ON l.id = i.levy_id
-            WHERE s.amount <= i.principal_outstanding
-              AND (s.tax_item = '' OR s.tax_item = l.tax_item)
-              AND NOT EXISTS (SELECT 1 FROM bad b WHERE b.slip_no = s.slip_no)
-              AND NOT EXISTS (SELECT 1 FROM covered v WHERE v.installment_id = i.id)
+            SELECT {txn_id} AS txn_id, q.* FROM (
+                SELECT s.line, s.amount, i.id AS installment_id, i.taxpayer_id
+                FROM {STAGE} s
+                JOIN levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
+                JOIN levies_levy l ON l.id = i.levy_id
+                WHERE s.amount <= i.principal_outstanding
+                  AND (s.tax_item = '' OR s.tax_item = l.tax_item)
+                  AND NOT EXISTS (SELECT 1 FROM bad b WHERE b.slip_no = s.slip_no)
+                  AND NOT EXISTS (SELECT 1 FROM covered v WHERE v.installment_id = i.id)
+                ORDER BY i.taxpayer_id, i.id
+            ) q
             """
 
     # -- the rest, for the reconciliation in Python ---------------------------------------------------
@@ -284,7 +295,7 @@ class PaymentStage:
             paid_on = date.fromisoformat(paid_on)
         if isinstance(booked_on, str):
             booked_on = date.fromisoformat(booked_on)
-        extra = json.loads(detail)
+        extra = json.loads(detail) if isinstance(detail, str) else detail  # jsonb arrives decoded
         extra.pop("line", None)
         return PaymentRecord(
             line=line,
