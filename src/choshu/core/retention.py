@@ -20,7 +20,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import F, Max, Sum
 from django.utils import timezone
 
 from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurgePermit, AuditSubject
@@ -117,13 +117,39 @@ def _reasons_to_keep(municipality: Municipality, ids: list[int], as_of: date) ->
 
 
 def _delete_people(ids: list[int]) -> None:
-    txn_ids = list(
-        LedgerEntry.objects.filter(taxpayer_id__in=ids).values_list("txn_id", flat=True).distinct()
+    payments = list(
+        Payment.objects.filter(taxpayer_id__in=ids).values_list("id", "txn_id", "reversal_txn_id")
+    )
+    pay_ids = [pk for pk, _, _ in payments]
+    pay_txns = {t for _, txn, rev in payments for t in (txn, rev) if t}
+    txn_ids = set(LedgerEntry.objects.filter(taxpayer_id__in=ids).values_list("txn_id", flat=True))
+    txn_ids |= pay_txns
+    # A payment import's fast lane posts the payments of one 領収日 × 日計日 as one transaction with one
+    # cash entry: there only these people's entries go, and the cash entry shrinks by what they were.
+    shared = set(
+        LedgerEntry.objects.filter(txn_id__in=pay_txns, payment_id__isnull=False)
+        .exclude(payment_id__in=pay_ids)
+        .values_list("txn_id", flat=True)
     )
     SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
+    LedgerEntry.objects.filter(txn_id__in=txn_ids - shared).delete()
+    if shared:
+        LedgerEntry.objects.filter(txn_id__in=shared, payment_id__in=pay_ids).delete()
+        left = (
+            LedgerEntry.objects.filter(txn_id__in=shared)
+            .values("txn_id")
+            .annotate(total=Sum("amount"))
+            .values_list("txn_id", "total")
+        )
+        for txn_id, total in left:
+            if total:
+                LedgerEntry.objects.filter(
+                    txn_id=txn_id, account=Account.CASH, payment_id__isnull=True
+                ).update(amount=F("amount") - total)
+        LedgerEntry.objects.filter(txn_id__in=shared, account=Account.CASH, amount=0).delete()
+        txn_ids -= set(LedgerEntry.objects.filter(txn_id__in=shared).values_list("txn_id", flat=True))
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
-    LedgerEntry.objects.filter(txn_id__in=txn_ids).delete()
     LedgerTransaction.objects.filter(id__in=txn_ids).delete()
     Installment.objects.filter(taxpayer_id__in=ids).delete()
     Levy.objects.filter(taxpayer_id__in=ids).delete()

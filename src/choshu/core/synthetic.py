@@ -429,9 +429,9 @@ class CityGenerator:
         channel = rng.choice(PAY_CHANNELS)
         booked_on = paid_on + timedelta(days=rng.randint(0, 3))
         txn = self._txn(TxnKind.PAYMENT, paid_on, booked_on, "収納(合成データ)")
-        self._entry(txn, Account.CASH, Component.NONE, None, tp_id, amount)
-        self._entry(txn, Account.RECEIVABLE, Component.PRINCIPAL, inst_id, tp_id, -amount)
         pay_id = self.ids.take(Payment)
+        self._entry(txn, Account.CASH, Component.NONE, None, tp_id, amount, pay_id)
+        self._entry(txn, Account.RECEIVABLE, Component.PRINCIPAL, inst_id, tp_id, -amount, pay_id)
         self.rows[Payment].append(
             (pay_id, self.m.pk, channel, f"seed-{self.seed}-{pay_id}", PaymentStatus.POSTED, tp_id, amount, paid_on,
              booked_on, slip, "", amount, 0, 0, "{}", txn, None, self.job.pk, self.now)
@@ -446,9 +446,18 @@ class CityGenerator:
         )
         return txn_id
 
-    def _entry(self, txn: int, account: str, component: str, inst: int | None, tp: int, amount: int) -> None:
+    def _entry(
+        self,
+        txn: int,
+        account: str,
+        component: str,
+        inst: int | None,
+        tp: int,
+        amount: int,
+        pay: int | None = None,
+    ) -> None:
         self.rows[LedgerEntry].append(
-            (self.ids.take(LedgerEntry), self.m.pk, txn, account, component, inst, tp, amount)
+            (self.ids.take(LedgerEntry), self.m.pk, txn, account, component, inst, tp, amount, pay)
         )
 
     def flush(self) -> None:
@@ -470,7 +479,7 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     LedgerTransaction: ("id", "municipality_id", "kind", "legal_date", "booking_date", "recorded_at", "actor_id",
                         "job_id", "reverses_id", "memo"),
     LedgerEntry: ("id", "municipality_id", "txn_id", "account", "component", "installment_id", "taxpayer_id",
-                  "amount"),
+                  "amount", "payment_id"),
     Payment: ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
               "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail", "txn_id",
               "reversal_txn_id", "job_id", "created_at"),

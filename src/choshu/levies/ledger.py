@@ -65,6 +65,7 @@ class Posting:
     booking_date: date
     legs: Sequence[Leg]
     memo: str = ""
+    payment_id: int | None = None  # the payment every entry belongs to (LedgerEntry.payment)
 
 
 def _check_balanced(legs: Sequence[Leg]) -> None:
@@ -89,6 +90,7 @@ ENTRY_COLUMNS = (
     "installment_id",
     "taxpayer_id",
     "amount",
+    "payment_id",
 )
 CACHE_COLUMNS = ("principal_levied", "principal_paid", "principal_outstanding")
 
@@ -143,6 +145,7 @@ def post_many(
                     leg.inst_id,
                     leg.owner_id,
                     leg.amount,
+                    p.payment_id,
                 )
                 for tid, p in zip(txn_ids, postings, strict=True)
                 for leg in p.legs

@@ -173,6 +173,21 @@ class LedgerEntry(models.Model):
     taxpayer = models.ForeignKey(
         "taxpayers.Taxpayer", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
     )
+    # The payment this entry belongs to (its placement, its reversal, its 未消込充当). A payment
+    # import's fast lane posts one transaction per 領収日 × 日計日 of the file with one cash entry for
+    # them all, so the transaction alone no longer says whose entry it is. Not indexed: it is always
+    # read together with the transaction (``txn_id``, indexed). DO_NOTHING: payments are deleted only
+    # by the retention purge, which deletes their entries itself (PROTECT would look the entries up
+    # by this unindexed column for every payment deleted); ``verify-ledger`` reports any orphan.
+    payment = models.ForeignKey(
+        "receipts.Payment",
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+    )
     amount = models.BigIntegerField()
 
     class Meta:

@@ -195,6 +195,7 @@ UNENFORCED_REFERENCES = (
     ("levies_ledgerentry", "installment_id", "levies_installment"),
     ("levies_ledgerentry", "taxpayer_id", "taxpayers_taxpayer"),
     ("levies_ledgerentry", "municipality_id", "core_municipality"),
+    ("levies_ledgerentry", "payment_id", "receipts_payment"),
     ("levies_ledgertransaction", "reverses_id", "levies_ledgertransaction"),
     ("levies_ledgertransaction", "municipality_id", "core_municipality"),
     ("levies_ledgertransaction", "job_id", "core_job"),

@@ -4,9 +4,10 @@ Almost every record of a bank or conveni file pays one installment's own slip, n
 still owed, with the right 確認番号 and 税目, and is the only record in the file for that slip.
 Such a payment is placed entirely on the installment's principal whatever its date (the allocation
 order puts 本税 before 延滞金, ``rules.allocation``), so it needs no Python: the records are staged in
-a temporary table (COPY on PostgreSQL), and a handful of statements post them — one ledger
-transaction per payment (cash +amount, the installment's receivable −amount), the payment rows, and
-one ``UPDATE … FROM`` of the installments' cached amounts.
+a temporary table (COPY on PostgreSQL), and a handful of statements post them: one ledger
+transaction per 領収日 × 日計日 of the file (a batch journal, as a 日計 is), with one cash entry for its
+total and one receivable entry (−amount, naming its payment) per payment; the payment rows; and one
+``UPDATE … FROM`` of the installments' cached amounts.
 
 Every other record — 速報 and 速報取消, cancellations, unknown or combined slips, mismatches,
 overpayments, references already imported or repeated in the file, slips with two or more records,
@@ -38,6 +39,7 @@ logger = logging.getLogger(__name__)
 
 STAGE = "choshu_payment_stage"
 FAST = "choshu_payment_fast"
+GROUPS = "choshu_payment_groups"
 REST = "choshu_payment_rest"
 # Planner statistics are refreshed before the Python lane only when the fast lane added this many
 # payments or more: below that the earlier statistics still plan its look-ups well.
@@ -101,7 +103,7 @@ class PaymentStage:
         # server while Python parses the next rows), not later in the serial insert of the payments.
         detail = "jsonb" if self.pg else "text"
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, REST):
+            for table in (STAGE, FAST, GROUPS, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(
                 f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, kind varchar(20) NOT NULL,
@@ -157,34 +159,55 @@ class PaymentStage:
             posted, amount = cur.fetchone()
             if not posted:
                 return FastResult(0, 0)
+            # One transaction per 領収日 × 日計日: its cash entry is the group's total.
+            txn_id = (
+                f"nextval('{id_sequence('levies_ledgertransaction')}'::regclass)"
+                if self.pg
+                else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY paid_on, booking)"
+            )
+            cur.execute(
+                f"""CREATE TEMP TABLE {GROUPS} AS
+                    SELECT {txn_id} AS txn_id, g.* FROM (
+                        SELECT paid_on, booking, COUNT(*) AS n, SUM(amount) AS amount FROM {FAST}
+                        GROUP BY paid_on, booking ORDER BY paid_on, booking
+                    ) g"""  # noqa: S608 - constants only
+            )
             cur.execute(
                 f"""INSERT INTO levies_ledgertransaction
                         (id, municipality_id, kind, legal_date, booking_date, recorded_at, actor_id, job_id,
                          reverses_id, memo)
-                    SELECT f.txn_id, %(m)s, '{TxnKind.PAYMENT.value}', s.paid_on, COALESCE(s.booked_on, s.paid_on),
-                           %(now)s, %(actor)s, %(job)s, NULL, %(channel)s || ' ' || s.slip_no
-                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line ORDER BY f.txn_id""",  # noqa: S608 - constants only
+                    SELECT txn_id, %(m)s, '{TxnKind.PAYMENT.value}', paid_on, booking, %(now)s, %(actor)s, %(job)s,
+                           NULL, %(channel)s || ' ' || n || '件'
+                    FROM {GROUPS} ORDER BY txn_id""",  # noqa: S608
                 p,
             )
             cur.execute(
                 f"""INSERT INTO levies_ledgerentry
-                        (municipality_id, txn_id, account, component, installment_id, taxpayer_id, amount)
-                    SELECT %(m)s, txn_id, '{Account.CASH.value}', '', NULL, taxpayer_id, amount FROM {FAST}
+                        (municipality_id, txn_id, account, component, installment_id, taxpayer_id, amount,
+                         payment_id)
+                    SELECT %(m)s, txn_id, '{Account.CASH.value}', '', NULL, NULL, amount, NULL
+                    FROM {GROUPS}
                     UNION ALL
-                    SELECT %(m)s, txn_id, '{Account.RECEIVABLE.value}', '{Component.PRINCIPAL.value}',
-                           installment_id, taxpayer_id, -amount FROM {FAST}
-                    ORDER BY 2, 3""",  # noqa: S608
+                    SELECT * FROM (
+                        SELECT %(m)s, g.txn_id, '{Account.RECEIVABLE.value}', '{Component.PRINCIPAL.value}',
+                               f.installment_id, f.taxpayer_id, -f.amount, f.payment_id
+                        FROM {FAST} f JOIN {GROUPS} g ON g.paid_on = f.paid_on AND g.booking = f.booking
+                        ORDER BY f.payment_id
+                    ) r""",  # noqa: S608
                 p,
             )
             cur.execute(
                 f"""INSERT INTO receipts_payment
-                        (municipality_id, channel, reference, status, taxpayer_id, amount, paid_on, booked_on,
-                         slip_no, confirmation_no, allocated, overpaid, suspended, detail, txn_id,
+                        (id, municipality_id, channel, reference, status, taxpayer_id, amount, paid_on,
+                         booked_on, slip_no, confirmation_no, allocated, overpaid, suspended, detail, txn_id,
                          reversal_txn_id, job_id, created_at)
-                    SELECT %(m)s, %(channel)s, s.reference, '{PaymentStatus.POSTED.value}', f.taxpayer_id,
-                           s.amount, s.paid_on, s.booked_on, s.slip_no, s.confirmation_no, s.amount, 0, 0,
-                           s.detail, f.txn_id, NULL, %(job)s, %(now)s
-                    FROM {FAST} f JOIN {STAGE} s ON s.line = f.line ORDER BY f.txn_id""",  # noqa: S608
+                    SELECT f.payment_id, %(m)s, %(channel)s, s.reference, '{PaymentStatus.POSTED.value}',
+                           f.taxpayer_id, s.amount, s.paid_on, s.booked_on, s.slip_no, s.confirmation_no,
+                           s.amount, 0, 0, s.detail, g.txn_id, NULL, %(job)s, %(now)s
+                    FROM {FAST} f
+                    JOIN {STAGE} s ON s.line = f.line
+                    JOIN {GROUPS} g ON g.paid_on = f.paid_on AND g.booking = f.booking
+                    ORDER BY f.payment_id""",  # noqa: S608
                 p,
             )
             # The outstanding amount is checked again row by row: a counter receipt committed since the
@@ -206,7 +229,7 @@ class PaymentStage:
         return FastResult(int(posted), int(amount))
 
     def _select_fast(self) -> str:
-        """The fast-lane records with their installment and a fresh transaction id, into ``FAST``.
+        """The fast-lane records with their installment and a fresh payment id, into ``FAST``.
 
         ``bad``: slips with more than one record in the file, or with a record that is not a plain
         確報 — a 速報 or 速報取消, a wrong 確認番号, a reference repeated in the file or already imported,
@@ -214,10 +237,10 @@ class PaymentStage:
         The records of those slips and installments all go to the Python path; every other record pays
         one installment once, so it fits if its amount is within the outstanding principal.
         """
-        txn_id = (
-            f"nextval('{id_sequence('levies_ledgertransaction')}'::regclass)"
+        payment_id = (
+            f"nextval('{id_sequence('receipts_payment')}'::regclass)"
             if self.pg
-            else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY taxpayer_id, installment_id)"
+            else "(SELECT COALESCE(MAX(id), 0) FROM receipts_payment) + ROW_NUMBER() OVER (ORDER BY taxpayer_id, installment_id)"
         )
         return f"""
             CREATE TEMP TABLE {FAST} AS
@@ -243,8 +266,9 @@ class PaymentStage:
                 JOIN receipts_paymentslip ps ON ps.id = psi.paymentslip_id
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
             )
-            SELECT {txn_id} AS txn_id, q.* FROM (
-                SELECT s.line, s.amount, i.id AS installment_id, i.taxpayer_id
+            SELECT {payment_id} AS payment_id, q.* FROM (
+                SELECT s.line, s.amount, s.paid_on, COALESCE(s.booked_on, s.paid_on) AS booking,
+                       i.id AS installment_id, i.taxpayer_id
                 FROM {STAGE} s
                 JOIN levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
                 JOIN levies_levy l ON l.id = i.levy_id
@@ -313,5 +337,5 @@ class PaymentStage:
 
     def drop(self) -> None:
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, REST):
+            for table in (STAGE, FAST, GROUPS, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")

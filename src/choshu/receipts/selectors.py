@@ -70,8 +70,8 @@ YEAR_CLASS = {"current": "現年分", "carried_over": "滞納繰越分", "unknow
 _SQL = """
 SELECT p.id, p.channel, lv.tax_item, lv.levy_year, e.account, t.kind, SUM(e.amount)
 FROM levies_ledgertransaction t
-JOIN receipts_payment p ON p.{link} = t.id
 JOIN levies_ledgerentry e ON e.txn_id = t.id AND e.account <> 'cash'
+JOIN receipts_payment p ON p.id = e.payment_id AND p.{link} = t.id
 LEFT JOIN levies_installment i ON i.id = e.installment_id
 LEFT JOIN levies_levy lv ON lv.id = i.levy_id
 WHERE t.municipality_id = %s AND t.booking_date = %s AND t.kind = %s

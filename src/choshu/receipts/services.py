@@ -21,7 +21,7 @@ import logging
 import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -488,8 +488,12 @@ class _Importer:
         changed: list[Payment],
         posted: list[tuple[Payment, Posting, SuspenseReason | None]],
     ) -> None:
+        _reserve_payment_ids(new)  # the entries name their payment
         txn_ids = post_many(
-            municipality=self.m, postings=[p for _, p, _ in posted], actor=self.actor, job=self.job
+            municipality=self.m,
+            postings=[replace(p, payment_id=payment.pk) for payment, p, _ in posted],
+            actor=self.actor,
+            job=self.job,
         )
         for (payment, _, _), txn_id in zip(posted, txn_ids, strict=True):
             payment.txn_id = txn_id
@@ -576,11 +580,16 @@ PAYMENT_COLUMNS = ("id", "municipality_id", "channel", "reference", "status", "t
                    "txn_id", "reversal_txn_id", "job_id", "created_at")  # fmt: skip
 
 
-def _insert_payments(payments: list[Payment]) -> None:
-    """New payments in one COPY (PostgreSQL) / executemany (SQLite); their ids are set on the objects."""
-    now = timezone.now()
+def _reserve_payment_ids(payments: list[Payment]) -> None:
+    """Ids for new payments (set on the objects) before anything refers to them."""
     for payment, pk in zip(payments, reserve_id_block(Payment, len(payments)), strict=True):
         payment.pk = pk
+
+
+def _insert_payments(payments: list[Payment]) -> None:
+    """New payments in one COPY (PostgreSQL) / executemany (SQLite), with ids reserved beforehand."""
+    now = timezone.now()
+    _reserve_payment_ids([p for p in payments if p.pk is None])
     insert_rows(
         Payment,
         PAYMENT_COLUMNS,
@@ -616,11 +625,18 @@ def _insert_payments(payments: list[Payment]) -> None:
 def payment_reverse_post(
     payment: Payment, *, legal_date: date, booking_date: date, actor: Any, job: Job | None, reason: str
 ) -> None:
-    """Post the exact negation of the payment's transaction: balances and late charges re-open."""
+    """Post the exact negation of the payment's entries: balances and late charges re-open.
+
+    A payment of an import's fast lane shares its transaction (and its cash entry) with the other
+    payments of the same 領収日 and 日計日: its own entries are those that name it, and the cash it
+    brought in is its amount.
+    """
     legs = [
         Leg(e.account, -e.amount, e.component, installment_id=e.installment_id, taxpayer_id=e.taxpayer_id)
-        for e in LedgerEntry.objects.filter(txn_id=payment.txn_id).order_by("id")
+        for e in LedgerEntry.objects.filter(txn_id=payment.txn_id, payment_id=payment.pk).order_by("id")
     ]
+    if not any(leg.account == Account.CASH for leg in legs):
+        legs.insert(0, Leg(Account.CASH, -payment.amount))
     [txn_id] = post_many(
         municipality=payment.municipality,
         postings=[
@@ -630,6 +646,7 @@ def payment_reverse_post(
                 booking_date=booking_date,
                 legs=legs,
                 memo=f"収納取消: {reason}",
+                payment_id=payment.pk,
             )
         ],
         actor=actor,
@@ -642,26 +659,44 @@ def payment_reverse_post(
 
 
 def payment_totals_problems(municipality_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    """For every payment with a transaction: allocated + overpaid + suspended = amount = its cash entry."""
+    """Every payment with a transaction: allocated + overpaid + suspended = amount = what its own entries
+    place (credits to the receivable, late charge, overpayment and suspense accounts that name it); and
+    every such transaction's cash = the amounts of its payments (one payment, or a fast lane's group)."""
     where = "AND p.municipality_id = %s" if municipality_id else ""
+    params = [municipality_id] if municipality_id else []
     with connection.cursor() as cur:
         cur.execute(
-            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(SUM(e.amount), 0)
+            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-SUM(e.amount), 0)
                 FROM receipts_payment p
-                LEFT JOIN levies_ledgerentry e ON e.txn_id = p.txn_id AND e.account = 'cash'
+                LEFT JOIN levies_ledgerentry e
+                       ON e.txn_id = p.txn_id AND e.payment_id = p.id AND e.account <> 'cash'
                 WHERE p.txn_id IS NOT NULL {where}
                 GROUP BY p.id, p.amount, p.allocated, p.overpaid, p.suspended
-                HAVING p.allocated + p.overpaid + p.suspended <> p.amount OR COALESCE(SUM(e.amount), 0) <> p.amount""",
-            [municipality_id] if municipality_id else [],
+                HAVING p.allocated + p.overpaid + p.suspended <> p.amount
+                    OR COALESCE(-SUM(e.amount), 0) <> p.amount""",
+            params,
         )
         rows = cur.fetchmany(limit)
+        cur.execute(
+            f"""SELECT paid.txn_id, paid.amount, COALESCE(cash.amount, 0)
+                FROM (SELECT p.txn_id, SUM(p.amount) AS amount FROM receipts_payment p
+                      WHERE p.txn_id IS NOT NULL {where} GROUP BY p.txn_id) paid
+                LEFT JOIN (SELECT e.txn_id, SUM(e.amount) AS amount FROM levies_ledgerentry e
+                           WHERE e.account = 'cash' GROUP BY e.txn_id) cash ON cash.txn_id = paid.txn_id
+                WHERE COALESCE(cash.amount, 0) <> paid.amount""",
+            params,
+        )
+        cash_rows = cur.fetchmany(limit)
     return [
         {
             "kind": "payment_split",
             "id": pk,
-            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} cash {cash}",
+            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} placed {placed}",
         }
-        for pk, amount, a, o, s, cash in rows
+        for pk, amount, a, o, s, placed in rows
+    ] + [
+        {"kind": "payment_cash", "id": txn_id, "detail": f"payments {paid} cash {cash}"}
+        for txn_id, paid, cash in cash_rows
     ]
 
 
@@ -811,6 +846,7 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
                 booking_date=timezone.localdate(),
                 legs=legs,
                 memo=f"未消込充当 決裁#{req.pk}",
+                payment_id=payment.pk,
             )
         ],
         actor=approver,

@@ -114,3 +114,60 @@ def test_the_audit_log_keeps_its_own_retention_and_still_verifies(city: Any, set
     out = StringIO()
     call_command("audit_verify", "--json", stdout=out)
     assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
+
+
+def _slip(taxpayer_no: str) -> dict[str, Any]:
+    out = StringIO()
+    call_command("slips", "--taxpayer", taxpayer_no, "--json", stdout=out)
+    return json.loads(out.getvalue().strip().splitlines()[-1])["slips"][0]
+
+
+def test_a_person_purged_from_an_imported_days_shared_transaction_leaves_the_others_whole(
+    municipality: Any, write_csv: Callable
+) -> None:
+    """The import's fast lane books one day's receipts as one transaction with one cash entry: purging
+    one payer removes only that payer's entries and shrinks the cash entry by what they paid."""
+    from choshu.formats.payments import BANK_HEADER
+    from choshu.levies.models import LedgerTransaction
+    from choshu.receipts.models import Payment
+
+    people = [f"{no},individual,氏名{no},シメイ,1950-01-01,1,,,,,,,1," for no in ("1", "2")]
+    taxpayers_import(municipality=municipality, path=write_csv(TAXPAYER_HEADER, people))
+    levies_import(
+        municipality=municipality,
+        path=write_csv(
+            LEVY_HEADER,
+            [
+                "05,2015,1,1,1,2015-06-01,7200,",  # settled in 2015: past 7 years → deleted
+                "05,2015,2,2,1,2015-06-01,9600,",  # paid on the same day, in part: arrears → kept
+            ],
+        ),
+    )
+    one, two = _slip("1"), _slip("2")
+    lines = [
+        f"{one['ocr_lower']},7200,2015-05-20,0001,123,2015-05-20",
+        f"{two['ocr_lower']},4800,2015-05-20,0001,123,2015-05-20",
+    ]
+    out = StringIO()
+    call_command(
+        "import_payments",
+        "--channel",
+        "bank",
+        str(write_csv(",".join(BANK_HEADER), lines)),
+        "--json",
+        stdout=out,
+    )
+    [txn_id] = set(Payment.objects.values_list("txn_id", flat=True))
+    assert LedgerEntry.objects.get(txn_id=txn_id, account=Account.CASH).amount == 12000
+
+    report = purge()
+    assert (report["deleted"], report["kept_reasons"]) == (1, {"arrears": 1})
+    assert list(Payment.objects.values_list("amount", "txn_id")) == [(4800, txn_id)]
+    assert LedgerTransaction.objects.filter(pk=txn_id).exists()
+    assert sorted(LedgerEntry.objects.filter(txn_id=txn_id).values_list("account", "amount")) == [
+        ("cash", 4800),
+        ("receivable", -4800),
+    ]
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True

@@ -42,12 +42,22 @@ def _cmd(*args: str) -> dict[str, Any]:
 
 
 def _state() -> dict[str, Any]:
+    """The outcome, in the terms both lanes must agree on. The fast lane posts one transaction per
+    領収日 × 日計日 with one cash entry for the group; the Python path one transaction per payment: so a
+    payment is compared by its own entries (those naming it), and the cash by date."""
     payments = {p.pk: p for p in Payment.objects.select_related("txn")}
-    by_txn: dict[int, list[tuple[Any, ...]]] = {}
-    for e in LedgerEntry.objects.filter(txn_id__in=[p.txn_id for p in payments.values()]):
-        by_txn.setdefault(e.txn_id, []).append(
-            (e.account, e.component, e.installment_id, e.taxpayer_id, e.amount)
-        )
+    own: dict[int, list[tuple[Any, ...]]] = {}
+    cash: dict[tuple[Any, ...], int] = {}
+    txn_ids = {p.txn_id for p in payments.values() if p.txn_id}
+    for e in LedgerEntry.objects.filter(txn_id__in=txn_ids).select_related("txn"):
+        if e.account == "cash":
+            key = (e.txn.kind, e.txn.legal_date, e.txn.booking_date)
+            cash[key] = cash.get(key, 0) + e.amount
+        else:
+            assert e.payment_id in payments, f"entry {e.pk} ({e.account}) names no payment of its transaction"
+            own.setdefault(e.payment_id, []).append(
+                (e.account, e.component, e.installment_id, e.taxpayer_id, e.amount)
+            )
     return {
         "payments": sorted(
             (
@@ -63,11 +73,12 @@ def _state() -> dict[str, Any]:
                 p.slip_no,
                 p.confirmation_no,
                 json.dumps(p.detail, sort_keys=True, ensure_ascii=False),
-                (p.txn.kind, p.txn.legal_date, p.txn.booking_date, p.txn.memo) if p.txn else None,
-                sorted(by_txn.get(p.txn_id, [])) if p.txn_id else None,
+                (p.txn.kind, p.txn.legal_date, p.txn.booking_date) if p.txn else None,
+                sorted(own.get(p.pk, [])) if p.txn_id else None,
             )
             for p in payments.values()
         ),
+        "cash": sorted(cash.items()),
         "installments": sorted(
             Installment.objects.values_list(
                 "id", "principal_levied", "principal_paid", "principal_outstanding"
@@ -220,3 +231,46 @@ def test_plain_payments_take_the_fast_lane_and_a_slip_paid_twice_takes_the_pytho
         i.principal_outstanding == 0
         for i in Installment.objects.filter(slip_no__in=[s["slip_no"] for s in slips])
     )
+
+
+def test_fast_lane_payments_of_one_day_share_a_transaction_and_one_is_reversed_alone(
+    city_slips: dict[str, Any], write_csv: Callable, make_user: Callable, sample_city: Any
+) -> None:
+    from choshu.accounts.models import Role
+    from choshu.levies.models import LedgerTransaction
+    from choshu.receipts.selectors import daily_totals
+    from choshu.receipts.services import payment_reverse, payment_totals_problems
+
+    slips = [s for s in city_slips["slips"] if s.get("ocr_lower") and s["slip_no"] != city_slips["combined"]]
+    lines = [_bank_line(s, s["amount"], "2024-06-28", False) for s in slips]
+    path = write_csv(",".join(BANK_HEADER), lines)
+    summary = _cmd("import_payments", "--channel", "bank", str(path))
+    assert summary["posted"] == len(slips) >= 3
+    payments = list(Payment.objects.order_by("pk"))
+    # One transaction for the day's receipts: one cash entry for their total, one receivable entry each.
+    [txn_id] = {p.txn_id for p in payments}
+    assert txn_id is not None
+    entries = list(LedgerEntry.objects.filter(txn_id=txn_id))
+    cash = [e for e in entries if e.account == "cash"]
+    assert [(e.amount, e.payment_id) for e in cash] == [(sum(p.amount for p in payments), None)]
+    assert sorted((e.payment_id, -e.amount) for e in entries if e.account != "cash") == sorted(
+        (p.pk, p.amount) for p in payments
+    )
+    assert LedgerTransaction.objects.get(pk=txn_id).memo == f"bank {len(slips)}件"
+    before = daily_totals(municipality=sample_city, booked_on=date(2024, 6, 28))
+    assert (before.count, before.amount_posted) == (len(slips), sum(p.amount for p in payments))
+
+    gone, *kept = payments
+    clerk = make_user("clerk", role=Role.CLERK, municipality=sample_city)
+    payment_reverse(actor=clerk, payment=gone, reason="二重計上", on=date(2024, 7, 1))
+    reversal = list(LedgerEntry.objects.filter(txn_id=Payment.objects.get(pk=gone.pk).reversal_txn_id))
+    assert sorted((e.account, e.amount, e.payment_id) for e in reversal) == sorted(
+        [("cash", -gone.amount, gone.pk), ("receivable", gone.amount, gone.pk)]
+    )
+    assert Installment.objects.get(slip_no=gone.slip_no).principal_outstanding == gone.amount
+    assert all(Installment.objects.get(slip_no=p.slip_no).principal_outstanding == 0 for p in kept)
+    after = daily_totals(municipality=sample_city, booked_on=date(2024, 7, 1))
+    assert (after.count, after.amount_posted) == (-1, -gone.amount)
+    assert payment_totals_problems() == []
+    verify = _cmd("verify_ledger")
+    assert verify["ok"] is True, verify
