@@ -3,7 +3,8 @@
 Steps (all in one run, on the same machine and database):
 1. seed a city with at least ``--installments`` installments into a fresh database;
 2. write ``--payments`` bank (領収済通知) and conveni (確報) records paying those installments;
-3. time ``choshu import-payments`` for each file (peak RSS of the importer reported);
+3. time ``choshu import-payments`` for each file (peak RSS of the importer reported), then the bank
+   file again (a file sent twice: nothing changes);
 4. time the raw baseline: ``COPY`` of the same records into a bare table plus one
    ``UPDATE … FROM`` join onto a bare installments table (PostgreSQL only);
 5. report both times and the ratio (target ≤ 2.0× the raw baseline).
@@ -252,6 +253,12 @@ def main() -> None:
         peak = max(peak, rss)
     results["import_seconds"] = round(import_s, 1)
     results["importer_peak_rss_mb"] = round(peak, 1)
+    # The bank sends the same file again: nothing may change, and it should not take longer than the
+    # first import (every record is recognised by its reference).
+    seconds, out, _ = sh_rss([CHOSHU, "import-payments", "--channel", "bank", str(bank), "--json"], env)
+    again = json.loads(out.strip().splitlines()[-1])
+    assert again["posted"] == 0 and again["already_imported"] == again["records"], again
+    results["reimport_bank_seconds"] = round(seconds, 1)
     _, out = sh([CHOSHU, "verify-ledger", "--json"], env)
     results["ledger_ok"] = json.loads(out.strip().splitlines()[-1])["ok"]
     if args.db == "postgresql":

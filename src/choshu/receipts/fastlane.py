@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 STAGE = "choshu_payment_stage"
 FAST = "choshu_payment_fast"
 GROUPS = "choshu_payment_groups"
+DONE = "choshu_payment_done"
 REST = "choshu_payment_rest"
 # Planner statistics are refreshed before the Python lane only when the fast lane added this many
 # payments or more: below that the earlier statistics still plan its look-ups well.
@@ -94,6 +95,7 @@ class PaymentStage:
         self.pg = connection.vendor == "postgresql"
         self.staged = 0
         self.fast_table = False  # whether post_fast created FAST (the rest is then what it left)
+        self.already_imported = 0  # records of the rest that an earlier import already holds (``rest``)
         self.timings: dict[str, float] = {}
 
     # -- staging -------------------------------------------------------------------------------------
@@ -103,7 +105,7 @@ class PaymentStage:
         # server while Python parses the next rows), not later in the serial insert of the payments.
         detail = "jsonb" if self.pg else "text"
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, GROUPS, REST):
+            for table in (STAGE, FAST, GROUPS, DONE, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(
                 f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, kind varchar(20) NOT NULL,
@@ -282,8 +284,9 @@ class PaymentStage:
 
     # -- the rest, for the reconciliation in Python ---------------------------------------------------
 
-    def rest(self, chunk: int, *, posted: int) -> Iterator[list[PaymentRecord]]:
-        """Every staged record not posted by the fast lane, in file order, ``chunk`` at a time."""
+    def rest(self, chunk: int, *, posted: int, skip_done: bool = True) -> Iterator[list[PaymentRecord]]:
+        """Every staged record not posted by the fast lane, in file order, ``chunk`` at a time; with
+        ``skip_done``, less those an earlier import already holds (counted in ``already_imported``)."""
         if posted == self.staged:
             return
         with connection.cursor() as cur:
@@ -291,12 +294,37 @@ class PaymentStage:
                 # The fast lane just added its payments: the reconciliation's look-ups by reference
                 # and slip are planned on fresh statistics (own uncommitted rows count as live).
                 cur.execute("ANALYZE receipts_payment, levies_installment")
-            anti = ""
+            anti = "WHERE TRUE"
             if self.fast_table:
                 # Indexed, or SQLite plans the anti-join as a scan of FAST per staged row.
                 cur.execute(f"CREATE INDEX {FAST}_line ON {FAST} (line)")
                 anti = f"WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.line = s.line)"
-            cur.execute(f"CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}")  # noqa: S608
+            # Records of a file sent again: those the reconciliation would only count as already
+            # imported are counted here (a re-sent file of 500,000 records would otherwise go through
+            # Python record by record). Only references that occur once in the file: a 速報, 確報 and
+            # 取消 of the same reference in one file change one another and stay on the Python path.
+            cur.execute(
+                f"""CREATE TEMP TABLE {DONE} AS
+                    SELECT s.line FROM {STAGE} s
+                    JOIN receipts_payment p ON p.municipality_id = %s AND p.channel = %s
+                                           AND p.reference = s.reference
+                    {anti}
+                      AND ((s.kind = '{RecordKind.PROVISIONAL.value}')
+                        OR (s.kind = '{RecordKind.FINAL.value}' AND p.status IN ('{PaymentStatus.POSTED.value}',
+                            '{PaymentStatus.SUSPENSE.value}', '{PaymentStatus.REVERSED.value}'))
+                        OR (s.kind = '{RecordKind.CANCEL_PROVISIONAL.value}'
+                            AND p.status = '{PaymentStatus.CANCELLED.value}'))
+                      AND s.reference IN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) = 1)
+                      AND {"TRUE" if skip_done else "FALSE"}""",  # noqa: S608
+                [self.m, self.channel],
+            )
+            cur.execute(f"SELECT COUNT(*) FROM {DONE}")
+            self.already_imported = int(cur.fetchone()[0])
+            cur.execute(f"CREATE INDEX {DONE}_line ON {DONE} (line)")
+            cur.execute(
+                f"""CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}
+                    AND NOT EXISTS (SELECT 1 FROM {DONE} d WHERE d.line = s.line)"""  # noqa: S608
+            )
             cur.execute(f"CREATE INDEX {REST}_line ON {REST} (line)")
         last = 0
         while True:
@@ -337,5 +365,5 @@ class PaymentStage:
 
     def drop(self) -> None:
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, GROUPS, REST):
+            for table in (STAGE, FAST, GROUPS, DONE, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")

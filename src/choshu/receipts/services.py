@@ -273,7 +273,7 @@ def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> 
     importer.summary.amount_posted += fast.amount
     business: list[RowError] = []
     cancels: list[PaymentRecord] = []
-    for records in stage.rest(CHUNK, posted=fast.posted):
+    for records in stage.rest(CHUNK, posted=fast.posted, skip_done=FAST_LANE):
         cancels.extend(r for r in records if r.kind == RecordKind.CANCEL)
         others = [r for r in records if r.kind != RecordKind.CANCEL]
         if others and not business:
@@ -281,6 +281,7 @@ def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> 
                 importer.chunk(others, file_name)
             except FileRefused as refused:
                 business.extend(refused.errors)
+    importer.summary.already_imported += stage.already_imported
     if not business:
         try:
             importer.cancellations(cancels, file_name)

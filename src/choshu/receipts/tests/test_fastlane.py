@@ -7,6 +7,7 @@ ledger entries, installment caches, suspense items and summaries are compared (i
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from datetime import date
@@ -149,9 +150,13 @@ bank_record = st.tuples(
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(records=st.lists(bank_record, min_size=1, max_size=14), repeat=st.booleans())
+@given(
+    records=st.lists(bank_record, min_size=1, max_size=14),
+    repeat=st.booleans(),
+    sent_before=st.integers(0, 4),
+)
 def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
-    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], repeat: bool
+    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], repeat: bool, sent_before: int
 ) -> None:
     slips = [s for s in city_slips["slips"] if s.get("ocr_lower")]
     lines = []
@@ -167,7 +172,11 @@ def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
     if repeat:
         lines.append(lines[0])  # the same row twice: a second, identical payment (a real double payment)
     path = write_csv(",".join(BANK_HEADER), lines)
-    fast, slow = _import_both("bank", path)
+    # The bank sent the first ``sent_before`` rows earlier (a file sent again, or overlapping files).
+    earlier = write_csv(",".join(BANK_HEADER), lines[:sent_before])
+    fast, slow = _import_both(
+        "bank", path, lambda: sent_before and _cmd("import_payments", "--channel", "bank", str(earlier))
+    )
     assert fast == slow
 
 
@@ -179,9 +188,10 @@ def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
         max_size=12,
     ),
     previously=st.booleans(),
+    sent_before=st.integers(0, 4),
 )
 def test_conveni_files_give_the_same_state_with_and_without_the_fast_lane(
-    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], previously: bool
+    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], previously: bool, sent_before: int
 ) -> None:
     slips = [s for s in city_slips["slips"] if s.get("barcode")]
     header = ",".join(CONVENI_HEADER)
@@ -196,9 +206,14 @@ def test_conveni_files_give_the_same_state_with_and_without_the_fast_lane(
     which, _, store = records[0]
     earlier = write_csv(header, [row("01", slips[which % len(slips)], store)], encoding="cp932")
 
+    resent = write_csv(header, unique[:sent_before], encoding="cp932")
+
     def before() -> None:  # an earlier file with the first record's 速報 (its 確報 takes the Python path)
         if previously:
             _cmd("import_payments", "--channel", "conveni", str(earlier))
+        if sent_before:  # and the first rows of this file, sent before (if that file is accepted)
+            with contextlib.suppress(CommandError):
+                _cmd("import_payments", "--channel", "conveni", str(resent))
 
     path = write_csv(header, unique, encoding="cp932")
     fast, slow = _import_both("conveni", path, before)
