@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connection
 
 from choshu.core.bulk import id_sequence
 from choshu.formats.payments import PaymentRecord, RecordKind
@@ -86,48 +86,25 @@ class _Timed:
 
 
 class PaymentStage:
-    """A temporary table of one batch of a file's valid records, then the fast lane's postings.
-
-    A file is staged and posted batch by batch, in file order (``services._stream_into``): each batch
-    is posted completely — fast lane, then the Python path — before the next is staged, so a record
-    meets the effect of every earlier record of the file, as when reconciling line by line. The fast
-    lane of one batch may run in a worker thread while the next batch is parsed; it then uses this
-    object's connection (the importer's, in its transaction), never the worker thread's own.
-    """
+    """A temporary table of one file's valid records, then the fast lane's postings."""
 
     def __init__(self, municipality_id: int, municipality_code: str, channel: str) -> None:
         self.m = municipality_id
         self.code = municipality_code
         self.channel = channel
-        self.db = connections[DEFAULT_DB_ALIAS]  # the calling thread's connection, kept for a worker
-        self.pg = self.db.vendor == "postgresql"
-        self.staged = 0  # records staged so far (every batch)
-        self.batch = 0  # records of the current batch
-        self.posted_fast = 0  # records the fast lane posted so far (every batch)
-        self.analyzed_at = 0  # ``posted_fast`` when statistics were last refreshed
+        self.pg = connection.vendor == "postgresql"
+        self.staged = 0
         self.fast_table = False  # whether post_fast created FAST (the rest is then what it left)
         self.already_imported = 0  # records of the rest that an earlier import already holds (``rest``)
         self.timings: dict[str, float] = {}
-        self.sequences: dict[str, str] = {}
 
     # -- staging -------------------------------------------------------------------------------------
 
     def create(self) -> None:
-        if self.pg:  # looked up once, here in the importer's thread (core.bulk.id_sequence)
-            self.sequences = {t: id_sequence(t) for t in ("receipts_payment", "levies_ledgertransaction")}
-        self._create_stage()
-
-    def next_batch(self) -> None:
-        """Empty the staging table and drop the fast lane's tables for the next batch."""
-        self.batch = 0
-        self.fast_table = False
-        self._create_stage()
-
-    def _create_stage(self) -> None:
         # PostgreSQL parses the detail into jsonb while the file is still being read (COPY runs on the
         # server while Python parses the next rows), not later in the serial insert of the payments.
         detail = "jsonb" if self.pg else "text"
-        with self.db.cursor() as cur:
+        with connection.cursor() as cur:
             for table in (STAGE, FAST, GROUPS, DONE, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(
@@ -138,16 +115,12 @@ class PaymentStage:
                     conf_ok boolean NOT NULL)"""
             )
 
-    def rows(self, records: Sequence[PaymentRecord]) -> list[tuple[Any, ...]]:
-        """The staging rows of ``records`` (no database: runs while a worker posts the last batch)."""
-        return [self._row(r) for r in records]
-
-    def add(self, rows: Sequence[tuple[Any, ...]]) -> None:
-        if not rows:
+    def add(self, records: Sequence[PaymentRecord]) -> None:
+        if not records:
             return
-        self.staged += len(rows)
-        self.batch += len(rows)
-        with self.db.cursor() as cur:
+        self.staged += len(records)
+        rows = (self._row(r) for r in records)
+        with connection.cursor() as cur:
             if self.pg:
                 with cur.cursor.copy(f"COPY {STAGE} ({', '.join(STAGE_COLUMNS)}) FROM STDIN") as copy:
                     for row in rows:
@@ -170,10 +143,10 @@ class PaymentStage:
 
     def post_fast(self, *, job_id: int | None, actor_id: int | None, now: datetime) -> FastResult:
         """Post every fast-lane record; returns how many and their total."""
-        if not self.batch:
+        if not self.staged:
             return FastResult(0, 0)
         p = {"m": self.m, "channel": self.channel, "job": job_id, "actor": actor_id, "now": now}
-        with self.db.cursor() as raw:
+        with connection.cursor() as raw:
             cur = _Timed(raw, self.timings)
             if self.pg:
                 # Hash joins and aggregates the size of the file: in memory rather than in temporary
@@ -190,7 +163,7 @@ class PaymentStage:
                 return FastResult(0, 0)
             # One transaction per 領収日 × 日計日: its cash entry is the group's total.
             txn_id = (
-                f"nextval('{self.sequences['levies_ledgertransaction']}'::regclass)"
+                f"nextval('{id_sequence('levies_ledgertransaction')}'::regclass)"
                 if self.pg
                 else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY paid_on, booking)"
             )
@@ -254,7 +227,7 @@ class PaymentStage:
                 raise ConcurrentChange(
                     "取込中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度取り込んでください"
                 )
-        self.posted_fast += int(posted)
+        logger.info("fast lane: %s records, %s", posted, {k: round(v, 2) for k, v in self.timings.items()})
         return FastResult(int(posted), int(amount))
 
     def _select_fast(self) -> str:
@@ -267,7 +240,7 @@ class PaymentStage:
         one installment once, so it fits if its amount is within the outstanding principal.
         """
         payment_id = (
-            f"nextval('{self.sequences['receipts_payment']}'::regclass)"
+            f"nextval('{id_sequence('receipts_payment')}'::regclass)"
             if self.pg
             else "(SELECT COALESCE(MAX(id), 0) FROM receipts_payment) + ROW_NUMBER() OVER (ORDER BY taxpayer_id, installment_id)"
         )
@@ -314,15 +287,13 @@ class PaymentStage:
     def rest(self, chunk: int, *, posted: int, skip_done: bool = True) -> Iterator[list[PaymentRecord]]:
         """Every staged record not posted by the fast lane, in file order, ``chunk`` at a time; with
         ``skip_done``, less those an earlier import already holds (counted in ``already_imported``)."""
-        if posted == self.batch:
+        if posted == self.staged:
             return
-        with self.db.cursor() as cur:
-            if self.pg and self.posted_fast >= max(ANALYZE_AFTER, 2 * self.analyzed_at):
-                # The fast lane added many payments (twice as many as at the last refresh): the
-                # reconciliation's look-ups by reference and slip are planned on fresh statistics
-                # (own uncommitted rows count as live).
+        with connection.cursor() as cur:
+            if self.pg and posted >= ANALYZE_AFTER:
+                # The fast lane just added its payments: the reconciliation's look-ups by reference
+                # and slip are planned on fresh statistics (own uncommitted rows count as live).
                 cur.execute("ANALYZE receipts_payment, levies_installment")
-                self.analyzed_at = self.posted_fast
             anti = "WHERE TRUE"
             if self.fast_table:
                 # Indexed, or SQLite plans the anti-join as a scan of FAST per staged row.
@@ -348,7 +319,7 @@ class PaymentStage:
                 [self.m, self.channel],
             )
             cur.execute(f"SELECT COUNT(*) FROM {DONE}")
-            self.already_imported += int(cur.fetchone()[0])
+            self.already_imported = int(cur.fetchone()[0])
             cur.execute(f"CREATE INDEX {DONE}_line ON {DONE} (line)")
             cur.execute(
                 f"""CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}
@@ -357,7 +328,7 @@ class PaymentStage:
             cur.execute(f"CREATE INDEX {REST}_line ON {REST} (line)")
         last = 0
         while True:
-            with self.db.cursor() as cur:
+            with connection.cursor() as cur:
                 cur.execute(
                     f"""SELECT line, kind, reference, slip_no, confirmation_no, tax_item, amount, paid_on,
                                booked_on, detail
@@ -392,12 +363,7 @@ class PaymentStage:
             detail=extra,
         )
 
-    def log_timings(self) -> None:
-        logger.info(
-            "fast lane: %s records, %s", self.posted_fast, {k: round(v, 2) for k, v in self.timings.items()}
-        )
-
     def drop(self) -> None:
-        with self.db.cursor() as cur:
+        with connection.cursor() as cur:
             for table in (STAGE, FAST, GROUPS, DONE, REST):
                 cur.execute(f"DROP TABLE IF EXISTS {table}")

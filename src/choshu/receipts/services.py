@@ -16,13 +16,11 @@ The legal payment date (``paid_on``) drives late charges; the booking date drive
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
-import threading
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -59,8 +57,6 @@ from choshu.rules.parameters import RateNotKnownError
 logger = logging.getLogger(__name__)
 
 CHUNK = 5000
-# Records staged and posted together (a batch's fast lane runs while the next batch is parsed).
-BATCH = 100_000
 FAST_LANE = True
 """Post the common case set-based (``receipts.fastlane``). Off, every record takes the Python path — the
 same result, record by record; the differential tests compare the two."""
@@ -246,124 +242,49 @@ def payments_import(
         raise
 
 
-class _Background:
-    """One call at a time in a worker thread, on PostgreSQL: the server posts a batch's fast lane while
-    Python parses the next batch (the worker spends its time waiting on the socket, without the GIL).
-    The call uses the importer's own connection (``PaymentStage.db``), shared for that time; the caller
-    does not touch the database until ``wait``. On SQLite the call runs at once, in the caller."""
-
-    def __init__(self, db: Any, threaded: bool) -> None:
-        self.db = db
-        self.threaded = threaded
-        self.thread: threading.Thread | None = None
-        self.outcome: tuple[Any, BaseException | None] = (None, None)
-
-    def start(self, fn: Callable[[], Any]) -> None:
-        if not self.threaded:
-            self.outcome = (fn(), None)
-            return
-
-        def run() -> None:
-            try:
-                self.outcome = (fn(), None)
-            except BaseException as exc:  # noqa: BLE001 - re-raised in the caller by wait()
-                self.outcome = (None, exc)
-
-        self.db.inc_thread_sharing()
-        self.thread = threading.Thread(target=run, name="choshu-fast-lane", daemon=True)
-        self.thread.start()
-
-    def wait(self) -> Any:
-        """The call's result (its exception re-raised here); None if nothing was started."""
-        if self.thread is not None:
-            self.thread.join()
-            self.thread = None
-            self.db.dec_thread_sharing()
-        (result, error), self.outcome = self.outcome, (None, None)
-        if error is not None:
-            raise error
-        return result
-
-
 def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> None:
     """Stage the file while it is read, post the common case set-based, reconcile the rest in Python.
 
     Everything happens inside the caller's transaction: if any row turns out malformed (or a
     cancellation has nothing to cancel), the file is refused with every error and nothing is kept.
-    The file goes in batches of ``BATCH`` records, in file order. Each batch is staged, its fast lane
-    (``receipts.fastlane``) posts, then its other records follow in file order — all before the next
-    batch is staged, so every record meets the effect of all earlier records of the file. On
-    PostgreSQL the fast lane of a batch runs while the next batch is parsed. Cancellations come after
-    all other records of the file.
+    The fast lane (``receipts.fastlane``) posts first; the other records follow in file order, and
+    cancellations come after all other records of the file.
     """
     started = time.monotonic()
     stage = PaymentStage(importer.m.pk, importer.m.code, importer.channel)
     stage.create()
-    background = _Background(stage.db, threaded=stage.pg and FAST_LANE)
+    chunk: list[PaymentRecord] = []
+    for rec in stream.records:
+        importer.summary.records += 1
+        if stream.errors:
+            continue  # the file will be refused: read on only to report every error
+        chunk.append(rec)
+        if len(chunk) >= CHUNK:
+            stage.add(chunk)
+            chunk.clear()
+    if stream.errors:
+        raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
+    stage.add(chunk)
+    staged = time.monotonic()
+    fast = FastResult(0, 0)
+    if FAST_LANE:
+        fast = stage.post_fast(
+            job_id=importer.job.pk if importer.job else None, actor_id=importer.actor_id, now=importer.now
+        )
+    fast_done = time.monotonic()
+    importer.summary.posted += fast.posted
+    importer.summary.amount_total += fast.amount
+    importer.summary.amount_posted += fast.amount
     business: list[RowError] = []
     cancels: list[PaymentRecord] = []
-    seconds = {"waited": 0.0, "rest": 0.0}
-    batches = 0
-
-    def finish_batch() -> None:
-        """Wait for the staged batch's fast lane, then reconcile the batch's other records in Python."""
-        waiting = time.monotonic()
-        fast = background.wait()
-        seconds["waited"] += time.monotonic() - waiting
-        if fast is None:
-            return
-        resting = time.monotonic()
-        importer.summary.posted += fast.posted
-        importer.summary.amount_total += fast.amount
-        importer.summary.amount_posted += fast.amount
-        for records in stage.rest(CHUNK, posted=fast.posted, skip_done=FAST_LANE):
-            cancels.extend(r for r in records if r.kind == RecordKind.CANCEL)
-            others = [r for r in records if r.kind != RecordKind.CANCEL]
-            if others and not business:
-                try:
-                    importer.chunk(others, file_name)
-                except FileRefused as refused:
-                    business.extend(refused.errors)
-        seconds["rest"] += time.monotonic() - resting
-
-    def post(records: list[PaymentRecord]) -> None:
-        """Stage ``records`` as the next batch (after finishing the last one) and start its fast lane."""
-        nonlocal batches
-        rows = stage.rows(records)  # while the last batch's fast lane runs
-        finish_batch()
-        if business:
-            return  # the file will be refused: nothing more is posted
-        if batches:
-            stage.next_batch()
-        batches += 1
-        stage.add(rows)
-        job_id = importer.job.pk if importer.job else None
-        if FAST_LANE:
-            background.start(
-                lambda: stage.post_fast(job_id=job_id, actor_id=importer.actor_id, now=importer.now)
-            )
-        else:
-            background.start(lambda: FastResult(0, 0))
-
-    try:
-        batch: list[PaymentRecord] = []
-        for rec in stream.records:
-            importer.summary.records += 1
-            if stream.errors:
-                continue  # the file will be refused: read on only to report every error
-            batch.append(rec)
-            if len(batch) >= BATCH:
-                post(batch)
-                batch = []
-        if stream.errors:
-            raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
-        if batch or not batches:
-            post(batch)
-        finish_batch()
-    finally:
-        if background.thread is not None:  # leaving on an error: the worker must be done first
-            with contextlib.suppress(BaseException):
-                background.wait()
+    for records in stage.rest(CHUNK, posted=fast.posted, skip_done=FAST_LANE):
+        cancels.extend(r for r in records if r.kind == RecordKind.CANCEL)
+        others = [r for r in records if r.kind != RecordKind.CANCEL]
+        if others and not business:
+            try:
+                importer.chunk(others, file_name)
+            except FileRefused as refused:
+                business.extend(refused.errors)
     importer.summary.already_imported += stage.already_imported
     if not business:
         try:
@@ -371,17 +292,14 @@ def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> 
         except FileRefused as refused:
             business.extend(refused.errors)
     stage.drop()
-    stage.log_timings()
     logger.info(
-        "import %s: read and staged %d records in %d batches in %.1f s; waited %.1f s for the fast lane "
-        "(%d records); the rest in %.1f s",
+        "import %s: read and staged %d records in %.1f s, fast lane %d in %.1f s, the rest in %.1f s",
         file_name,
         stage.staged,
-        batches,
-        time.monotonic() - started,
-        seconds["waited"],
-        stage.posted_fast,
-        seconds["rest"],
+        staged - started,
+        fast.posted,
+        fast_done - staged,
+        time.monotonic() - fast_done,
     )
     if business:
         raise FileRefused(sorted(business, key=lambda e: e.line), file_name)

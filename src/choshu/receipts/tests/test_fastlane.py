@@ -91,16 +91,12 @@ def _state() -> dict[str, Any]:
     }
 
 
-def _import_both(
-    channel: str, path: Path, before: Callable[[], Any] | None = None, batch: int = services.BATCH
-) -> tuple[Any, Any]:
-    """(summary, state) with the fast lane (in batches of ``batch`` records) and without, each from the
-    same starting state (``before`` runs first, inside the same rolled-back transaction)."""
+def _import_both(channel: str, path: Path, before: Callable[[], Any] | None = None) -> tuple[Any, Any]:
+    """(summary, state) with the fast lane and without, each from the same starting state (``before``
+    runs first, inside the same rolled-back transaction)."""
     results = []
-    default_batch = services.BATCH
     for fast in (True, False):
         services.FAST_LANE = fast
-        services.BATCH = batch if fast else default_batch
         try:
             with transaction.atomic():
                 if before is not None:
@@ -116,14 +112,7 @@ def _import_both(
             pass
         finally:
             services.FAST_LANE = True
-            services.BATCH = default_batch
-    (fast_summary, fast_state), (slow_summary, slow_state) = results
-    if batch != default_batch and "refused" in fast_summary and "refused" in slow_summary:
-        # Reconciliation stops at the first chunk of records with a business error (later records
-        # would meet a state without that chunk's postings); chunks follow the batches, so how many
-        # errors are listed depends on the batch size. That the file is refused does not.
-        fast_summary = slow_summary = {"refused": True}
-    return (fast_summary, fast_state), (slow_summary, slow_state)
+    return results[0], results[1]
 
 
 @pytest.fixture
@@ -165,15 +154,9 @@ bank_record = st.tuples(
     records=st.lists(bank_record, min_size=1, max_size=14),
     repeat=st.booleans(),
     sent_before=st.integers(0, 4),
-    batch=st.sampled_from([2, 5, services.BATCH]),
 )
 def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
-    city_slips: dict[str, Any],
-    write_csv: Callable,
-    records: list[Any],
-    repeat: bool,
-    sent_before: int,
-    batch: int,
+    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], repeat: bool, sent_before: int
 ) -> None:
     slips = [s for s in city_slips["slips"] if s.get("ocr_lower")]
     lines = []
@@ -192,10 +175,7 @@ def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
     # The bank sent the first ``sent_before`` rows earlier (a file sent again, or overlapping files).
     earlier = write_csv(",".join(BANK_HEADER), lines[:sent_before])
     fast, slow = _import_both(
-        "bank",
-        path,
-        lambda: sent_before and _cmd("import_payments", "--channel", "bank", str(earlier)),
-        batch,
+        "bank", path, lambda: sent_before and _cmd("import_payments", "--channel", "bank", str(earlier))
     )
     assert fast == slow
 
@@ -209,15 +189,9 @@ def test_bank_files_give_the_same_state_with_and_without_the_fast_lane(
     ),
     previously=st.booleans(),
     sent_before=st.integers(0, 4),
-    batch=st.sampled_from([2, 5, services.BATCH]),
 )
 def test_conveni_files_give_the_same_state_with_and_without_the_fast_lane(
-    city_slips: dict[str, Any],
-    write_csv: Callable,
-    records: list[Any],
-    previously: bool,
-    sent_before: int,
-    batch: int,
+    city_slips: dict[str, Any], write_csv: Callable, records: list[Any], previously: bool, sent_before: int
 ) -> None:
     slips = [s for s in city_slips["slips"] if s.get("barcode")]
     header = ",".join(CONVENI_HEADER)
@@ -242,7 +216,7 @@ def test_conveni_files_give_the_same_state_with_and_without_the_fast_lane(
                 _cmd("import_payments", "--channel", "conveni", str(resent))
 
     path = write_csv(header, unique, encoding="cp932")
-    fast, slow = _import_both("conveni", path, before, batch)
+    fast, slow = _import_both("conveni", path, before)
     assert fast == slow
 
 
