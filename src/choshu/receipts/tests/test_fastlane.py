@@ -272,6 +272,13 @@ def test_fast_lane_payments_of_one_day_share_a_transaction_and_one_is_reversed_a
         (p.pk, p.amount) for p in payments
     )
     assert LedgerTransaction.objects.get(pk=txn_id).memo == f"bank {len(slips)}件"
+    # The payment page lists only the payment's own lines, not its neighbours' in the transaction.
+    from choshu.receipts.views import allocation_lines
+
+    lines_of_first = allocation_lines(payments[0])
+    assert [(line.principal, line.installment and line.installment.slip_no) for line in lines_of_first] == [
+        (payments[0].amount, payments[0].slip_no)
+    ]
     before = daily_totals(municipality=sample_city, booked_on=date(2024, 6, 28))
     assert (before.count, before.amount_posted) == (len(slips), sum(p.amount for p in payments))
 
