@@ -671,14 +671,17 @@ def payment_totals_problems(municipality_id: int | None = None, limit: int = 100
     params = [municipality_id] if municipality_id else []
     with connection.cursor() as cur:
         cur.execute(
-            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-SUM(e.amount), 0)
+            # The entries are summed per payment first: joined payment by payment through txn_id, a
+            # fast-lane transaction's hundreds of entries would be visited once per payment in it.
+            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-placed.total, 0)
                 FROM receipts_payment p
-                LEFT JOIN levies_ledgerentry e
-                       ON e.txn_id = p.txn_id AND e.payment_id = p.id AND e.account <> 'cash'
+                LEFT JOIN (SELECT e.payment_id, e.txn_id, SUM(e.amount) AS total FROM levies_ledgerentry e
+                           WHERE e.payment_id IS NOT NULL AND e.account <> 'cash'
+                           GROUP BY e.payment_id, e.txn_id) placed
+                       ON placed.payment_id = p.id AND placed.txn_id = p.txn_id
                 WHERE p.txn_id IS NOT NULL {where}
-                GROUP BY p.id, p.amount, p.allocated, p.overpaid, p.suspended
-                HAVING p.allocated + p.overpaid + p.suspended <> p.amount
-                    OR COALESCE(-SUM(e.amount), 0) <> p.amount""",
+                  AND (p.allocated + p.overpaid + p.suspended <> p.amount
+                       OR COALESCE(-placed.total, 0) <> p.amount)""",
             params,
         )
         rows = cur.fetchmany(limit)

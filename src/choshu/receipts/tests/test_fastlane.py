@@ -19,6 +19,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
+from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -321,3 +322,21 @@ def test_an_installment_paid_on_its_own_slip_and_then_on_a_combined_slip_is_not_
     assert other.principal_outstanding == max(0, other_before - combined["amount"])
     assert summary["amount_overpaid"] == max(0, combined["amount"] - other_before)
     assert _cmd("verify_ledger")["ok"] is True
+
+
+def test_verify_names_a_payment_whose_own_entries_or_shared_cash_do_not_match(
+    city_slips: dict[str, Any], write_csv: Callable
+) -> None:
+    from choshu.receipts.services import payment_totals_problems
+
+    slips = [s for s in city_slips["slips"] if s.get("ocr_lower") and s["slip_no"] != city_slips["combined"]]
+    lines = [_bank_line(s, s["amount"], "2024-06-28", False) for s in slips]
+    _cmd("import_payments", "--channel", "bank", str(write_csv(",".join(BANK_HEADER), lines)))
+    assert payment_totals_problems() == []
+    first, second = list(Payment.objects.order_by("pk"))[:2]
+    # A payment that claims more than its own entries place.
+    Payment.objects.filter(pk=first.pk).update(amount=first.amount + 1, allocated=first.allocated + 1)
+    # The shared cash entry out by one yen from the day's payments.
+    LedgerEntry.objects.filter(txn_id=second.txn_id, account="cash").update(amount=F("amount") - 1)
+    found = {(p["kind"], p["id"]) for p in payment_totals_problems()}
+    assert found == {("payment_split", first.pk), ("payment_cash", second.txn_id)}
