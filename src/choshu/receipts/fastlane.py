@@ -93,6 +93,11 @@ class PaymentStage:
         self.code = municipality_code
         self.channel = channel
         self.pg = connection.vendor == "postgresql"
+        # How the staged records join a large table. SQLite must be told to drive the join from them
+        # (CROSS JOIN fixes its join order): otherwise it may walk the big table by an index and scan
+        # the staged records for each row (seen: 266 s for 2,000 records against 1M installments, and
+        # 34 s for 200 records against a city's payments). PostgreSQL plans the join itself.
+        self.join_big = "JOIN" if self.pg else "CROSS JOIN"
         self.staged = 0
         self.fast_table = False  # whether post_fast created FAST (the rest is then what it left)
         self.already_imported = 0  # records of the rest that an earlier import already holds (``rest``)
@@ -162,14 +167,9 @@ class PaymentStage:
             if not posted:
                 return FastResult(0, 0)
             # One transaction per 領収日 × 日計日: its cash entry is the group's total.
-            txn_id = (
-                f"nextval('{id_sequence('levies_ledgertransaction')}'::regclass)"
-                if self.pg
-                else "(SELECT COALESCE(MAX(id), 0) FROM levies_ledgertransaction) + ROW_NUMBER() OVER (ORDER BY paid_on, booking)"
-            )
             cur.execute(
                 f"""CREATE TEMP TABLE {GROUPS} AS
-                    SELECT {txn_id} AS txn_id, g.* FROM (
+                    SELECT {self._new_id("levies_ledgertransaction", "paid_on, booking")} AS txn_id, g.* FROM (
                         SELECT paid_on, booking, COUNT(*) AS n, SUM(amount) AS amount FROM {FAST}
                         GROUP BY paid_on, booking ORDER BY paid_on, booking
                     ) g"""  # noqa: S608 - constants only
@@ -239,17 +239,10 @@ class PaymentStage:
         The records of those slips and installments all go to the Python path; every other record pays
         one installment once, so it fits if its amount is within the outstanding principal.
         """
-        # PostgreSQL draws the ids in the subquery's order. SQLite numbers the rows with ROW_NUMBER()
-        # in that order instead, and its planner must be told to drive the join from the staged
-        # records (CROSS JOIN): for that order it would otherwise walk every installment by the
-        # taxpayer index and scan the staged records for each (seen: 266 s for 2,000 records).
+        # PostgreSQL draws the ids in the subquery's order; SQLite numbers the rows in that order
+        # (_new_id), and an ORDER BY here would steer its planner away from the staged records.
         order = "ORDER BY i.taxpayer_id, i.id" if self.pg else ""
-        join = "JOIN" if self.pg else "CROSS JOIN"  # SQLite: the staged records drive the join
-        payment_id = (
-            f"nextval('{id_sequence('receipts_payment')}'::regclass)"
-            if self.pg
-            else "(SELECT COALESCE(MAX(id), 0) FROM receipts_payment) + ROW_NUMBER() OVER (ORDER BY taxpayer_id, installment_id)"
-        )
+        payment_id = self._new_id("receipts_payment", "taxpayer_id, installment_id")
         return f"""
             CREATE TEMP TABLE {FAST} AS
             WITH bad AS MATERIALIZED (
@@ -263,8 +256,8 @@ class PaymentStage:
                   ON d.reference = s.reference
                 UNION
                 SELECT s.slip_no FROM {STAGE} s
-                JOIN receipts_payment p ON p.municipality_id = %(m)s AND p.channel = %(channel)s
-                                       AND p.reference = s.reference
+                {self.join_big} receipts_payment p ON p.municipality_id = %(m)s AND p.channel = %(channel)s
+                                                  AND p.reference = s.reference
                 UNION
                 SELECT ps.slip_no FROM receipts_paymentslip ps
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
@@ -278,7 +271,7 @@ class PaymentStage:
                 SELECT s.line, s.amount, s.paid_on, COALESCE(s.booked_on, s.paid_on) AS booking,
                        i.id AS installment_id, i.taxpayer_id
                 FROM {STAGE} s
-                {join} levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
+                {self.join_big} levies_installment i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
                 JOIN levies_levy l ON l.id = i.levy_id
                 WHERE s.amount <= i.principal_outstanding
                   AND (s.tax_item = '' OR s.tax_item = l.tax_item)
@@ -287,6 +280,17 @@ class PaymentStage:
                 {order}
             ) q
             """
+
+    def _new_id(self, table: str, order: str) -> str:
+        """SQL for a fresh id of ``table`` per row, in the row order ``order`` (a window ordering).
+
+        PostgreSQL: the table's sequence, its name looked up once (``core.bulk.id_sequence``), drawn
+        in the order the rows arrive. SQLite (one writer at a time, as ``core.bulk.reserve_id_block``):
+        the largest id so far plus the row's number in ``order``.
+        """
+        if self.pg:
+            return f"nextval('{id_sequence(table)}'::regclass)"
+        return f"(SELECT COALESCE(MAX(id), 0) FROM {table}) + ROW_NUMBER() OVER (ORDER BY {order})"
 
     # -- the rest, for the reconciliation in Python ---------------------------------------------------
 
@@ -305,35 +309,31 @@ class PaymentStage:
                 # Indexed, or SQLite plans the anti-join as a scan of FAST per staged row.
                 cur.execute(f"CREATE INDEX {FAST}_line ON {FAST} (line)")
                 anti = f"WHERE NOT EXISTS (SELECT 1 FROM {FAST} f WHERE f.line = s.line)"
-            # Records of a file sent again: those the reconciliation would only count as already
-            # imported are counted here (a re-sent file of 500,000 records would otherwise go through
-            # Python record by record). Only references that occur once in the file: a 速報, 確報 and
-            # 取消 of the same reference in one file change one another and stay on the Python path.
-            # SQLite: CROSS JOIN keeps the staged records driving the join (as in _select_fast); it
-            # would otherwise walk the city's payments by the unique index (seen: 34 s for 200 records).
-            cur.execute(
-                f"""CREATE TEMP TABLE {DONE} AS
-                    SELECT s.line FROM {STAGE} s
-                    {"JOIN" if self.pg else "CROSS JOIN"} receipts_payment p
-                                           ON p.municipality_id = %s AND p.channel = %s
-                                           AND p.reference = s.reference
-                    {anti}
-                      AND ((s.kind = '{RecordKind.PROVISIONAL.value}')
-                        OR (s.kind = '{RecordKind.FINAL.value}' AND p.status IN ('{PaymentStatus.POSTED.value}',
-                            '{PaymentStatus.SUSPENSE.value}', '{PaymentStatus.REVERSED.value}'))
-                        OR (s.kind = '{RecordKind.CANCEL_PROVISIONAL.value}'
-                            AND p.status = '{PaymentStatus.CANCELLED.value}'))
-                      AND s.reference IN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) = 1)
-                      AND {"TRUE" if skip_done else "FALSE"}""",  # noqa: S608
-                [self.m, self.channel],
-            )
-            cur.execute(f"SELECT COUNT(*) FROM {DONE}")
-            self.already_imported = int(cur.fetchone()[0])
-            cur.execute(f"CREATE INDEX {DONE}_line ON {DONE} (line)")
-            cur.execute(
-                f"""CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}
-                    AND NOT EXISTS (SELECT 1 FROM {DONE} d WHERE d.line = s.line)"""  # noqa: S608
-            )
+            if skip_done:
+                # Records of a file sent again: those the reconciliation would only count as already
+                # imported are counted here (a re-sent file of 500,000 records would otherwise go
+                # through Python record by record). Only references that occur once in the file: a
+                # 速報, 確報 and 取消 of the same reference in one file change one another and stay on
+                # the Python path.
+                cur.execute(
+                    f"""CREATE TEMP TABLE {DONE} AS
+                        SELECT s.line FROM {STAGE} s
+                        {self.join_big} receipts_payment p ON p.municipality_id = %s AND p.channel = %s
+                                                          AND p.reference = s.reference
+                        {anti}
+                          AND ((s.kind = '{RecordKind.PROVISIONAL.value}')
+                            OR (s.kind = '{RecordKind.FINAL.value}' AND p.status IN ('{PaymentStatus.POSTED.value}',
+                                '{PaymentStatus.SUSPENSE.value}', '{PaymentStatus.REVERSED.value}'))
+                            OR (s.kind = '{RecordKind.CANCEL_PROVISIONAL.value}'
+                                AND p.status = '{PaymentStatus.CANCELLED.value}'))
+                          AND s.reference IN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) = 1)""",  # noqa: S608
+                    [self.m, self.channel],
+                )
+                cur.execute(f"SELECT COUNT(*) FROM {DONE}")
+                self.already_imported = int(cur.fetchone()[0])
+                cur.execute(f"CREATE INDEX {DONE}_line ON {DONE} (line)")
+                anti += f" AND NOT EXISTS (SELECT 1 FROM {DONE} d WHERE d.line = s.line)"
+            cur.execute(f"CREATE TEMP TABLE {REST} AS SELECT s.* FROM {STAGE} s {anti}")  # noqa: S608
             cur.execute(f"CREATE INDEX {REST}_line ON {REST} (line)")
         last = 0
         while True:

@@ -592,9 +592,9 @@ def _reserve_payment_ids(payments: list[Payment]) -> None:
 
 
 def _insert_payments(payments: list[Payment]) -> None:
-    """New payments in one COPY (PostgreSQL) / executemany (SQLite), with ids reserved beforehand."""
+    """New payments in one COPY (PostgreSQL) / executemany (SQLite); their ids were reserved
+    (``_reserve_payment_ids``) before their ledger entries named them."""
     now = timezone.now()
-    _reserve_payment_ids([p for p in payments if p.pk is None])
     insert_rows(
         Payment,
         PAYMENT_COLUMNS,
