@@ -53,8 +53,18 @@ class Payment(models.Model):
     overpaid = models.BigIntegerField("過誤納額", default=0)
     suspended = models.BigIntegerField("未消込額", default=0)
     detail = models.JSONField("明細", default=dict, blank=True)
+    # Not indexed: a payment's transaction is read from the payment, never the other way (daily totals
+    # join the entries by ``LedgerEntry.payment``), and a fast-lane import would maintain the index for
+    # every payment. DO_NOTHING: PROTECT would look payments up by this column whenever a transaction
+    # is deleted, which only the retention purge does, after deleting the payments itself;
+    # ``verify-ledger`` reports an orphan.
     txn = models.ForeignKey(
-        "levies.LedgerTransaction", null=True, blank=True, on_delete=models.PROTECT, db_constraint=False
+        "levies.LedgerTransaction",
+        null=True,
+        blank=True,
+        db_index=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
     )
     reversal_txn = models.ForeignKey(
         "levies.LedgerTransaction",
@@ -78,8 +88,9 @@ class Payment(models.Model):
                 fields=["municipality", "channel", "reference"], name="payment_ref_unique"
             ),
         ]
+        # No index on slip_no: nothing looks payments up by their slip (an installment's payments are
+        # found through its ledger entries), and an import would maintain it for every payment.
         indexes = [
-            models.Index(fields=["municipality", "slip_no"], name="payment_slip_idx"),
             models.Index(
                 fields=["reversal_txn"], name="payment_reversal_idx", condition=Q(reversal_txn__isnull=False)
             ),
