@@ -46,7 +46,7 @@ from choshu.formats.payments import (
 )
 from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
 from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
-from choshu.receipts.fastlane import FastResult, PaymentStage
+from choshu.receipts.fastlane import ConcurrentChange, FastResult, PaymentStage
 from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
 from choshu.receipts.slips import InstallmentState, SlipTarget, confirmation_no, slip_targets
 from choshu.rules.allocation import Allocation, OwedItem, allocate
@@ -58,6 +58,8 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 FAST_LANE = True
+# Attempts of an import that a counter receipt overtakes (``payments_import``).
+IMPORT_ATTEMPTS = 3
 """Post the common case set-based (``receipts.fastlane``). Off, every record takes the Python path — the
 same result, record by record; the differential tests compare the two."""
 
@@ -204,42 +206,61 @@ def channel_settings(municipality: Municipality) -> ChannelSettings:
 def payments_import(
     *, municipality: Municipality, channel: str, path: str | Path, actor: Any = None
 ) -> PaymentImportSummary:
-    """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``)."""
+    """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``).
+
+    An import overtaken by a counter receipt on one of its installments (``ConcurrentChange``: the
+    whole attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
+    """
     kind = f"import-payments-{channel}"
     try:
         data = read_bytes(path)
-        stream = stream_payment_file(
-            data, channel, settings=channel_settings(municipality), file_name=str(path)
-        )
-        summary = PaymentImportSummary()
-        summary.file_already_imported = file_already_imported(
-            municipality=municipality, kind=kind, sha256=stream.sha256
-        )
-        with transaction.atomic():
-            _lock(municipality, channel)
-            job = job_start(
-                municipality=municipality,
-                kind=kind,
-                actor=actor,
-                file_name=str(path),
-                file_sha256=stream.sha256,
-            )
-            _stream_into(_Importer(municipality, channel, job, actor, summary), stream, str(path))
-            summary.job_id = job.pk
-            job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
-            audit_record(
-                kind=AuditKind.BATCH,
-                function="収納データ取込",
-                municipality=municipality,
-                user=actor,
-                job=job,
-                detail={"file": str(path), "channel": channel, "sha256": stream.sha256, **summary.as_dict()},
-            )
-        return summary
+        for attempt in range(1, IMPORT_ATTEMPTS + 1):
+            try:
+                return _import_once(municipality, channel, data, str(path), actor, kind)
+            except ConcurrentChange as exc:
+                if attempt == IMPORT_ATTEMPTS:
+                    job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
+                    job_finish(job, status=Job.Status.FAILED, errors=[RowError(0, "", str(exc)).as_dict()])
+                    raise
+                logger.warning(
+                    "import %s: an installment changed during the import (attempt %d of %d); running it again",
+                    path,
+                    attempt,
+                    IMPORT_ATTEMPTS,
+                )
+        raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
     except FileRefused as refused:
         job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
         job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
         raise
+
+
+def _import_once(
+    municipality: Municipality, channel: str, data: bytes, path: str, actor: Any, kind: str
+) -> PaymentImportSummary:
+    """One attempt: the whole file in one transaction."""
+    stream = stream_payment_file(data, channel, settings=channel_settings(municipality), file_name=path)
+    summary = PaymentImportSummary()
+    summary.file_already_imported = file_already_imported(
+        municipality=municipality, kind=kind, sha256=stream.sha256
+    )
+    with transaction.atomic():
+        _lock(municipality, channel)
+        job = job_start(
+            municipality=municipality, kind=kind, actor=actor, file_name=path, file_sha256=stream.sha256
+        )
+        _stream_into(_Importer(municipality, channel, job, actor, summary), stream, path)
+        summary.job_id = job.pk
+        job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
+        audit_record(
+            kind=AuditKind.BATCH,
+            function="収納データ取込",
+            municipality=municipality,
+            user=actor,
+            job=job,
+            detail={"file": path, "channel": channel, "sha256": stream.sha256, **summary.as_dict()},
+        )
+    return summary
 
 
 def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> None:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import threading
+import time
 from collections.abc import Callable
 from datetime import date
 from io import StringIO
@@ -18,7 +21,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -340,3 +343,111 @@ def test_verify_names_a_payment_whose_own_entries_or_shared_cash_do_not_match(
     LedgerEntry.objects.filter(txn_id=second.txn_id, account="cash").update(amount=F("amount") - 1)
     found = {(p["kind"], p["id"]) for p in payment_totals_problems()}
     assert found == {("payment_split", first.pk), ("payment_cash", second.txn_id)}
+
+
+def _plain_bank_file(city_slips: dict[str, Any], write_csv: Callable) -> tuple[list[dict[str, Any]], Path]:
+    slips = [s for s in city_slips["slips"] if s.get("ocr_lower") and s["slip_no"] != city_slips["combined"]]
+    path = write_csv(",".join(BANK_HEADER), [_bank_line(s, s["amount"], "2024-06-28", False) for s in slips])
+    return slips, path
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="SQLite has one writer: nothing can overtake")
+@pytest.mark.django_db(transaction=True)
+def test_an_import_overtaken_by_a_counter_receipt_runs_again_and_finds_the_slip_paid(
+    city_slips: dict[str, Any],
+    write_csv: Callable,
+    sample_city: Any,
+    make_user: Callable,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A clerk takes cash for a slip while the bank file paying it is being imported: the import's
+    fast lane chose the slip as still owed, then finds it paid when it updates the installment. The
+    attempt is rolled back and run again, and the bank's record becomes an overpayment."""
+    from choshu.accounts.models import Role
+    from choshu.receipts.services import counter_receipt_take
+
+    slips, path = _plain_bank_file(city_slips, write_csv)
+    target = slips[0]
+    window = make_user("window", role=Role.WINDOW_CONTRACTOR, municipality=sample_city)
+    taken = threading.Event()
+    failures: list[BaseException] = []
+
+    def counter() -> None:
+        try:
+            with transaction.atomic():
+                counter_receipt_take(
+                    actor=window,
+                    municipality=sample_city,
+                    slip_no=target["slip_no"],
+                    amount=target["amount"],
+                    paid_on=date(2024, 6, 27),
+                )
+                taken.set()
+                # Commit only once the import waits for this transaction's row of the installment.
+                with connection.cursor() as cur:
+                    for _ in range(600):
+                        cur.execute("SELECT COUNT(*) FROM pg_locks WHERE NOT granted")
+                        if cur.fetchone()[0]:
+                            break
+                        time.sleep(0.05)
+                    else:
+                        raise AssertionError("the import never waited for the counter receipt")
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+            taken.set()
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=counter)
+    thread.start()
+    assert taken.wait(30)
+    with caplog.at_level(logging.WARNING, logger="choshu.receipts.services"):
+        summary = _cmd("import_payments", "--channel", "bank", str(path))
+    thread.join(30)
+    assert failures == []
+    assert "attempt 1 of 3" in caplog.text
+    assert (summary["posted"], summary["overpaid"], summary["amount_overpaid"]) == (
+        len(slips),
+        1,
+        target["amount"],
+    )
+    paid = Installment.objects.get(slip_no=target["slip_no"])
+    assert (paid.principal_outstanding, paid.principal_paid) == (0, target["amount"])
+    assert Payment.objects.filter(channel="counter").count() == 1
+    assert services.payment_totals_problems() == []
+
+
+def test_an_import_overtaken_every_time_writes_nothing_and_says_run_it_again(
+    city_slips: dict[str, Any], write_csv: Callable, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from choshu.core.models import Job
+    from choshu.receipts import fastlane
+
+    _, path = _plain_bank_file(city_slips, write_csv)
+    attempts: list[int] = []
+    original = fastlane.PaymentStage.post_fast
+
+    def overtaken(self: Any, **kwargs: Any) -> Any:
+        original(self, **kwargs)  # the rows are written, then the attempt is rolled back
+        attempts.append(1)
+        raise fastlane.ConcurrentChange("取込中に期別の収納状況が変わりました（テスト）")
+
+    monkeypatch.setattr(fastlane.PaymentStage, "post_fast", overtaken)
+    before = (
+        Payment.objects.count(),
+        LedgerEntry.objects.count(),
+        sorted(Installment.objects.values_list("id", "principal_outstanding")),
+    )
+    with pytest.raises(CommandError) as refused:
+        _cmd("import_payments", "--channel", "bank", str(path))
+    assert refused.value.returncode == 1
+    assert "取込中に期別の収納状況が変わりました" in str(refused.value) and "3回試行" in str(refused.value)
+    assert len(attempts) == services.IMPORT_ATTEMPTS == 3
+    after = (
+        Payment.objects.count(),
+        LedgerEntry.objects.count(),
+        sorted(Installment.objects.values_list("id", "principal_outstanding")),
+    )
+    assert after == before
+    job = Job.objects.filter(kind="import-payments-bank").get()
+    assert job.status == Job.Status.FAILED and "取込中" in job.errors[0]["reason"]

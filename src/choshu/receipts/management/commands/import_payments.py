@@ -3,8 +3,11 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.management.base import CommandError
+
 from choshu.core.commands import ChoshuCommand
-from choshu.receipts.services import payments_import
+from choshu.receipts.fastlane import ConcurrentChange
+from choshu.receipts.services import IMPORT_ATTEMPTS, payments_import
 
 
 class Command(ChoshuCommand):
@@ -16,9 +19,12 @@ class Command(ChoshuCommand):
         parser.add_argument("file")
 
     def run(self, **options: Any) -> None:
-        summary = payments_import(
-            municipality=self.municipality(options), channel=options["channel"], path=options["file"]
-        )
+        try:
+            summary = payments_import(
+                municipality=self.municipality(options), channel=options["channel"], path=options["file"]
+            )
+        except ConcurrentChange as exc:
+            raise CommandError(f"{exc}（{IMPORT_ATTEMPTS}回試行）", returncode=1) from exc
         d = summary.as_dict()
         self.emit(
             options,
