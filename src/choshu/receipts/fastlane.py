@@ -41,7 +41,9 @@ STAGE = "choshu_payment_stage"
 FAST = "choshu_payment_fast"
 GROUPS = "choshu_payment_groups"
 DONE = "choshu_payment_done"
+SEEN = "choshu_payment_seen"
 REST = "choshu_payment_rest"
+TABLES = (STAGE, SEEN, FAST, GROUPS, DONE, REST)
 # Planner statistics are refreshed before the Python lane only when the fast lane added this many
 # payments or more: below that the earlier statistics still plan its look-ups well.
 ANALYZE_AFTER = 10_000
@@ -74,7 +76,8 @@ class _Timed:
     def execute(self, sql: str, params: Any = None) -> None:
         started = time.monotonic()
         self.cur.execute(sql, params)
-        label = " ".join(sql.split()[:3])
+        words = sql.split()
+        label = " ".join(words[: 4 if words[0] == "CREATE" else 3])  # CREATE TEMP TABLE name
         self.timings[label] = self.timings.get(label, 0.0) + time.monotonic() - started
 
     def fetchone(self) -> Any:
@@ -100,6 +103,7 @@ class PaymentStage:
         self.join_big = "JOIN" if self.pg else "CROSS JOIN"
         self.staged = 0
         self.fast_table = False  # whether post_fast created FAST (the rest is then what it left)
+        self.seen_table = False  # whether SEEN exists (``_find_seen``)
         self.already_imported = 0  # records of the rest that an earlier import already holds (``rest``)
         self.timings: dict[str, float] = {}
 
@@ -110,7 +114,7 @@ class PaymentStage:
         # server while Python parses the next rows), not later in the serial insert of the payments.
         detail = "jsonb" if self.pg else "text"
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, GROUPS, DONE, REST):
+            for table in TABLES:
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
             cur.execute(
                 f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, kind varchar(20) NOT NULL,
@@ -160,6 +164,7 @@ class PaymentStage:
                 # Plain statements over many rows: compiling them (JIT) costs more than it saves.
                 cur.execute("SET LOCAL jit = off")
                 cur.execute(f"ANALYZE {STAGE}")
+            self._find_seen(cur)
             cur.execute(self._select_fast(), p)
             self.fast_table = True
             cur.execute(f"SELECT COUNT(*), COALESCE(SUM(amount), 0) FROM {FAST}")
@@ -255,9 +260,7 @@ class PaymentStage:
                 JOIN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) > 1) d
                   ON d.reference = s.reference
                 UNION
-                SELECT s.slip_no FROM {STAGE} s
-                {self.join_big} receipts_payment p ON p.municipality_id = %(m)s AND p.channel = %(channel)s
-                                                  AND p.reference = s.reference
+                SELECT slip_no FROM {SEEN}
                 UNION
                 SELECT ps.slip_no FROM receipts_paymentslip ps
                 WHERE ps.municipality_id = %(m)s AND ps.slip_no IN (SELECT slip_no FROM {STAGE})
@@ -280,6 +283,21 @@ class PaymentStage:
                 {order}
             ) q
             """
+
+    def _find_seen(self, cur: Any) -> None:
+        """``SEEN``: the staged records whose reference an earlier import holds, with that payment's
+        status. One look-up per staged record, shared by the fast lane's choice (such a record is
+        never in it) and the count of records of a file sent again (``rest``)."""
+        cur.execute(
+            f"""CREATE TEMP TABLE {SEEN} AS
+                SELECT s.line, s.slip_no, p.status FROM {STAGE} s
+                {self.join_big} receipts_payment p ON p.municipality_id = %s AND p.channel = %s
+                                                  AND p.reference = s.reference""",  # noqa: S608
+            [self.m, self.channel],
+        )
+        if not self.pg:  # SQLite probes it by line from the rest (PostgreSQL hashes it)
+            cur.execute(f"CREATE INDEX {SEEN}_line ON {SEEN} (line)")
+        self.seen_table = True
 
     def _new_id(self, table: str, order: str) -> str:
         """SQL for a fresh id of ``table`` per row, in the row order ``order`` (a window ordering).
@@ -319,23 +337,28 @@ class PaymentStage:
                 # through Python record by record). Only references that occur once in the file: a
                 # 速報, 確報 and 取消 of the same reference in one file change one another and stay on
                 # the Python path. Every record whose reference repeats in the file is in the rest (the
-                # fast lane takes none of them), so counting in the rest is counting in the file.
+                # fast lane takes none of them), so counting in the rest is counting in the file. The
+                # fast lane's payments are not in SEEN, and need not be: none shares a reference with
+                # a record of the rest.
+                if not self.seen_table:
+                    self._find_seen(cur)
                 cur.execute(
                     f"""CREATE TEMP TABLE {DONE} AS
                         SELECT s.line FROM {REST} s
-                        {self.join_big} receipts_payment p ON p.municipality_id = %s AND p.channel = %s
-                                                          AND p.reference = s.reference
+                        {self.join_big} {SEEN} p ON p.line = s.line
                         WHERE ((s.kind = '{RecordKind.PROVISIONAL.value}')
                             OR (s.kind = '{RecordKind.FINAL.value}' AND p.status IN ('{PaymentStatus.POSTED.value}',
                                 '{PaymentStatus.SUSPENSE.value}', '{PaymentStatus.REVERSED.value}'))
                             OR (s.kind = '{RecordKind.CANCEL_PROVISIONAL.value}'
                                 AND p.status = '{PaymentStatus.CANCELLED.value}'))
-                          AND s.reference IN (SELECT reference FROM {REST} GROUP BY reference HAVING COUNT(*) = 1)""",  # noqa: S608
-                    [self.m, self.channel],
+                          AND s.reference IN (SELECT reference FROM {REST} GROUP BY reference HAVING COUNT(*) = 1)"""  # noqa: S608
                 )
                 cur.execute(f"SELECT COUNT(*) FROM {DONE}")
                 self.already_imported = int(cur.fetchone()[0])
-                if self.already_imported:
+                cur.execute(f"SELECT COUNT(*) FROM {REST}")
+                if self.already_imported == int(cur.fetchone()[0]):  # the whole rest: a file sent again
+                    cur.execute(f"DELETE FROM {REST}")  # noqa: S608
+                elif self.already_imported:
                     cur.execute(f"CREATE INDEX {DONE}_line ON {DONE} (line)")
                     cur.execute(f"DELETE FROM {REST} WHERE line IN (SELECT line FROM {DONE})")  # noqa: S608
             cur.execute(f"CREATE INDEX {REST}_line ON {REST} (line)")
@@ -378,5 +401,5 @@ class PaymentStage:
 
     def drop(self) -> None:
         with connection.cursor() as cur:
-            for table in (STAGE, FAST, GROUPS, DONE, REST):
+            for table in TABLES:
                 cur.execute(f"DROP TABLE IF EXISTS {table}")
