@@ -36,6 +36,7 @@ def page() -> Iterator[Any]:
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
@@ -46,6 +47,10 @@ def page() -> Iterator[Any]:
         yield page
         context.close()
         browser.close()
+        # The test's ORM calls ran while Playwright's event loop was running, so Django (asgiref's
+        # context-local connections) opened a connection of their own: closed here, or it would still
+        # hold the test database when pytest-django drops it at the end of the session.
+        connections.close_all()
 
 
 def test_a_clerk_logs_in_searches_by_kana_and_sees_a_persons_amounts(
