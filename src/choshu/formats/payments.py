@@ -54,6 +54,7 @@ __all__ = [
     "ELTAX_HEADER",
     "ChannelSettings",
     "PaymentFile",
+    "REFERENCE_HAS_SLIP",
     "PaymentRecord",
     "RecordKind",
     "parse_payment_file",
@@ -70,6 +71,11 @@ ELTAX_HEADER = (
 )  # fmt: skip
 
 MAX_AMOUNT = 999_999_999_999
+# Channels whose reference holds the record's slip number in a fixed place (bank: its third
+# ``:``-field; conveni: digits 14–29 of the barcode, its second ``|``-field), so that two records with
+# the same reference have the same slip. The payment import's fast lane relies on it
+# (``receipts.fastlane``); an eLTAX reference is the transaction id alone.
+REFERENCE_HAS_SLIP = frozenset({"bank", "conveni"})
 """Sanity bound for bank/eLTAX amounts (12 digits): a larger figure is a column mix-up, not a tax."""
 
 _DSK_DATE = re.compile(r"[0-9]{8}|[0-9]{4}-[0-9]{2}-[0-9]{2}")

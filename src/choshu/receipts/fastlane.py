@@ -30,7 +30,7 @@ from typing import Any
 from django.db import connection
 
 from choshu.core.bulk import id_sequence
-from choshu.formats.payments import PaymentRecord, RecordKind
+from choshu.formats.payments import REFERENCE_HAS_SLIP, PaymentRecord, RecordKind
 from choshu.levies.models import Account, Component, TxnKind
 from choshu.receipts.models import PaymentStatus
 from choshu.receipts.slips import confirmation_no
@@ -247,6 +247,16 @@ class PaymentStage:
         # PostgreSQL draws the ids in the subquery's order; SQLite numbers the rows in that order
         # (_new_id), and an ORDER BY here would steer its planner away from the staged records.
         order = "ORDER BY i.taxpayer_id, i.id" if self.pg else ""
+        # A repeated reference: for bank and conveni it is a repeated slip as well, already caught
+        # above (formats.payments.REFERENCE_HAS_SLIP), so the staged references need no grouping.
+        repeated = (
+            ""
+            if self.channel in REFERENCE_HAS_SLIP
+            else f"""UNION
+                SELECT s.slip_no FROM {STAGE} s
+                JOIN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) > 1) d
+                  ON d.reference = s.reference"""
+        )
         payment_id = self._new_id("receipts_payment", "taxpayer_id, installment_id")
         return f"""
             CREATE TEMP TABLE {FAST} AS
@@ -255,10 +265,7 @@ class PaymentStage:
                 GROUP BY slip_no
                 HAVING COUNT(*) > 1 OR MAX(CASE WHEN kind <> '{RecordKind.FINAL.value}' OR NOT conf_ok
                                                 THEN 1 ELSE 0 END) = 1
-                UNION
-                SELECT s.slip_no FROM {STAGE} s
-                JOIN (SELECT reference FROM {STAGE} GROUP BY reference HAVING COUNT(*) > 1) d
-                  ON d.reference = s.reference
+                {repeated}
                 UNION
                 SELECT slip_no FROM {SEEN}
                 UNION

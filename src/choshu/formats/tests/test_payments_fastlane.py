@@ -27,6 +27,7 @@ from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.payments import (
     BANK_HEADER,
     CONVENI_HEADER,
+    REFERENCE_HAS_SLIP,
     ChannelSettings,
     PaymentRecord,
     parse_payment_file,
@@ -75,7 +76,15 @@ def assert_same(channel: str, text: str, channel_settings: ChannelSettings = SET
     assert got[0] == expected[0]
     for a, b in zip(got[0], expected[0], strict=True):  # == on dataclasses; check the details too
         assert type(a) is PaymentRecord and repr(a) == repr(b) and a.detail == b.detail
+        assert channel in REFERENCE_HAS_SLIP and slip_in_reference(a) == a.slip_no
     return got
+
+
+def slip_in_reference(rec: PaymentRecord) -> str:
+    """The slip number where ``REFERENCE_HAS_SLIP`` says the reference holds it."""
+    if rec.channel == "bank":
+        return rec.reference.split(":")[2]
+    return rec.reference.split("|")[1][13:29]
 
 
 # --- generated rows ------------------------------------------------------------------------------------

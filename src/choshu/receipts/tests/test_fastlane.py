@@ -26,7 +26,7 @@ from django.db.models import F
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from choshu.formats.payments import BANK_HEADER, CONVENI_HEADER
+from choshu.formats.payments import BANK_HEADER, CONVENI_HEADER, ELTAX_HEADER
 from choshu.levies.models import Installment, LedgerEntry
 from choshu.receipts import services
 from choshu.receipts.models import Payment, SuspenseItem
@@ -451,3 +451,22 @@ def test_an_import_overtaken_every_time_writes_nothing_and_says_run_it_again(
     assert after == before
     job = Job.objects.filter(kind="import-payments-bank").get()
     assert job.status == Job.Status.FAILED and "取込中" in job.errors[0]["reason"]
+
+
+def test_an_eltax_payment_and_its_cancellation_in_one_file_give_the_same_state_in_both_lanes(
+    city_slips: dict[str, Any], write_csv: Callable
+) -> None:
+    """An eLTAX reference is the transaction id alone (``REFERENCE_HAS_SLIP`` leaves it out): its
+    payment and its cancellation in one file stay on the Python path; the other payment is fast."""
+    from choshu.receipts.tests.test_import_payments import eltax_row
+
+    one, two = [s for s in city_slips["slips"] if s["slip_no"] != city_slips["combined"]][:2]
+    lines = [
+        eltax_row("T-0001", one, one["amount"], "2024-06-28", "2024-07-01"),
+        eltax_row("T-0002", two, two["amount"], "2024-06-28", "2024-07-01"),
+        eltax_row("T-0001", one, one["amount"], "2024-06-28", "2024-07-02", cancelled="1"),
+    ]
+    fast, slow = _import_both("eltax", write_csv(",".join(ELTAX_HEADER), lines))
+    assert fast == slow
+    summary, _ = fast
+    assert (summary["records"], summary["posted"], summary["reversed"]) == (3, 2, 1)
