@@ -1,7 +1,7 @@
 """Benchmark: importing 1,000,000 payment records against a seeded city (issue: receipts).
 
 Steps (all in one run, on the same machine and database):
-1. seed a city with at least ``--installments`` installments into a fresh database;
+1. seed a city with about ``--installments`` installments (≈17.5 per taxpayer; the count is reported);
 2. write ``--payments`` bank (領収済通知) and conveni (確報) records paying those installments;
 3. time ``choshu import-payments`` for each file (peak RSS of the importer reported), then the bank
    file again (a file sent twice: nothing changes);
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -357,6 +358,9 @@ def main() -> None:
     parser.add_argument("--payments", type=int, default=1_000_000)
     parser.add_argument("--installments", type=int, default=1_000_000)
     parser.add_argument(
+        "--out", type=Path, help="where to write the results (default: bench/out/payments-<db>.json)"
+    )
+    parser.add_argument(
         "--reseed", action="store_true", help="PostgreSQL: seed the template database again even if it exists"
     )
     args = parser.parse_args()
@@ -428,9 +432,10 @@ def main() -> None:
         results["floor_ratio"] = round(floor / base, 2)
         results["import_over_floor"] = round(import_s / floor, 2)
     print(json.dumps(results, ensure_ascii=False))
-    out_dir = ROOT / "bench" / "out"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"payments-{args.db}.json").write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    target: Path = args.out or ROOT / "bench" / "out" / f"payments-{args.db}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(results, ensure_ascii=False, indent=2))
+    shutil.rmtree(folder)  # the generated files and the run's keys
 
 
 if __name__ == "__main__":
