@@ -58,10 +58,10 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 5000
 FAST_LANE = True
-# Attempts of an import that a counter receipt overtakes (``payments_import``).
-IMPORT_ATTEMPTS = 3
 """Post the common case set-based (``receipts.fastlane``). Off, every record takes the Python path — the
 same result, record by record; the differential tests compare the two."""
+IMPORT_ATTEMPTS = 3
+"""Attempts of an import that a counter receipt overtakes (``payments_import``)."""
 
 
 @dataclass
@@ -219,8 +219,9 @@ def payments_import(
                 return _import_once(municipality, channel, data, str(path), actor, kind)
             except ConcurrentChange as exc:
                 if attempt == IMPORT_ATTEMPTS:
-                    job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
-                    job_finish(job, status=Job.Status.FAILED, errors=[RowError(0, "", str(exc)).as_dict()])
+                    _job_not_done(
+                        municipality, kind, actor, path, Job.Status.FAILED, [RowError(0, "", str(exc))]
+                    )
                     raise
                 logger.warning(
                     "import %s: an installment changed during the import (attempt %d of %d); running it again",
@@ -230,9 +231,21 @@ def payments_import(
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
     except FileRefused as refused:
-        job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
-        job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
+        _job_not_done(municipality, kind, actor, path, Job.Status.REFUSED, refused.errors)
         raise
+
+
+def _job_not_done(
+    municipality: Municipality,
+    kind: str,
+    actor: Any,
+    path: str | Path,
+    status: str,
+    errors: Sequence[RowError],
+) -> None:
+    """The job record of an import that wrote nothing (its own transaction was rolled back)."""
+    job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
+    job_finish(job, status=status, errors=[e.as_dict() for e in errors[:200]])
 
 
 def _import_once(
