@@ -135,3 +135,45 @@ def analyze(*models_: type[models.Model]) -> None:
         return
     with connection.cursor() as cur:
         cur.execute("ANALYZE " + ", ".join(m._meta.db_table for m in models_))
+
+
+class IdDrawer:
+    """Fresh primary keys for one table, drawn a batch at a time inside the caller's transaction.
+
+    PostgreSQL: ``nextval`` of the table's sequence (name resolved once), safe with concurrent writers.
+    SQLite (one writer at a time): the largest id so far plus one, then counted on in memory — the rows
+    are written only later, so ``MAX(id)`` would not move between batches.
+    """
+
+    def __init__(self, table: str) -> None:
+        self.table = table
+        self.pg = connection.vendor == "postgresql"
+        self._sequence = id_sequence(table) if self.pg else ""
+        self._next: int | None = None
+
+    def draw(self, n: int) -> list[int]:
+        if n <= 0:
+            return []
+        with connection.cursor() as cur:
+            if self.pg:
+                cur.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self._sequence, n])
+                return [int(r[0]) for r in cur.fetchall()]
+            if self._next is None:
+                cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {self.table}")  # noqa: S608
+                self._next = int(cur.fetchone()[0]) + 1
+        start = self._next
+        self._next = start + n
+        return list(range(start, start + n))
+
+
+def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Rows into a (temporary) table: ``COPY`` on PostgreSQL, ``executemany`` on SQLite. Values must
+    already be in the database's form (dates as ``date`` on PostgreSQL, ISO text on SQLite)."""
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            with cur.cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        marks = ", ".join(["?"] * len(columns))
+        cur.cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from choshu.core.bulk import add_to_columns, insert_rows, reserve_id_block
@@ -31,6 +31,11 @@ PAID_KINDS = (
 
 class UnbalancedTransaction(ValueError):
     pass
+
+
+class StaleBalance(RuntimeError):
+    """An installment's cached amounts changed between the caller's read and the posting (a counter
+    receipt committed at the same moment): nothing is kept; running the batch again is safe."""
 
 
 @dataclass(frozen=True)
@@ -227,3 +232,128 @@ def _update_cache(legs: Sequence[tuple[str, Leg]]) -> None:
             inst.principal_levied += dl
             inst.principal_paid += dp
             inst.principal_outstanding += do
+
+
+# --- set-based posting from the caller's temporary tables ---------------------------------------------
+
+BATCH_ENTRIES = "choshu_ledger_batch"
+ENTRY_SELECT_COLUMNS = ("kind", "txn_id", "account", "component", "installment_id", "taxpayer_id", "payment_id",
+                        "amount")  # fmt: skip
+"""What the ``entries`` SELECT of :func:`post_selected` yields, in this order (``kind`` is the
+transaction's kind: it says whether a principal movement is levied or paid)."""
+
+
+def post_selected(
+    *,
+    municipality_id: int,
+    txns: str,
+    entries: str,
+    params: Any = None,
+    recorded_at: Any,
+    actor_id: int | None,
+    job_id: int | None,
+    expected: str | None = None,
+) -> int:
+    """Post many transactions described by SELECTs over the caller's (temporary) tables.
+
+    ``txns`` yields ``(id, kind, legal_date, booking_date, memo, reverses_id)`` — ids drawn by the
+    caller from the table's sequence (``core.bulk.IdDrawer``); ``entries`` yields
+    ``ENTRY_SELECT_COLUMNS``. Before anything is written every transaction is checked: it sums to zero,
+    has two entries or more, and only known accounts and components. ``expected`` yields
+    ``(installment_id, principal_outstanding)`` as the caller read them: an installment whose cache
+    has changed since raises :class:`StaleBalance`. Returns the number of transactions posted.
+    """
+    p = params if params is not None else {}
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {BATCH_ENTRIES}")
+        cur.execute(f"CREATE TEMP TABLE {BATCH_ENTRIES} AS {entries}", p)  # noqa: S608 - caller's SQL
+        cur.execute(f"SELECT COUNT(*) FROM ({txns}) t", p)  # noqa: S608
+        n_txns = int(cur.fetchone()[0])
+        _check_batch(cur, n_txns)
+        cur.execute(
+            f"""INSERT INTO levies_ledgertransaction (id, municipality_id, kind, legal_date, booking_date,
+                    recorded_at, actor_id, job_id, reverses_id, memo)
+                SELECT t.id, %(m)s, t.kind, t.legal_date, t.booking_date, %(now)s, %(actor)s, %(job)s,
+                       t.reverses_id, SUBSTR(t.memo, 1, {MEMO_MAX})
+                FROM ({txns}) t""",  # noqa: S608
+            {
+                **(p if isinstance(p, dict) else {}),
+                "m": municipality_id,
+                "now": recorded_at,
+                "actor": actor_id,
+                "job": job_id,
+            },  # fmt: skip
+        )
+        cur.execute(
+            f"""INSERT INTO levies_ledgerentry (municipality_id, txn_id, account, component, installment_id,
+                    taxpayer_id, payment_id, amount)
+                SELECT %s, txn_id, account, component, installment_id, taxpayer_id, payment_id, amount
+                FROM {BATCH_ENTRIES}""",  # noqa: S608
+            [municipality_id],
+        )
+        _update_caches_from_batch(cur, expected, p)
+        cur.execute(f"DROP TABLE {BATCH_ENTRIES}")
+    return n_txns
+
+
+def _check_batch(cur: Any, n_txns: int) -> None:
+    accounts = ", ".join(f"'{a.value}'" for a in Account)
+    components = ", ".join(f"'{c.value}'" for c in Component)
+    cur.execute(
+        f"""SELECT COUNT(*), COALESCE(SUM(CASE WHEN total <> 0 OR n < 2 OR bad > 0 THEN 1 ELSE 0 END), 0),
+                   MIN(CASE WHEN total <> 0 OR n < 2 OR bad > 0 THEN txn_id END)
+            FROM (SELECT txn_id, SUM(amount) AS total, COUNT(*) AS n,
+                         SUM(CASE WHEN account IN ({accounts}) AND component IN ({components}) THEN 0 ELSE 1 END)
+                         AS bad
+                  FROM {BATCH_ENTRIES} GROUP BY txn_id) g"""  # noqa: S608 - constants only
+    )
+    groups, bad, first = cur.fetchone()
+    if bad:
+        raise UnbalancedTransaction(
+            f"貸借が一致しない、明細が2行未満、または不明な勘定の取引が {bad} 件あります（例: 取引 {first}）"
+        )
+    if groups != n_txns:
+        raise UnbalancedTransaction(
+            f"明細のない取引があります（取引 {n_txns} 件、明細のある取引 {groups} 件）"
+        )
+
+
+def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> None:
+    """The installments' cached amounts, from the batch's principal movements, in one statement."""
+    levied = ", ".join(f"'{k.value}'" for k in LEVIED_KINDS)
+    paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
+    delta = f"{BATCH_ENTRIES}_delta"
+    cur.execute(f"DROP TABLE IF EXISTS {delta}")
+    cur.execute(
+        f"""CREATE TEMP TABLE {delta} AS
+            SELECT installment_id,
+                   SUM(CASE WHEN kind IN ({levied}) THEN amount ELSE 0 END) AS levied,
+                   SUM(CASE WHEN kind IN ({paid}) THEN -amount ELSE 0 END) AS paid,
+                   SUM(amount) AS outstanding, CAST(NULL AS bigint) AS expected
+            FROM {BATCH_ENTRIES}
+            WHERE account = '{Account.RECEIVABLE.value}' AND component = '{Component.PRINCIPAL.value}'
+              AND installment_id IS NOT NULL
+            GROUP BY installment_id"""  # noqa: S608 - constants only
+    )
+    check = ""
+    if expected is not None:
+        cur.execute(
+            f"""UPDATE {delta} SET expected = x.principal_outstanding
+                FROM ({expected}) x WHERE x.installment_id = {delta}.installment_id""",  # noqa: S608
+            params,
+        )
+        check = "AND (d.expected IS NULL OR levies_installment.principal_outstanding = d.expected)"
+    cur.execute(f"SELECT COUNT(*) FROM {delta}")  # noqa: S608
+    wanted = int(cur.fetchone()[0])
+    cur.execute(
+        f"""UPDATE levies_installment
+            SET principal_levied = principal_levied + d.levied, principal_paid = principal_paid + d.paid,
+                principal_outstanding = principal_outstanding + d.outstanding
+            FROM {delta} d WHERE levies_installment.id = d.installment_id {check}"""  # noqa: S608
+    )
+    updated = cur.rowcount
+    cur.execute(f"DROP TABLE {delta}")
+    if updated != wanted:
+        raise StaleBalance(
+            "記帳中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度実行してください"
+        )

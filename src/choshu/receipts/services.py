@@ -18,21 +18,19 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Sum
 from django.utils import timezone
 
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
-from choshu.core.bulk import insert_rows, reserve_id_block
+from choshu.core.bulk import IdDrawer
 from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
 from choshu.formats.csvfile import read_bytes
@@ -44,22 +42,22 @@ from choshu.formats.payments import (
     RecordKind,
     stream_payment_file,
 )
-from choshu.levies.ledger import PAID_KINDS, Leg, Posting, post_many
-from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
-from choshu.receipts.fastlane import ConcurrentChange, FastResult, PaymentStage
-from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem, SuspenseReason
-from choshu.receipts.slips import InstallmentState, SlipTarget, confirmation_no, slip_targets
-from choshu.rules.allocation import Allocation, OwedItem, allocate
-from choshu.rules.allocation import Component as AllocComponent
-from choshu.rules.late_charge import compute_late_charge
-from choshu.rules.parameters import RateNotKnownError
+from choshu.levies.ledger import Leg, Posting, StaleBalance, post_many
+from choshu.levies.models import Account, Component, TxnKind
+from choshu.receipts.engine import (
+    ENGINE_ACCOUNTS,
+    PaymentEngine,
+    drop_tables,
+    installment_history,
+    reverse_payments,
+)
+from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem
+from choshu.receipts.slips import SlipTarget, slip_targets
+from choshu.rules import reconcile as rr
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 5000
-FAST_LANE = True
-"""Post the common case set-based (``receipts.fastlane``). Off, every record takes the Python path — the
-same result, record by record; the differential tests compare the two."""
+CHUNK = 5000  # records staged per COPY batch while the file is read
 IMPORT_ATTEMPTS = 3
 """Attempts of an import that a counter receipt overtakes (``payments_import``)."""
 
@@ -87,111 +85,6 @@ class PaymentImportSummary:
         return asdict(self)
 
 
-# --- what is owed, kept current while a chunk is reconciled -------------------------------------
-
-
-@dataclass
-class _Owed:
-    """Principal outstanding, earlier principal payments and late charge paid, per installment."""
-
-    installments: dict[int, InstallmentState] = field(default_factory=dict)
-    principal_payments: dict[int, list[tuple[date, int]]] = field(default_factory=dict)
-    late_charge_paid: dict[int, int] = field(default_factory=dict)
-
-    def load_history(self, inst_ids: Sequence[int]) -> None:
-        """Earlier payments of installments paid late (their late charge depends on them)."""
-        ids = [i for i in inst_ids if i not in self.principal_payments]
-        if not ids:
-            return
-        for i in ids:
-            self.principal_payments[i] = []
-            self.late_charge_paid[i] = 0
-        rows = (
-            LedgerEntry.objects.filter(installment_id__in=ids, txn__kind__in=PAID_KINDS)
-            .filter(account__in=[Account.RECEIVABLE, Account.LATE_CHARGE_INCOME])
-            .values("installment_id", "account", "component", "txn__legal_date")
-            .annotate(total=Sum("amount"))
-            .values_list("installment_id", "account", "component", "txn__legal_date", "total")
-        )
-        for inst_id, account, component, legal_date, total in rows:
-            if account == Account.RECEIVABLE and component == Component.PRINCIPAL and total < 0:
-                self.principal_payments[inst_id].append((legal_date, -int(total)))
-            elif account == Account.LATE_CHARGE_INCOME:
-                self.late_charge_paid[inst_id] -= int(total)
-
-    def place(self, target: SlipTarget, amount: int, paid_on: date) -> tuple[Allocation, list[Leg]]:
-        """Split ``amount`` over the slip's installments (rules.allocation) and return the crediting legs:
-        principal (receivable), late charge (income, 調定即収納) and any overpayment of the person.
-        The in-memory state is updated, so later payments of the same chunk see what is left."""
-        # The chunk's one state per installment: a combined slip and an installment's own slip, both
-        # paid in one chunk, were resolved to two copies of the installment (slip_targets); reading the
-        # copy would place the same principal twice.
-        states = [self.installments.setdefault(i.pk, i) for i in target.installments]
-        items = [
-            OwedItem(
-                key=str(i.pk),
-                due_date=i.due_date,
-                principal=max(0, i.principal_outstanding),
-                late_charge=self.late_charge_owed(i, paid_on),
-            )
-            for i in states
-        ]
-        alloc = allocate(amount, items)
-        legs: list[Leg] = []
-        for line in alloc.lines:
-            inst = self.installments[int(line.key)]
-            if line.component == AllocComponent.PRINCIPAL:
-                legs.append(
-                    Leg(
-                        Account.RECEIVABLE,
-                        -line.amount,
-                        Component.PRINCIPAL,
-                        installment_id=inst.pk,
-                        taxpayer_id=inst.taxpayer_id,
-                    )
-                )
-                inst.principal_outstanding -= line.amount
-                inst.principal_paid += line.amount
-                self.principal_payments.setdefault(inst.pk, []).append((paid_on, line.amount))
-            else:
-                legs.append(
-                    Leg(
-                        Account.LATE_CHARGE_INCOME,
-                        -line.amount,
-                        Component.LATE_CHARGE,
-                        installment_id=inst.pk,
-                        taxpayer_id=inst.taxpayer_id,
-                    )
-                )
-                self.late_charge_paid[inst.pk] = self.late_charge_paid.get(inst.pk, 0) + line.amount
-        if alloc.overpayment:
-            legs.append(
-                Leg(
-                    Account.OVERPAYMENT,
-                    -alloc.overpayment,
-                    installment_id=target.installments[0].pk,
-                    taxpayer_id=target.taxpayer_id,
-                )
-            )
-        return alloc, legs
-
-    def late_charge_owed(self, inst: InstallmentState, paid_on: date) -> int:
-        """延滞金 due on this installment as of ``paid_on``, less what was already paid (法326条 etc.)."""
-        if paid_on <= inst.due_date or inst.principal_levied < 2000:
-            return 0
-        prior = sorted((d, y) for d, y in self.principal_payments.get(inst.pk, []) if d <= paid_on and y > 0)
-        until = paid_on
-        if inst.principal_outstanding <= 0 and prior:
-            until = max(prior[-1][0], inst.due_date)  # paid in full earlier: the charge stopped then
-        try:
-            accrued = compute_late_charge(
-                principal=inst.principal_levied, due_date=inst.due_date, until=until, payments=prior
-            ).late_charge
-        except RateNotKnownError:
-            return 0
-        return max(0, accrued - self.late_charge_paid.get(inst.pk, 0))
-
-
 # --- the import -------------------------------------------------------------------------------------
 
 
@@ -208,8 +101,8 @@ def payments_import(
 ) -> PaymentImportSummary:
     """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``).
 
-    An import overtaken by a counter receipt on one of its installments (``ConcurrentChange``: the
-    whole attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
+    An import overtaken by a counter receipt on one of its installments (``StaleBalance``: the whole
+    attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
     """
     kind = f"import-payments-{channel}"
     try:
@@ -217,7 +110,7 @@ def payments_import(
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
             try:
                 return _import_once(municipality, channel, data, str(path), actor, kind)
-            except ConcurrentChange as exc:
+            except StaleBalance as exc:
                 if attempt == IMPORT_ATTEMPTS:
                     _job_not_done(
                         municipality, kind, actor, path, Job.Status.FAILED, [RowError(0, "", str(exc))]
@@ -262,7 +155,15 @@ def _import_once(
         job = job_start(
             municipality=municipality, kind=kind, actor=actor, file_name=path, file_sha256=stream.sha256
         )
-        _stream_into(_Importer(municipality, channel, job, actor, summary), stream, path)
+        engine = PaymentEngine(
+            municipality_id=municipality.pk,
+            municipality_code=municipality.code,
+            channel=channel,
+            job_id=job.pk,
+            actor_id=_actor_id(actor),
+            now=timezone.now(),
+        )
+        _run_engine(engine, stream, path, summary)
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(
@@ -276,67 +177,46 @@ def _import_once(
     return summary
 
 
-def _stream_into(importer: _Importer, stream: PaymentStream, file_name: str) -> None:
-    """Stage the file while it is read, post the common case set-based, reconcile the rest in Python.
+def _actor_id(actor: Any) -> int | None:
+    return actor.pk if getattr(actor, "is_authenticated", False) else None
 
-    Everything happens inside the caller's transaction: if any row turns out malformed (or a
-    cancellation has nothing to cancel), the file is refused with every error and nothing is kept.
-    The fast lane (``receipts.fastlane``) posts first; the other records follow in file order, and
-    cancellations come after all other records of the file.
+
+def _run_engine(
+    engine: PaymentEngine, stream: PaymentStream, file_name: str, summary: PaymentImportSummary
+) -> None:
+    """Stage the file while it is read, then decide and write every record (``receipts.engine``).
+
+    Everything happens inside the caller's transaction: if any row is malformed, or a record cannot be
+    applied (a 速報取消 or cancellation with nothing to cancel), the file is refused with every error
+    and nothing is kept.
     """
-    started = time.monotonic()
-    stage = PaymentStage(importer.m.pk, importer.m.code, importer.channel)
-    stage.create()
+    engine.create()
     chunk: list[PaymentRecord] = []
-    for rec in stream.records:
-        importer.summary.records += 1
+    try:
+        for rec in stream.records:
+            summary.records += 1
+            if stream.errors:
+                continue  # the file will be refused: read on only to report every error
+            chunk.append(rec)
+            if len(chunk) >= CHUNK:
+                engine.add(chunk)
+                chunk.clear()
         if stream.errors:
-            continue  # the file will be refused: read on only to report every error
-        chunk.append(rec)
-        if len(chunk) >= CHUNK:
-            stage.add(chunk)
-            chunk.clear()
-    if stream.errors:
-        raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
-    stage.add(chunk)
-    staged = time.monotonic()
-    fast = FastResult(0, 0)
-    if FAST_LANE:
-        fast = stage.post_fast(
-            job_id=importer.job.pk if importer.job else None, actor_id=importer.actor_id, now=importer.now
-        )
-    fast_done = time.monotonic()
-    importer.summary.posted += fast.posted
-    importer.summary.amount_total += fast.amount
-    importer.summary.amount_posted += fast.amount
-    business: list[RowError] = []
-    cancels: list[PaymentRecord] = []
-    for records in stage.rest(CHUNK, posted=fast.posted, skip_done=FAST_LANE):
-        cancels.extend(r for r in records if r.kind == RecordKind.CANCEL)
-        others = [r for r in records if r.kind != RecordKind.CANCEL]
-        if others and not business:
-            try:
-                importer.chunk(others, file_name)
-            except FileRefused as refused:
-                business.extend(refused.errors)
-    importer.summary.already_imported += stage.already_imported
-    if not business:
-        try:
-            importer.cancellations(cancels, file_name)
-        except FileRefused as refused:
-            business.extend(refused.errors)
-    stage.drop()
-    logger.info(
-        "import %s: read and staged %d records in %.1f s, fast lane %d in %.1f s, the rest in %.1f s",
-        file_name,
-        stage.staged,
-        staged - started,
-        fast.posted,
-        fast_done - staged,
-        time.monotonic() - fast_done,
-    )
-    if business:
-        raise FileRefused(sorted(business, key=lambda e: e.line), file_name)
+            raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
+        engine.add(chunk)
+        out = engine.run()
+    finally:
+        drop_tables()
+    logger.info("import %s: %d records; import phases %s", file_name, engine.staged, json.dumps(out.phases))
+    if out.errors:
+        raise FileRefused(sorted((RowError(*e) for e in out.errors), key=lambda e: e.line), file_name)
+    for name in OUTCOME_COUNTS:
+        setattr(summary, name, getattr(summary, name) + getattr(out, name))
+    summary.warnings.extend(out.warnings)
+
+
+OUTCOME_COUNTS = ("posted", "provisional", "cancelled", "reversed", "overpaid", "suspense", "already_imported",
+                  "amount_total", "amount_posted", "amount_overpaid", "amount_suspense", "amount_reversed")  # fmt: skip
 
 
 def _lock(municipality: Municipality, channel: str) -> None:
@@ -346,399 +226,60 @@ def _lock(municipality: Municipality, channel: str) -> None:
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [key])
             # Fresh statistics: after a large seed or import the planner would otherwise misjudge the
-            # per-chunk look-ups (seen: a bitmap scan of every bank payment instead of the unique index).
+            # look-ups of the facts (seen: a bitmap scan of every bank payment instead of the unique index).
             cur.execute("ANALYZE receipts_payment, levies_installment, receipts_paymentslip")
 
 
-class _Importer:
-    def __init__(
-        self,
-        municipality: Municipality,
-        channel: str,
-        job: Job | None,
-        actor: Any,
-        summary: PaymentImportSummary,
-    ) -> None:
-        self.m = municipality
-        self.channel = channel
-        self.job = job
-        self.actor = actor
-        self.summary = summary
-        self.today = timezone.localdate()
-        self.now = timezone.now()
-        self.actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
-
-    def chunk(self, records: Sequence[PaymentRecord], file_name: str) -> None:
-        refs = {
-            p.reference: p
-            for p in Payment.objects.filter(
-                municipality=self.m, channel=self.channel, reference__in={r.reference for r in records}
-            )
-        }
-        targets = slip_targets(self.m, {r.slip_no for r in records if r.kind == RecordKind.FINAL})
-        owed = _Owed({i.pk: i for t in targets.values() for i in t.installments})
-        late = [
-            i.pk
-            for r in records
-            if r.kind == RecordKind.FINAL and r.slip_no in targets
-            for i in targets[r.slip_no].installments
-            if r.paid_on > i.due_date
-        ]
-        owed.load_history(late)
-        errors: list[RowError] = []
-        new: list[Payment] = []
-        changed: list[Payment] = []
-        posted: list[tuple[Payment, Posting, SuspenseReason | None]] = []
-        for rec in records:
-            existing = refs.get(rec.reference)
-            if rec.kind == RecordKind.PROVISIONAL:
-                if existing is not None:
-                    self.summary.already_imported += 1
-                    continue
-                payment = self._payment(rec, PaymentStatus.PROVISIONAL)
-                refs[rec.reference] = payment
-                new.append(payment)
-                self.summary.provisional += 1
-            elif rec.kind == RecordKind.CANCEL_PROVISIONAL:
-                self._cancel_provisional(rec, existing, changed, errors)
-            else:  # FINAL
-                if existing is not None and existing.status in (
-                    PaymentStatus.POSTED,
-                    PaymentStatus.SUSPENSE,
-                    PaymentStatus.REVERSED,
-                ):
-                    self.summary.already_imported += 1
-                    continue
-                payment = existing or self._payment(rec, PaymentStatus.POSTED)
-                if existing is not None:
-                    self._fill(existing, rec)
-                    changed.append(existing)
-                else:
-                    new.append(payment)
-                refs[rec.reference] = payment
-                posting, reason = self._reconcile(payment, rec, targets.get(rec.slip_no), owed)
-                posted.append((payment, posting, reason))
-        if errors:
-            raise FileRefused(errors, file_name)
-        self._write(new, changed, posted)
-
-    # -- records -----------------------------------------------------------------------------------
-
-    def _payment(self, rec: PaymentRecord, status: str) -> Payment:
-        payment = Payment(
-            municipality=self.m, channel=self.channel, reference=rec.reference, status=status, job=self.job
-        )
-        self._fill(payment, rec)
-        return payment
-
-    def _fill(self, payment: Payment, rec: PaymentRecord) -> None:
-        payment.amount = rec.amount
-        payment.paid_on = rec.paid_on
-        payment.booked_on = rec.booked_on
-        payment.slip_no = rec.slip_no
-        payment.confirmation_no = rec.confirmation_no
-        payment.detail = {**rec.detail, "line": rec.line}
-        payment.job = self.job
-
-    def _cancel_provisional(
-        self, rec: PaymentRecord, existing: Payment | None, changed: list[Payment], errors: list[RowError]
-    ) -> None:
-        if existing is None:
-            errors.append(
-                RowError(
-                    rec.line,
-                    "種別",
-                    "速報取消に対応する速報がありません（先に速報のファイルを取り込んでください）",
-                )
-            )
-        elif existing.status == PaymentStatus.PROVISIONAL:
-            existing.status = PaymentStatus.CANCELLED
-            changed.append(existing)
-            self.summary.cancelled += 1
-        elif existing.status == PaymentStatus.CANCELLED:
-            self.summary.already_imported += 1
-        else:
-            # The agent's 確報 already confirmed the money: the late 速報取消 changes nothing, but it is a
-            # business exception the office must see (summary, job record, audit log) — not a file error.
-            self.summary.warnings.append(
-                {
-                    "line": rec.line,
-                    "reference": rec.reference,
-                    "reason": "確報で計上済みの収納に対する速報取消です。収納は取り消していません（収納代行に確認してください）",
-                }
-            )
-
-    def _reconcile(
-        self, payment: Payment, rec: PaymentRecord, target: SlipTarget | None, owed: _Owed
-    ) -> tuple[Posting, SuspenseReason | None]:
-        reason = self._suspense_reason(rec, target)
-        amount = rec.amount
-        self.summary.posted += 1
-        self.summary.amount_total += amount
-        if reason is not None or target is None:
-            payment.status, payment.suspended, payment.allocated, payment.overpaid = (
-                PaymentStatus.SUSPENSE,
-                amount,
-                0,
-                0,
-            )
-            payment.taxpayer_id = target.taxpayer_id if target else None
-            self.summary.suspense += 1
-            self.summary.amount_suspense += amount
-            legs = [Leg(Account.CASH, amount), Leg(Account.SUSPENSE, -amount)]
-            return self._posting(rec, legs), reason or SuspenseReason.UNKNOWN_SLIP
-        alloc, placed = owed.place(target, amount, rec.paid_on)
-        legs = [Leg(Account.CASH, amount, taxpayer_id=target.taxpayer_id), *placed]
-        if alloc.overpayment:
-            self.summary.overpaid += 1
-            self.summary.amount_overpaid += alloc.overpayment
-        payment.status, payment.taxpayer_id = PaymentStatus.POSTED, target.taxpayer_id
-        payment.allocated, payment.overpaid, payment.suspended = alloc.allocated, alloc.overpayment, 0
-        self.summary.amount_posted += alloc.allocated
-        return self._posting(rec, legs), None
-
-    def _suspense_reason(self, rec: PaymentRecord, target: SlipTarget | None) -> SuspenseReason | None:
-        if target is None:
-            return SuspenseReason.UNKNOWN_SLIP
-        if target.cancelled:
-            return SuspenseReason.CANCELLED_SLIP
-        if rec.confirmation_no and rec.confirmation_no != confirmation_no(self.m.code, rec.slip_no):
-            return SuspenseReason.CONFIRMATION_MISMATCH
-        items = {i.tax_item for i in target.installments if target.combined is None}
-        if rec.tax_item and items and rec.tax_item not in items:
-            return SuspenseReason.TAX_ITEM_MISMATCH
-        return None
-
-    def _posting(self, rec: PaymentRecord, legs: list[Leg]) -> Posting:
-        booking = rec.booked_on or rec.paid_on
-        return Posting(
-            kind=TxnKind.PAYMENT,
-            legal_date=rec.paid_on,
-            booking_date=booking,
-            legs=legs,
-            memo=f"{self.channel} {rec.slip_no}",
-        )
-
-    # -- writing -----------------------------------------------------------------------------------
-
-    def _write(
-        self,
-        new: list[Payment],
-        changed: list[Payment],
-        posted: list[tuple[Payment, Posting, SuspenseReason | None]],
-    ) -> None:
-        _reserve_payment_ids(new)  # the entries name their payment
-        txn_ids = post_many(
-            municipality=self.m,
-            postings=[replace(p, payment_id=payment.pk) for payment, p, _ in posted],
-            actor=self.actor,
-            job=self.job,
-        )
-        for (payment, _, _), txn_id in zip(posted, txn_ids, strict=True):
-            payment.txn_id = txn_id
-        _insert_payments(new)
-        if changed:
-            Payment.objects.bulk_update(
-                changed,
-                [
-                    "status",
-                    "amount",
-                    "paid_on",
-                    "booked_on",
-                    "slip_no",
-                    "confirmation_no",
-                    "allocated",
-                    "overpaid",
-                    "suspended",
-                    "detail",
-                    "txn",
-                    "taxpayer",
-                    "job",
-                ],
-                batch_size=2000,
-            )
-        SuspenseItem.objects.bulk_create(
-            [
-                SuspenseItem(municipality=self.m, payment=p, reason=reason, amount=p.amount)
-                for p, _, reason in posted
-                if reason is not None
-            ],
-            batch_size=2000,
-        )
-
-    def cancellations(self, records: Sequence[PaymentRecord], file_name: str) -> None:
-        """eLTAX 取消: reverse the transaction with the same id (after every final of the file)."""
-        if not records:
-            return
-        errors: list[RowError] = []
-        refs = {
-            p.reference: p
-            for p in Payment.objects.filter(
-                municipality=self.m, channel=self.channel, reference__in={r.reference for r in records}
-            )
-        }
-        for rec in records:
-            payment = refs.get(rec.reference)
-            if payment is None or payment.status in (PaymentStatus.PROVISIONAL, PaymentStatus.CANCELLED):
-                errors.append(
-                    RowError(
-                        rec.line,
-                        "cancelled",
-                        "取消対象の取引がありません（取引IDを確認してください）",
-                        rec.reference,
-                    )
-                )
-                continue
-            if payment.status == PaymentStatus.REVERSED:
-                self.summary.already_imported += 1
-                continue
-            if payment.amount != rec.amount:
-                errors.append(
-                    RowError(rec.line, "amount", "取消の金額が元の取引と一致しません", str(rec.amount))
-                )
-                continue
-            payment_reverse_post(
-                payment,
-                legal_date=rec.paid_on,
-                booking_date=rec.booked_on or rec.paid_on,
-                actor=self.actor,
-                job=self.job,
-                reason="eLTAX 取消",
-            )
-            self.summary.reversed += 1
-            self.summary.amount_reversed += payment.amount
-        if errors:
-            raise FileRefused(errors, file_name)
-
-
-# --- reversal -----------------------------------------------------------------------------------------
-
-
-PAYMENT_COLUMNS = ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
-                   "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail",
-                   "txn_id", "reversal_txn_id", "job_id", "created_at")  # fmt: skip
-
-
-def _reserve_payment_ids(payments: list[Payment]) -> None:
-    """Ids for new payments (set on the objects) before anything refers to them."""
-    for payment, pk in zip(payments, reserve_id_block(Payment, len(payments)), strict=True):
-        payment.pk = pk
-
-
-def _insert_payments(payments: list[Payment]) -> None:
-    """New payments in one COPY (PostgreSQL) / executemany (SQLite); their ids were reserved
-    (``_reserve_payment_ids``) before their ledger entries named them."""
-    now = timezone.now()
-    insert_rows(
-        Payment,
-        PAYMENT_COLUMNS,
-        [
-            (
-                p.pk,
-                p.municipality_id,
-                p.channel,
-                p.reference,
-                p.status,
-                p.taxpayer_id,
-                p.amount,
-                p.paid_on,
-                p.booked_on,
-                p.slip_no,
-                p.confirmation_no,
-                p.allocated,
-                p.overpaid,
-                p.suspended,
-                json.dumps(p.detail, ensure_ascii=False),
-                p.txn_id,
-                p.reversal_txn_id,
-                p.job_id,
-                now,
-            )
-            for p in payments
-        ],
-    )
-    for p in payments:
-        p._state.adding = False
+# --- reversal and checks ------------------------------------------------------------------------------
 
 
 def payment_reverse_post(
     payment: Payment, *, legal_date: date, booking_date: date, actor: Any, job: Job | None, reason: str
 ) -> None:
-    """Post the exact negation of the payment's entries: balances and late charges re-open.
-
-    A payment of an import's fast lane shares its transaction (and its cash entry) with the other
-    payments of the same 領収日 and 日計日: its own entries are those that name it, and the cash it
-    brought in is its amount.
-    """
-    legs = [
-        Leg(e.account, -e.amount, e.component, installment_id=e.installment_id, taxpayer_id=e.taxpayer_id)
-        for e in LedgerEntry.objects.filter(txn_id=payment.txn_id, payment_id=payment.pk).order_by("id")
-    ]
-    if not any(leg.account == Account.CASH for leg in legs):
-        legs.insert(0, Leg(Account.CASH, -payment.amount))
-    [txn_id] = post_many(
-        municipality=payment.municipality,
-        postings=[
-            Posting(
-                kind=TxnKind.PAYMENT_REVERSAL,
-                legal_date=legal_date,
-                booking_date=booking_date,
-                legs=legs,
-                memo=f"収納取消: {reason}",
-                payment_id=payment.pk,
-            )
-        ],
-        actor=actor,
-        job=job,
+    """Post the exact negation of the payment's own transaction: balances and late charges re-open."""
+    reverse_payments(
+        municipality_id=payment.municipality_id,
+        reversals=[(payment.pk, IdDrawer("levies_ledgertransaction").draw(1)[0], legal_date, booking_date)],
+        memo=f"収納取消: {reason}",
+        now=timezone.now(),
+        actor_id=_actor_id(actor),
+        job_id=job.pk if job is not None else None,
     )
-    payment.status = PaymentStatus.REVERSED
-    payment.reversal_txn_id = txn_id
-    payment.save(update_fields=["status", "reversal_txn"])
-    SuspenseItem.objects.filter(payment=payment).update(status="closed", note=f"収納取消: {reason}")
+    payment.refresh_from_db(fields=["status", "reversal_txn"])
 
 
 def payment_totals_problems(municipality_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    """Every payment with a transaction: allocated + overpaid + suspended = amount = what its own entries
-    place (credits to the receivable, late charge, overpayment and suspense accounts that name it); and
-    every such transaction's cash = the amounts of its payments (one payment, or a fast lane's group)."""
+    """Every payment with a transaction: allocated + overpaid + suspended = amount = what its own
+    transaction places (credits to the receivable, late charge, overpayment and suspense accounts), and
+    that transaction's cash is the payment's amount and belongs to no other payment."""
     where = "AND p.municipality_id = %s" if municipality_id else ""
     params = [municipality_id] if municipality_id else []
     with connection.cursor() as cur:
         cur.execute(
-            # The entries are summed per payment first: joined payment by payment through txn_id, a
-            # fast-lane transaction's hundreds of entries would be visited once per payment in it.
-            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-placed.total, 0)
+            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-placed.total, 0),
+                       COALESCE(placed.cash, 0), COALESCE(placed.others, 0)
                 FROM receipts_payment p
-                LEFT JOIN (SELECT e.payment_id, e.txn_id, SUM(e.amount) AS total FROM levies_ledgerentry e
-                           WHERE e.payment_id IS NOT NULL AND e.account <> 'cash'
-                           GROUP BY e.payment_id, e.txn_id) placed
-                       ON placed.payment_id = p.id AND placed.txn_id = p.txn_id
+                LEFT JOIN (SELECT e.txn_id,
+                                  SUM(CASE WHEN e.account <> 'cash' THEN e.amount ELSE 0 END) AS total,
+                                  SUM(CASE WHEN e.account = 'cash' THEN e.amount ELSE 0 END) AS cash,
+                                  SUM(CASE WHEN e.payment_id <> p2.id THEN 1 ELSE 0 END) AS others
+                           FROM levies_ledgerentry e JOIN receipts_payment p2 ON p2.txn_id = e.txn_id
+                           GROUP BY e.txn_id) placed ON placed.txn_id = p.txn_id
                 WHERE p.txn_id IS NOT NULL {where}
                   AND (p.allocated + p.overpaid + p.suspended <> p.amount
-                       OR COALESCE(-placed.total, 0) <> p.amount)""",
+                       OR COALESCE(-placed.total, 0) <> p.amount OR COALESCE(placed.cash, 0) <> p.amount
+                       OR COALESCE(placed.others, 0) <> 0)""",  # noqa: S608
             params,
         )
         rows = cur.fetchmany(limit)
-        cur.execute(
-            f"""SELECT paid.txn_id, paid.amount, COALESCE(cash.amount, 0)
-                FROM (SELECT p.txn_id, SUM(p.amount) AS amount FROM receipts_payment p
-                      WHERE p.txn_id IS NOT NULL {where} GROUP BY p.txn_id) paid
-                LEFT JOIN (SELECT e.txn_id, SUM(e.amount) AS amount FROM levies_ledgerentry e
-                           WHERE e.account = 'cash' GROUP BY e.txn_id) cash ON cash.txn_id = paid.txn_id
-                WHERE COALESCE(cash.amount, 0) <> paid.amount""",
-            params,
-        )
-        cash_rows = cur.fetchmany(limit)
     return [
         {
             "kind": "payment_split",
             "id": pk,
-            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} placed {placed}",
+            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} placed {placed} cash {cash}"
+            + (f" entries of other payments {others}" if others else ""),
         }
-        for pk, amount, a, o, s, placed in rows
-    ] + [
-        {"kind": "payment_cash", "id": txn_id, "detail": f"payments {paid} cash {cash}"}
-        for txn_id, paid, cash in cash_rows
+        for pk, amount, a, o, s, placed, cash, others in rows
     ]
 
 
@@ -767,7 +308,7 @@ def counter_receipt_take(
         raise ValidationError("この納付番号の納付書はありません（または無効です）")
     seq = Payment.objects.filter(municipality=municipality, channel=Channel.COUNTER).count() + 1
     rec = PaymentRecord(
-        line=0,
+        line=1,
         channel=Channel.COUNTER,
         kind=RecordKind.FINAL,
         reference=f"counter:{paid_on.isoformat()}:{actor.pk}:{seq}:{timezone.now().timestamp():.6f}",
@@ -779,13 +320,27 @@ def counter_receipt_take(
         booked_on=paid_on,
         detail={"clerk": actor.username, "note": note},
     )
-    summary = PaymentImportSummary(records=1)
-    importer = _Importer(municipality, Channel.COUNTER, None, actor, summary)
-    owed = _Owed({i.pk: i for i in target.installments})
-    owed.load_history([i.pk for i in target.installments if paid_on > i.due_date])
-    payment = importer._payment(rec, PaymentStatus.POSTED)
-    posting, reason = importer._reconcile(payment, rec, target, owed)
-    importer._write([payment], [], [(payment, posting, reason)])
+    # The same engine as every import: one record, decided by rules.reconcile.
+    engine = PaymentEngine(
+        municipality_id=municipality.pk,
+        municipality_code=municipality.code,
+        channel=Channel.COUNTER,
+        job_id=None,
+        actor_id=actor.pk,
+        now=timezone.now(),
+        keep_payment_ids=True,
+    )
+    try:
+        engine.create()
+        engine.add([rec])
+        out = engine.run()
+    except StaleBalance as exc:
+        raise ValidationError(str(exc)) from exc
+    finally:
+        drop_tables()
+    if out.errors:
+        raise ValidationError(out.errors[0][2])
+    payment = Payment.objects.get(pk=out.payment_ids[0])
     audit_record(
         kind=AuditKind.CHANGE,
         function="窓口収納",
@@ -799,7 +354,7 @@ def counter_receipt_take(
 
 
 @transaction.atomic
-def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date | None = None) -> Payment:
+def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> Payment:
     """収納取消 (bank error, bounced, wrong slip): the exact negation is booked; late charges re-open."""
     from django.core.exceptions import PermissionDenied, ValidationError
 
@@ -812,9 +367,8 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date | Non
         raise ValidationError(f"この収納は「{payment.get_status_display()}」のため取り消せません")
     if not reason.strip():
         raise ValidationError("取消理由を入力してください")
-    day = on or timezone.localdate()
     payment_reverse_post(
-        payment, legal_date=payment.paid_on, booking_date=day, actor=actor, job=None, reason=reason
+        payment, legal_date=payment.paid_on, booking_date=on, actor=actor, job=None, reason=reason
     )
     audit_record(
         kind=AuditKind.CHANGE,
@@ -875,10 +429,17 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
         from django.core.exceptions import ValidationError
 
         raise ValidationError("充当先または未消込の状態が変わっています。申請をやり直してください")
-    owed = _Owed({i.pk: i for i in target.installments})
-    owed.load_history([i.pk for i in target.installments if payment.paid_on > i.due_date])
-    alloc, placed = owed.place(target, item.amount, payment.paid_on)
-    legs = [Leg(Account.SUSPENSE, item.amount, taxpayer_id=target.taxpayer_id), *placed]
+    owed = owed_on_slip(target, paid_on=payment.paid_on)
+    record = rr.Record(
+        kind=rr.Kind.FINAL,
+        amount=item.amount,
+        paid_on=payment.paid_on,
+        slip_found=True,
+        combined=target.combined is not None,
+        taxpayer_id=target.taxpayer_id,
+    )
+    decision = rr.reconcile(record, owed, None)  # the same decision as any payment on this slip
+    legs = [Leg(Account.SUSPENSE, item.amount, taxpayer_id=target.taxpayer_id), *legs_of(decision)]
     post_many(
         municipality=payment.municipality,
         postings=[
@@ -893,6 +454,7 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
         ],
         actor=approver,
     )
+    alloc = decision
     Payment.objects.filter(pk=payment.pk).update(
         taxpayer_id=target.taxpayer_id,
         allocated=payment.allocated + alloc.allocated,
@@ -933,3 +495,52 @@ def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> Suspen
         detail={"suspense_item": item.pk, "amount": item.amount, "note": note},
     )
     return item
+
+
+# --- the decision's legs, for the single postings (suspense assignment) ------------------------------
+
+
+def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
+    """The slip's installments as ``rules.reconcile`` sees them, with the earlier payments of those paid
+    after their 納期限 (the 延滞金 owed on ``paid_on`` depends on them)."""
+    late = [i.pk for i in target.installments if paid_on > i.due_date]
+    history = installment_history(late)
+    return [
+        rr.Owed(
+            installment_id=i.pk,
+            taxpayer_id=i.taxpayer_id,
+            due_date=i.due_date,
+            tax_item=i.tax_item,
+            principal_levied=i.principal_levied,
+            principal_outstanding=i.principal_outstanding,
+            principal_payments=list(history[i.pk][0]) if i.pk in history else None,
+            late_charge_paid=history[i.pk][1] if i.pk in history else 0,
+        )
+        for i in target.installments
+    ]
+
+
+def legs_of(decision: rr.Decision) -> list[Leg]:
+    """The crediting legs of a decision: each placed line and the overpayment."""
+    legs = []
+    for line in decision.lines:
+        account, component = ENGINE_ACCOUNTS[line.component]
+        legs.append(
+            Leg(
+                Account(account),
+                -line.amount,
+                Component(component),
+                installment_id=line.installment_id,
+                taxpayer_id=line.taxpayer_id,
+            )
+        )
+    if decision.overpayment:
+        legs.append(
+            Leg(
+                Account.OVERPAYMENT,
+                -decision.overpayment,
+                installment_id=decision.overpaid_installment_id,
+                taxpayer_id=decision.taxpayer_id,
+            )
+        )
+    return legs

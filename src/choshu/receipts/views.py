@@ -765,7 +765,9 @@ def payment_reverse_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReversalForm(request.POST)
     if form.is_valid():
         try:
-            payment_reverse(actor=user, payment=payment, reason=form.cleaned_data["reason"])
+            payment_reverse(
+                actor=user, payment=payment, reason=form.cleaned_data["reason"], on=timezone.localdate()
+            )
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _refusal(exc))
         else:

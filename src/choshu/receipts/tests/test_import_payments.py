@@ -403,9 +403,9 @@ def test_a_bank_file_with_a_bad_ocr_check_digit_is_refused(sample_city: Any, wri
 @pytest.mark.parametrize(
     "where",
     [
-        ("fastlane", "PaymentStage", "add", 2),  # while the file is being staged
-        ("fastlane", "PaymentStage", "post_fast", 1),  # after the fast lane wrote everything
-        ("services", "_Importer", "_write", 1),  # in the Python reconciliation of the rest
+        ("engine", "PaymentEngine", "add", 2),  # while the file is being staged
+        ("engine", "PaymentEngine", "_flush", 1),  # while the decisions are being staged
+        ("engine", "PaymentEngine", "_write", 1),  # after every payment and ledger row was written
     ],
 )
 def test_an_import_killed_half_way_leaves_nothing_and_a_rerun_gives_the_same_state(
@@ -416,7 +416,7 @@ def test_an_import_killed_half_way_leaves_nothing_and_a_rerun_gives_the_same_sta
     from choshu.receipts import services
 
     module_name, class_name, method, nth = where
-    # Two payments on each slip of 1001 and 1002: the second of each is an overpayment (Python path).
+    # Two payments on each slip of 1001 and 1002: the second of each is an overpayment.
     paid = slips("1001") + slips("1002")
     rows = [bank_row(s, s["amount"], "2024-06-20") for s in paid]
     rows += [bank_row(s, 7 + i, "2024-06-21") for i, s in enumerate(slips("1001"))]

@@ -70,14 +70,14 @@ def test_a_reversal_reopens_the_installment_and_needs_a_reason(
         actor=staff["clerk"], municipality=sample_city, slip_no=slip, amount=10800, paid_on=date(2024, 5, 31)
     )
     with pytest.raises(ValidationError):
-        payment_reverse(actor=staff["clerk"], payment=payment, reason=" ")
+        payment_reverse(actor=staff["clerk"], payment=payment, reason=" ", on=date(2024, 6, 3))
     with pytest.raises(PermissionDenied):
-        payment_reverse(actor=staff["window"], payment=payment, reason="誤入力")
+        payment_reverse(actor=staff["window"], payment=payment, reason="誤入力", on=date(2024, 6, 3))
     payment_reverse(actor=staff["clerk"], payment=payment, reason="誤入力", on=date(2024, 6, 3))
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REVERSED
     assert Installment.objects.get(slip_no=slip).principal_outstanding == 10800
     with pytest.raises(ValidationError):
-        payment_reverse(actor=staff["clerk"], payment=payment, reason="二重")
+        payment_reverse(actor=staff["clerk"], payment=payment, reason="二重", on=date(2024, 6, 3))
 
 
 def test_a_suspended_payment_is_placed_only_after_a_second_person_approves(

@@ -6,7 +6,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from choshu.core.commands import ChoshuCommand
-from choshu.receipts.fastlane import ConcurrentChange
+from choshu.levies.ledger import StaleBalance
 from choshu.receipts.services import IMPORT_ATTEMPTS, payments_import
 
 
@@ -23,7 +23,7 @@ class Command(ChoshuCommand):
             summary = payments_import(
                 municipality=self.municipality(options), channel=options["channel"], path=options["file"]
             )
-        except ConcurrentChange as exc:
+        except StaleBalance as exc:
             raise CommandError(f"{exc}（{IMPORT_ATTEMPTS}回試行）", returncode=1) from exc
         d = summary.as_dict()
         self.emit(

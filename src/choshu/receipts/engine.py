@@ -1,0 +1,693 @@
+"""The payment engine: every payment record of every channel, staged, decided once, written in sets.
+
+1. **Stage.** The parsed records go into a temporary table while the file is read (COPY on
+   PostgreSQL).
+2. **Facts.** Set-based SQL gathers, per record, what the decision needs: the installments its slip
+   pays (its own slip or a combined one, oldest first) with their cached amounts, the payment an
+   earlier import holds under the same reference, whether another record of the file reaches the
+   same installment or repeats the reference, and — only for installments where a payment made
+   after the 納期限 may reach the 延滞金 — their earlier payments.
+3. **Decide.** The facts are read back in file order (a server-side cursor: memory does not grow with
+   the file) and each record is decided by :func:`choshu.rules.reconcile.reconcile` — the one place
+   the law is applied. State is carried from record to record only for installments and references
+   that occur more than once in the file.
+4. **Write.** The decisions go into two temporary tables (one row per payment, one per placed line);
+   the ledger (``levies.ledger.post_selected``) and the payment rows are written from them in a few
+   statements. Every payment is one ledger transaction of its own.
+
+eLTAX cancellations are decided after every other record of the file has been written (they may
+cancel a payment of the same file), by the same function.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from django.db import connection
+from django.db.models import Sum
+
+from choshu.core.bulk import IdDrawer, copy_rows
+from choshu.formats.payments import PaymentRecord, RecordKind
+from choshu.levies.ledger import PAID_KINDS, post_selected
+from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
+from choshu.receipts.models import PaymentStatus, SuspenseStatus
+from choshu.receipts.slips import confirmation_no
+from choshu.rules import reconcile as rr
+from choshu.rules.allocation import Component as AllocComponent
+
+logger = logging.getLogger(__name__)
+
+STAGE = "choshu_pay_stage"
+SEEN = "choshu_pay_seen"
+TARGET = "choshu_pay_target"
+MULTI = "choshu_pay_multi"
+REPEAT = "choshu_pay_repeat"
+NEED = "choshu_pay_need"
+DECIDED = "choshu_pay_decided"
+LINES = "choshu_pay_lines"
+TABLES = (STAGE, SEEN, TARGET, MULTI, REPEAT, NEED, DECIDED, LINES)
+STAGE_COLUMNS = ("line", "kind", "reference", "slip_no", "confirmation_no", "tax_item", "amount", "paid_on",
+                 "booked_on", "detail", "conf_ok")  # fmt: skip
+DECIDED_COLUMNS = ("line", "payment_id", "is_new", "status", "taxpayer_id", "allocated", "overpaid", "suspended",
+                   "reason", "txn_id", "overpaid_installment_id")  # fmt: skip
+LINE_COLUMNS = ("txn_id", "payment_id", "installment_id", "taxpayer_id", "component", "amount", "before")
+FETCH = 10_000  # facts read back per round trip; decisions written per batch
+
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
+ENGINE_ACCOUNTS = _COMPONENT = {
+    AllocComponent.PRINCIPAL: (Account.RECEIVABLE.value, Component.PRINCIPAL.value),
+    AllocComponent.LATE_CHARGE: (Account.LATE_CHARGE_INCOME.value, Component.LATE_CHARGE.value),
+    AllocComponent.DUNNING_FEE: (Account.RECEIVABLE.value, Component.DUNNING_FEE.value),
+    AllocComponent.ENFORCEMENT_COST: (Account.RECEIVABLE.value, Component.ENFORCEMENT_COST.value),
+}
+
+
+@dataclass
+class Outcome:
+    """What an engine run did, for the import summary."""
+
+    records: int = 0
+    posted: int = 0
+    provisional: int = 0
+    cancelled: int = 0
+    reversed: int = 0
+    overpaid: int = 0
+    suspense: int = 0
+    already_imported: int = 0
+    amount_total: int = 0
+    amount_posted: int = 0
+    amount_overpaid: int = 0
+    amount_suspense: int = 0
+    amount_reversed: int = 0
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, field, message, value
+    payment_ids: list[int] = field(default_factory=list)  # of records decided (only when asked)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+class _IdPool:
+    """Primary keys of one table handed out one at a time, drawn from the database a batch at a time."""
+
+    def __init__(self, table: str) -> None:
+        self.drawer = IdDrawer(table)
+        self.pool: list[int] = []
+
+    def take(self) -> int:
+        if not self.pool:
+            self.pool = self.drawer.draw(FETCH)[::-1]
+        return self.pool.pop()
+
+
+@dataclass
+class _Slot:
+    """A payment row as this run leaves it: an earlier one (``payment_id``) or a new one."""
+
+    line: int
+    payment_id: int
+    is_new: bool
+    status: str
+    amount: int
+    taxpayer_id: int | None = None
+    allocated: int = 0
+    overpaid: int = 0
+    suspended: int = 0
+    reason: str | None = None
+    txn_id: int | None = None
+    overpaid_installment_id: int | None = None
+
+    def row(self) -> tuple[Any, ...]:
+        return (self.line, self.payment_id, self.is_new, self.status, self.taxpayer_id, self.allocated,
+                self.overpaid, self.suspended, self.reason, self.txn_id, self.overpaid_installment_id)  # fmt: skip
+
+
+class PaymentEngine:
+    """One run of the engine over one file (or one counter receipt), inside the caller's transaction."""
+
+    def __init__(
+        self,
+        *,
+        municipality_id: int,
+        municipality_code: str,
+        channel: str,
+        job_id: int | None,
+        actor_id: int | None,
+        now: datetime,
+        keep_payment_ids: bool = False,
+    ) -> None:
+        self.m = municipality_id
+        self.code = municipality_code
+        self.channel = channel
+        self.job_id = job_id
+        self.actor_id = actor_id
+        self.now = now
+        self.pg = connection.vendor == "postgresql"
+        # SQLite must be told to drive a join from the staged records (CROSS JOIN fixes its order):
+        # otherwise it may walk a large table by an index and scan the staged records for each row.
+        self.join_big = "JOIN" if self.pg else "CROSS JOIN"
+        self.staged = 0
+        self.keep_payment_ids = keep_payment_ids
+        self.out = Outcome()
+        self._payment_ids = _IdPool("receipts_payment")
+        self._txn_ids = _IdPool("levies_ledgertransaction")
+        self._dates: dict[Any, date] = {}
+        self._mark = time.monotonic()
+
+    # -- staging ---------------------------------------------------------------------------------
+
+    def create(self) -> None:
+        detail = "jsonb" if self.pg else "text"
+        with connection.cursor() as cur:
+            for table in TABLES:
+                cur.execute(f"DROP TABLE IF EXISTS {table}")
+            cur.execute(
+                f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, kind varchar(20) NOT NULL,
+                    reference varchar(120) NOT NULL, slip_no varchar(16) NOT NULL,
+                    confirmation_no varchar(4) NOT NULL, tax_item varchar(2) NOT NULL,
+                    amount bigint NOT NULL, paid_on date NOT NULL, booked_on date, detail {detail} NOT NULL,
+                    conf_ok boolean NOT NULL)"""
+            )
+            cur.execute(
+                f"""CREATE TEMP TABLE {DECIDED} (line integer NOT NULL, payment_id bigint NOT NULL,
+                    is_new boolean NOT NULL, status varchar(12) NOT NULL, taxpayer_id bigint, allocated bigint,
+                    overpaid bigint, suspended bigint, reason varchar(30), txn_id bigint,
+                    overpaid_installment_id bigint)"""
+            )
+            cur.execute(
+                f"""CREATE TEMP TABLE {LINES} (txn_id bigint NOT NULL, payment_id bigint NOT NULL,
+                    installment_id bigint NOT NULL, taxpayer_id bigint, component varchar(20) NOT NULL,
+                    amount bigint NOT NULL, before bigint)"""
+            )
+
+    def add(self, records: Sequence[PaymentRecord]) -> None:
+        if records:
+            self.staged += len(records)
+            copy_rows(STAGE, STAGE_COLUMNS, (self._row(r) for r in records))
+
+    def _row(self, r: PaymentRecord) -> tuple[Any, ...]:
+        conf_ok = not r.confirmation_no or r.confirmation_no == confirmation_no(self.code, r.slip_no)
+        paid_on: date | str = r.paid_on if self.pg else r.paid_on.isoformat()
+        booked_on: date | str | None = r.booked_on
+        if r.booked_on is not None and not self.pg:
+            booked_on = r.booked_on.isoformat()
+        detail = _encode({**r.detail, "line": r.line})
+        return (r.line, r.kind.value, r.reference, r.slip_no, r.confirmation_no, r.tax_item, r.amount, paid_on,
+                booked_on, detail, conf_ok)  # fmt: skip
+
+    def _lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.out.phases[phase] = round(self.out.phases.get(phase, 0.0) + now - self._mark, 2)
+        self._mark = now
+
+    # -- the run -----------------------------------------------------------------------------------
+
+    def run(self) -> Outcome:
+        """Decide and write every staged record: first all but eLTAX cancellations, then those."""
+        self._lap("read_stage")
+        if not self.staged:
+            return self.out
+        with connection.cursor() as cur:
+            if self.pg:
+                cur.execute("SET LOCAL work_mem = '256MB'")  # the file's joins in memory, not temp files
+                cur.execute("SET LOCAL jit = off")  # plain statements over many rows: JIT costs more
+                cur.execute(f"ANALYZE {STAGE}")
+            self._gather(cur)
+        self._lap("facts")
+        history = self._history()
+        self._lap("history")
+        self._decide_all(history, cancels=False)
+        if self.out.errors:
+            return self.out
+        self._write()
+        self._lap("write")
+        self._decide_all({}, cancels=True)
+        if not self.out.errors:
+            self._write_reversals()
+        self._lap("cancels")
+        return self.out
+
+    def _gather(self, cur: Any) -> None:
+        m = self.m
+        # The earlier payment under each record's reference (one probe of the unique index per record).
+        cur.execute(
+            f"""CREATE TEMP TABLE {SEEN} AS
+                SELECT s.line, p.id, p.status, p.amount, p.txn_id FROM {STAGE} s
+                {self.join_big} receipts_payment p ON p.municipality_id = %s AND p.channel = %s
+                                                   AND p.reference = s.reference""",  # noqa: S608
+            [m, self.channel],
+        )
+        # What each 確報 pays: the installment of its own slip, or every installment of a combined slip.
+        cur.execute(
+            f"""CREATE TEMP TABLE {TARGET} AS
+                SELECT s.line, i.id AS installment_id, 0 AS combined, 0 AS cancelled, i.taxpayer_id AS slip_taxpayer
+                FROM {STAGE} s
+                {self.join_big} levies_installment i ON i.municipality_id = %s AND i.slip_no = s.slip_no
+                WHERE s.kind = '{RecordKind.FINAL.value}'
+                UNION ALL
+                SELECT s.line, psi.installment_id, 1, CASE WHEN ps.cancelled_on IS NULL THEN 0 ELSE 1 END,
+                       ps.taxpayer_id
+                FROM {STAGE} s
+                {self.join_big} receipts_paymentslip ps ON ps.municipality_id = %s AND ps.slip_no = s.slip_no
+                LEFT JOIN receipts_paymentslip_installments psi ON psi.paymentslip_id = ps.id
+                WHERE s.kind = '{RecordKind.FINAL.value}'""",  # noqa: S608
+            [m, m],
+        )
+        # Installments reached by two records or more, and references repeated in the file: their state
+        # is carried from record to record.
+        cur.execute(
+            f"""CREATE TEMP TABLE {MULTI} AS SELECT installment_id FROM {TARGET}
+                WHERE installment_id IS NOT NULL GROUP BY installment_id HAVING COUNT(*) > 1"""  # noqa: S608
+        )
+        cur.execute(
+            f"""CREATE TEMP TABLE {REPEAT} AS SELECT reference FROM {STAGE}
+                GROUP BY reference HAVING COUNT(*) > 1"""  # noqa: S608
+        )
+        # Installments whose earlier payments the 延滞金 may need (rules.reconcile.needs_history, in SQL).
+        cur.execute(
+            f"""CREATE TEMP TABLE {NEED} AS
+                SELECT DISTINCT t.installment_id FROM {TARGET} t
+                JOIN {STAGE} s ON s.line = t.line
+                JOIN levies_installment i ON i.id = t.installment_id
+                WHERE s.paid_on > i.due_date
+                  AND (t.combined = 1 OR s.amount > i.principal_outstanding
+                       OR t.installment_id IN (SELECT installment_id FROM {MULTI}))"""  # noqa: S608
+        )
+        for table in (SEEN, TARGET):
+            cur.execute(f"CREATE INDEX {table}_line ON {table} (line)")
+        if self.pg:
+            cur.execute(f"ANALYZE {SEEN}, {TARGET}, {MULTI}, {REPEAT}, {NEED}")
+
+    def _history(self) -> dict[int, tuple[list[tuple[date, int]], int]]:
+        """Earlier principal payments (領収日, yen) and 延滞金 paid, of the installments in ``NEED``."""
+        kinds = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
+        found: dict[int, tuple[list[tuple[date, int]], int]] = {}
+        with connection.cursor() as cur:
+            cur.execute(f"SELECT installment_id FROM {NEED}")  # noqa: S608
+            for (inst,) in cur.fetchall():
+                found[int(inst)] = ([], 0)
+            if not found:
+                return found
+            cur.execute(
+                f"""SELECT e.installment_id, e.account, e.component, t.legal_date, SUM(e.amount)
+                    FROM {NEED} n
+                    {self.join_big} levies_ledgerentry e ON e.installment_id = n.installment_id
+                    JOIN levies_ledgertransaction t ON t.id = e.txn_id
+                    WHERE t.kind IN ({kinds})
+                      AND e.account IN ('{Account.RECEIVABLE.value}', '{Account.LATE_CHARGE_INCOME.value}')
+                    GROUP BY e.installment_id, e.account, e.component, t.legal_date"""  # noqa: S608
+            )
+            _fold_history(found, cur.fetchall(), self._date)
+        return found
+
+    # -- deciding ----------------------------------------------------------------------------------
+
+    def _facts(self, cancels: bool) -> Iterator[list[tuple[Any, ...]]]:
+        """The facts of every record (one row per record × installment), in file order, a batch at a
+        time, from a server-side cursor on PostgreSQL (memory stays bounded whatever the file)."""
+        which = "=" if cancels else "<>"
+        sql = f"""
+            SELECT s.line, s.kind, s.reference, s.amount, s.paid_on, s.tax_item, s.conf_ok,
+                   p.id, p.status, p.amount,
+                   CASE WHEN r.reference IS NULL THEN 0 ELSE 1 END,
+                   t.installment_id, t.combined, t.cancelled, t.slip_taxpayer,
+                   i.taxpayer_id, i.due_date, l.tax_item, i.principal_levied, i.principal_outstanding,
+                   CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on
+            FROM {STAGE} s
+            LEFT JOIN {SEEN} p ON p.line = s.line
+            LEFT JOIN {REPEAT} r ON r.reference = s.reference
+            LEFT JOIN {TARGET} t ON t.line = s.line
+            LEFT JOIN levies_installment i ON i.id = t.installment_id
+            LEFT JOIN levies_levy l ON l.id = i.levy_id
+            LEFT JOIN {MULTI} mu ON mu.installment_id = t.installment_id
+            WHERE s.kind {which} '{RecordKind.CANCEL.value}'
+            ORDER BY s.line, i.due_date, i.id"""  # noqa: S608 - constants only
+        if cancels:
+            # The payments as this run left them (a cancellation may undo a payment of the same file).
+            sql = sql.replace(f"LEFT JOIN {SEEN} p ON p.line = s.line", (
+                f"LEFT JOIN receipts_payment p ON p.municipality_id = {int(self.m)} "
+                f"AND p.channel = '{self.channel}' AND p.reference = s.reference"))  # fmt: skip
+        if self.pg:
+            raw = connection.connection  # psycopg: a named (server-side) cursor streams the rows
+            with raw.cursor(name="choshu_payment_facts") as cur:
+                cur.itersize = FETCH
+                cur.execute(sql)
+                while rows := cur.fetchmany(FETCH):
+                    yield rows
+            return
+        with connection.cursor() as cur:
+            cur.execute(sql)
+            while rows := cur.fetchmany(FETCH):
+                yield rows
+
+    def _date(self, value: Any) -> date:
+        if isinstance(value, date):
+            return value
+        d = self._dates.get(value)
+        if d is None:
+            d = self._dates[value] = date.fromisoformat(value)
+        return d
+
+    def _decide_all(self, history: dict[int, tuple[list[tuple[date, int]], int]], *, cancels: bool) -> None:
+        """Decide every record (one ``reconcile`` call each) and stage the decisions in batches."""
+        shared: dict[int, rr.Owed] = {}  # installments reached by several records of the file
+        slots: dict[str, _Slot] = {}  # payments under references repeated in the file
+        self._reversals: list[tuple[int, int, date, date]] = []
+        decided: list[_Slot] = []
+        lines: list[tuple[Any, ...]] = []
+        pending: list[tuple[Any, ...]] = []
+        for batch in self._facts(cancels):
+            for row in batch:
+                if pending and pending[0][0] != row[0]:
+                    self._one(pending, history, shared, slots, decided, lines)
+                    pending = []
+                pending.append(row)
+            if len(decided) >= FETCH:
+                self._flush(decided, lines)
+        if pending:
+            self._one(pending, history, shared, slots, decided, lines)
+        if not cancels:
+            decided.extend(slots.values())
+            self._flush(decided, lines)
+
+    def _one(
+        self,
+        rows: list[tuple[Any, ...]],
+        history: dict[int, tuple[list[tuple[date, int]], int]],
+        shared: dict[int, rr.Owed],
+        slots: dict[str, _Slot],
+        decided: list[_Slot],
+        lines: list[tuple[Any, ...]],
+    ) -> None:
+        (line, kind, reference, amount, paid_on, tax_item, conf_ok, prior_id, prior_status, prior_amount,
+         repeated, *_) = rows[0]  # fmt: skip
+        paid = self._date(paid_on)
+        owed: list[rr.Owed] = []
+        combined = cancelled = False
+        slip_taxpayer = None
+        for r in rows:
+            inst_id = r[11]
+            combined, cancelled, slip_taxpayer = bool(r[12]), bool(r[13]), r[14]
+            if inst_id is None:
+                continue
+            o = shared.get(inst_id)
+            if o is None:
+                hist = history.get(inst_id)
+                o = rr.Owed(
+                    installment_id=inst_id,
+                    taxpayer_id=r[15],
+                    due_date=self._date(r[16]),
+                    tax_item=r[17],
+                    principal_levied=r[18],
+                    principal_outstanding=r[19],
+                    principal_payments=list(hist[0]) if hist is not None else None,
+                    late_charge_paid=hist[1] if hist is not None else 0,
+                )
+                if r[20]:
+                    shared[inst_id] = o
+            owed.append(o)
+        found = rows[0][14] is not None or rows[0][11] is not None
+        record = rr.Record(
+            kind=rr.Kind(kind),
+            amount=int(amount),
+            paid_on=paid,
+            tax_item=tax_item,
+            slip_found=found,
+            slip_cancelled=cancelled,
+            combined=combined,
+            confirmation_ok=bool(conf_ok),
+            taxpayer_id=slip_taxpayer,
+        )
+        slot = slots.get(reference) if repeated else None
+        if slot is not None:
+            prior: rr.Prior | None = rr.Prior(rr.Status(slot.status), slot.amount)
+        elif prior_id is not None:
+            prior = rr.Prior(rr.Status(prior_status), int(prior_amount))
+        else:
+            prior = None
+        decision = rr.reconcile(record, owed, prior)
+        rr.apply(decision, owed, paid)
+        self._count(record, decision, line, reference)
+        action = decision.action
+        if action in (rr.Action.ALREADY, rr.Action.WARN, rr.Action.ERROR):
+            return
+        if action is rr.Action.REVERSE:
+            booked = rows[0][21]
+            self._reversals.append((int(prior_id), line, paid, self._date(booked) if booked else paid))
+            if repeated:
+                slots[reference] = _Slot(line, int(prior_id), False, rr.Status.REVERSED.value, int(amount))
+            return
+        if slot is None:
+            is_new = prior_id is None
+            slot = _Slot(line, self._payment_ids.take() if is_new else int(prior_id), is_new, "", int(amount))
+        slot.line, slot.amount = line, int(amount)
+        slot.status = str(decision.status)
+        if action in (rr.Action.POST, rr.Action.SUSPEND):
+            slot.txn_id = self._txn_ids.take()
+            slot.taxpayer_id = decision.taxpayer_id
+            slot.allocated, slot.overpaid, slot.suspended = (
+                decision.allocated,
+                decision.overpayment,
+                decision.suspended,
+            )
+            slot.reason = decision.reason.value if decision.reason else None
+            slot.overpaid_installment_id = decision.overpaid_installment_id
+            before = {o.installment_id: o.principal_outstanding for o in owed}
+            for pl in decision.lines:
+                if pl.component is AllocComponent.PRINCIPAL:
+                    before[pl.installment_id] += pl.amount
+                lines.append((slot.txn_id, slot.payment_id, pl.installment_id, pl.taxpayer_id,
+                              pl.component.value, pl.amount,
+                              before[pl.installment_id] if pl.component is AllocComponent.PRINCIPAL else None))  # fmt: skip
+        if self.keep_payment_ids:
+            self.out.payment_ids.append(slot.payment_id)
+        if repeated:
+            slots[reference] = slot
+        else:
+            decided.append(slot)
+
+    def _count(self, record: rr.Record, d: rr.Decision, line: int, reference: str) -> None:
+        out = self.out
+        a = d.action
+        if a is rr.Action.ALREADY:
+            out.already_imported += 1
+        elif a is rr.Action.NEW_PROVISIONAL:
+            out.provisional += 1
+        elif a is rr.Action.CANCEL_PROVISIONAL:
+            out.cancelled += 1
+        elif a is rr.Action.WARN:
+            out.warnings.append({"line": line, "reference": reference, "reason": d.message})
+        elif a is rr.Action.ERROR:
+            out.errors.append(
+                (line, d.field, d.message, str(record.amount) if d.field == "amount" else reference)
+            )
+        elif a is rr.Action.REVERSE:
+            out.reversed += 1
+            out.amount_reversed += record.amount
+        else:
+            out.posted += 1
+            out.amount_total += record.amount
+            if a is rr.Action.SUSPEND:
+                out.suspense += 1
+                out.amount_suspense += record.amount
+            else:
+                out.amount_posted += d.allocated
+                if d.overpayment:
+                    out.overpaid += 1
+                    out.amount_overpaid += d.overpayment
+
+    def _flush(self, decided: list[_Slot], lines: list[tuple[Any, ...]]) -> None:
+        if decided:
+            copy_rows(DECIDED, DECIDED_COLUMNS, (s.row() for s in decided))
+            decided.clear()
+        if lines:
+            copy_rows(LINES, LINE_COLUMNS, lines)
+            lines.clear()
+
+    # -- writing -----------------------------------------------------------------------------------
+
+    def _write(self) -> None:
+        with connection.cursor() as cur:
+            if self.pg:
+                cur.execute(f"ANALYZE {DECIDED}, {LINES}")
+            else:
+                cur.execute(f"CREATE INDEX {DECIDED}_line ON {DECIDED} (line)")
+        p = {"m": self.m, "channel": self.channel}
+        paid_kind = TxnKind.PAYMENT.value
+        post_selected(
+            municipality_id=self.m,
+            txns=f"""SELECT d.txn_id AS id, '{paid_kind}' AS kind, s.paid_on AS legal_date,
+                            COALESCE(s.booked_on, s.paid_on) AS booking_date,
+                            %(channel)s || ' ' || s.slip_no AS memo, CAST(NULL AS bigint) AS reverses_id
+                     FROM {DECIDED} d JOIN {STAGE} s ON s.line = d.line WHERE d.txn_id IS NOT NULL""",
+            entries=self._entries_sql(),
+            params=p,
+            recorded_at=self.now,
+            actor_id=self.actor_id,
+            job_id=self.job_id,
+            expected=f"""SELECT installment_id, MAX(before) AS principal_outstanding FROM {LINES}
+                         WHERE component = '{AllocComponent.PRINCIPAL.value}' GROUP BY installment_id""",
+        )
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""INSERT INTO receipts_payment (id, municipality_id, channel, reference, status, taxpayer_id,
+                        amount, paid_on, booked_on, slip_no, confirmation_no, allocated, overpaid, suspended,
+                        detail, txn_id, reversal_txn_id, job_id, created_at)
+                    SELECT d.payment_id, %(m)s, %(channel)s, s.reference, d.status, d.taxpayer_id, s.amount,
+                           s.paid_on, s.booked_on, s.slip_no, s.confirmation_no, COALESCE(d.allocated, 0),
+                           COALESCE(d.overpaid, 0), COALESCE(d.suspended, 0), s.detail, d.txn_id, NULL,
+                           %(job)s, %(now)s
+                    FROM {DECIDED} d JOIN {STAGE} s ON s.line = d.line
+                    WHERE d.is_new ORDER BY d.payment_id""",  # noqa: S608
+                {**p, "job": self.job_id, "now": self.now},
+            )
+            cur.execute(
+                f"""UPDATE receipts_payment SET status = d.status, taxpayer_id = d.taxpayer_id,
+                        amount = s.amount, paid_on = s.paid_on, booked_on = s.booked_on, slip_no = s.slip_no,
+                        confirmation_no = s.confirmation_no, allocated = COALESCE(d.allocated, 0),
+                        overpaid = COALESCE(d.overpaid, 0), suspended = COALESCE(d.suspended, 0),
+                        detail = s.detail, txn_id = d.txn_id, job_id = %(job)s
+                    FROM {DECIDED} d JOIN {STAGE} s ON s.line = d.line
+                    WHERE NOT d.is_new AND receipts_payment.id = d.payment_id""",  # noqa: S608
+                {"job": self.job_id},
+            )
+            cur.execute(
+                f"""INSERT INTO receipts_suspenseitem (municipality_id, payment_id, reason, amount, status, note,
+                        created_at)
+                    SELECT %(m)s, d.payment_id, d.reason, d.suspended, '{SuspenseStatus.OPEN.value}', '', %(now)s
+                    FROM {DECIDED} d WHERE d.reason IS NOT NULL""",  # noqa: S608
+                {"m": self.m, "now": self.now},
+            )
+
+    def _entries_sql(self) -> str:
+        """Every entry of the decided payments: cash in, each placed line, the overpayment, suspense."""
+        kind = TxnKind.PAYMENT.value
+        parts = [
+            f"""SELECT '{kind}' AS kind, d.txn_id, '{Account.CASH.value}' AS account, '' AS component,
+                       CAST(NULL AS bigint) AS installment_id, d.taxpayer_id, d.payment_id, s.amount
+                FROM {DECIDED} d JOIN {STAGE} s ON s.line = d.line WHERE d.txn_id IS NOT NULL""",
+            f"""SELECT '{kind}', x.txn_id, CASE x.component {self._case_account()} END,
+                       CASE x.component {self._case_component()} END, x.installment_id, x.taxpayer_id,
+                       x.payment_id, -x.amount
+                FROM {LINES} x""",
+            f"""SELECT '{kind}', d.txn_id, '{Account.OVERPAYMENT.value}', '', d.overpaid_installment_id,
+                       d.taxpayer_id, d.payment_id, -d.overpaid
+                FROM {DECIDED} d WHERE d.txn_id IS NOT NULL AND d.overpaid > 0""",
+            f"""SELECT '{kind}', d.txn_id, '{Account.SUSPENSE.value}', '', CAST(NULL AS bigint), CAST(NULL AS bigint),
+                       d.payment_id, -d.suspended
+                FROM {DECIDED} d WHERE d.txn_id IS NOT NULL AND d.suspended > 0""",
+        ]
+        return " UNION ALL ".join(parts)
+
+    @staticmethod
+    def _case_account() -> str:
+        return " ".join(f"WHEN '{c.value}' THEN '{a}'" for c, (a, _) in _COMPONENT.items())
+
+    @staticmethod
+    def _case_component() -> str:
+        return " ".join(f"WHEN '{c.value}' THEN '{k}'" for c, (_, k) in _COMPONENT.items())
+
+    def _write_reversals(self) -> None:
+        """eLTAX cancellations: each payment's transaction negated in a transaction of its own."""
+        if not self._reversals:
+            return
+        reverse_payments(
+            municipality_id=self.m,
+            reversals=[
+                (pid, self._txn_ids.take(), legal, booking) for pid, _, legal, booking in self._reversals
+            ],
+            memo="収納取消: eLTAX 取消",
+            now=self.now,
+            actor_id=self.actor_id,
+            job_id=self.job_id,
+        )
+
+
+def _fold_history(
+    found: dict[int, tuple[list[tuple[date, int]], int]], rows: Iterable[Sequence[Any]], to_date: Any
+) -> None:
+    """(installment, account, component, legal date, total) rows → earlier principal payments and 延滞金 paid."""
+    for inst, account, component, legal_date, total in rows:
+        payments, late_paid = found[int(inst)]
+        if account == Account.RECEIVABLE and component == Component.PRINCIPAL and total < 0:
+            payments.append((to_date(legal_date), -int(total)))
+        elif account == Account.LATE_CHARGE_INCOME:
+            found[int(inst)] = (payments, late_paid - int(total))
+
+
+def installment_history(installment_ids: Sequence[int]) -> dict[int, tuple[list[tuple[date, int]], int]]:
+    """Earlier principal payments and 延滞金 paid of a few installments (a single payment's slip)."""
+    found: dict[int, tuple[list[tuple[date, int]], int]] = {i: ([], 0) for i in installment_ids}
+    if not found:
+        return found
+    rows = (
+        LedgerEntry.objects.filter(installment_id__in=list(found), txn__kind__in=PAID_KINDS)
+        .filter(account__in=[Account.RECEIVABLE, Account.LATE_CHARGE_INCOME])
+        .values("installment_id", "account", "component", "txn__legal_date")
+        .annotate(total=Sum("amount"))
+        .values_list("installment_id", "account", "component", "txn__legal_date", "total")
+    )
+    _fold_history(found, rows, lambda d: d)
+    return found
+
+
+REVERSE = "choshu_pay_reverse"
+
+
+def reverse_payments(
+    *,
+    municipality_id: int,
+    reversals: Iterable[tuple[int, int, date, date]],
+    memo: str,
+    now: datetime,
+    actor_id: int | None,
+    job_id: int | None,
+) -> None:
+    """Reverse payments (payment id, new transaction id, legal date, booking date): each payment's own
+    transaction is negated by a ``payment_reversal`` transaction (balances and 延滞金 re-open), the
+    payment is marked reversed, and its suspense item closed."""
+    pg = connection.vendor == "postgresql"
+    with connection.cursor() as cur:
+        cur.execute(f"DROP TABLE IF EXISTS {REVERSE}")
+        cur.execute(
+            f"""CREATE TEMP TABLE {REVERSE} (payment_id bigint NOT NULL, txn_id bigint NOT NULL,
+                legal_date date NOT NULL, booking_date date NOT NULL)"""
+        )
+    rows = [(p, t, a if pg else a.isoformat(), b if pg else b.isoformat()) for p, t, a, b in reversals]
+    copy_rows(REVERSE, ("payment_id", "txn_id", "legal_date", "booking_date"), rows)
+    kind = TxnKind.PAYMENT_REVERSAL.value
+    post_selected(
+        municipality_id=municipality_id,
+        txns=f"""SELECT r.txn_id AS id, '{kind}' AS kind, r.legal_date, r.booking_date,
+                        %(memo)s AS memo, p.txn_id AS reverses_id
+                 FROM {REVERSE} r JOIN receipts_payment p ON p.id = r.payment_id""",  # noqa: S608
+        entries=f"""SELECT '{kind}' AS kind, r.txn_id, e.account, e.component, e.installment_id, e.taxpayer_id,
+                           e.payment_id, -e.amount AS amount
+                    FROM {REVERSE} r JOIN receipts_payment p ON p.id = r.payment_id
+                    JOIN levies_ledgerentry e ON e.txn_id = p.txn_id""",  # noqa: S608
+        params={"memo": memo},
+        recorded_at=now,
+        actor_id=actor_id,
+        job_id=job_id,
+    )
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""UPDATE receipts_payment SET status = '{PaymentStatus.REVERSED.value}', reversal_txn_id = r.txn_id
+                FROM {REVERSE} r WHERE receipts_payment.id = r.payment_id"""  # noqa: S608
+        )
+        cur.execute(
+            f"""UPDATE receipts_suspenseitem SET status = '{SuspenseStatus.CLOSED.value}', note = %s
+                WHERE payment_id IN (SELECT payment_id FROM {REVERSE})""",  # noqa: S608
+            [memo[:300]],
+        )
+        cur.execute(f"DROP TABLE {REVERSE}")
+
+
+def drop_tables() -> None:
+    with connection.cursor() as cur:
+        for table in TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
