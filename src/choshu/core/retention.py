@@ -20,14 +20,15 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, Max, Sum
+from django.db.models import Max, Sum
 from django.utils import timezone
 
 from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurgePermit, AuditSubject
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
-from choshu.levies.models import Account, Installment, LedgerEntry, LedgerTransaction, Levy, TxnKind
+from choshu.levies.ledger import purge_transactions
+from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
 from choshu.receipts.models import Payment, PaymentSlip, SuspenseItem
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 
@@ -120,37 +121,15 @@ def _delete_people(ids: list[int]) -> None:
     payments = list(
         Payment.objects.filter(taxpayer_id__in=ids).values_list("id", "txn_id", "reversal_txn_id")
     )
-    pay_ids = [pk for pk, _, _ in payments]
     pay_txns = {t for _, txn, rev in payments for t in (txn, rev) if t}
     txn_ids = set(LedgerEntry.objects.filter(taxpayer_id__in=ids).values_list("txn_id", flat=True))
     txn_ids |= pay_txns
-    # A payment import's fast lane posts the payments of one 領収日 × 日計日 as one transaction with one
-    # cash entry: there only these people's entries go, and the cash entry shrinks by what they were.
-    shared = set(
-        LedgerEntry.objects.filter(txn_id__in=pay_txns, payment_id__isnull=False)
-        .exclude(payment_id__in=pay_ids)
-        .values_list("txn_id", flat=True)
-    )
+    # Every transaction is one business event of one person: whole transactions go, through the
+    # ledger's own purge (the only deletion the ledger allows); no posted row of anyone else changes.
     SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
-    LedgerEntry.objects.filter(txn_id__in=txn_ids - shared).delete()
-    if shared:
-        LedgerEntry.objects.filter(txn_id__in=shared, payment_id__in=pay_ids).delete()
-        left = (
-            LedgerEntry.objects.filter(txn_id__in=shared)
-            .values("txn_id")
-            .annotate(total=Sum("amount"))
-            .values_list("txn_id", "total")
-        )
-        for txn_id, total in left:
-            if total:
-                LedgerEntry.objects.filter(
-                    txn_id=txn_id, account=Account.CASH, payment_id__isnull=True
-                ).update(amount=F("amount") - total)
-        LedgerEntry.objects.filter(txn_id__in=shared, account=Account.CASH, amount=0).delete()
-        txn_ids -= set(LedgerEntry.objects.filter(txn_id__in=shared).values_list("txn_id", flat=True))
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
-    LedgerTransaction.objects.filter(id__in=txn_ids).delete()
+    purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
     Installment.objects.filter(taxpayer_id__in=ids).delete()
     Levy.objects.filter(taxpayer_id__in=ids).delete()
     TaxpayerRevision.objects.filter(taxpayer_id__in=ids).delete()

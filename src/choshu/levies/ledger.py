@@ -357,3 +357,45 @@ def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> No
         raise StaleBalance(
             "記帳中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度実行してください"
         )
+
+
+# --- the retention purge: the only deletion, of whole transactions ------------------------------------
+
+PERMIT_SETTING = "choshu.ledger_permit"
+"""PostgreSQL: the ledger tables' triggers refuse every UPDATE, and every DELETE unless this setting
+is ``purge`` in the deleting transaction (``SET LOCAL``: no other session sees it)."""
+
+
+class SharedTransaction(RuntimeError):
+    """A transaction to purge holds an entry of someone who is not being purged: nothing is deleted."""
+
+
+def purge_transactions(*, txn_ids: set[int], taxpayer_ids: set[int]) -> int:
+    """Delete whole transactions of purged people (保存期間経過後の消去) with their entries.
+
+    One business event is one transaction of one person, so nothing of anyone else is touched; a
+    transaction that names another taxpayer refuses the whole purge (:class:`SharedTransaction`).
+    Returns the number of transactions deleted.
+    """
+    if not txn_ids:
+        return 0
+    ids = sorted(txn_ids)
+    with connection.cursor() as cur:
+        if connection.vendor == "postgresql":
+            cur.execute(f"SET LOCAL {PERMIT_SETTING} = 'purge'")
+        for start in range(0, len(ids), 5000):
+            part = ids[start : start + 5000]
+            others = (
+                LedgerEntry.objects.filter(txn_id__in=part, taxpayer_id__isnull=False)
+                .exclude(taxpayer_id__in=taxpayer_ids)
+                .values_list("txn_id", flat=True)[:1]
+            )
+            if list(others):
+                raise SharedTransaction(f"取引 {others[0]} は消去対象外の納税者の明細を含みます")
+        for start in range(0, len(ids), 5000):
+            part = ids[start : start + 5000]
+            LedgerEntry.objects.filter(txn_id__in=part).delete()
+            LedgerTransaction.objects.filter(id__in=part).delete()
+        if connection.vendor == "postgresql":
+            cur.execute(f"SET LOCAL {PERMIT_SETTING} = ''")
+    return len(ids)
