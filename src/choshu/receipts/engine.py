@@ -516,7 +516,7 @@ class PaymentEngine:
                 cur.execute(f"ANALYZE {DECIDED}, {LINES}")
             else:
                 cur.execute(f"CREATE INDEX {DECIDED}_line ON {DECIDED} (line)")
-        p = {"m": self.m, "channel": self.channel}
+        p: dict[str, Any] = {"m": self.m, "channel": self.channel}
         paid_kind = TxnKind.PAYMENT.value
         post_selected(
             municipality_id=self.m,

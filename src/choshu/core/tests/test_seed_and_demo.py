@@ -71,10 +71,10 @@ def test_the_seed_is_deterministic_for_the_same_seed() -> None:
     seed(120, 3)
     first = snapshot()
     Payment.objects.all().delete()
+    from django.db import connection
+
     from choshu.levies.models import LedgerEntry, LedgerTransaction
     from choshu.taxpayers.models import TaxpayerRevision
-
-    from django.db import connection
 
     with connection.cursor() as cur:  # the ledger's own permit (PostgreSQL refuses deletions without it)
         if connection.vendor == "postgresql":

@@ -52,6 +52,5 @@ def test_the_purge_deletes_whole_transactions_of_one_person_only(sample_city: An
     assert purge_transactions(txn_ids=mine, taxpayer_ids={entry.taxpayer_id}) == len(mine)
     assert not LedgerEntry.objects.filter(txn_id__in=mine).exists()
     # The permit ends with the purge: a later DELETE in the same transaction is refused again.
-    with pytest.raises(DatabaseError), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("DELETE FROM levies_ledgerentry WHERE id = %s", [others.pk])
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cur:
+        cur.execute("DELETE FROM levies_ledgerentry WHERE id = %s", [others.pk])

@@ -271,7 +271,7 @@ def test_every_payment_is_a_transaction_of_its_own_and_one_is_reversed_alone(
             (e.account, e.amount, e.payment_id) for e in LedgerEntry.objects.filter(txn_id=p.txn_id)
         )
         assert entries == [("cash", p.amount, p.pk), ("receivable", -p.amount, p.pk)]
-        assert LedgerTransaction.objects.get(pk=p.txn_id).memo == f"bank {p.slip_no}"
+        assert LedgerTransaction.objects.get(id=p.txn_id).memo == f"bank {p.slip_no}"
     # The payment page lists only the payment's own lines, not its neighbours' in the transaction.
     from choshu.receipts.views import allocation_lines
 
