@@ -88,6 +88,31 @@ def test_the_payment_benchmark_runs_small_and_every_side_pays_the_installments(t
     assert set(r["targets"]) == {"import_ratio", "peak_rss", "reimport_ratio"}
 
 
+@pytest.mark.skipif(
+    not os.environ.get("CHOSHU_DATABASE_URL", "").startswith("postgres"),
+    reason="the benchmark's baselines and floors are PostgreSQL measurements (the PostgreSQL pass runs it)",
+)
+def test_the_floors_alone_in_rounds(tmp_path: Path) -> None:
+    out = tmp_path / "floors.json"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "DJANGO_SETTINGS"))}
+    url = os.environ["CHOSHU_DATABASE_URL"]
+    pg_url = f"{url.rsplit('/', 1)[0]}/{url.rsplit('/', 1)[1]}_paybench"
+    args = ["--payments", "400", "--installments", "2000", "--pg-url", pg_url, "--out", str(out)]
+    subprocess.run(
+        [sys.executable, "bench/bench_payments.py", "--floors-only", "--floor-rounds", "2", *args],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    r = json.loads(out.read_text())
+    assert "import_seconds" not in r and "ratio" not in r
+    for shape in SHAPES:
+        assert len(r[f"floor_{shape}_rounds"]) == 2 and r[f"floor_{shape}_posted"] == 396, shape
+    assert r["targets"]["import_ratio"]["met"] is None
+
+
 def test_the_importer_phase_log_is_read_old_and_new() -> None:
     stderr = "\n".join(
         [
