@@ -71,6 +71,8 @@ def test_the_payment_benchmark_runs_small_and_every_side_pays_the_installments(t
     # One transaction per payment, except in today's shape (one per 領収日 × 日計日, with one cash entry).
     assert r["floor_signed_transactions"] == 396 and r["floor_signed_ledger_rows"] == 2 * 396
     assert r["floor_posting_transactions"] == 396 and r["floor_posting_ledger_rows"] == 396
+    # The posting table starts with the city's history (one posting per seeded installment's levy).
+    assert r["floor_posting_history_rows"] == r["installments"]
     assert r["floor_signed_shared_transactions"] == r["floor_posting_shared_transactions"] == 0
     n = r["floor_shared_transactions"]
     assert 0 < n < 396 and r["floor_shared_ledger_rows"] == 396 + n
