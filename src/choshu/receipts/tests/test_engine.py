@@ -267,6 +267,7 @@ def test_every_payment_is_a_transaction_of_its_own_and_one_is_reversed_alone(
     # One transaction per payment (one business event): its cash entry and its receivable entry.
     assert len({p.txn_id for p in payments}) == len(payments) and None not in {p.txn_id for p in payments}
     for p in payments:
+        assert p.txn_id is not None
         entries = sorted(
             (e.account, e.amount, e.payment_id) for e in LedgerEntry.objects.filter(txn_id=p.txn_id)
         )
