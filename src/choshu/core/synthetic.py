@@ -32,6 +32,7 @@ from stdnum.jp import in_ as my_number
 
 from choshu.core.bulk import analyze, insert_rows, reserve_ids, reset_sequences
 from choshu.core.models import Job, Municipality
+from choshu.levies.ledger import ENTRY_COLUMNS, TXN_COLUMNS, insert_generated
 from choshu.levies.models import (
     Account,
     Component,
@@ -462,7 +463,10 @@ class CityGenerator:
 
     def flush(self) -> None:
         for model, columns in COLUMNS.items():
-            insert_rows(model, columns, self.rows[model])
+            if model is LedgerTransaction:  # the ledger's rows are written by the ledger (checked there)
+                insert_generated(self.rows[LedgerTransaction], self.rows[LedgerEntry])
+            elif model is not LedgerEntry:
+                insert_rows(model, columns, self.rows[model])
         self.rows = {}
 
 
@@ -476,10 +480,8 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     Levy: ("id", "municipality_id", "taxpayer_id", "tax_item", "levy_year", "notice_no", "created_at", "job_id"),
     Installment: ("id", "municipality_id", "levy_id", "taxpayer_id", "installment_no", "due_date", "slip_no",
                   "principal_levied", "principal_paid", "principal_outstanding"),
-    LedgerTransaction: ("id", "municipality_id", "kind", "legal_date", "booking_date", "recorded_at", "actor_id",
-                        "job_id", "reverses_id", "memo"),
-    LedgerEntry: ("id", "municipality_id", "txn_id", "account", "component", "installment_id", "taxpayer_id",
-                  "amount", "payment_id"),
+    LedgerTransaction: TXN_COLUMNS,
+    LedgerEntry: ENTRY_COLUMNS,
     Payment: ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
               "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail", "txn_id",
               "reversal_txn_id", "job_id", "created_at"),

@@ -399,3 +399,23 @@ def purge_transactions(*, txn_ids: set[int], taxpayer_ids: set[int]) -> int:
         if connection.vendor == "postgresql":
             cur.execute(f"SET LOCAL {PERMIT_SETTING} = ''")
     return len(ids)
+
+
+def insert_generated(txn_rows: Sequence[Sequence[Any]], entry_rows: Sequence[Sequence[Any]]) -> None:
+    """Rows built with reserved ids by a bulk generator (the synthetic city): checked to balance per
+    transaction, then written with COPY. ``TXN_COLUMNS`` and ``ENTRY_COLUMNS`` order; the generator
+    sets the installments' cached amounts itself (they are proven by ``verify-ledger``)."""
+    txn_at = ENTRY_COLUMNS.index("txn_id")
+    amount_at = ENTRY_COLUMNS.index("amount")
+    totals: dict[int, list[int]] = {int(row[0]): [0, 0] for row in txn_rows}
+    for row in entry_rows:
+        total = totals.get(int(row[txn_at]))
+        if total is None:
+            raise UnbalancedTransaction(f"明細 {row[0]} の取引 {row[txn_at]} がありません")
+        total[0] += int(row[amount_at])
+        total[1] += 1
+    bad = [txn for txn, (total, n) in totals.items() if total != 0 or n < 2]
+    if bad:
+        raise UnbalancedTransaction(f"貸借が一致しない取引があります（{len(bad)} 件、例: {bad[0]}）")
+    insert_rows(LedgerTransaction, TXN_COLUMNS, txn_rows)
+    insert_rows(LedgerEntry, ENTRY_COLUMNS, entry_rows)

@@ -122,7 +122,7 @@ def _slip(taxpayer_no: str) -> dict[str, Any]:
     return json.loads(out.getvalue().strip().splitlines()[-1])["slips"][0]
 
 
-def test_a_person_purged_from_an_imported_days_shared_transaction_leaves_the_others_whole(
+def test_a_purged_person_s_payment_transactions_go_whole_and_no_one_else_s_row_changes(
     municipality: Any, write_csv: Callable
 ) -> None:
     """The import's fast lane books one day's receipts as one transaction with one cash entry: purging
@@ -157,17 +157,23 @@ def test_a_person_purged_from_an_imported_days_shared_transaction_leaves_the_oth
         "--json",
         stdout=out,
     )
-    [txn_id] = set(Payment.objects.values_list("txn_id", flat=True))
-    assert LedgerEntry.objects.get(txn_id=txn_id, account=Account.CASH).amount == 12000
+    gone_txn, kept_txn = Payment.objects.order_by("amount").values_list("txn_id", flat=True)[:2][::-1]
+    assert gone_txn != kept_txn  # one transaction per payment: none is shared by the two people
+    kept_rows = sorted(LedgerEntry.objects.exclude(txn_id=gone_txn).values_list("id", "txn_id", "amount"))
+    kept_rows = [
+        r for r in kept_rows if not LedgerEntry.objects.filter(id=r[0], taxpayer__taxpayer_no="1").exists()
+    ]
 
     report = purge()
     assert (report["deleted"], report["kept_reasons"]) == (1, {"arrears": 1})
-    assert list(Payment.objects.values_list("amount", "txn_id")) == [(4800, txn_id)]
-    assert LedgerTransaction.objects.filter(pk=txn_id).exists()
-    assert sorted(LedgerEntry.objects.filter(txn_id=txn_id).values_list("account", "amount")) == [
+    assert list(Payment.objects.values_list("amount", "txn_id")) == [(4800, kept_txn)]
+    assert not LedgerTransaction.objects.filter(pk=gone_txn).exists()
+    assert sorted(LedgerEntry.objects.filter(txn_id=kept_txn).values_list("account", "amount")) == [
         ("cash", 4800),
         ("receivable", -4800),
     ]
+    # Every remaining row is exactly as it was posted (nothing updated, only whole transactions went).
+    assert sorted(LedgerEntry.objects.values_list("id", "txn_id", "amount")) == kept_rows
     out = StringIO()
     call_command("verify_ledger", "--json", stdout=out)
     assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
