@@ -27,7 +27,8 @@ id 250. "Highest visible id" would then skip 100–199 forever. So the watermark
 sequence has *issued* (PostgreSQL: the sequence's ``last_value``; SQLite: ``MAX(id)``, there is one
 writer at a time and it draws above every committed id) read *before* waiting, and then the run waits
 until every transaction open at that moment (other sessions of this database, `pg_stat_activity`)
-has ended, and only then takes its snapshot (REPEATABLE READ): every id at or below the watermark is
+has ended (the verifier's role must see them: the writers' own role, or ``pg_read_all_stats``),
+and only then takes its snapshot (REPEATABLE READ): every id at or below the watermark is
 either visible to the run or will never exist. Rows above it that are already visible are checked
 too and checked again next time (idempotent). Waiting is bounded (``wait_seconds``); if a
 transaction is still open then, the run verifies what it sees but does not advance the checkpoint
