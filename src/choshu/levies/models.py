@@ -204,3 +204,68 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}/{self.component} {self.amount:+d}"
+
+
+class CheckKind(models.TextChoices):
+    FULL = "full", "全件検証"
+    INCREMENTAL = "incremental", "差分検証"
+
+
+class LedgerCheckpoint(models.Model):
+    """A point up to which ``choshu verify-ledger`` proved a municipality's ledger (levies/verify.py).
+
+    Every ledger transaction with ``id <= through_txn_id`` (every payment with ``id <=
+    through_payment_id``) that will ever exist was visible to that run and found correct; the stored
+    closing balances (``VerifiedBalance``) are the sums of the entries of those transactions. The
+    next ``verify-ledger --incremental`` reads only what lies beyond. Written only when the run found
+    no problem; the latest row (highest id) of a municipality is the one in force.
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField(max_length=12, choices=CheckKind.choices)
+    through_txn_id = models.BigIntegerField("検証済み取引ID")
+    through_entry_id = models.BigIntegerField("検証済み明細ID")
+    through_payment_id = models.BigIntegerField("検証済み収納ID")
+    verified_at = models.DateTimeField("検証日時")
+    job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    counts = models.JSONField("件数", default=dict, blank=True)
+
+    class Meta:
+        verbose_name = "元帳検証点"
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.through_txn_id} ({self.verified_at:%Y-%m-%d %H:%M})"
+
+
+class VerifiedBalance(models.Model):
+    """An installment's principal as proved by the latest checkpoint of its municipality: the sum of
+    its receivable-principal entries in transactions up to that checkpoint (levied, paid, outstanding,
+    split as ``Installment``'s cache is). No row means zero (an installment with no entry then).
+
+    Written set-based by ``verify-ledger`` (all of a municipality's rows after a full check; the rows
+    of installments touched since the last checkpoint after an incremental one). Like the bulk tables,
+    no database constraint: the retention purge drops a purged person's rows with
+    ``levies.verify.forget_installments`` before it deletes the installments.
+    """
+
+    installment = models.OneToOneField(
+        Installment,
+        primary_key=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # Not indexed: only the full check's refresh selects by municipality, and it reads every row anyway.
+    municipality = models.ForeignKey(
+        "core.Municipality", related_name="+", db_index=False, on_delete=models.PROTECT, db_constraint=False
+    )
+    principal_levied = models.BigIntegerField()
+    principal_paid = models.BigIntegerField()
+    principal_outstanding = models.BigIntegerField()
+    through_txn_id = models.BigIntegerField("この残高を確定した検証点")
+
+    class Meta:
+        verbose_name = "検証済み残高"
+
+    def __str__(self) -> str:
+        return f"期別#{self.installment_id} 未納{self.principal_outstanding} (#{self.through_txn_id}まで)"

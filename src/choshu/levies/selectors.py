@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db import connection
 from django.db.models import Q, Sum
 
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
@@ -118,109 +117,9 @@ def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[da
         return None
 
 
-@dataclass(frozen=True)
-class LedgerProblem:
-    kind: str
-    id: int
-    detail: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "id": self.id, "detail": self.detail}
-
-
-def ledger_problems(
-    *, municipality_id: int | None = None, limit: int = 1000
-) -> tuple[dict[str, int], list[LedgerProblem]]:
-    """Prove the ledger: every transaction sums to zero and has entries; every cache equals its entries."""
-    where_txn = "WHERE t.municipality_id = %s" if municipality_id else ""
-    where_inst = "WHERE i.municipality_id = %s" if municipality_id else ""
-    params = [municipality_id] if municipality_id else []
-    problems: list[LedgerProblem] = []
-    levied = ", ".join(f"'{k}'" for k in LEVIED_KINDS)
-    paid = ", ".join(f"'{k}'" for k in PAID_KINDS)
-    with connection.cursor() as cur:
-        cur.execute(f"SELECT COUNT(*) FROM levies_ledgertransaction t {where_txn}", params)
-        n_txn = cur.fetchone()[0]
-        cur.execute(
-            f"""SELECT t.id, COALESCE(SUM(e.amount), 0), COUNT(e.id)
-                FROM levies_ledgertransaction t LEFT JOIN levies_ledgerentry e ON e.txn_id = t.id
-                {where_txn} GROUP BY t.id
-                HAVING COALESCE(SUM(e.amount), 0) <> 0 OR COUNT(e.id) < 2
-                   OR SUM(CASE WHEN e.municipality_id <> t.municipality_id THEN 1 ELSE 0 END) > 0""",
-            params,
-        )
-        for txn_id, total, count in cur.fetchmany(limit):
-            problems.append(LedgerProblem("unbalanced_transaction", txn_id, f"sum={total} entries={count}"))
-        cur.execute(f"SELECT COUNT(*) FROM levies_installment i {where_inst}", params)
-        n_inst = cur.fetchone()[0]
-        cur.execute(
-            f"""SELECT i.id, i.principal_levied, i.principal_paid, i.principal_outstanding,
-                       COALESCE(s.levied, 0), COALESCE(s.paid, 0), COALESCE(s.total, 0)
-                FROM levies_installment i
-                LEFT JOIN (
-                    SELECT e.installment_id,
-                           SUM(CASE WHEN t.kind IN ({levied}) THEN e.amount ELSE 0 END) AS levied,
-                           -SUM(CASE WHEN t.kind IN ({paid}) THEN e.amount ELSE 0 END) AS paid,
-                           SUM(e.amount) AS total
-                    FROM levies_ledgerentry e JOIN levies_ledgertransaction t ON t.id = e.txn_id
-                    WHERE e.account = '{Account.RECEIVABLE.value}' AND e.component = '{Component.PRINCIPAL.value}'
-                    GROUP BY e.installment_id
-                ) s ON s.installment_id = i.id
-                {where_inst}
-                  {"AND" if where_inst else "WHERE"} (i.principal_levied <> COALESCE(s.levied, 0)
-                   OR i.principal_paid <> COALESCE(s.paid, 0)
-                   OR i.principal_outstanding <> COALESCE(s.total, 0))""",
-            params,
-        )
-        for iid, c_lev, c_paid, c_out, s_lev, s_paid, s_out in cur.fetchmany(limit - len(problems)):
-            problems.append(
-                LedgerProblem(
-                    "cache_mismatch",
-                    iid,
-                    f"levied {c_lev}≠{s_lev}"
-                    if c_lev != s_lev
-                    else f"paid {c_paid}≠{s_paid}"
-                    if c_paid != s_paid
-                    else f"outstanding {c_out}≠{s_out}",
-                )
-            )
-        problems.extend(_orphans(cur, municipality_id, limit - len(problems)))
-    return {"transactions": n_txn, "installments": n_inst}, problems
-
-
-# References of the bulk tables that the database does not enforce (no FK constraints, see
-# ``db_constraint=False`` in the models): proven here instead. (table, column, referenced table).
-UNENFORCED_REFERENCES = (
-    ("levies_ledgerentry", "txn_id", "levies_ledgertransaction"),
-    ("levies_ledgerentry", "installment_id", "levies_installment"),
-    ("levies_ledgerentry", "taxpayer_id", "taxpayers_taxpayer"),
-    ("levies_ledgerentry", "municipality_id", "core_municipality"),
-    ("levies_ledgerentry", "payment_id", "receipts_payment"),
-    ("levies_ledgertransaction", "reverses_id", "levies_ledgertransaction"),
-    ("levies_ledgertransaction", "municipality_id", "core_municipality"),
-    ("levies_ledgertransaction", "job_id", "core_job"),
-    ("levies_ledgertransaction", "actor_id", "accounts_user"),
-    ("receipts_payment", "txn_id", "levies_ledgertransaction"),
-    ("receipts_payment", "reversal_txn_id", "levies_ledgertransaction"),
-    ("receipts_payment", "taxpayer_id", "taxpayers_taxpayer"),
-    ("receipts_payment", "municipality_id", "core_municipality"),
-    ("receipts_payment", "job_id", "core_job"),
+# The verification moved to ``levies/verify.py``; these names stay importable from here.
+from choshu.levies.verify import (  # noqa: E402
+    UNENFORCED_REFERENCES as UNENFORCED_REFERENCES,
 )
-
-
-def _orphans(cur: Any, municipality_id: int | None, limit: int) -> list[LedgerProblem]:
-    """Rows whose reference points at nothing (``orphan_reference``: table.column → id)."""
-    found: list[LedgerProblem] = []
-    for table, column, target in UNENFORCED_REFERENCES:
-        if len(found) >= limit:
-            break
-        where = "AND r.municipality_id = %s" if municipality_id else ""
-        cur.execute(
-            f"""SELECT r.id, r.{column} FROM {table} r
-                WHERE r.{column} IS NOT NULL {where}
-                  AND NOT EXISTS (SELECT 1 FROM {target} x WHERE x.id = r.{column})""",  # noqa: S608 - constants
-            [municipality_id] if municipality_id else [],
-        )
-        for row_id, ref in cur.fetchmany(limit - len(found)):
-            found.append(LedgerProblem("orphan_reference", row_id, f"{table}.{column} → {ref} がありません"))
-    return found
+from choshu.levies.verify import LedgerProblem as LedgerProblem  # noqa: E402
+from choshu.levies.verify import ledger_problems as ledger_problems  # noqa: E402

@@ -44,6 +44,7 @@ from choshu.formats.payments import (
 )
 from choshu.levies.ledger import Leg, Posting, StaleBalance, post_many
 from choshu.levies.models import Account, Component, TxnKind
+from choshu.levies.verify import payment_totals_problems  # noqa: F401  (re-exported: receipts' own check)
 from choshu.receipts.engine import (
     ENGINE_ACCOUNTS,
     PaymentEngine,
@@ -246,41 +247,6 @@ def payment_reverse_post(
         job_id=job.pk if job is not None else None,
     )
     payment.refresh_from_db(fields=["status", "reversal_txn"])
-
-
-def payment_totals_problems(municipality_id: int | None = None, limit: int = 1000) -> list[dict[str, Any]]:
-    """Every payment with a transaction: allocated + overpaid + suspended = amount = what its own
-    transaction places (credits to the receivable, late charge, overpayment and suspense accounts), and
-    that transaction's cash is the payment's amount and belongs to no other payment."""
-    where = "AND p.municipality_id = %s" if municipality_id else ""
-    params = [municipality_id] if municipality_id else []
-    with connection.cursor() as cur:
-        cur.execute(
-            f"""SELECT p.id, p.amount, p.allocated, p.overpaid, p.suspended, COALESCE(-placed.total, 0),
-                       COALESCE(placed.cash, 0), COALESCE(placed.others, 0)
-                FROM receipts_payment p
-                LEFT JOIN (SELECT e.txn_id,
-                                  SUM(CASE WHEN e.account <> 'cash' THEN e.amount ELSE 0 END) AS total,
-                                  SUM(CASE WHEN e.account = 'cash' THEN e.amount ELSE 0 END) AS cash,
-                                  SUM(CASE WHEN e.payment_id <> p2.id THEN 1 ELSE 0 END) AS others
-                           FROM levies_ledgerentry e JOIN receipts_payment p2 ON p2.txn_id = e.txn_id
-                           GROUP BY e.txn_id) placed ON placed.txn_id = p.txn_id
-                WHERE p.txn_id IS NOT NULL {where}
-                  AND (p.allocated + p.overpaid + p.suspended <> p.amount
-                       OR COALESCE(-placed.total, 0) <> p.amount OR COALESCE(placed.cash, 0) <> p.amount
-                       OR COALESCE(placed.others, 0) <> 0)""",  # noqa: S608
-            params,
-        )
-        rows = cur.fetchmany(limit)
-    return [
-        {
-            "kind": "payment_split",
-            "id": pk,
-            "detail": f"amount {amount} allocated {a} overpaid {o} suspended {s} placed {placed} cash {cash}"
-            + (f" entries of other payments {others}" if others else ""),
-        }
-        for pk, amount, a, o, s, placed, cash, others in rows
-    ]
 
 
 # --- staff actions: counter receipts, reversals, the suspense queue -------------------------------------

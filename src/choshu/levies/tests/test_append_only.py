@@ -25,19 +25,19 @@ pytestmark = pytest.mark.skipif(connection.vendor != "postgresql", reason="the t
 def test_a_direct_change_of_a_ledger_row_is_refused(sample_city: Any, sql: str) -> None:
     entry = LedgerEntry.objects.first()
     assert entry is not None
-    with pytest.raises(DatabaseError, match="元帳は変更・削除できません"), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute(sql, [entry.pk])
+    refused = pytest.raises(DatabaseError, match="元帳は変更・削除できません")
+    with refused, transaction.atomic(), connection.cursor() as cur:
+        cur.execute(sql, [entry.pk])
     assert LedgerEntry.objects.get(pk=entry.pk).amount == entry.amount
 
 
 def test_an_update_is_refused_even_with_the_purge_permit(sample_city: Any) -> None:
     entry = LedgerEntry.objects.first()
     assert entry is not None
-    with pytest.raises(DatabaseError, match="元帳は変更・削除できません"), transaction.atomic():
-        with connection.cursor() as cur:
-            cur.execute("SET LOCAL choshu.ledger_permit = 'purge'")
-            cur.execute("UPDATE levies_ledgerentry SET amount = 0 WHERE id = %s", [entry.pk])
+    refused = pytest.raises(DatabaseError, match="元帳は変更・削除できません")
+    with refused, transaction.atomic(), connection.cursor() as cur:
+        cur.execute("SET LOCAL choshu.ledger_permit = 'purge'")
+        cur.execute("UPDATE levies_ledgerentry SET amount = 0 WHERE id = %s", [entry.pk])
 
 
 def test_the_purge_deletes_whole_transactions_of_one_person_only(sample_city: Any) -> None:

@@ -1,36 +1,50 @@
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentParser
 from typing import Any
 
-from choshu.core.bulk import analyze
 from choshu.core.commands import ChoshuCommand
-from choshu.levies.models import Installment, LedgerEntry, LedgerTransaction
-from choshu.levies.selectors import ledger_problems
-from choshu.receipts.models import Payment
-from choshu.receipts.services import payment_totals_problems
+from choshu.levies.verify import verify_full, verify_incremental
 
 
 class Command(ChoshuCommand):
     help = (
         "元帳を検証する: 全取引の貸借一致、期別の残高キャッシュ＝明細の合計、"
-        "収納ごとに 充当＋過誤納＋未消込＝金額（不一致なら終了コード1）"
+        "収納ごとに 充当＋過誤納＋未消込＝金額（不一致なら終了コード1）。"
+        "一致すれば検証点を記録し、--incremental はその後に記帳された分だけを検証する"
     )
 
+    def add_arguments(self, parser: ArgumentParser) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--incremental",
+            action="store_true",
+            help="前回の検証点より後の取引だけを検証する（検証点がなければ全件検証）",
+        )
+        parser.add_argument(
+            "--wait",
+            type=float,
+            default=300.0,
+            metavar="SECONDS",
+            help="実行中の他の取引の終了を待つ秒数（超えたら検証はするが検証点を進めない）",
+        )
+
     def run(self, **options: Any) -> None:
-        code = options.get("municipality")
-        municipality_id = self.municipality(options).pk if code else None
-        # Fresh planner statistics first: after a large import the whole-table checks below would
-        # otherwise be planned as nested loops over millions of rows (PostgreSQL; no-op on SQLite).
-        analyze(LedgerTransaction, LedgerEntry, Installment, Payment)
-        counts, found = ledger_problems(municipality_id=municipality_id)
-        problems = [p.as_dict() for p in found] + payment_totals_problems(municipality_id)
-        payload = {"ok": not problems, **counts, "problems": problems}
-        human = "元帳は一致しています" if not problems else f"不一致 {len(problems)} 件"
+        municipality = self.municipality(options) if options.get("municipality") else None
+        check = verify_incremental if options.get("incremental") else verify_full
+        result = check(municipality=municipality, wait_seconds=options["wait"])
+        payload = result.as_dict()
+        label = "差分検証" if result.mode == "incremental" else "全件検証"
+        human = "元帳は一致しています" if result.ok else f"不一致 {len(result.problems)} 件"
+        through = result.checkpoint.get("through_txn_id")
         self.emit(
             options,
             payload,
-            human + f"（取引 {counts['transactions']} 件, 期別 {counts['installments']} 件）",
+            f"{label}: {human}（取引 {result.counts['transactions']} 件, 期別 {result.counts['installments']} 件"
+            + (f", 検証点 取引#{through}" if through is not None else "")
+            + "）"
+            + (f" {result.note}" if result.note else ""),
         )
-        if problems:
+        if not result.ok:
             sys.exit(1)
