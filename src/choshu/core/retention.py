@@ -29,6 +29,7 @@ from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
 from choshu.levies.ledger import purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
+from choshu.levies.verify import forget_installments
 from choshu.receipts.models import Payment, PaymentSlip, SuspenseItem
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 
@@ -130,6 +131,7 @@ def _delete_people(ids: list[int]) -> None:
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
     purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
+    forget_installments(list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True)))
     Installment.objects.filter(taxpayer_id__in=ids).delete()
     Levy.objects.filter(taxpayer_id__in=ids).delete()
     TaxpayerRevision.objects.filter(taxpayer_id__in=ids).delete()
