@@ -31,8 +31,8 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.operations.disclosure import disclosure_export
 from choshu.taxpayers.crypto import decrypt_my_number
-from choshu.taxpayers.disclosure import disclosure_export
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.selectors import person_overview, taxpayer_get_for_user, taxpayer_search
 from choshu.web.decorators import right_required, staff_user
