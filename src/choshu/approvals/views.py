@@ -21,6 +21,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.forms import ApproveForm, MyNumberLinkForm, RejectForm, TaxpayerEditForm
@@ -30,7 +31,6 @@ from choshu.audit.services import audit_access
 from choshu.taxpayers.changes import EDITABLE, my_number_link_request, taxpayer_edit_request
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.selectors import field_label, taxpayer_get_for_user
-from choshu.web.decorators import right_required, staff_user
 
 QUEUE_FUNCTION = "決裁一覧"
 DETAIL_FUNCTION = "決裁の照会"
