@@ -4,6 +4,6 @@ urlpatterns = [
     path("", include("choshu.web.urls")),
     path("accounts/", include("choshu.accounts.urls")),
     path("approvals/", include("choshu.approvals.urls")),
-    path("audit/", include("choshu.audit.urls")),
+    path("audit/", include("choshu.web.audit_urls")),
     path("receipts/", include("choshu.receipts.urls")),
 ]
