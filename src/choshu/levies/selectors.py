@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -10,6 +11,7 @@ from typing import Any
 from django.db import connection
 from django.db.models import Q, Sum
 
+from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import Account, Component, Installment, LedgerEntry
 from choshu.rules.late_charge import compute_late_charge
@@ -224,3 +226,14 @@ def _orphans(cur: Any, municipality_id: int | None, limit: int) -> list[LedgerPr
         for row_id, ref in cur.fetchmany(limit - len(found)):
             found.append(LedgerProblem("orphan_reference", row_id, f"{table}.{column} → {ref} がありません"))
     return found
+
+
+def overpayment_balance(*, municipality: Municipality, taxpayer_ids: Sequence[int]) -> int:
+    """過誤納金残高 in yen (positive): overpayments held for these 宛名 less what was refunded or used.
+
+    An overpayment is a credit on the ``overpayment`` account, so the balance is minus the sum.
+    """
+    total = LedgerEntry.objects.filter(
+        municipality=municipality, account=Account.OVERPAYMENT, taxpayer_id__in=list(taxpayer_ids)
+    ).aggregate(total=Sum("amount"))["total"]
+    return -int(total or 0)

@@ -33,9 +33,10 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
 from choshu.operations.disclosure import disclosure_export
+from choshu.operations.overview import person_overview
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
-from choshu.taxpayers.selectors import person_overview, taxpayer_get_for_user, taxpayer_search
+from choshu.taxpayers.selectors import taxpayer_get_for_user, taxpayer_search
 from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
 
 PENDING_USER = "choshu_pending_user"
