@@ -1,4 +1,5 @@
-"""Reads of 宛名 for staff screens: the permission-checked fetch, the search, and the per-person overview.
+"""Reads of 宛名 for staff screens: the permission-checked fetch, the search, 名寄せ links and 履歴
+(the person overview over levies and payments is ``operations.overview``).
 
 Every function takes the acting user and only ever sees the user's own municipality. A person of
 another municipality is "not found" (404), never "forbidden", so the answer reveals nothing.
