@@ -38,6 +38,7 @@ lint: setup
 	$(BIN)/ruff check src tests bench conftest.py
 	$(BIN)/ruff format --check src tests bench conftest.py
 	$(BIN)/mypy src
+	$(BIN)/lint-imports
 	DJANGO_SETTINGS_MODULE=choshu.config.settings CHOSHU_VAR_DIR=$$(mktemp -d) $(BIN)/python -m django makemigrations --check --dry-run
 
 bench: setup

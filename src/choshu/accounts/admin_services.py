@@ -306,3 +306,43 @@ def report_export(
         detail={**export.as_dict(), "parameters": report.parameters},
     )
     return export
+
+
+# ---------------------------------------------------------------------------------------------------
+# 団体設定
+# ---------------------------------------------------------------------------------------------------
+
+SETTINGS_FIELDS = {
+    "conveni_company_code": ("コンビニ収納 企業コード", 6),
+    "conveni_client_code": ("コンビニ収納 委託者コード", 5),
+    "eltax_agency_no": ("収納機関番号", 5),
+}
+
+
+@transaction.atomic
+def municipality_settings_update(
+    *, actor: Any, municipality: Municipality, changes: dict[str, str]
+) -> Municipality:
+    """Change the codes printed on slips and checked in payment files (section chiefs; logged before/after)."""
+    if not has_right(actor, Right.MUNICIPALITY_SETTINGS) or actor.municipality_id != municipality.pk:
+        raise PermissionDenied("団体設定を変更する権限がありません")
+    locked = Municipality.objects.select_for_update().get(pk=municipality.pk)
+    before, after = {}, {}
+    for name, value in changes.items():
+        label, size = SETTINGS_FIELDS[name]
+        value = value.strip()
+        if value and (len(value) != size or not value.isascii() or not value.isdigit()):
+            raise ValidationError(f"{label}は半角数字{size}桁で入力してください（未設定なら空欄）")
+        if getattr(locked, name) != value:
+            before[name], after[name] = getattr(locked, name), value
+            setattr(locked, name, value)
+    if after:
+        locked.save(update_fields=list(after))
+        audit_record(
+            kind=AuditKind.CHANGE,
+            function="団体設定の変更",
+            municipality=locked,
+            user=actor,
+            detail={"before": before, "after": after},
+        )
+    return locked

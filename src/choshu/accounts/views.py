@@ -18,11 +18,17 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from choshu.accounts import admin_services
-from choshu.accounts.forms import DeactivateForm, ReportPeriodForm, RightChangeForm, UserCreateForm
+from choshu.accounts.decorators import right_required, staff_user
+from choshu.accounts.forms import (
+    DeactivateForm,
+    MunicipalitySettingsForm,
+    ReportPeriodForm,
+    RightChangeForm,
+    UserCreateForm,
+)
 from choshu.accounts.models import RightChange, User
 from choshu.accounts.permissions import ROLE_CEILING, ROLE_DEFAULTS, Right, effective_rights
 from choshu.accounts.services import right_set, user_create
-from choshu.web.decorators import right_required, staff_user
 
 HISTORY_LIMIT = 30
 
@@ -298,9 +304,6 @@ def report_review_csv(request: HttpRequest) -> HttpResponse:
 @right_required(Right.MUNICIPALITY_SETTINGS)
 def municipality_settings(request: HttpRequest) -> HttpResponse:
     """団体設定: change the codes printed on slips and checked in payment files (logged before/after)."""
-    from choshu.accounts.forms import MunicipalitySettingsForm
-    from choshu.core.services import municipality_settings_update
-
     chief = staff_user(request)
     municipality = chief.municipality
     assert municipality is not None  # right_required guarantees a municipality
@@ -314,7 +317,9 @@ def municipality_settings(request: HttpRequest) -> HttpResponse:
     )
     if request.method == "POST" and form.is_valid():
         try:
-            municipality_settings_update(actor=chief, municipality=municipality, changes=form.cleaned_data)
+            admin_services.municipality_settings_update(
+                actor=chief, municipality=municipality, changes=form.cleaned_data
+            )
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _refusal(exc))
         else:

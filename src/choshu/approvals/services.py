@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -14,10 +14,19 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
-from choshu.taxpayers.models import Taxpayer
+
+
+class Subject(Protocol):
+    """The record a request is about (today a 宛名): approvals needs only its id and municipality."""
+
+    pk: Any
+    municipality_id: int
+
 
 # kind → function applying an approved request (registered by the app that owns the data).
 HANDLERS: dict[str, Callable[[ChangeRequest, User], None]] = {}
+# kind → the screen name of a payload attribute (registered by the app that owns the data).
+FIELD_LABELS: dict[str, Callable[[str], str]] = {}
 
 
 def register(
@@ -30,6 +39,15 @@ def register(
     return decorator
 
 
+def register_field_labels(kind: str, label: Callable[[str], str]) -> None:
+    FIELD_LABELS[kind] = label
+
+
+def field_label_for(kind: str) -> Callable[[str], str]:
+    """How the attributes of a request of ``kind`` are named on screen (their code when nobody said)."""
+    return FIELD_LABELS.get(kind, str)
+
+
 @transaction.atomic
 def request_create(
     *,
@@ -37,7 +55,7 @@ def request_create(
     kind: str,
     reason: str,
     payload: dict[str, Any],
-    taxpayer: Taxpayer | None = None,
+    taxpayer: Subject | None = None,
     before: dict[str, Any] | None = None,
     secret: bytes | None = None,
     required_right: str = Right.TAXPAYER_EDIT,
@@ -56,7 +74,7 @@ def request_create(
     req = ChangeRequest.objects.create(
         municipality=actor.municipality,
         kind=kind,
-        taxpayer=taxpayer,
+        taxpayer_id=taxpayer.pk if taxpayer else None,
         payload=payload,
         before=before or {},
         secret=secret,

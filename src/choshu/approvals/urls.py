@@ -9,6 +9,4 @@ urlpatterns = [
     path("<int:pk>/approve/", views.approve, name="approve"),
     path("<int:pk>/reject/", views.reject, name="reject"),
     path("<int:pk>/withdraw/", views.withdraw, name="withdraw"),
-    path("taxpayers/<int:taxpayer_pk>/edit/", views.taxpayer_edit, name="taxpayer-edit"),
-    path("taxpayers/<int:taxpayer_pk>/my-number/", views.my_number_link, name="my-number-link"),
 ]

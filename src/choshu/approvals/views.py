@@ -1,5 +1,5 @@
-"""決裁の画面: the queue of requests waiting for a second person, the decision, and the request forms
-for corrections of 宛名 and My Number links.
+"""決裁の画面: the queue of requests waiting for a second person, and the decision. The forms that
+file a request are the owning app's screens (宛名訂正・個人番号: ``web/approval_requests.py``).
 
 Who sees what: an approver (``APPROVE``) sees every request of the municipality; a member of staff
 who may only request changes (``TAXPAYER_EDIT``) sees their own. Both need ``TAXPAYER_VIEW``, since a
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -21,21 +20,16 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
-from choshu.approvals.forms import ApproveForm, MyNumberLinkForm, RejectForm, TaxpayerEditForm
+from choshu.approvals.forms import ApproveForm, RejectForm
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.approvals.services import request_approve, request_reject, request_withdraw
+from choshu.approvals.services import field_label_for, request_approve, request_reject, request_withdraw
 from choshu.audit.services import audit_access
-from choshu.taxpayers.changes import EDITABLE, my_number_link_request, taxpayer_edit_request
-from choshu.taxpayers.models import Taxpayer, TaxpayerKind
-from choshu.taxpayers.selectors import field_label, taxpayer_get_for_user
-from choshu.web.decorators import right_required, staff_user
 
 QUEUE_FUNCTION = "決裁一覧"
 DETAIL_FUNCTION = "決裁の照会"
-EDIT_FUNCTION = "宛名訂正の申請"
-MY_NUMBER_FUNCTION = "個人番号登録の申請"
 PAGE_SIZE = 50
 ALL = "all"
 
@@ -106,12 +100,13 @@ def change_lines(req: ChangeRequest) -> list[ChangeLine]:
     """The before → after values of a request. Anything about a My Number is reduced to what happens."""
     if req.kind in _MY_NUMBER_KINDS:
         return [_my_number_line(req)]
+    label = field_label_for(req.kind)
     lines = []
     for name, value in req.payload.items():
         if "my_number" in name:
             lines.append(ChangeLine("個人番号", "", "個人番号の登録/訂正"))
             continue
-        lines.append(ChangeLine(field_label(name), str(req.before.get(name, "")), str(value)))
+        lines.append(ChangeLine(label(name), str(req.before.get(name, "")), str(value)))
     return lines
 
 
@@ -189,7 +184,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "approvals/detail.html", context)
 
 
-def _refusal(exc: ValidationError | PermissionDenied) -> str:
+def refusal(exc: ValidationError | PermissionDenied) -> str:
     if isinstance(exc, ValidationError):
         return " ".join(exc.messages)
     return str(exc) or "この操作は許可されていません。"
@@ -207,7 +202,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         request_approve(actor=user, request=req, comment=comment)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal(exc))
         return redirect("approvals:detail", pk=req.pk)
     messages.success(
         request, f"申請 #{req.pk}（{req.get_kind_display()}）を承認しました。変更は反映済みです。"
@@ -229,7 +224,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         request_reject(actor=user, request=req, comment=form.cleaned_data["comment"])
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal(exc))
         return redirect("approvals:detail", pk=req.pk)
     messages.success(request, f"申請 #{req.pk}（{req.get_kind_display()}）を否認しました。")
     return redirect("approvals:queue")
@@ -245,95 +240,7 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         request_withdraw(actor=user, request=req)
     except (ValidationError, PermissionDenied) as exc:
-        messages.error(request, _refusal(exc))
+        messages.error(request, refusal(exc))
         return redirect("approvals:detail", pk=req.pk)
     messages.success(request, f"申請 #{req.pk}（{req.get_kind_display()}）を取り下げました。")
     return redirect("approvals:queue")
-
-
-# ---------------------------------------------------------------------------------------------------
-# 申請（宛名訂正・個人番号の登録）
-# ---------------------------------------------------------------------------------------------------
-
-
-def _pending_for(taxpayer: Taxpayer) -> QuerySet[ChangeRequest]:
-    return (
-        ChangeRequest.objects.filter(
-            municipality_id=taxpayer.municipality_id, taxpayer=taxpayer, status=ApprovalStatus.PENDING
-        )
-        .select_related("requested_by")
-        .only("pk", "kind", "requested_at", "requested_by__display_name", "requested_by__username")
-        .order_by("requested_at")
-    )
-
-
-def _request_page(
-    request: HttpRequest, taxpayer: Taxpayer, function: str, template: str, form: forms.Form
-) -> HttpResponse:
-    """Render a request form about ``taxpayer``, logging that the person's data was shown."""
-    audit_access(
-        request=request,
-        function=function,
-        taxpayer_ids=[taxpayer.pk],
-        detail={"taxpayer_no": taxpayer.taxpayer_no},
-    )
-    context = {
-        "taxpayer": taxpayer,
-        "form": form,
-        "pending": _pending_for(taxpayer),
-        "is_corporation": taxpayer.kind == TaxpayerKind.CORPORATION,
-    }
-    status = 400 if form.is_bound and form.errors else 200
-    return render(request, template, context, status=status)
-
-
-@never_cache
-@right_required(Right.TAXPAYER_EDIT)
-def taxpayer_edit(request: HttpRequest, taxpayer_pk: int) -> HttpResponse:
-    """宛名情報の訂正の申請: nothing changes until a second person approves."""
-    user = staff_user(request)
-    taxpayer = taxpayer_get_for_user(user=user, pk=taxpayer_pk)
-    current = {name: getattr(taxpayer, name) or "" for name in EDITABLE}
-    form = TaxpayerEditForm(request.POST or None, initial=current)
-    if request.method == "POST" and form.is_valid():
-        try:
-            req = taxpayer_edit_request(
-                actor=user, taxpayer=taxpayer, changes=form.changes(), reason=form.cleaned_data["reason"]
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal(exc))
-        else:
-            messages.success(
-                request, f"申請 #{req.pk} を登録しました。決裁（承認）されると宛名に反映されます。"
-            )
-            return redirect("approvals:detail", pk=req.pk)
-    return _request_page(request, taxpayer, EDIT_FUNCTION, "approvals/taxpayer_edit.html", form)
-
-
-@never_cache
-@right_required(Right.TAXPAYER_EDIT)
-def my_number_link(request: HttpRequest, taxpayer_pk: int) -> HttpResponse:
-    """個人番号の登録・訂正の申請. The number is kept only encrypted and never shown again."""
-    user = staff_user(request)
-    taxpayer = taxpayer_get_for_user(user=user, pk=taxpayer_pk)
-    form = MyNumberLinkForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            req = my_number_link_request(
-                actor=user,
-                taxpayer=taxpayer,
-                number=form.cleaned_data["number"],
-                reason=form.cleaned_data["reason"],
-            )
-        except ValidationError as exc:
-            form.add_error(None, exc)
-        except PermissionDenied as exc:
-            form.add_error(None, _refusal(exc))
-        else:
-            messages.success(
-                request, f"申請 #{req.pk} を登録しました。決裁（承認）されると個人番号が登録されます。"
-            )
-            return redirect("approvals:detail", pk=req.pk)
-    return _request_page(request, taxpayer, MY_NUMBER_FUNCTION, "approvals/my_number_link.html", form)

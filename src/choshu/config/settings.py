@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "choshu.levies",
     "choshu.receipts",
     "choshu.approvals",
+    "choshu.operations",
     "choshu.web",
 ]
 

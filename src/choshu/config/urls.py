@@ -3,7 +3,7 @@ from django.urls import include, path
 urlpatterns = [
     path("", include("choshu.web.urls")),
     path("accounts/", include("choshu.accounts.urls")),
-    path("approvals/", include("choshu.approvals.urls")),
-    path("audit/", include("choshu.audit.urls")),
+    path("approvals/", include("choshu.web.approvals_urls")),
+    path("audit/", include("choshu.web.audit_urls")),
     path("receipts/", include("choshu.receipts.urls")),
 ]

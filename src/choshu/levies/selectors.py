@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.db.models import Q, Sum
 
+from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import Account, Component, Installment, LedgerEntry
 from choshu.rules.late_charge import compute_late_charge
@@ -117,9 +119,12 @@ def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[da
         return None
 
 
-# The verification moved to ``levies/verify.py``; these names stay importable from here.
-from choshu.levies.verify import (  # noqa: E402
-    UNENFORCED_REFERENCES as UNENFORCED_REFERENCES,
-)
-from choshu.levies.verify import LedgerProblem as LedgerProblem  # noqa: E402
-from choshu.levies.verify import ledger_problems as ledger_problems  # noqa: E402
+def overpayment_balance(*, municipality: Municipality, taxpayer_ids: Sequence[int]) -> int:
+    """過誤納金残高 in yen (positive): overpayments held for these 宛名 less what was refunded or used.
+
+    An overpayment is a credit on the ``overpayment`` account, so the balance is minus the sum.
+    """
+    total = LedgerEntry.objects.filter(
+        municipality=municipality, account=Account.OVERPAYMENT, taxpayer_id__in=list(taxpayer_ids)
+    ).aggregate(total=Sum("amount"))["total"]
+    return -int(total or 0)

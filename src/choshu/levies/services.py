@@ -18,7 +18,7 @@ from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.levies_csv import LevyRecord, parse_levies
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, Levy, TxnKind
-from choshu.receipts.slips import assign_missing_slip_numbers
+from choshu.levies.slip_numbers import assign_missing_slip_numbers
 from choshu.taxpayers.services import ImportSummary, taxpayer_ids_by_no
 
 JOB_KIND = "import-levies"

@@ -21,7 +21,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from choshu.web.formatting import wareki, yen
+from choshu.formats.display import wareki, yen
 
 FONT_NAME = "IPAexGothic"
 FONT_PATH = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"

@@ -25,9 +25,13 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
+from choshu.accounts.permissions import Right, has_right
+from choshu.approvals.models import RequestKind
+from choshu.approvals.services import request_create
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.core.bulk import IdDrawer
@@ -55,6 +59,7 @@ from choshu.receipts.engine import (
 from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem
 from choshu.receipts.slips import SlipTarget, slip_targets
 from choshu.rules import reconcile as rr
+from choshu.taxpayers.models import Taxpayer
 
 logger = logging.getLogger(__name__)
 
@@ -261,10 +266,6 @@ def counter_receipt_take(
     Reconciled exactly like an imported payment (same allocation, overpayment and suspense rules);
     the legal and booking dates are the day the cash was taken.
     """
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from choshu.accounts.permissions import Right, has_right
-
     if not has_right(actor, Right.COUNTER_RECEIPT) or actor.municipality_id != municipality.pk:
         raise PermissionDenied("窓口収納の権限がありません")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
@@ -322,10 +323,6 @@ def counter_receipt_take(
 @transaction.atomic
 def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> Payment:
     """収納取消 (bank error, bounced, wrong slip): the exact negation is booked; late charges re-open."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from choshu.accounts.permissions import Right, has_right
-
     if not has_right(actor, Right.PAYMENT_REVERSE) or actor.municipality_id != payment.municipality_id:
         raise PermissionDenied("収納を取り消す権限がありません")
     payment = Payment.objects.select_for_update().get(pk=payment.pk)
@@ -351,20 +348,12 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> P
 @transaction.atomic
 def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, reason: str) -> Any:
     """Ask to place a suspended payment on a slip (installments of a person); a second person approves."""
-    from django.core.exceptions import ValidationError
-
-    from choshu.accounts.permissions import Right
-    from choshu.approvals.models import RequestKind
-    from choshu.approvals.services import request_create
-
     item = SuspenseItem.objects.select_for_update().select_related("payment").get(pk=item.pk)
     if item.status != "open":
         raise ValidationError("この未消込は処理済みです")
     target = slip_targets(item.payment.municipality, [slip_no]).get(slip_no)
     if target is None or target.cancelled or target.taxpayer_id is None:
         raise ValidationError("充当先の納付番号が見つかりません")
-    from choshu.taxpayers.models import Taxpayer
-
     req = request_create(
         actor=actor,
         kind=RequestKind.SUSPENSE_ASSIGN,
@@ -392,8 +381,6 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
     payment = item.payment
     target = slip_targets(payment.municipality, [req.payload["slip_no"]]).get(req.payload["slip_no"])
     if target is None or item.status not in ("open", "assign_pending"):
-        from django.core.exceptions import ValidationError
-
         raise ValidationError("充当先または未消込の状態が変わっています。申請をやり直してください")
     owed = owed_on_slip(target, paid_on=payment.paid_on)
     record = rr.Record(
@@ -436,10 +423,6 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
 @transaction.atomic
 def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> SuspenseItem:
     """Give up placing it: the amount is to be refunded (the refunds issue pays it out)."""
-    from django.core.exceptions import PermissionDenied, ValidationError
-
-    from choshu.accounts.permissions import Right, has_right
-
     if not has_right(actor, Right.SUSPENSE_WORK) or actor.municipality_id != item.municipality_id:
         raise PermissionDenied("未消込を処理する権限がありません")
     if item.status != "open":

@@ -20,12 +20,12 @@ from django.db import transaction
 from django.utils import timezone
 
 from choshu.core.models import Municipality
+from choshu.formats.slipcodes import slip_codes
 from choshu.levies.models import Installment
 from choshu.receipts.models import PaymentSlip
 from choshu.rules.check_digits import make_slip_no
 from choshu.taxpayers.crypto import _derive
 
-SYSTEM_PREFIX = "9"  # slip numbers assigned by choshu: "9" + 14-digit installment id + check digit
 COMBINED_PREFIX = "8"  # combined slips: "8" + 14-digit PaymentSlip sequence + check digit
 
 
@@ -45,19 +45,6 @@ def confirmation_no(municipality_code: str, slip_no: str) -> str:
     mac = _slip_mac().copy()
     mac.update(f"{municipality_code}:{slip_no}".encode())
     return f"{int.from_bytes(mac.digest()[:8], 'big') % 10000:04d}"
-
-
-def system_slip_no(installment_id: int) -> str:
-    return make_slip_no(f"{SYSTEM_PREFIX}{installment_id:014d}")
-
-
-def assign_missing_slip_numbers(installments: Iterable[Installment]) -> int:
-    """Give every installment without a slip number the system's number for it."""
-    missing = [i for i in installments if not i.slip_no]
-    for inst in missing:
-        inst.slip_no = system_slip_no(inst.pk)
-    Installment.objects.bulk_update(missing, ["slip_no"], batch_size=1000)
-    return len(missing)
 
 
 @dataclass
@@ -193,7 +180,6 @@ def _describe(inst: Installment) -> dict[str, object]:
 def taxpayer_slips(municipality: Municipality, taxpayer_id: int) -> list[SlipView]:
     """Every slip of a person: one per installment (billed amount = its principal, pay-by = its due date)
     and every combined slip. Codes as printed: GS1-128 barcode, eL番号, lower OCR line."""
-    from choshu.formats.slipcodes import slip_codes
 
     def view(slip_no: str, amount: int, pay_by: date | None, insts: list[Installment]) -> SlipView:
         tax_items = {i.levy.tax_item for i in insts}

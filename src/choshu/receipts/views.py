@@ -28,6 +28,7 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
@@ -65,7 +66,6 @@ from choshu.receipts.services import (
 from choshu.receipts.slips import SlipView, slip_targets, taxpayer_slips
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.selectors import SearchQuery, taxpayer_get_for_user, taxpayer_search
-from choshu.web.decorators import right_required, staff_user
 
 DAILY_EXPORT_FUNCTION = "日計表出力"
 CANDIDATES_FUNCTION = "未消込の充当先候補照会"

@@ -7,4 +7,6 @@ class TaxpayersConfig(AppConfig):
     verbose_name = "宛名"
 
     def ready(self) -> None:
-        from choshu.taxpayers import changes  # noqa: F401  (registers the approval handlers)
+        # Imported here, not at the top: changes.py imports models, which may not be loaded before the
+        # app registry is ready. Importing it registers the approval handlers and field labels.
+        from choshu.taxpayers import changes  # noqa: F401

@@ -10,10 +10,11 @@ from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.approvals.models import ChangeRequest, RequestKind
-from choshu.approvals.services import register, request_create
+from choshu.approvals.services import register, register_field_labels, request_create
 from choshu.rules.check_digits import is_valid_my_number
 from choshu.taxpayers.crypto import decrypt_my_number, encrypt_my_number, my_number_hash
 from choshu.taxpayers.models import Taxpayer, TaxpayerRevision
+from choshu.taxpayers.selectors import field_label
 from choshu.taxpayers.services import apply_search_keys, revision_data
 
 EDITABLE = ("name", "name_kana", "postal_code", "address", "address_extra", "mailing_postal_code",
@@ -109,3 +110,6 @@ def _apply_my_number(req: ChangeRequest, approver: User) -> None:
 def pending_summary(req: ChangeRequest) -> dict[str, Any]:
     """What a list of requests may show (never the My Number)."""
     return {"kind": req.get_kind_display(), "payload": req.payload, "before": req.before}
+
+
+register_field_labels(RequestKind.TAXPAYER_EDIT, field_label)

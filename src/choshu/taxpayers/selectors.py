@@ -1,4 +1,5 @@
-"""Reads of 宛名 for staff screens: the permission-checked fetch, the search, and the per-person overview.
+"""Reads of 宛名 for staff screens: the permission-checked fetch, the search, 名寄せ links and 履歴
+(the person overview over levies and payments is ``operations.overview``).
 
 Every function takes the acting user and only ever sees the user's own municipality. A person of
 another municipality is "not found" (404), never "forbidden", so the answer reveals nothing.
@@ -8,24 +9,19 @@ from __future__ import annotations
 
 import operator
 import unicodedata
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from functools import reduce
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import Q, QuerySet
 from django.http import Http404
-from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.core.models import PREFECTURES, Municipality
-from choshu.levies.models import Account, LedgerEntry, Levy
-from choshu.levies.selectors import InstallmentBalance, installment_balances
-from choshu.receipts.models import Payment
-from choshu.taxpayers.crypto import mask_my_number
+from choshu.levies.models import Levy
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
 
@@ -38,7 +34,7 @@ _MAX_CHAR = "\U0010ffff"
 # ---------------------------------------------------------------------------------------------------
 
 
-def _require_right(user: User, right: str) -> Municipality:
+def require_right(user: User, right: str) -> Municipality:
     """The user's municipality, or 403 when the user may not use this function."""
     if not has_right(user, right) or user.municipality is None:
         raise PermissionDenied("この機能を利用する権限がありません。")
@@ -47,7 +43,7 @@ def _require_right(user: User, right: str) -> Municipality:
 
 def taxpayer_get_for_user(*, user: User, pk: int, right: str = Right.TAXPAYER_VIEW) -> Taxpayer:
     """The 宛名 ``pk`` if the user may see it: 403 without the right, 404 if missing or of another city."""
-    municipality = _require_right(user, right)
+    municipality = require_right(user, right)
     taxpayer = Taxpayer.objects.filter(municipality=municipality, pk=pk).defer("my_number_enc").first()
     if taxpayer is None:
         raise Http404("指定された宛名は見つかりません。")
@@ -191,7 +187,7 @@ def taxpayer_search(*, user: User, query: SearchQuery, limit: int = 50) -> Searc
     matches are ordered by the kana index when kana was typed; otherwise a sample is shown and the
     clerk is asked to narrow the search. Sorting a whole city on each keystroke is never attempted.
     """
-    municipality = _require_right(user, Right.TAXPAYER_SEARCH)
+    municipality = require_right(user, Right.TAXPAYER_SEARCH)
     if query.is_empty():
         return SearchResult(taxpayers=[], has_more=False, limit=limit)
     probe = _probe(municipality, query, PROBE_LIMIT + 1)
@@ -213,51 +209,6 @@ def taxpayer_search(*, user: User, query: SearchQuery, limit: int = 50) -> Searc
 
 
 @dataclass(frozen=True)
-class Amounts:
-    """調定額・収納額・未納額 (本税) of a set of installments, in yen."""
-
-    levied: int = 0
-    paid: int = 0
-    outstanding: int = 0
-
-    @classmethod
-    def of(cls, rows: Iterable[InstallmentBalance]) -> Amounts:
-        rows = list(rows)
-        return cls(
-            levied=sum(r.principal for r in rows),
-            paid=sum(r.principal_paid for r in rows),
-            outstanding=sum(r.principal_outstanding for r in rows),
-        )
-
-
-@dataclass(frozen=True)
-class InstallmentRow:
-    """One 期別 line of the overview, with the 宛名番号 it is booked to (see 名寄せ)."""
-
-    taxpayer_no: str
-    balance: InstallmentBalance
-
-
-@dataclass(frozen=True)
-class YearGroup:
-    """All installments of one tax item and one 賦課年度, with their subtotal."""
-
-    levy_year: int
-    rows: list[InstallmentRow]
-    totals: Amounts
-
-
-@dataclass(frozen=True)
-class TaxItemGroup:
-    """One 税目 of the person, year by year, with its subtotal."""
-
-    tax_item: str
-    tax_item_name: str
-    years: list[YearGroup]
-    totals: Amounts
-
-
-@dataclass(frozen=True)
 class LinkedIdentity:
     """A 宛名 linked to the person by 名寄せ, in either direction."""
 
@@ -276,22 +227,6 @@ class RevisionRow:
     reason: str
 
 
-@dataclass(frozen=True)
-class Overview:
-    """Everything the 個人別収納状況照会 screen shows about one person."""
-
-    taxpayer: Taxpayer
-    my_number_masked: str
-    linked: list[LinkedIdentity]
-    tax_items: list[TaxItemGroup]
-    totals: Amounts
-    revisions: list[RevisionRow]
-    payments: list[Payment]
-    as_of: date
-    subject_ids: list[int] = field(default_factory=list)
-    overpayment_balance: int = 0  # 過誤納金残高: held for the person, not yet refunded or appropriated
-
-
 def linked_identities(*, municipality: Municipality, taxpayer: Taxpayer) -> list[LinkedIdentity]:
     """名寄せ links of ``taxpayer`` in both directions, restricted to the same municipality."""
     links = (
@@ -308,31 +243,7 @@ def linked_identities(*, municipality: Municipality, taxpayer: Taxpayer) -> list
     return list(found.values())
 
 
-def group_balances(rows: Sequence[InstallmentRow]) -> list[TaxItemGroup]:
-    """Group 期別 lines by 税目, then by 賦課年度 (newest year first), with subtotals at both levels."""
-    by_item: dict[str, dict[int, list[InstallmentRow]]] = {}
-    names: dict[str, str] = {}
-    for row in rows:
-        by_item.setdefault(row.balance.tax_item, {}).setdefault(row.balance.levy_year, []).append(row)
-        names[row.balance.tax_item] = row.balance.tax_item_name
-    groups = []
-    for item in sorted(by_item):
-        years = [
-            YearGroup(levy_year=year, rows=_sorted_rows(lines), totals=Amounts.of(r.balance for r in lines))
-            for year, lines in sorted(by_item[item].items(), reverse=True)
-        ]
-        all_rows = [r.balance for y in years for r in y.rows]
-        groups.append(
-            TaxItemGroup(tax_item=item, tax_item_name=names[item], years=years, totals=Amounts.of(all_rows))
-        )
-    return groups
-
-
-def _sorted_rows(rows: list[InstallmentRow]) -> list[InstallmentRow]:
-    return sorted(rows, key=lambda r: (r.balance.notice_no, r.balance.installment_no, r.taxpayer_no))
-
-
-def _revision_rows(taxpayer: Taxpayer) -> list[RevisionRow]:
+def revision_rows(taxpayer: Taxpayer) -> list[RevisionRow]:
     revisions = (
         TaxpayerRevision.objects.filter(taxpayer=taxpayer).select_related("changed_by").order_by("-revision")
     )
@@ -359,51 +270,3 @@ def field_label(name: str) -> str:
         return str(getattr(Taxpayer._meta.get_field(name), "verbose_name", name))
     except FieldDoesNotExist:  # an attribute that no longer exists: show its code rather than fail
         return name
-
-
-def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date | None = None) -> Overview:
-    """個人別収納状況照会: the person, linked identities, every levy with balances, 履歴 and payments.
-
-    Levies of linked identities (名寄せ) are included, each line showing the 宛名番号 it is booked to.
-    Amounts are 本税 as of ``as_of`` (default: today in Japan).
-    """
-    municipality = _require_right(user, Right.TAXPAYER_VIEW)
-    if taxpayer.municipality_id != municipality.pk:
-        raise Http404("指定された宛名は見つかりません。")
-    as_of = as_of or timezone.localdate()
-    linked = linked_identities(municipality=municipality, taxpayer=taxpayer)
-    people = [taxpayer, *(link.taxpayer for link in linked)]
-    rows = [
-        InstallmentRow(taxpayer_no=person.taxpayer_no, balance=balance)
-        for person in people
-        for balance in installment_balances(taxpayer_ids=[person.pk], as_of=as_of)
-    ]
-    people_ids = [p.pk for p in people]
-    payments = list(
-        Payment.objects.filter(municipality=municipality, taxpayer_id__in=people_ids).order_by(
-            "-paid_on", "-pk"
-        )
-    )
-    return Overview(
-        taxpayer=taxpayer,
-        my_number_masked=mask_my_number(taxpayer.has_my_number),
-        linked=linked,
-        tax_items=group_balances(rows),
-        totals=Amounts.of(r.balance for r in rows),
-        revisions=_revision_rows(taxpayer),
-        payments=payments,
-        as_of=as_of,
-        subject_ids=people_ids,
-        overpayment_balance=overpayment_balance(municipality=municipality, taxpayer_ids=people_ids),
-    )
-
-
-def overpayment_balance(*, municipality: Municipality, taxpayer_ids: Sequence[int]) -> int:
-    """過誤納金残高 in yen (positive): overpayments held for these 宛名 less what was refunded or used.
-
-    An overpayment is a credit on the ``overpayment`` account, so the balance is minus the sum.
-    """
-    total = LedgerEntry.objects.filter(
-        municipality=municipality, account=Account.OVERPAYMENT, taxpayer_id__in=list(taxpayer_ids)
-    ).aggregate(total=Sum("amount"))["total"]
-    return -int(total or 0)

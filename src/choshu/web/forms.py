@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
 from django.db import models
 
+from choshu.approvals.forms import reason_field
+from choshu.taxpayers.changes import EDITABLE
+from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.normalize import phone_key
 from choshu.taxpayers.selectors import SearchQuery
 
@@ -119,3 +123,69 @@ class MyNumberRevealForm(forms.Form):
         if self.cleaned_data["reason"]:
             detail["reason"] = self.cleaned_data["reason"]
         return detail
+
+
+# 申請（宛名訂正・個人番号の登録）: nothing changes until a second person approves.
+
+POSTAL_FIELDS = ("postal_code", "mailing_postal_code")
+
+
+class TaxpayerEditForm(forms.Form):
+    """宛名情報の訂正: the current values of the correctable attributes, and the reason for the change."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name in EDITABLE:
+            model_field = Taxpayer._meta.get_field(name)
+            label = str(getattr(model_field, "verbose_name", name))
+            self.fields[name] = forms.CharField(
+                label=label,
+                max_length=getattr(model_field, "max_length", None),
+                required=name == "name",
+                error_messages={"required": f"{label}を入力してください。"},
+                widget=forms.TextInput(attrs={"autocomplete": "off"}),
+            )
+        for name in POSTAL_FIELDS:
+            self.fields[name].help_text = "半角数字7桁（ハイフンは入れても構いません）"
+            self.fields[name].widget.attrs["inputmode"] = "numeric"
+        self.fields["phone"].widget.attrs["inputmode"] = "tel"
+        self.fields["reason"] = reason_field(
+            "訂正の理由", "例: 転居届（令和7年4月1日受付）。決裁者と履歴に表示されます。"
+        )
+
+    def _clean_postal(self, name: str) -> str:
+        value = unicodedata.normalize("NFKC", self.cleaned_data.get(name) or "").replace("-", "").strip()
+        if value and not (len(value) == 7 and value.isdigit()):
+            raise forms.ValidationError("郵便番号は数字7桁で入力してください（例: 333-0801）。")
+        return value
+
+    def clean_postal_code(self) -> str:
+        return self._clean_postal("postal_code")
+
+    def clean_mailing_postal_code(self) -> str:
+        return self._clean_postal("mailing_postal_code")
+
+    def changes(self) -> dict[str, str]:
+        """Every correctable attribute as entered (the service keeps only those that differ)."""
+        return {name: self.cleaned_data[name] for name in EDITABLE}
+
+
+class MyNumberLinkForm(forms.Form):
+    """個人番号の登録・訂正. The number is never sent back to the browser, not even after an error."""
+
+    number = forms.CharField(
+        label="個人番号（12桁）",
+        max_length=20,
+        strip=True,
+        help_text="通知カード・個人番号カード等で確認した番号を入力してください。ハイフン・空白は入れても構いません。",
+        error_messages={"required": "個人番号を入力してください。"},
+        widget=forms.PasswordInput(
+            render_value=False,
+            attrs={"autocomplete": "off", "inputmode": "numeric", "spellcheck": "false"},
+        ),
+    )
+    reason = reason_field("登録・訂正の理由", "例: 申告書の記載により確認。決裁者と履歴に表示されます。")
+
+    def clean_number(self) -> str:
+        """Full-width digits typed with a Japanese input method are accepted as well."""
+        return unicodedata.normalize("NFKC", self.cleaned_data["number"])

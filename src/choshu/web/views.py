@@ -27,15 +27,16 @@ from django.views.decorators.http import require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.operations.disclosure import disclosure_export
+from choshu.operations.overview import person_overview
 from choshu.taxpayers.crypto import decrypt_my_number
-from choshu.taxpayers.disclosure import disclosure_export
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
-from choshu.taxpayers.selectors import person_overview, taxpayer_get_for_user, taxpayer_search
-from choshu.web.decorators import right_required, staff_user
+from choshu.taxpayers.selectors import taxpayer_get_for_user, taxpayer_search
 from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
 
 PENDING_USER = "choshu_pending_user"

@@ -6,16 +6,16 @@ from datetime import date
 
 from django import template
 
-from choshu.web import formatting
+from choshu.formats import display
 
 register = template.Library()
 
 
 @register.filter
 def yen(amount: int | None) -> str:
-    return formatting.yen(amount)
+    return display.yen(amount)
 
 
 @register.filter
 def wareki(day: date | None) -> str:
-    return formatting.wareki(day)
+    return display.wareki(day)

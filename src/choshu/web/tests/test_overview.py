@@ -15,9 +15,9 @@ from django.urls import reverse
 
 from choshu.levies.ledger import Leg, post
 from choshu.levies.models import Account, Component, Installment, TxnKind
+from choshu.operations.overview import person_overview
 from choshu.receipts.models import Channel, Payment
 from choshu.taxpayers.models import IdentityLink
-from choshu.taxpayers.selectors import person_overview
 from choshu.web.tests.conftest import MY_NUMBER_OF_TARO, by_no
 
 AS_OF = date(2024, 12, 1)

@@ -11,7 +11,7 @@ from django.core.management.base import CommandError
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start, municipality_create
-from choshu.core.synthetic import seed_city
+from choshu.operations.synthetic import seed_city
 from choshu.taxpayers.models import Taxpayer
 
 

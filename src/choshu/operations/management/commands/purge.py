@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import CommandError
 
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
-from choshu.core.retention import purge_run
+from choshu.operations.retention import purge_run
 
 
 class Command(ChoshuCommand):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.audit import views
+from choshu.web import audit_views as views
 
 app_name = "audit"
 urlpatterns = [

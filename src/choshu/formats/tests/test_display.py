@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from choshu.web.formatting import wareki, yen
+from choshu.formats.display import wareki, yen
 
 
 @pytest.mark.parametrize(

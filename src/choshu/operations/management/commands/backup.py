@@ -10,8 +10,8 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
-from choshu.core.backup import BackupError, backup_to
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
+from choshu.operations.backup import BackupError, backup_to
 
 
 def operator(username: str) -> User:

@@ -16,8 +16,8 @@ from choshu.accounts.models import Role
 from choshu.accounts.permissions import Right
 from choshu.accounts.services import right_set
 from choshu.audit.models import AuditLog
-from choshu.core.backup import BackupError, decrypt_stream, encrypt_stream
 from choshu.levies.models import Installment, LedgerEntry
+from choshu.operations.backup import BackupError, decrypt_stream, encrypt_stream
 from choshu.taxpayers.models import Taxpayer
 
 

@@ -1,6 +1,6 @@
 """Login, logout and failed logins (ログイン・ログアウト・ログイン失敗) go to the audit log.
 
-Connected from ``AuditConfig.ready()``. The password is never recorded: Django masks it before the
+Connected from ``AccountsConfig.ready()``. The password is never recorded: Django masks it before the
 failure signal, and only the user name typed is kept here.
 """
 

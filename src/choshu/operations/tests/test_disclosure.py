@@ -16,7 +16,7 @@ from django.core.management.base import CommandError
 
 from choshu.accounts.models import Role
 from choshu.audit.models import AuditLog
-from choshu.taxpayers.disclosure import disclosure_export
+from choshu.operations.disclosure import disclosure_export
 from choshu.taxpayers.models import Taxpayer
 
 

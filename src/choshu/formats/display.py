@@ -1,4 +1,4 @@
-"""How amounts and dates are written on staff screens (pure functions, no Django)."""
+"""How amounts and dates are written on screens and printed receipts (pure functions, no Django)."""
 
 from __future__ import annotations
 

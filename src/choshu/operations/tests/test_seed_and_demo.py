@@ -13,7 +13,11 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from choshu.accounts.models import User
+from choshu.core.models import Job, Municipality
+from choshu.core.services import municipality_create
 from choshu.levies.models import Installment, Levy
+from choshu.operations import synthetic
+from choshu.operations.synthetic import seed_notice_no, seed_slip_no
 from choshu.receipts.models import Payment
 from choshu.rules.check_digits import is_valid_corporate_number, is_valid_my_number, is_valid_slip_no
 from choshu.rules.due_dates import is_closed_day
@@ -163,10 +167,6 @@ def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> 
 def test_the_pipelined_seed_writes_exactly_what_the_sequential_seed_writes(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from choshu.core import synthetic
-    from choshu.core.models import Job, Municipality
-    from choshu.core.services import municipality_create
-
     monkeypatch.setattr(synthetic, "CHUNK", 40)  # several chunks, so the child process is used
     results = []
     for code, name, parallel in (("112038", "川口市", True), ("112089", "草加市", False)):
@@ -189,8 +189,6 @@ def test_the_pipelined_seed_writes_exactly_what_the_sequential_seed_writes(
 
 
 def test_synthetic_notice_and_slip_numbers_stay_valid_past_a_million_levies() -> None:
-    from choshu.core.synthetic import seed_notice_no, seed_slip_no
-
     for counter in (1, 999_999, 1_000_000, 12_345_678, 99_999_999):
         notice = seed_notice_no(2026, "04", counter)
         assert len(notice) == 12 and notice.isdigit()

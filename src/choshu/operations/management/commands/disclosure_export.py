@@ -10,7 +10,7 @@ from django.core.management.base import CommandError
 
 from choshu.accounts.models import User
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
-from choshu.taxpayers.disclosure import disclosure_export, disclosure_summary
+from choshu.operations.disclosure import disclosure_export, disclosure_summary
 from choshu.taxpayers.models import Taxpayer
 
 

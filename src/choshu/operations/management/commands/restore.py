@@ -6,11 +6,12 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
+from choshu.accounts.models import User
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
-from choshu.core.backup import BackupError, restore_from
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
-from choshu.core.management.commands.backup import operator
+from choshu.operations.backup import BackupError, restore_from
+from choshu.operations.management.commands.backup import operator
 
 
 class Command(ChoshuCommand):
@@ -40,8 +41,6 @@ class Command(ChoshuCommand):
         except BackupError as exc:
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from exc
         # Logged after the restore, so the record survives in the restored database's chain.
-        from choshu.accounts.models import User
-
         actor = User.objects.filter(username=user.username).first()
         audit_record(
             kind=AuditKind.CHANGE,

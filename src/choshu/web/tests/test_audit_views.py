@@ -19,7 +19,7 @@ from choshu.accounts.permissions import Right, effective_rights
 from choshu.audit.models import AuditKind, AuditLog
 from choshu.audit.services import audit_record
 from choshu.audit.tests.test_chain import raw
-from choshu.audit.views import detail_summary
+from choshu.web.audit_views import detail_summary
 from choshu.web.tests.conftest import MY_NUMBER_OF_TARO, by_no
 from choshu.web.tests.conftest import other_city as other_city  # fixture shared with the web tests
 

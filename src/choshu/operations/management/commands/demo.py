@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.core.management import call_command
+from django.core.wsgi import get_wsgi_application
 from django.db import transaction
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -104,8 +105,6 @@ class Command(ChoshuCommand):
     def _serve(self, host: str, port: int) -> None:
         from waitress import serve  # type: ignore[import-untyped]
 
-        from choshu.config.wsgi import application
-
         self.stdout.write(f"\nhttp://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
         self.stdout.flush()
-        serve(application, host=host, port=port, threads=8, ident="choshu")
+        serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")

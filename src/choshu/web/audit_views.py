@@ -25,14 +25,14 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
+from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
-from choshu.audit.forms import AuditSearchForm
 from choshu.audit.models import AuditKind, AuditLog, AuditSubject
 from choshu.audit.selectors import ChainProblem, audit_chain_verify
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 from choshu.taxpayers.models import Taxpayer
-from choshu.web.decorators import right_required, staff_user
+from choshu.web.audit_forms import AuditSearchForm
 
 LOG_VIEW_FUNCTION = "アクセスログ照会"
 CHAIN_VERIFY_FUNCTION = "アクセスログ改ざん検証"
