@@ -37,6 +37,9 @@ class Component(StrEnum):
     LATE_CHARGE = "late_charge"  # 延滞金
 
 
+_AMOUNT_FIELDS = tuple(c.value for c in Component)
+
+
 @dataclass(frozen=True, slots=True)
 class OwedItem:
     """What is still owed on one installment (期別); ``key`` identifies it to the caller."""
@@ -49,13 +52,13 @@ class OwedItem:
     enforcement_cost: int = 0
 
     def __post_init__(self) -> None:
-        for c in Component:
-            v = getattr(self, c.value)
+        for name in _AMOUNT_FIELDS:
+            v = getattr(self, name)
             if not isinstance(v, int) or isinstance(v, bool) or v < 0:
-                raise ValueError(f"{self.key}: {c.value} must be a non-negative int (yen), got {v!r}")
+                raise ValueError(f"{self.key}: {name} must be a non-negative int (yen), got {v!r}")
 
     def owed(self, component: Component) -> int:
-        value: int = getattr(self, component.value)
+        value: int = getattr(self, component)  # a StrEnum member is its field's name
         return value
 
 

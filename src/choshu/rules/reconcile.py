@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from functools import cache
 
 from choshu.rules.allocation import DEFAULT_ORDER, AllocationOrder, Component, OwedItem, allocate
 from choshu.rules.late_charge import compute_late_charge
@@ -221,7 +222,7 @@ def suspense_reason(record: Record, owed: Sequence[Owed]) -> Reason | None:
         return Reason.UNKNOWN_SLIP
     if not record.confirmation_ok:
         return Reason.CONFIRMATION_MISMATCH
-    if record.tax_item and not record.combined and record.tax_item not in {o.tax_item for o in owed}:
+    if record.tax_item and not record.combined and all(o.tax_item != record.tax_item for o in owed):
         return Reason.TAX_ITEM_MISMATCH
     return None
 
@@ -236,6 +237,33 @@ def _final(record: Record, owed: Sequence[Owed], order: AllocationOrder) -> Deci
             taxpayer_id=record.taxpayer_id,
             status=Status.SUSPENSE,
         )
+    taxpayer_id = record.taxpayer_id if record.taxpayer_id is not None else owed[0].taxpayer_id
+    first = owed[0]
+    if (
+        len(owed) == 1
+        and 0 < record.amount <= first.principal_outstanding
+        and not first.dunning_fee
+        and not first.enforcement_cost
+        and _principal_before_late_charge(order)
+    ):
+        # What ``allocate`` gives here, without building its items (the common payment; the property
+        # test ``test_the_single_installment_closed_form_is_what_allocate_gives`` proves them equal).
+        line = Line(first.installment_id, first.taxpayer_id, Component.PRINCIPAL, record.amount)
+        return Decision(Action.POST, lines=(line,), taxpayer_id=taxpayer_id, status=Status.POSTED)
+    return _allocated(record, owed, order, taxpayer_id)
+
+
+@cache
+def _principal_before_late_charge(order: AllocationOrder) -> bool:
+    """Whether, with no fees owed, a payment within the 本税 of one installment is all 本税 in ``order``."""
+    comps = order.components
+    if Component.PRINCIPAL not in comps:
+        return False
+    ahead = comps[: comps.index(Component.PRINCIPAL)]
+    return Component.LATE_CHARGE not in ahead
+
+
+def _allocated(record: Record, owed: Sequence[Owed], order: AllocationOrder, taxpayer_id: int) -> Decision:
     before_late = sum(o.enforcement_cost + o.dunning_fee + max(0, o.principal_outstanding) for o in owed)
     # The 延滞金 is computed only when the payment reaches it: the allocation places it after 本税.
     charges = (
@@ -264,7 +292,7 @@ def _final(record: Record, owed: Sequence[Owed], order: AllocationOrder) -> Deci
         Action.POST,
         lines=lines,
         overpayment=alloc.overpayment,
-        taxpayer_id=record.taxpayer_id if record.taxpayer_id is not None else owed[0].taxpayer_id,
+        taxpayer_id=taxpayer_id,
         overpaid_installment_id=owed[0].installment_id if alloc.overpayment else None,
         status=Status.POSTED,
     )
