@@ -21,7 +21,7 @@ from choshu.levies.models import Account, Component, Installment, Levy, TxnKind
 from choshu.receipts.slips import assign_missing_slip_numbers
 from choshu.taxpayers.services import ImportSummary, taxpayer_ids_by_no
 
-JOB_KIND = "import-levies"
+JOB_KIND = Job.Kind.IMPORT_LEVIES
 CHUNK = 2000
 
 LevyKey = tuple[str, int, str]

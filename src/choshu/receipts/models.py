@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from choshu.core.models import Job
+
 
 class Channel(models.TextChoices):
     CONVENI = "conveni", "コンビニ"
@@ -14,6 +16,14 @@ class Channel(models.TextChoices):
     DIRECT_DEBIT = "direct_debit", "口座振替"
     COUNTER = "counter", "窓口"
     SEED = "seed", "移行データ"
+
+
+# The channels whose files ``import-payments`` reads, and the kind of job each import records.
+IMPORT_JOB_KIND: dict[Channel, Job.Kind] = {
+    Channel.CONVENI: Job.Kind.IMPORT_PAYMENTS_CONVENI,
+    Channel.BANK: Job.Kind.IMPORT_PAYMENTS_BANK,
+    Channel.ELTAX: Job.Kind.IMPORT_PAYMENTS_ELTAX,
+}
 
 
 class PaymentStatus(models.TextChoices):

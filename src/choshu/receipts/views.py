@@ -204,12 +204,15 @@ def suspense_list(request: HttpRequest) -> HttpResponse:
     status = form.status_value()
     items = _suspense_items(user)
     counts = dict(items.order_by().values_list("status").annotate(n=Count("pk")))
-    shown = items if status == "all" else items.filter(status=status)
+    shown = items if status == SuspenseFilterForm.ALL else items.filter(status=status)
     order = ("created_at", "pk") if status == SuspenseStatus.OPEN else ("-created_at", "-pk")
     page = Paginator(shown.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status": status,
+        "all_value": SuspenseFilterForm.ALL,
+        "showing_all": status == SuspenseFilterForm.ALL,
+        "showing_open": status == SuspenseStatus.OPEN,
         "filters": [(value, label, counts.get(value, 0)) for value, label in SuspenseStatus.choices],
         "total": sum(counts.values()),
         "amount_open": items.filter(status=SuspenseStatus.OPEN).aggregate(total=Sum("amount"))["total"] or 0,

@@ -13,7 +13,7 @@ from choshu.approvals.models import ChangeRequest, RequestKind
 from choshu.approvals.services import register, request_create
 from choshu.rules.check_digits import is_valid_my_number
 from choshu.taxpayers.crypto import decrypt_my_number, encrypt_my_number, my_number_hash
-from choshu.taxpayers.models import Taxpayer, TaxpayerRevision
+from choshu.taxpayers.models import Taxpayer, TaxpayerKind, TaxpayerRevision
 from choshu.taxpayers.services import apply_search_keys, revision_data
 
 EDITABLE = ("name", "name_kana", "postal_code", "address", "address_extra", "mailing_postal_code",
@@ -52,7 +52,7 @@ def taxpayer_edit_request(
 def my_number_link_request(*, actor: User, taxpayer: Taxpayer, number: str, reason: str) -> ChangeRequest:
     """Ask to register or correct a person's My Number. The number itself is stored only encrypted."""
     number = number.strip().replace("-", "").replace(" ", "")
-    if taxpayer.kind != "individual":
+    if taxpayer.kind != TaxpayerKind.INDIVIDUAL:
         raise ValidationError("法人には個人番号を登録できません")
     if len(number) != 12 or not number.isdigit() or not is_valid_my_number(number):
         raise ValidationError("個人番号が正しくありません（12桁、チェックデジットを確認してください）")

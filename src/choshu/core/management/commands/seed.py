@@ -64,7 +64,7 @@ class Command(ChoshuCommand):
             )
         job = job_start(
             municipality=m,
-            kind="seed",
+            kind=Job.Kind.SEED,
             parameters={
                 "taxpayers": n,
                 "seed": options["seed"],
