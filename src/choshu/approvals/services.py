@@ -12,7 +12,7 @@ from django.utils import timezone
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.taxpayers.models import Taxpayer
 
@@ -69,7 +69,7 @@ def request_create(
         function=f"決裁申請（{RequestKind(kind).label}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if taxpayer else "",
+        subject_type=AuditSubjectType.TAXPAYER if taxpayer else "",
         subject_ids=[taxpayer.pk] if taxpayer else [],
         detail={"request": req.pk, "payload": payload, "reason": req.reason},
     )
@@ -109,7 +109,7 @@ def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -
         function=f"決裁承認（{req.get_kind_display()}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_type=AuditSubjectType.TAXPAYER if req.taxpayer_id else "",
         subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
         detail={"request": req.pk, "comment": comment, "requested_by": req.requested_by_id},
     )
@@ -137,7 +137,7 @@ def request_reject(*, actor: User, request: ChangeRequest, comment: str) -> Chan
         function=f"決裁否認（{req.get_kind_display()}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_type=AuditSubjectType.TAXPAYER if req.taxpayer_id else "",
         subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
         detail={"request": req.pk, "comment": comment},
     )

@@ -87,7 +87,11 @@ def job_start(
 
 
 def job_finish(
-    job: Job, *, status: Job.Status, counts: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None
+    job: Job,
+    *,
+    status: Job.Status,
+    counts: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> Job:
     job.status = status
     job.finished_at = timezone.now()

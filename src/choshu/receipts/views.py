@@ -31,7 +31,7 @@ from django.views.decorators.http import require_POST
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
 from choshu.core.models import Municipality
 from choshu.levies.models import (
@@ -579,7 +579,7 @@ def receipt_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             municipality=user.municipality,
             user=user,
             request=request,
-            subject_type="taxpayer",
+            subject_type=AuditSubjectType.TAXPAYER,
             subject_ids=[taxpayer_id],
             detail=detail,
         )

@@ -4,15 +4,26 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0002_retention_settings'),
+        ("core", "0002_retention_settings"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import-taxpayers', '宛名取込'), ('import-levies', '調定取込'), ('import-payments-conveni', '収納取込（コンビニ）'), ('import-payments-bank', '収納取込（金融機関）'), ('import-payments-eltax', '収納取込（地方税共通納税）'), ('seed', '合成データ作成'), ('purge', '保存年限経過データの削除')], max_length=40, verbose_name='処理'),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import-taxpayers", "宛名取込"),
+                    ("import-levies", "調定取込"),
+                    ("import-payments-conveni", "収納取込（コンビニ）"),
+                    ("import-payments-bank", "収納取込（金融機関）"),
+                    ("import-payments-eltax", "収納取込（地方税共通納税）"),
+                    ("seed", "合成データ作成"),
+                    ("purge", "保存年限経過データの削除"),
+                ],
+                max_length=40,
+                verbose_name="処理",
+            ),
         ),
     ]
