@@ -166,6 +166,11 @@ class SuspenseItem(models.Model):
         "状態", max_length=20, choices=SuspenseStatus.choices, default=SuspenseStatus.OPEN
     )
     note = models.CharField("メモ", max_length=300, blank=True)
+    # The 決裁 that asked to place it (the latest, if one was refused and another made): the
+    # assignment booked on approval is found through it, never through the transaction's memo.
+    approval = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -39,7 +39,6 @@ from choshu.levies.models import (
     Component,
     Installment,
     LedgerEntry,
-    LedgerTransaction,
     TaxItem,
     TxnKind,
 )
@@ -664,19 +663,34 @@ class AllocationLine:
 
 
 def _payment_txn_ids(payment: Payment) -> list[int]:
-    """The payment's transaction, its reversal, and the 未消込充当 approved for it (linked by 決裁#)."""
+    """The payment's transaction, its reversal, and the 未消込充当 booked when the 決裁 its suspense item
+    names (``SuspenseItem.approval``) was approved.
+
+    The assignment's entries name the payment and the installments of the approval's person, so it is
+    found through that person's installments (indexed), not through the transaction's memo.
+    """
     ids = [t for t in (payment.txn_id, payment.reversal_txn_id) if t]
-    approved = ChangeRequest.objects.filter(
-        municipality_id=payment.municipality_id,
-        kind=RequestKind.SUSPENSE_ASSIGN,
-        status=ApprovalStatus.APPROVED,
-        payload__payment=payment.pk,
-    ).values_list("pk", flat=True)
-    memos = [f"未消込充当 決裁#{pk}" for pk in approved]
-    if memos:
-        ids += LedgerTransaction.objects.filter(
-            municipality_id=payment.municipality_id, kind=TxnKind.SUSPENSE_ASSIGN, memo__in=memos
-        ).values_list("pk", flat=True)
+    person = (
+        SuspenseItem.objects.filter(
+            municipality_id=payment.municipality_id,
+            payment=payment,
+            approval__kind=RequestKind.SUSPENSE_ASSIGN,
+            approval__status=ApprovalStatus.APPROVED,
+        )
+        .values_list("approval__taxpayer_id", flat=True)
+        .first()
+    )
+    if person is not None:
+        ids += (
+            LedgerEntry.objects.filter(
+                installment__taxpayer_id=person,
+                payment_id=payment.pk,
+                txn__municipality_id=payment.municipality_id,
+                txn__kind=TxnKind.SUSPENSE_ASSIGN,
+            )
+            .values_list("txn_id", flat=True)
+            .distinct()
+        )
     return ids
 
 
@@ -768,7 +782,9 @@ def payment_reverse_view(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReversalForm(request.POST)
     if form.is_valid():
         try:
-            payment_reverse(actor=user, payment=payment, reason=form.cleaned_data["reason"])
+            payment_reverse(
+                actor=user, payment=payment, reason=form.cleaned_data["reason"], on=timezone.localdate()
+            )
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _refusal(exc))
         else:
