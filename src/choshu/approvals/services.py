@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,14 +17,14 @@ from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.taxpayers.models import Taxpayer
 
-# kind → function applying an approved request (registered by the app that owns the data).
-HANDLERS: dict[str, Callable[[ChangeRequest, User], None]] = {}
+# A function applying an approved request: (request, approver, decided_on — the business day of the
+# approval, on which anything it books is booked). Registered by the app that owns the data.
+Handler = Callable[[ChangeRequest, User, date], None]
+HANDLERS: dict[str, Handler] = {}
 
 
-def register(
-    kind: str,
-) -> Callable[[Callable[[ChangeRequest, User], None]], Callable[[ChangeRequest, User], None]]:
-    def decorator(fn: Callable[[ChangeRequest, User], None]) -> Callable[[ChangeRequest, User], None]:
+def register(kind: RequestKind) -> Callable[[Handler], Handler]:
+    def decorator(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         return fn
 
@@ -34,7 +35,7 @@ def register(
 def request_create(
     *,
     actor: User,
-    kind: str,
+    kind: RequestKind,
     reason: str,
     payload: dict[str, Any],
     taxpayer: Taxpayer | None = None,
@@ -86,8 +87,12 @@ def _lock_pending(req: ChangeRequest, actor: User) -> ChangeRequest:
 
 
 @transaction.atomic
-def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -> ChangeRequest:
-    """A second, different person with the approval right approves; the change then takes effect."""
+def request_approve(
+    *, actor: User, request: ChangeRequest, decided_on: date, comment: str = ""
+) -> ChangeRequest:
+    """A second, different person with the approval right approves; the change then takes effect.
+
+    ``decided_on`` is the business day of the approval (what the change books is booked on it)."""
     if not has_right(actor, Right.APPROVE):
         raise PermissionDenied("決裁する権限がありません")
     req = _lock_pending(request, actor)
@@ -96,7 +101,7 @@ def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -
     handler = HANDLERS.get(req.kind)
     if handler is None:
         raise ValidationError(f"{req.get_kind_display()} の反映処理が登録されていません")
-    handler(req, actor)
+    handler(req, actor, decided_on)
     req.status, req.decided_by, req.decided_at, req.comment = (
         ApprovalStatus.APPROVED,
         actor,

@@ -18,6 +18,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -209,7 +210,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        request_approve(actor=user, request=req, comment=comment)
+        request_approve(actor=user, request=req, decided_on=timezone.localdate(), comment=comment)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, _refusal(exc))
         return redirect("approvals:detail", pk=req.pk)

@@ -3,6 +3,7 @@ approval (``approvals``). The request records the new values; approval applies t
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -88,7 +89,7 @@ def _new_revision(taxpayer: Taxpayer, req: ChangeRequest, fields: list[str]) -> 
 
 
 @register(RequestKind.TAXPAYER_EDIT)
-def _apply_edit(req: ChangeRequest, approver: User) -> None:
+def _apply_edit(req: ChangeRequest, approver: User, decided_on: date) -> None:
     taxpayer = Taxpayer.objects.select_for_update().get(pk=int(req.taxpayer_id or 0))
     for field, value in req.payload.items():
         if field in EDITABLE:
@@ -98,7 +99,7 @@ def _apply_edit(req: ChangeRequest, approver: User) -> None:
 
 
 @register(RequestKind.MY_NUMBER_LINK)
-def _apply_my_number(req: ChangeRequest, approver: User) -> None:
+def _apply_my_number(req: ChangeRequest, approver: User, decided_on: date) -> None:
     taxpayer = Taxpayer.objects.select_for_update().get(pk=int(req.taxpayer_id or 0))
     number = decrypt_my_number(req.secret)
     taxpayer.my_number_enc = encrypt_my_number(number)

@@ -17,7 +17,6 @@ from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
-from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
@@ -361,16 +360,15 @@ def field_label(name: str) -> str:
         return name
 
 
-def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date | None = None) -> Overview:
+def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
     """個人別収納状況照会: the person, linked identities, every levy with balances, 履歴 and payments.
 
     Levies of linked identities (名寄せ) are included, each line showing the 宛名番号 it is booked to.
-    Amounts are 本税 as of ``as_of`` (default: today in Japan).
+    Amounts are 本税 as of ``as_of`` (the screen passes today in Japan).
     """
     municipality = _require_right(user, Right.TAXPAYER_VIEW)
     if taxpayer.municipality_id != municipality.pk:
         raise Http404("指定された宛名は見つかりません。")
-    as_of = as_of or timezone.localdate()
     linked = linked_identities(municipality=municipality, taxpayer=taxpayer)
     people = [taxpayer, *(link.taxpayer for link in linked)]
     rows = [

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEVY_HEADER, TAXPAYER_HEADER, login_verified
+from conftest import LEVIES_BOOKED_ON, LEVY_HEADER, TAXPAYER_HEADER, login_verified
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +34,7 @@ from choshu.taxpayers.models import Taxpayer
 ROLES = list(Role)
 PAID_ON = date(2024, 5, 31)  # 鳩ヶ谷 花子's 軽自動車税 is due that day: no late charge
 UNKNOWN_SLIP = make_slip_no("444444444444444")
+DECIDED_ON = date(2024, 6, 10)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +101,9 @@ def world(sample_city: Any, make_user: Callable[..., Any], write_csv: Callable[.
         ),
     )
     levies_import(
-        municipality=other, path=write_csv(LEVY_HEADER, ["05,2024,500001,1002,1,2024-05-31,10800,"])
+        municipality=other,
+        path=write_csv(LEVY_HEADER, ["05,2024,500001,1002,1,2024-05-31,10800,"]),
+        booking_date=LEVIES_BOOKED_ON,
     )
     clerk = make_user("clerk", role=Role.CLERK, municipality=sample_city)
     other_clerk = make_user("warabi", role=Role.CLERK, municipality=other)
@@ -486,7 +489,7 @@ def test_an_assignment_request_goes_to_the_approval_queue_and_applies_once_appro
     queue = _signed_in(world.chief).get(reverse("approvals:queue")).content.decode()
     assert reverse("approvals:detail", args=[req.pk]) in queue and "未消込の充当先指定" in queue
 
-    request_approve(actor=world.chief, request=req)
+    request_approve(actor=world.chief, request=req, decided_on=DECIDED_ON)
     assert Installment.objects.get(slip_no=slip).principal_outstanding == 7000
     # The payment page finds the assignment through the item's approval, whatever the memo says.
     LedgerTransaction.objects.filter(kind=TxnKind.SUSPENSE_ASSIGN).update(memo="")
