@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ TAXPAYER_HEADER = (
     "taxpayer_no,kind,name,name_kana,birth_date,sex,postal_code,address,address_extra,phone,"
     "my_number,corporate_number,resident,deceased_on"
 )
+# The business day the sample city's levies are booked on (調定日・日計日).
+LEVIES_BOOKED_ON = date(2024, 4, 1)
 LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
 
 
@@ -122,5 +125,5 @@ def sample_city(municipality: Any, write_csv: Callable[..., Path]) -> Any:
         ],
     )
     taxpayers_import(municipality=municipality, path=taxpayers)
-    levies_import(municipality=municipality, path=levies)
+    levies_import(municipality=municipality, path=levies, booking_date=LEVIES_BOOKED_ON)
     return municipality

@@ -25,7 +25,7 @@ from django.utils import timezone
 from choshu.accounts.models import RightChange, User
 from choshu.accounts.permissions import Right, has_right
 from choshu.accounts.services import _check_admin, rights_review
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 
@@ -92,7 +92,7 @@ def user_deactivate(*, actor: User, user: User, reason: str) -> User:
         function="利用停止",
         municipality=locked.municipality,
         user=actor,
-        subject_type="user",
+        subject_type=AuditSubjectType.USER,
         subject_ids=[locked.pk],
         detail={"username": locked.username, "reason": reason.strip()},
     )
@@ -301,7 +301,7 @@ def report_export(
         function=f"{report.title}の出力",
         municipality=municipality,
         user=actor,
-        subject_type="user",
+        subject_type=AuditSubjectType.USER,
         subject_ids=report.user_ids,
         detail={**export.as_dict(), "parameters": report.parameters},
     )

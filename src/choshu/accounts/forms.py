@@ -8,7 +8,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from choshu.accounts.models import Role
+from choshu.accounts.models import RightChange, Role
 from choshu.accounts.permissions import Right
 
 REASON_HELP = "権限変更の報告書に記載されます。"
@@ -27,7 +27,7 @@ def _reason_field(label: str = "理由") -> forms.CharField:
 class RightChangeForm(forms.Form):
     """One grant or revocation of one right, with the reason that goes into the report."""
 
-    ACTIONS = (("grant", "付与"), ("revoke", "取消"))
+    ACTIONS = ((RightChange.Action.GRANT, "付与"), (RightChange.Action.REVOKE, "取消"))
 
     right = forms.ChoiceField(
         choices=Right.choices,
@@ -49,7 +49,7 @@ class RightChangeForm(forms.Form):
 
     @property
     def granted(self) -> bool:
-        return bool(self.cleaned_data["action"] == "grant")
+        return bool(self.cleaned_data["action"] == RightChange.Action.GRANT)
 
 
 class DeactivateForm(forms.Form):

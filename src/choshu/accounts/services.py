@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from choshu.accounts.models import RightChange, Role, User, UserRight
 from choshu.accounts.permissions import ROLE_CEILING, ROLE_DEFAULTS, Right, effective_rights, has_right
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 
@@ -72,7 +72,7 @@ def user_create(
         function="利用者登録",
         municipality=municipality,
         user=actor,
-        subject_type="user",
+        subject_type=AuditSubjectType.USER,
         subject_ids=[user.pk],
         detail={"username": username, "role": role},
     )
@@ -127,7 +127,7 @@ def right_set(*, actor: User, user: User, right: str, granted: bool, reason: str
         function="権限変更",
         municipality=user.municipality,
         user=actor,
-        subject_type="user",
+        subject_type=AuditSubjectType.USER,
         subject_ids=[user.pk],
         detail={"username": user.username, "right": right, "granted": granted, "reason": reason},
     )

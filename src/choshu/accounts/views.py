@@ -69,7 +69,7 @@ class RightRow:
 
     @property
     def action(self) -> str:
-        return "revoke" if self.held else "grant"
+        return RightChange.Action.REVOKE if self.held else RightChange.Action.GRANT
 
 
 def _right_rows(user: User) -> tuple[list[RightRow], list[Right]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any, Protocol
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,7 +13,7 @@ from django.utils import timezone
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 
 
@@ -23,16 +24,16 @@ class Subject(Protocol):
     municipality_id: int
 
 
-# kind → function applying an approved request (registered by the app that owns the data).
-HANDLERS: dict[str, Callable[[ChangeRequest, User], None]] = {}
+# A function applying an approved request: (request, approver, decided_on — the business day of the
+# approval, on which anything it books is booked). Registered by the app that owns the data.
+Handler = Callable[[ChangeRequest, User, date], None]
+HANDLERS: dict[str, Handler] = {}
 # kind → the screen name of a payload attribute (registered by the app that owns the data).
 FIELD_LABELS: dict[str, Callable[[str], str]] = {}
 
 
-def register(
-    kind: str,
-) -> Callable[[Callable[[ChangeRequest, User], None]], Callable[[ChangeRequest, User], None]]:
-    def decorator(fn: Callable[[ChangeRequest, User], None]) -> Callable[[ChangeRequest, User], None]:
+def register(kind: RequestKind) -> Callable[[Handler], Handler]:
+    def decorator(fn: Handler) -> Handler:
         HANDLERS[kind] = fn
         return fn
 
@@ -52,7 +53,7 @@ def field_label_for(kind: str) -> Callable[[str], str]:
 def request_create(
     *,
     actor: User,
-    kind: str,
+    kind: RequestKind,
     reason: str,
     payload: dict[str, Any],
     taxpayer: Subject | None = None,
@@ -87,7 +88,7 @@ def request_create(
         function=f"決裁申請（{RequestKind(kind).label}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if taxpayer else "",
+        subject_type=AuditSubjectType.TAXPAYER if taxpayer else "",
         subject_ids=[taxpayer.pk] if taxpayer else [],
         detail={"request": req.pk, "payload": payload, "reason": req.reason},
     )
@@ -104,8 +105,12 @@ def _lock_pending(req: ChangeRequest, actor: User) -> ChangeRequest:
 
 
 @transaction.atomic
-def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -> ChangeRequest:
-    """A second, different person with the approval right approves; the change then takes effect."""
+def request_approve(
+    *, actor: User, request: ChangeRequest, decided_on: date, comment: str = ""
+) -> ChangeRequest:
+    """A second, different person with the approval right approves; the change then takes effect.
+
+    ``decided_on`` is the business day of the approval (what the change books is booked on it)."""
     if not has_right(actor, Right.APPROVE):
         raise PermissionDenied("決裁する権限がありません")
     req = _lock_pending(request, actor)
@@ -114,7 +119,7 @@ def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -
     handler = HANDLERS.get(req.kind)
     if handler is None:
         raise ValidationError(f"{req.get_kind_display()} の反映処理が登録されていません")
-    handler(req, actor)
+    handler(req, actor, decided_on)
     req.status, req.decided_by, req.decided_at, req.comment = (
         ApprovalStatus.APPROVED,
         actor,
@@ -127,7 +132,7 @@ def request_approve(*, actor: User, request: ChangeRequest, comment: str = "") -
         function=f"決裁承認（{req.get_kind_display()}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_type=AuditSubjectType.TAXPAYER if req.taxpayer_id else "",
         subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
         detail={"request": req.pk, "comment": comment, "requested_by": req.requested_by_id},
     )
@@ -155,7 +160,7 @@ def request_reject(*, actor: User, request: ChangeRequest, comment: str) -> Chan
         function=f"決裁否認（{req.get_kind_display()}）",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer" if req.taxpayer_id else "",
+        subject_type=AuditSubjectType.TAXPAYER if req.taxpayer_id else "",
         subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
         detail={"request": req.pk, "comment": comment},
     )

@@ -17,6 +17,7 @@ from django.core.paginator import Paginator
 from django.db.models import Count, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -151,6 +152,9 @@ def queue(request: HttpRequest) -> HttpResponse:
         "rows": rows,
         "page": page,
         "status": status,
+        "all_value": ALL,
+        "showing_all": status == ALL,
+        "showing_pending": status == ApprovalStatus.PENDING,
         "filters": filters,
         "total": sum(counts.values()),
         "sees_all": _sees_all(user),
@@ -176,6 +180,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "req": req,
         "changes": change_lines(req),
         "pending": pending,
+        "withdrawn": req.status == ApprovalStatus.WITHDRAWN,
         "may_decide": pending and has_right(user, Right.APPROVE),
         "is_requester": req.requested_by_id == user.pk,
         "approve_form": ApproveForm(),
@@ -200,7 +205,7 @@ def approve(request: HttpRequest, pk: int) -> HttpResponse:
     form = ApproveForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        request_approve(actor=user, request=req, comment=comment)
+        request_approve(actor=user, request=req, decided_on=timezone.localdate(), comment=comment)
     except (ValidationError, PermissionDenied) as exc:
         messages.error(request, refusal(exc))
         return redirect("approvals:detail", pk=req.pk)

@@ -21,6 +21,13 @@ class AuditKind(models.TextChoices):
     BATCH = "batch", "バッチ処理"
 
 
+class AuditSubjectType(models.TextChoices):
+    """What ``AuditLog.subject_ids`` are the ids of (blank: no subject)."""
+
+    TAXPAYER = "taxpayer", "宛名"
+    USER = "user", "職員"
+
+
 class AuditLog(models.Model):
     """One audited event: who, when, from where, which function, which subjects, what changed."""
 
@@ -31,7 +38,7 @@ class AuditLog(models.Model):
     username = models.CharField(max_length=150, blank=True)
     client_addr = models.CharField(max_length=64, blank=True)
     function = models.CharField("機能", max_length=80)
-    subject_type = models.CharField(max_length=40, blank=True)
+    subject_type = models.CharField(max_length=40, blank=True, choices=AuditSubjectType.choices)
     subject_ids = models.JSONField("対象", default=list, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)

@@ -11,7 +11,7 @@ from django.db import connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditSubject
+from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditSubject, AuditSubjectType
 from choshu.core.models import Job, Municipality
 
 GENESIS = "0" * 64
@@ -89,7 +89,7 @@ def audit_record(
     )
     log.record_hash = compute_hash(log)
     log.save()
-    if municipality is not None and subject_type == "taxpayer" and subject_ids:
+    if municipality is not None and subject_type == AuditSubjectType.TAXPAYER and subject_ids:
         AuditSubject.objects.bulk_create(
             [AuditSubject(log=log, municipality=municipality, taxpayer_id=i) for i in set(subject_ids)]
         )
@@ -111,7 +111,7 @@ def audit_access(
         municipality=getattr(user, "municipality", None),
         user=user,
         request=request,
-        subject_type="taxpayer",
+        subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=list(taxpayer_ids),
         detail=detail,
     )

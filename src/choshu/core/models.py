@@ -58,8 +58,17 @@ class Job(models.Model):
         REFUSED = "refused", "取込拒否"
         FAILED = "failed", "異常終了"
 
+    class Kind(models.TextChoices):
+        IMPORT_TAXPAYERS = "import-taxpayers", "宛名取込"
+        IMPORT_LEVIES = "import-levies", "調定取込"
+        IMPORT_PAYMENTS_CONVENI = "import-payments-conveni", "収納取込（コンビニ）"
+        IMPORT_PAYMENTS_BANK = "import-payments-bank", "収納取込（金融機関）"
+        IMPORT_PAYMENTS_ELTAX = "import-payments-eltax", "収納取込（地方税共通納税）"
+        SEED = "seed", "合成データ作成"
+        PURGE = "purge", "保存年限経過データの削除"
+
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
-    kind = models.CharField("処理", max_length=40)
+    kind = models.CharField("処理", max_length=40, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
     started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     started_at = models.DateTimeField(auto_now_add=True)
@@ -75,4 +84,4 @@ class Job(models.Model):
         indexes = [models.Index(fields=["municipality", "kind", "file_sha256"])]
 
     def __str__(self) -> str:
-        return f"{self.kind} #{self.pk} ({self.status})"
+        return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"

@@ -70,7 +70,7 @@ def municipality_resolve(code: str | None) -> Municipality:
 def job_start(
     *,
     municipality: Municipality,
-    kind: str,
+    kind: Job.Kind,
     actor: Any = None,
     file_name: str = "",
     file_sha256: str = "",
@@ -87,7 +87,11 @@ def job_start(
 
 
 def job_finish(
-    job: Job, *, status: str, counts: dict[str, Any] | None = None, errors: list[dict[str, Any]] | None = None
+    job: Job,
+    *,
+    status: Job.Status,
+    counts: dict[str, Any] | None = None,
+    errors: list[dict[str, Any]] | None = None,
 ) -> Job:
     job.status = status
     job.finished_at = timezone.now()
@@ -97,7 +101,7 @@ def job_finish(
     return job
 
 
-def file_already_imported(*, municipality: Municipality, kind: str, sha256: str) -> bool:
+def file_already_imported(*, municipality: Municipality, kind: Job.Kind, sha256: str) -> bool:
     return Job.objects.filter(
         municipality=municipality, kind=kind, file_sha256=sha256, status=Job.Status.SUCCEEDED
     ).exists()

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
@@ -21,7 +21,7 @@ from choshu.levies.models import Account, Component, Installment, Levy, TxnKind
 from choshu.levies.slip_numbers import assign_missing_slip_numbers
 from choshu.taxpayers.services import ImportSummary, taxpayer_ids_by_no
 
-JOB_KIND = "import-levies"
+JOB_KIND = Job.Kind.IMPORT_LEVIES
 CHUNK = 2000
 
 LevyKey = tuple[str, int, str]
@@ -96,8 +96,14 @@ def _conflicts_with_database(
     return errors
 
 
-def levies_import(*, municipality: Municipality, path: str | Path, actor: Any = None) -> ImportSummary:
-    """Import ``levies.csv`` (interchange.md §2). A changed principal books a correction (更正)."""
+def levies_import(
+    *, municipality: Municipality, path: str | Path, booking_date: date, actor: Any = None
+) -> ImportSummary:
+    """Import ``levies.csv`` (interchange.md §2). A changed principal books a correction (更正).
+
+    Levies and corrections are booked on ``booking_date`` (調定日・更正日 and 日計日 alike): the
+    file carries no date of its own, so the caller says which business day the import belongs to.
+    """
     try:
         sha, records, taxpayer_ids = parse_levy_file(municipality, path)
     except FileRefused as refused:
@@ -114,7 +120,9 @@ def levies_import(*, municipality: Municipality, path: str | Path, actor: Any = 
             municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha
         )
         for start in range(0, len(records), CHUNK):
-            _import_chunk(municipality, records[start : start + CHUNK], taxpayer_ids, job, actor, summary)
+            _import_chunk(
+                municipality, records[start : start + CHUNK], taxpayer_ids, job, actor, summary, booking_date
+            )
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(
@@ -135,8 +143,8 @@ def _import_chunk(
     job: Job,
     actor: Any,
     summary: ImportSummary,
+    booking_date: date,
 ) -> None:
-    today = timezone.localdate()
     levies = _levies_for(municipality, chunk, taxpayer_ids, job, summary)
     existing: dict[InstKey, Installment] = {}
     for inst in Installment.objects.filter(levy__in=list(levies.values())).select_related("levy"):
@@ -176,7 +184,7 @@ def _import_chunk(
     assign_missing_slip_numbers([inst for _, inst in new])
     if touched:
         Installment.objects.bulk_update(touched, ["due_date", "slip_no"], batch_size=1000)
-    postings = _levy_postings(new, today) + _correction_postings(corrections, today, summary)
+    postings = _levy_postings(new, booking_date) + _correction_postings(corrections, booking_date, summary)
     post_many(municipality=municipality, postings=postings, actor=actor, job=job)
     summary.created += len(new)
     summary.corrections += len(corrections)
@@ -208,13 +216,13 @@ def _levies_for(
     return found
 
 
-def _levy_postings(new: Sequence[tuple[LevyRecord, Installment]], today: Any) -> list[Posting]:
+def _levy_postings(new: Sequence[tuple[LevyRecord, Installment]], booking_date: date) -> list[Posting]:
     """One 調定 transaction per installment: receivable (principal) against the levied account."""
     return [
         Posting(
             kind=TxnKind.LEVY,
-            legal_date=today,
-            booking_date=today,
+            legal_date=booking_date,
+            booking_date=booking_date,
             legs=[
                 Leg(Account.RECEIVABLE, rec.principal, Component.PRINCIPAL, inst),
                 Leg(Account.LEVIED, -rec.principal, Component.PRINCIPAL, inst),
@@ -227,7 +235,7 @@ def _levy_postings(new: Sequence[tuple[LevyRecord, Installment]], today: Any) ->
 
 
 def _correction_postings(
-    corrections: Sequence[tuple[LevyRecord, Installment]], today: Any, summary: ImportSummary
+    corrections: Sequence[tuple[LevyRecord, Installment]], booking_date: date, summary: ImportSummary
 ) -> list[Posting]:
     """更正: book the difference; if the installment is then overpaid, the excess becomes 過誤納金."""
     postings: list[Posting] = []
@@ -237,8 +245,8 @@ def _correction_postings(
         postings.append(
             Posting(
                 kind=TxnKind.CORRECTION,
-                legal_date=today,
-                booking_date=today,
+                legal_date=booking_date,
+                booking_date=booking_date,
                 legs=[
                     Leg(Account.RECEIVABLE, delta, Component.PRINCIPAL, inst),
                     Leg(Account.LEVIED, -delta, Component.PRINCIPAL, inst),
@@ -252,8 +260,8 @@ def _correction_postings(
             postings.append(
                 Posting(
                     kind=TxnKind.OVERPAYMENT,
-                    legal_date=today,
-                    booking_date=today,
+                    legal_date=booking_date,
+                    booking_date=booking_date,
                     legs=[
                         Leg(Account.RECEIVABLE, excess, Component.PRINCIPAL, inst),
                         Leg(Account.OVERPAYMENT, -excess, Component.NONE, None, inst.taxpayer_id),

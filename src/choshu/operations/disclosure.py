@@ -26,7 +26,7 @@ from reportlab.pdfgen import canvas
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ChangeRequest
-from choshu.audit.models import AuditKind, AuditSubject
+from choshu.audit.models import AuditKind, AuditSubject, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.levies.selectors import installment_balances
 from choshu.receipts.models import Payment
@@ -122,7 +122,7 @@ def disclosure_export(
         function="開示請求出力",
         municipality=actor.municipality,
         user=actor,
-        subject_type="taxpayer",
+        subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=[taxpayer.pk],
         detail={"rows": len(rows), "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)}},
     )

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from django.http import Http404
-from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right
@@ -114,16 +113,15 @@ def _sorted_rows(rows: list[InstallmentRow]) -> list[InstallmentRow]:
     return sorted(rows, key=lambda r: (r.balance.notice_no, r.balance.installment_no, r.taxpayer_no))
 
 
-def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date | None = None) -> Overview:
+def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
     """個人別収納状況照会: the person, linked identities, every levy with balances, 履歴 and payments.
 
     Levies of linked identities (名寄せ) are included, each line showing the 宛名番号 it is booked to.
-    Amounts are 本税 as of ``as_of`` (default: today in Japan).
+    Amounts are 本税 as of ``as_of`` (the screen passes today in Japan).
     """
     municipality = require_right(user, Right.TAXPAYER_VIEW)
     if taxpayer.municipality_id != municipality.pk:
         raise Http404("指定された宛名は見つかりません。")
-    as_of = as_of or timezone.localdate()
     linked = linked_identities(municipality=municipality, taxpayer=taxpayer)
     people = [taxpayer, *(link.taxpayer for link in linked)]
     rows = [

@@ -145,7 +145,7 @@ def purge_run(*, municipality: Municipality, as_of: date, dry_run: bool, actor: 
     report = PurgeReport(dry_run=dry_run)
     job = job_start(
         municipality=municipality,
-        kind="purge",
+        kind=Job.Kind.PURGE,
         actor=actor,
         parameters={"as_of": as_of.isoformat(), "dry_run": dry_run},
     )

@@ -46,7 +46,7 @@ from choshu.receipts.models import Channel, Payment, PaymentStatus
 from choshu.rules.check_digits import make_slip_no
 from choshu.rules.due_dates import statutory_due_dates
 from choshu.taxpayers.crypto import encrypt_my_number, my_number_hash
-from choshu.taxpayers.models import Taxpayer, TaxpayerRevision
+from choshu.taxpayers.models import Taxpayer, TaxpayerKind, TaxpayerRevision
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
 
 CHUNK = 5000
@@ -208,7 +208,7 @@ class CityGenerator:
             name = f"{form}{CORP_WORDS[w]}{kind_k}"
             kana = f"{CORP_WORDS_KANA[w]}{kind_kana}"
             return dict(
-                kind="corporation",
+                kind=TaxpayerKind.CORPORATION,
                 name=name,
                 name_kana=kana,
                 birth_date=date(rng.randint(1950, 2020), rng.randint(1, 12), rng.randint(1, 28)),
@@ -231,7 +231,7 @@ class CityGenerator:
             self.as_of - timedelta(days=rng.randint(30, 1500)) if age > 75 and rng.random() < 0.03 else None
         )
         return dict(
-            kind="individual",
+            kind=TaxpayerKind.INDIVIDUAL,
             name=f"{last_k}　{first_k}",
             name_kana=f"{last_kana}　{first_kana}",
             birth_date=birth,
@@ -251,7 +251,7 @@ class CityGenerator:
         self, person: dict[str, object], rng: random.Random
     ) -> Iterator[tuple[str, int, list[int]]]:
         """(tax_item, levy_year, installment amounts) for each levy of this person."""
-        corp = person["kind"] == "corporation"
+        corp = person["kind"] == TaxpayerKind.CORPORATION
         first_year = self.years[0] if rng.random() < 0.8 else rng.choice(self.years)
         has_property = rng.random() < (0.6 if corp else 0.3)
         has_vehicle = not corp and rng.random() < 0.25
@@ -337,7 +337,7 @@ class CityGenerator:
         tp_id = self.ids.take(Taxpayer)
         mn = str(p["my_number"])
         self.summary.taxpayers += 1
-        self.summary.corporations += p["kind"] == "corporation"
+        self.summary.corporations += p["kind"] == TaxpayerKind.CORPORATION
         name, kana, addr = str(p["name"]), str(p["name_kana"]), str(p["address"])
         self.rows[Taxpayer].append(
             (
@@ -440,7 +440,7 @@ class CityGenerator:
         self.summary.payments += 1
         self.summary.amount_paid += amount
 
-    def _txn(self, kind: str, legal: date, booking: date, memo: str) -> int:
+    def _txn(self, kind: TxnKind, legal: date, booking: date, memo: str) -> int:
         txn_id = self.ids.take(LedgerTransaction)
         self.rows[LedgerTransaction].append(
             (txn_id, self.m.pk, kind, legal, booking, self.now, None, self.job.pk, None, memo)

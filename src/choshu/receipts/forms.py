@@ -145,12 +145,14 @@ class ReversalForm(forms.Form):
 
 
 class SuspenseFilterForm(forms.Form):
-    """未消込一覧: by status (default: 未処理)."""
+    """未消込一覧: by status (default: 未処理), or every status (``ALL``)."""
+
+    ALL = "all"  # not a status: the filter showing every one
 
     status = forms.ChoiceField(
         label="状態",
         required=False,
-        choices=[("all", "すべて"), *SuspenseStatus.choices],
+        choices=[(ALL, "すべて"), *SuspenseStatus.choices],
     )
 
     def status_value(self) -> str:

@@ -6,6 +6,8 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
+from choshu.core.models import Job
+
 
 class Channel(models.TextChoices):
     CONVENI = "conveni", "コンビニ"
@@ -14,6 +16,14 @@ class Channel(models.TextChoices):
     DIRECT_DEBIT = "direct_debit", "口座振替"
     COUNTER = "counter", "窓口"
     SEED = "seed", "移行データ"
+
+
+# The channels whose files ``import-payments`` reads, and the kind of job each import records.
+IMPORT_JOB_KIND: dict[Channel, Job.Kind] = {
+    Channel.CONVENI: Job.Kind.IMPORT_PAYMENTS_CONVENI,
+    Channel.BANK: Job.Kind.IMPORT_PAYMENTS_BANK,
+    Channel.ELTAX: Job.Kind.IMPORT_PAYMENTS_ELTAX,
+}
 
 
 class PaymentStatus(models.TextChoices):
@@ -156,6 +166,11 @@ class SuspenseItem(models.Model):
         "状態", max_length=20, choices=SuspenseStatus.choices, default=SuspenseStatus.OPEN
     )
     note = models.CharField("メモ", max_length=300, blank=True)
+    # The 決裁 that asked to place it (the latest, if one was refused and another made): the
+    # assignment booked on approval is found through it, never through the transaction's memo.
+    approval = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT)
     resolved_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

@@ -32,7 +32,7 @@ from django.utils import timezone
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import RequestKind
 from choshu.approvals.services import request_create
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.bulk import IdDrawer
 from choshu.core.models import Job, Municipality
@@ -56,7 +56,14 @@ from choshu.receipts.engine import (
     installment_history,
     reverse_payments,
 )
-from choshu.receipts.models import Channel, Payment, PaymentStatus, SuspenseItem
+from choshu.receipts.models import (
+    IMPORT_JOB_KIND,
+    Channel,
+    Payment,
+    PaymentStatus,
+    SuspenseItem,
+    SuspenseStatus,
+)
 from choshu.receipts.slips import SlipTarget, slip_targets
 from choshu.rules import reconcile as rr
 from choshu.taxpayers.models import Taxpayer
@@ -110,7 +117,7 @@ def payments_import(
     An import overtaken by a counter receipt on one of its installments (``StaleBalance``: the whole
     attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
     """
-    kind = f"import-payments-{channel}"
+    kind = IMPORT_JOB_KIND[Channel(channel)]
     try:
         data = read_bytes(path)
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
@@ -136,10 +143,10 @@ def payments_import(
 
 def _job_not_done(
     municipality: Municipality,
-    kind: str,
+    kind: Job.Kind,
     actor: Any,
     path: str | Path,
-    status: str,
+    status: Job.Status,
     errors: Sequence[RowError],
 ) -> None:
     """The job record of an import that wrote nothing (its own transaction was rolled back)."""
@@ -148,7 +155,7 @@ def _job_not_done(
 
 
 def _import_once(
-    municipality: Municipality, channel: str, data: bytes, path: str, actor: Any, kind: str
+    municipality: Municipality, channel: str, data: bytes, path: str, actor: Any, kind: Job.Kind
 ) -> PaymentImportSummary:
     """One attempt: the whole file in one transaction."""
     stream = stream_payment_file(data, channel, settings=channel_settings(municipality), file_name=path)
@@ -313,7 +320,7 @@ def counter_receipt_take(
         function="窓口収納",
         municipality=municipality,
         user=actor,
-        subject_type="taxpayer",
+        subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=[target.taxpayer_id] if target.taxpayer_id else [],
         detail={"payment": payment.pk, "slip_no": slip_no, "amount": amount, "paid_on": paid_on.isoformat()},
     )
@@ -338,7 +345,7 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> P
         function="収納取消",
         municipality=payment.municipality,
         user=actor,
-        subject_type="taxpayer",
+        subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=[payment.taxpayer_id] if payment.taxpayer_id else [],
         detail={"payment": payment.pk, "amount": payment.amount, "reason": reason},
     )
@@ -349,7 +356,7 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> P
 def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, reason: str) -> Any:
     """Ask to place a suspended payment on a slip (installments of a person); a second person approves."""
     item = SuspenseItem.objects.select_for_update().select_related("payment").get(pk=item.pk)
-    if item.status != "open":
+    if item.status != SuspenseStatus.OPEN:
         raise ValidationError("この未消込は処理済みです")
     target = slip_targets(item.payment.municipality, [slip_no]).get(slip_no)
     if target is None or target.cancelled or target.taxpayer_id is None:
@@ -367,11 +374,11 @@ def suspense_assign_request(*, actor: Any, item: SuspenseItem, slip_no: str, rea
         },
         required_right=Right.SUSPENSE_WORK,
     )
-    SuspenseItem.objects.filter(pk=item.pk).update(status="assign_pending")
+    SuspenseItem.objects.filter(pk=item.pk).update(status=SuspenseStatus.ASSIGN_PENDING, approval=req)
     return req
 
 
-def _apply_suspense_assign(req: Any, approver: Any) -> None:
+def _apply_suspense_assign(req: Any, approver: Any, decided_on: date) -> None:
     """Approved: move the amount from suspense to the slip's installments (allocation rules apply)."""
     item = (
         SuspenseItem.objects.select_for_update()
@@ -380,7 +387,7 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
     )
     payment = item.payment
     target = slip_targets(payment.municipality, [req.payload["slip_no"]]).get(req.payload["slip_no"])
-    if target is None or item.status not in ("open", "assign_pending"):
+    if target is None or item.status not in (SuspenseStatus.OPEN, SuspenseStatus.ASSIGN_PENDING):
         raise ValidationError("充当先または未消込の状態が変わっています。申請をやり直してください")
     owed = owed_on_slip(target, paid_on=payment.paid_on)
     record = rr.Record(
@@ -399,7 +406,7 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
             Posting(
                 kind=TxnKind.SUSPENSE_ASSIGN,
                 legal_date=payment.paid_on,
-                booking_date=timezone.localdate(),
+                booking_date=decided_on,
                 legs=legs,
                 memo=f"未消込充当 決裁#{req.pk}",
                 payment_id=payment.pk,
@@ -416,7 +423,7 @@ def _apply_suspense_assign(req: Any, approver: Any) -> None:
         status=PaymentStatus.POSTED,
     )
     SuspenseItem.objects.filter(pk=item.pk).update(
-        status="assigned", resolved_by=approver, resolved_at=timezone.now()
+        status=SuspenseStatus.ASSIGNED, approval=req, resolved_by=approver, resolved_at=timezone.now()
     )
 
 
@@ -425,12 +432,12 @@ def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> Suspen
     """Give up placing it: the amount is to be refunded (the refunds issue pays it out)."""
     if not has_right(actor, Right.SUSPENSE_WORK) or actor.municipality_id != item.municipality_id:
         raise PermissionDenied("未消込を処理する権限がありません")
-    if item.status != "open":
+    if item.status != SuspenseStatus.OPEN:
         raise ValidationError("この未消込は処理済みです")
     if not note.strip():
         raise ValidationError("還付とする理由を入力してください")
     item.status, item.note, item.resolved_by, item.resolved_at = (
-        "refund_requested",
+        SuspenseStatus.REFUND_REQUESTED,
         note,
         actor,
         timezone.now(),

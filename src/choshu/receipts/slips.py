@@ -17,7 +17,6 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import transaction
-from django.utils import timezone
 
 from choshu.core.models import Municipality
 from choshu.formats.slipcodes import slip_codes
@@ -110,9 +109,10 @@ def combined_slip_issue(
     installments: list[Installment],
     amount: int,
     pay_by: date | None,
+    issued_on: date,
     actor: Any = None,
 ) -> PaymentSlip:
-    """Issue one slip for several installments of one person (dunning, case work)."""
+    """Issue one slip for several installments of one person (dunning, case work) on ``issued_on``."""
     if not installments:
         raise ValueError("一括納付書には期別が1件以上必要です")
     owners = {i.taxpayer_id for i in installments}
@@ -130,7 +130,7 @@ def combined_slip_issue(
         taxpayer_id=owners.pop(),
         amount=amount,
         pay_by=pay_by,
-        issued_on=timezone.localdate(),
+        issued_on=issued_on,
         issued_by=actor if getattr(actor, "is_authenticated", False) else None,
     )
     slip.installments.set(installments)

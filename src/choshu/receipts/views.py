@@ -32,7 +32,7 @@ from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
 from choshu.core.models import Municipality
 from choshu.levies.models import (
@@ -40,7 +40,6 @@ from choshu.levies.models import (
     Component,
     Installment,
     LedgerEntry,
-    LedgerTransaction,
     TaxItem,
     TxnKind,
 )
@@ -204,12 +203,15 @@ def suspense_list(request: HttpRequest) -> HttpResponse:
     status = form.status_value()
     items = _suspense_items(user)
     counts = dict(items.order_by().values_list("status").annotate(n=Count("pk")))
-    shown = items if status == "all" else items.filter(status=status)
+    shown = items if status == SuspenseFilterForm.ALL else items.filter(status=status)
     order = ("created_at", "pk") if status == SuspenseStatus.OPEN else ("-created_at", "-pk")
     page = Paginator(shown.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
     context = {
         "page": page,
         "status": status,
+        "all_value": SuspenseFilterForm.ALL,
+        "showing_all": status == SuspenseFilterForm.ALL,
+        "showing_open": status == SuspenseStatus.OPEN,
         "filters": [(value, label, counts.get(value, 0)) for value, label in SuspenseStatus.choices],
         "total": sum(counts.values()),
         "amount_open": items.filter(status=SuspenseStatus.OPEN).aggregate(total=Sum("amount"))["total"] or 0,
@@ -576,7 +578,7 @@ def receipt_pdf(request: HttpRequest, pk: int) -> HttpResponse:
             municipality=user.municipality,
             user=user,
             request=request,
-            subject_type="taxpayer",
+            subject_type=AuditSubjectType.TAXPAYER,
             subject_ids=[taxpayer_id],
             detail=detail,
         )
@@ -661,19 +663,34 @@ class AllocationLine:
 
 
 def _payment_txn_ids(payment: Payment) -> list[int]:
-    """The payment's transaction, its reversal, and the 未消込充当 approved for it (linked by 決裁#)."""
+    """The payment's transaction, its reversal, and the 未消込充当 booked when the 決裁 its suspense item
+    names (``SuspenseItem.approval``) was approved.
+
+    The assignment's entries name the payment and the installments of the approval's person, so it is
+    found through that person's installments (indexed), not through the transaction's memo.
+    """
     ids = [t for t in (payment.txn_id, payment.reversal_txn_id) if t]
-    approved = ChangeRequest.objects.filter(
-        municipality_id=payment.municipality_id,
-        kind=RequestKind.SUSPENSE_ASSIGN,
-        status=ApprovalStatus.APPROVED,
-        payload__payment=payment.pk,
-    ).values_list("pk", flat=True)
-    memos = [f"未消込充当 決裁#{pk}" for pk in approved]
-    if memos:
-        ids += LedgerTransaction.objects.filter(
-            municipality_id=payment.municipality_id, kind=TxnKind.SUSPENSE_ASSIGN, memo__in=memos
-        ).values_list("pk", flat=True)
+    person = (
+        SuspenseItem.objects.filter(
+            municipality_id=payment.municipality_id,
+            payment=payment,
+            approval__kind=RequestKind.SUSPENSE_ASSIGN,
+            approval__status=ApprovalStatus.APPROVED,
+        )
+        .values_list("approval__taxpayer_id", flat=True)
+        .first()
+    )
+    if person is not None:
+        ids += (
+            LedgerEntry.objects.filter(
+                installment__taxpayer_id=person,
+                payment_id=payment.pk,
+                txn__municipality_id=payment.municipality_id,
+                txn__kind=TxnKind.SUSPENSE_ASSIGN,
+            )
+            .values_list("txn_id", flat=True)
+            .distinct()
+        )
     return ids
 
 

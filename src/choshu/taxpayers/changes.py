@@ -3,6 +3,7 @@ approval (``approvals``). The request records the new values; approval applies t
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -13,7 +14,7 @@ from choshu.approvals.models import ChangeRequest, RequestKind
 from choshu.approvals.services import register, register_field_labels, request_create
 from choshu.rules.check_digits import is_valid_my_number
 from choshu.taxpayers.crypto import decrypt_my_number, encrypt_my_number, my_number_hash
-from choshu.taxpayers.models import Taxpayer, TaxpayerRevision
+from choshu.taxpayers.models import Taxpayer, TaxpayerKind, TaxpayerRevision
 from choshu.taxpayers.selectors import field_label
 from choshu.taxpayers.services import apply_search_keys, revision_data
 
@@ -53,7 +54,7 @@ def taxpayer_edit_request(
 def my_number_link_request(*, actor: User, taxpayer: Taxpayer, number: str, reason: str) -> ChangeRequest:
     """Ask to register or correct a person's My Number. The number itself is stored only encrypted."""
     number = number.strip().replace("-", "").replace(" ", "")
-    if taxpayer.kind != "individual":
+    if taxpayer.kind != TaxpayerKind.INDIVIDUAL:
         raise ValidationError("法人には個人番号を登録できません")
     if len(number) != 12 or not number.isdigit() or not is_valid_my_number(number):
         raise ValidationError("個人番号が正しくありません（12桁、チェックデジットを確認してください）")
@@ -89,7 +90,7 @@ def _new_revision(taxpayer: Taxpayer, req: ChangeRequest, fields: list[str]) -> 
 
 
 @register(RequestKind.TAXPAYER_EDIT)
-def _apply_edit(req: ChangeRequest, approver: User) -> None:
+def _apply_edit(req: ChangeRequest, approver: User, decided_on: date) -> None:
     taxpayer = Taxpayer.objects.select_for_update().get(pk=int(req.taxpayer_id or 0))
     for field, value in req.payload.items():
         if field in EDITABLE:
@@ -99,7 +100,7 @@ def _apply_edit(req: ChangeRequest, approver: User) -> None:
 
 
 @register(RequestKind.MY_NUMBER_LINK)
-def _apply_my_number(req: ChangeRequest, approver: User) -> None:
+def _apply_my_number(req: ChangeRequest, approver: User, decided_on: date) -> None:
     taxpayer = Taxpayer.objects.select_for_update().get(pk=int(req.taxpayer_id or 0))
     number = decrypt_my_number(req.secret)
     taxpayer.my_number_enc = encrypt_my_number(number)

@@ -69,6 +69,10 @@ class Taxpayer(models.Model):
         return f"{self.taxpayer_no} {self.name}"
 
     @property
+    def is_corporation(self) -> bool:
+        return self.kind == TaxpayerKind.CORPORATION
+
+    @property
     def has_my_number(self) -> bool:
         return bool(self.my_number_hash)
 

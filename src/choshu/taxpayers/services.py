@@ -22,7 +22,7 @@ from choshu.taxpayers.crypto import encrypt_my_number, my_number_hash
 from choshu.taxpayers.models import Taxpayer, TaxpayerRevision
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
 
-JOB_KIND = "import-taxpayers"
+JOB_KIND = Job.Kind.IMPORT_TAXPAYERS
 CHUNK = 2000
 
 # Attributes compared and recorded in revisions (the My Number is compared by its keyed hash).

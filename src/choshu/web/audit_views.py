@@ -27,7 +27,7 @@ from django.views.decorators.http import require_POST
 
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
-from choshu.audit.models import AuditKind, AuditLog, AuditSubject
+from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType
 from choshu.audit.selectors import ChainProblem, audit_chain_verify
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
@@ -189,7 +189,7 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             municipality=municipality,
             user=user,
             request=request,
-            subject_type="taxpayer" if person_ids else "",
+            subject_type=AuditSubjectType.TAXPAYER if person_ids else "",
             subject_ids=person_ids,
             detail={"conditions": logged, "page": page.number, "count": paginator.count},
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -16,6 +17,8 @@ from choshu.audit.models import AuditLog
 from choshu.taxpayers.changes import my_number_link_request, taxpayer_edit_request
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer
+
+DECIDED_ON = date(2024, 6, 10)
 
 
 @pytest.fixture
@@ -41,7 +44,7 @@ def test_a_correction_takes_effect_only_after_a_second_person_approves(staff: di
     )
     assert hanako().address == "埼玉県川口市鳩ヶ谷本町2-1-1"  # nothing changed yet
     assert req.status == ApprovalStatus.PENDING and req.before["address"] == "埼玉県川口市鳩ヶ谷本町2-1-1"
-    request_approve(actor=staff["chief"], request=req, comment="確認済")
+    request_approve(actor=staff["chief"], request=req, decided_on=DECIDED_ON, comment="確認済")
     tp = hanako()
     assert tp.address == "埼玉県川口市本町1-1-1" and tp.revision == 2
     rev = tp.revisions.get(revision=2)
@@ -59,18 +62,18 @@ def test_nobody_approves_their_own_request(staff: dict[str, Any]) -> None:
         actor=staff["chief"], taxpayer=hanako(), changes={"phone": "048-000-0000"}, reason="本人申出"
     )
     with pytest.raises(PermissionDenied):
-        request_approve(actor=staff["chief"], request=req)
+        request_approve(actor=staff["chief"], request=req, decided_on=DECIDED_ON)
     with pytest.raises(PermissionDenied):
         request_reject(actor=staff["chief"], request=req, comment="x")
     assert hanako().phone == ""
-    request_approve(actor=staff["chief2"], request=req)
+    request_approve(actor=staff["chief2"], request=req, decided_on=DECIDED_ON)
     assert hanako().phone == "048-000-0000"
 
 
 def test_a_person_without_the_approval_right_cannot_approve(staff: dict[str, Any]) -> None:
     req = taxpayer_edit_request(actor=staff["clerk"], taxpayer=hanako(), changes={"phone": "1"}, reason="r")
     with pytest.raises(PermissionDenied):
-        request_approve(actor=staff["clerk2"], request=req)
+        request_approve(actor=staff["clerk2"], request=req, decided_on=DECIDED_ON)
     assert ChangeRequest.objects.get(pk=req.pk).status == ApprovalStatus.PENDING
 
 
@@ -85,7 +88,7 @@ def test_a_rejected_or_withdrawn_request_changes_nothing_and_cannot_be_decided_a
     request_reject(actor=staff["chief"], request=req, comment="戸籍と不一致")
     assert hanako().name == "鳩ヶ谷 花子"
     with pytest.raises(ValidationError):
-        request_approve(actor=staff["chief2"], request=req)
+        request_approve(actor=staff["chief2"], request=req, decided_on=DECIDED_ON)
     other = taxpayer_edit_request(actor=staff["clerk"], taxpayer=hanako(), changes={"phone": "2"}, reason="r")
     with pytest.raises(PermissionDenied):
         request_withdraw(actor=staff["clerk2"], request=other)
@@ -99,7 +102,7 @@ def test_a_my_number_link_is_encrypted_until_approved_and_never_logged(staff: di
     )
     assert not hanako().has_my_number
     assert b"983205673214" not in bytes(req.secret or b"")
-    request_approve(actor=staff["chief"], request=req)
+    request_approve(actor=staff["chief"], request=req, decided_on=DECIDED_ON)
     assert decrypt_my_number(hanako().my_number_enc) == "983205673214"
     logs = json.dumps(list(AuditLog.objects.values("detail")), ensure_ascii=False)
     stored = json.dumps(list(ChangeRequest.objects.values("payload", "before")), ensure_ascii=False)
@@ -125,7 +128,7 @@ def test_requests_and_approvals_stay_within_the_municipality(
         taxpayer_edit_request(actor=soka_chief, taxpayer=hanako(), changes={"phone": "1"}, reason="r")
     req = taxpayer_edit_request(actor=staff["clerk"], taxpayer=hanako(), changes={"phone": "1"}, reason="r")
     with pytest.raises(PermissionDenied):
-        request_approve(actor=soka_chief, request=req)
+        request_approve(actor=soka_chief, request=req, decided_on=DECIDED_ON)
 
 
 def test_roles_without_the_edit_right_cannot_request(staff: dict[str, Any], make_user: Callable) -> None:

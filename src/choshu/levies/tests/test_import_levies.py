@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import date
 from io import StringIO
 from pathlib import Path
 from typing import Any
@@ -130,10 +131,39 @@ def test_a_changed_principal_books_a_correction_never_an_edit(sample_city: Any, 
     assert summary["corrections"] == 1
     assert list(LedgerEntry.objects.order_by("pk").values())[: len(entries_before)] == entries_before
     correction = LedgerTransaction.objects.get(kind=TxnKind.CORRECTION)
+    # Without --booking-date the command books on today in the city's time zone.
+    assert correction.legal_date == correction.booking_date == timezone.localdate()
     receivable = correction.entries.get(account=Account.RECEIVABLE)
     assert receivable.amount == -3500 and receivable.component == Component.PRINCIPAL
     assert balances("1001")["installments"][0]["principal"] == 26500
     assert cmd("verify_ledger", "--json")["ok"] is True
+
+
+def test_levies_and_corrections_are_booked_on_the_booking_date_given(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    rows = ["01,2024,100001,1001,1,2024-07-01,26500,", "01,2025,100002,1001,1,2025-07-01,1000,"]
+    summary = cmd(
+        "import_levies", str(write_csv(LEVY_HEADER, rows)), "--booking-date", "2025-04-01", "--json"
+    )
+    dates = set(
+        LedgerTransaction.objects.filter(job_id=summary["job_id"]).values_list(
+            "kind", "legal_date", "booking_date"
+        )
+    )
+    assert dates == {
+        (TxnKind.LEVY, date(2025, 4, 1), date(2025, 4, 1)),
+        (TxnKind.CORRECTION, date(2025, 4, 1), date(2025, 4, 1)),
+    }
+
+
+def test_a_malformed_booking_date_is_refused_before_anything_is_read(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    path = write_csv(LEVY_HEADER, ["01,2025,100002,1001,1,2025-07-01,1000,"])
+    with pytest.raises(CommandError, match="--booking-date"):
+        call_command("import_levies", str(path), "--booking-date", "2025-02-30")
+    assert not Levy.objects.filter(notice_no="100002").exists()
 
 
 def test_a_correction_below_the_amount_paid_creates_an_overpayment(
@@ -150,10 +180,10 @@ def test_a_correction_below_the_amount_paid_creates_an_overpayment(
             Leg(Account.RECEIVABLE, -30000, Component.PRINCIPAL, inst),
         ],
     )
-    cmd("import_levies", str(write_csv(LEVY_HEADER, ["01,2024,100001,1001,1,2024-07-01,20000,"])), "--json")
-    # The correction and its 過誤納 are booked on the day of the import (the city's date): read the
-    # balance as of that day, not a fixed date (it failed from 2026-11-27 JST on).
-    row = balances("1001", timezone.localdate().isoformat())["installments"][0]
+    path = write_csv(LEVY_HEADER, ["01,2024,100001,1001,1,2024-07-01,20000,"])
+    cmd("import_levies", str(path), "--booking-date", "2024-10-01", "--json")
+    # The correction and its 過誤納 are booked on the import's booking date.
+    row = balances("1001", "2024-10-01")["installments"][0]
     assert (row["principal"], row["principal_paid"], row["principal_outstanding"]) == (20000, 20000, 0)
     overpaid = LedgerEntry.objects.filter(account=Account.OVERPAYMENT, taxpayer_id=inst.taxpayer_id)
     assert sum(e.amount for e in overpaid) == -10000

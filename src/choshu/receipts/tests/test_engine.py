@@ -136,7 +136,11 @@ def city_slips(sample_city: Any) -> dict[str, Any]:
     inst = Installment.objects.get(levy__notice_no="100001", installment_no=2)
     other = Installment.objects.get(levy__notice_no="400001")
     combined = combined_slip_issue(
-        municipality=sample_city, installments=[inst, other], amount=41000, pay_by=date(2026, 12, 31)
+        municipality=sample_city,
+        installments=[inst, other],
+        amount=41000,
+        pay_by=date(2026, 12, 31),
+        issued_on=date(2026, 11, 30),
     )
     found = [s.as_dict() for s in taxpayer_slips(sample_city, taro.pk)]
     for no in ("1002", "2001"):

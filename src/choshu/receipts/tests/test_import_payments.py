@@ -308,7 +308,9 @@ def test_a_combined_slip_pays_the_oldest_installment_first(sample_city: Any, wri
         installments=[inst("100001", 2), inst("400001")],
         amount=41000,
         pay_by=date(2026, 12, 31),
+        issued_on=date(2026, 11, 30),
     )
+    assert combined.issued_on == date(2026, 11, 30)
     slip = next(s for s in taxpayer_slips(sample_city, taro.pk) if s.slip_no == combined.slip_no).as_dict()
     cmd(
         "import_payments",
@@ -475,7 +477,9 @@ def test_a_payment_spread_over_two_tax_items_counts_once_in_the_daily_total(
         installments=[inst("100001", 2), inst("400001")],
         amount=41000,
         pay_by=date(2026, 12, 31),
+        issued_on=date(2026, 11, 30),
     )
+    assert combined.issued_on == date(2026, 11, 30)
     slip = next(s for s in taxpayer_slips(sample_city, taro.pk) if s.slip_no == combined.slip_no).as_dict()
     cmd(
         "import_payments",

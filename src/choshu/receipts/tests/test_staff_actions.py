@@ -12,7 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from choshu.accounts.models import Role
 from choshu.approvals.models import ChangeRequest
 from choshu.approvals.services import request_approve
-from choshu.levies.models import Installment
+from choshu.levies.models import Installment, LedgerTransaction, TxnKind
 from choshu.receipts.models import Payment, PaymentStatus, SuspenseItem
 from choshu.receipts.services import (
     counter_receipt_take,
@@ -22,6 +22,8 @@ from choshu.receipts.services import (
     suspense_mark_refund,
 )
 from choshu.receipts.tests.test_import_payments import ELTAX_HEADER, cmd, eltax_row, slips
+
+DECIDED_ON = date(2024, 6, 10)
 
 
 @pytest.fixture
@@ -77,7 +79,7 @@ def test_a_reversal_reopens_the_installment_and_needs_a_reason(
     assert Payment.objects.get(pk=payment.pk).status == PaymentStatus.REVERSED
     assert Installment.objects.get(slip_no=slip).principal_outstanding == 10800
     with pytest.raises(ValidationError):
-        payment_reverse(actor=staff["clerk"], payment=payment, reason="二重", on=date(2024, 6, 3))
+        payment_reverse(actor=staff["clerk"], payment=payment, reason="二重", on=date(2024, 6, 4))
 
 
 def test_a_suspended_payment_is_placed_only_after_a_second_person_approves(
@@ -102,13 +104,15 @@ def test_a_suspended_payment_is_placed_only_after_a_second_person_approves(
     )
     assert Installment.objects.get(slip_no=right["slip_no"]).principal_outstanding == 10800
     with pytest.raises(PermissionDenied):
-        request_approve(actor=staff["clerk"], request=req)
-    request_approve(actor=staff["chief"], request=ChangeRequest.objects.get(pk=req.pk))
+        request_approve(actor=staff["clerk"], request=req, decided_on=DECIDED_ON)
+    request_approve(actor=staff["chief"], request=ChangeRequest.objects.get(pk=req.pk), decided_on=DECIDED_ON)
     assert Installment.objects.get(slip_no=right["slip_no"]).principal_outstanding == 0
     payment = Payment.objects.get()
     assert (payment.status, payment.allocated, payment.suspended) == (PaymentStatus.POSTED, 10800, 0)
     assert SuspenseItem.objects.get().status == "assigned"
     assert payment_totals_problems() == []
+    assign = LedgerTransaction.objects.get(kind=TxnKind.SUSPENSE_ASSIGN)
+    assert (assign.legal_date, assign.booking_date) == (date(2024, 5, 30), DECIDED_ON)
 
 
 def test_a_suspended_payment_can_be_marked_for_refund(

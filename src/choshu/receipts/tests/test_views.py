@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEVY_HEADER, TAXPAYER_HEADER, login_verified
+from conftest import LEVIES_BOOKED_ON, LEVY_HEADER, TAXPAYER_HEADER, login_verified
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +23,7 @@ from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.approvals.services import request_approve
 from choshu.audit.models import AuditKind, AuditLog
 from choshu.formats.payments import ELTAX_HEADER
-from choshu.levies.models import Installment
+from choshu.levies.models import Installment, LedgerTransaction, TxnKind
 from choshu.receipts.models import Payment, PaymentStatus, SuspenseItem, SuspenseStatus
 from choshu.receipts.selectors import CSV_HEADER
 from choshu.receipts.services import counter_receipt_take, payments_import
@@ -34,6 +34,7 @@ from choshu.taxpayers.models import Taxpayer
 ROLES = list(Role)
 PAID_ON = date(2024, 5, 31)  # 鳩ヶ谷 花子's 軽自動車税 is due that day: no late charge
 UNKNOWN_SLIP = make_slip_no("444444444444444")
+DECIDED_ON = date(2024, 6, 10)
 
 
 @pytest.fixture(autouse=True)
@@ -100,7 +101,9 @@ def world(sample_city: Any, make_user: Callable[..., Any], write_csv: Callable[.
         ),
     )
     levies_import(
-        municipality=other, path=write_csv(LEVY_HEADER, ["05,2024,500001,1002,1,2024-05-31,10800,"])
+        municipality=other,
+        path=write_csv(LEVY_HEADER, ["05,2024,500001,1002,1,2024-05-31,10800,"]),
+        booking_date=LEVIES_BOOKED_ON,
     )
     clerk = make_user("clerk", role=Role.CLERK, municipality=sample_city)
     other_clerk = make_user("warabi", role=Role.CLERK, municipality=other)
@@ -479,16 +482,52 @@ def test_an_assignment_request_goes_to_the_approval_queue_and_applies_once_appro
         slip,
         world.clerk,
     )
-    assert SuspenseItem.objects.get(pk=world.item.pk).status == SuspenseStatus.ASSIGN_PENDING
+    item = SuspenseItem.objects.get(pk=world.item.pk)
+    assert (item.status, item.approval) == (SuspenseStatus.ASSIGN_PENDING, req)
     detail = client.get(response["Location"]).content.decode()
     assert reverse("approvals:detail", args=[req.pk]) in detail
     queue = _signed_in(world.chief).get(reverse("approvals:queue")).content.decode()
     assert reverse("approvals:detail", args=[req.pk]) in queue and "未消込の充当先指定" in queue
 
-    request_approve(actor=world.chief, request=req)
+    request_approve(actor=world.chief, request=req, decided_on=DECIDED_ON)
     assert Installment.objects.get(slip_no=slip).principal_outstanding == 7000
+    # The payment page finds the assignment through the item's approval, whatever the memo says.
+    LedgerTransaction.objects.filter(kind=TxnKind.SUSPENSE_ASSIGN).update(memo="")
     payment_page = _text(client.get(reverse("receipts:payment-detail", args=[world.item.payment_id])))
     assert "未消込の充当" in payment_page and "固定資産税・都市計画税" in payment_page
+
+
+def test_the_migration_links_each_suspense_item_to_its_approved_request_else_its_latest(
+    world: World,
+) -> None:
+    from importlib import import_module
+
+    from django.apps import apps
+
+    migration = import_module("choshu.receipts.migrations.0006_suspenseitem_approval_choices")
+
+    def request(item: SuspenseItem, status: str) -> ChangeRequest:
+        return ChangeRequest.objects.create(
+            municipality=world.city,
+            kind=RequestKind.SUSPENSE_ASSIGN,
+            payload={"suspense_item": item.pk, "payment": item.payment_id},
+            reason="移行前の申請",
+            status=status,
+            requested_by=world.clerk,
+            requested_at=timezone.now(),
+        )
+
+    rejected = request(world.item, ApprovalStatus.REJECTED)
+    approved = request(world.item, ApprovalStatus.APPROVED)
+    request(world.item, ApprovalStatus.WITHDRAWN)
+    latest = request(world.other_item, ApprovalStatus.REJECTED)
+    later = request(world.other_item, ApprovalStatus.PENDING)
+    SuspenseItem.objects.update(approval=None)
+
+    migration.link_approvals(apps, None)
+
+    assert SuspenseItem.objects.get(pk=world.item.pk).approval == approved != rejected
+    assert SuspenseItem.objects.get(pk=world.other_item.pk).approval == later != latest
 
 
 def test_an_assignment_to_an_unknown_slip_is_refused_and_the_item_stays_open(world: World) -> None:

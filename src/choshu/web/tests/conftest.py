@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEVY_HEADER, TAXPAYER_HEADER, login_verified
+from conftest import LEVIES_BOOKED_ON, LEVY_HEADER, TAXPAYER_HEADER, login_verified
 from django.test import Client
 
 from choshu.accounts.models import Role
@@ -29,7 +29,7 @@ def other_city(other_municipality: Any, write_csv: Callable[..., Path]) -> Any:
     )
     levies = write_csv(LEVY_HEADER, ["01,2024,100001,1001,1,2024-07-01,5000,"])
     taxpayers_import(municipality=other_municipality, path=taxpayers)
-    levies_import(municipality=other_municipality, path=levies)
+    levies_import(municipality=other_municipality, path=levies, booking_date=LEVIES_BOOKED_ON)
     return other_municipality
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.levies.selectors import installment_balances
@@ -39,7 +39,7 @@ class Command(ChoshuCommand):
             kind=AuditKind.ACCESS,
             function="期別残高照会(CLI)",
             municipality=municipality,
-            subject_type="taxpayer",
+            subject_type=AuditSubjectType.TAXPAYER,
             subject_ids=[tp.pk],
             detail={"as_of": as_of.isoformat()},
         )

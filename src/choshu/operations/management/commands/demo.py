@@ -3,12 +3,12 @@ from __future__ import annotations
 import base64
 import secrets
 from argparse import ArgumentParser
-from datetime import date
 from typing import Any
 
 from django.core.management import call_command
 from django.core.wsgi import get_wsgi_application
 from django.db import transaction
+from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from choshu.accounts.models import Role, User
@@ -57,7 +57,7 @@ class Command(ChoshuCommand):
                 "seed",
                 taxpayers=options["taxpayers"],
                 seed=1,
-                as_of=date.today().isoformat(),
+                as_of=timezone.localdate().isoformat(),
                 municipality=municipality.code,
                 stdout=self.stdout,
             )

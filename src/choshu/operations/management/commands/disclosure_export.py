@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from argparse import ArgumentParser
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
@@ -33,7 +33,7 @@ class Command(ChoshuCommand):
             raise CommandError("職員または宛名番号が見つかりません", returncode=EXIT_REFUSED)
         try:
             files = disclosure_export(
-                actor=actor, taxpayer=taxpayer, folder=Path(options["output"]), as_of=date.today()
+                actor=actor, taxpayer=taxpayer, folder=Path(options["output"]), as_of=timezone.localdate()
             )
         except PermissionDenied as exc:
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from exc

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.core.models import Job, Municipality
@@ -35,7 +36,7 @@ class Command(ChoshuCommand):
         if n < 1:
             raise CommandError("--taxpayers は1以上を指定してください", returncode=EXIT_REFUSED)
         try:
-            as_of = date.fromisoformat(options["as_of"]) if options["as_of"] else date.today()
+            as_of = date.fromisoformat(options["as_of"]) if options["as_of"] else timezone.localdate()
         except ValueError as exc:
             raise CommandError(
                 f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED
@@ -64,7 +65,7 @@ class Command(ChoshuCommand):
             )
         job = job_start(
             municipality=m,
-            kind="seed",
+            kind=Job.Kind.SEED,
             parameters={
                 "taxpayers": n,
                 "seed": options["seed"],

@@ -7,6 +7,7 @@ from django.core.management.base import CommandError
 
 from choshu.core.commands import ChoshuCommand
 from choshu.levies.ledger import StaleBalance
+from choshu.receipts.models import IMPORT_JOB_KIND
 from choshu.receipts.services import IMPORT_ATTEMPTS, payments_import
 
 
@@ -15,7 +16,7 @@ class Command(ChoshuCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--channel", required=True, choices=["conveni", "bank", "eltax"])
+        parser.add_argument("--channel", required=True, choices=[c.value for c in IMPORT_JOB_KIND])
         parser.add_argument("file")
 
     def run(self, **options: Any) -> None:

@@ -5,7 +5,7 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.receipts.slips import taxpayer_slips
@@ -31,7 +31,7 @@ class Command(ChoshuCommand):
             kind=AuditKind.ACCESS,
             function="納付書照会(CLI)",
             municipality=municipality,
-            subject_type="taxpayer",
+            subject_type=AuditSubjectType.TAXPAYER,
             subject_ids=[tp.pk],
             detail={"slips": len(slips)},
         )
