@@ -241,20 +241,28 @@ class PaymentEngine:
                                                    AND p.reference = s.reference""",  # noqa: S608
             [m, self.channel],
         )
-        # What each 確報 pays: the installment of its own slip, or every installment of a combined slip.
+        cur.execute(f"CREATE INDEX {SEEN}_line ON {SEEN} (line)")
+        if self.pg:
+            cur.execute(f"ANALYZE {SEEN}")
+        # What each 確報 pays: the installment of its own slip, or every installment of a combined slip —
+        # not needed for a 確報 an earlier import already posted (it is decided ``already``).
+        done = (
+            f"NOT EXISTS (SELECT 1 FROM {SEEN} p WHERE p.line = s.line AND p.status IN "
+            f"('{PaymentStatus.POSTED.value}', '{PaymentStatus.SUSPENSE.value}', '{PaymentStatus.REVERSED.value}'))"
+        )
         cur.execute(
             f"""CREATE TEMP TABLE {TARGET} AS
                 SELECT s.line, i.id AS installment_id, 0 AS combined, 0 AS cancelled, i.taxpayer_id AS slip_taxpayer
                 FROM {STAGE} s
                 {self.join_big} levies_installment i ON i.municipality_id = %s AND i.slip_no = s.slip_no
-                WHERE s.kind = '{RecordKind.FINAL.value}'
+                WHERE s.kind = '{RecordKind.FINAL.value}' AND {done}
                 UNION ALL
                 SELECT s.line, psi.installment_id, 1, CASE WHEN ps.cancelled_on IS NULL THEN 0 ELSE 1 END,
                        ps.taxpayer_id
                 FROM {STAGE} s
                 {self.join_big} receipts_paymentslip ps ON ps.municipality_id = %s AND ps.slip_no = s.slip_no
                 LEFT JOIN receipts_paymentslip_installments psi ON psi.paymentslip_id = ps.id
-                WHERE s.kind = '{RecordKind.FINAL.value}'""",  # noqa: S608
+                WHERE s.kind = '{RecordKind.FINAL.value}' AND {done}""",  # noqa: S608
             [m, m],
         )
         # Installments reached by two records or more, and references repeated in the file: their state
@@ -277,10 +285,9 @@ class PaymentEngine:
                   AND (t.combined = 1 OR s.amount > i.principal_outstanding
                        OR t.installment_id IN (SELECT installment_id FROM {MULTI}))"""  # noqa: S608
         )
-        for table in (SEEN, TARGET):
-            cur.execute(f"CREATE INDEX {table}_line ON {table} (line)")
+        cur.execute(f"CREATE INDEX {TARGET}_line ON {TARGET} (line)")
         if self.pg:
-            cur.execute(f"ANALYZE {SEEN}, {TARGET}, {MULTI}, {REPEAT}, {NEED}")
+            cur.execute(f"ANALYZE {TARGET}, {MULTI}, {REPEAT}, {NEED}")
 
     def _history(self) -> dict[int, tuple[list[tuple[date, int]], int]]:
         """Earlier principal payments (領収日, yen) and 延滞金 paid, of the installments in ``NEED``."""
