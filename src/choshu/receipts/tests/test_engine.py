@@ -145,8 +145,24 @@ def city_slips(sample_city: Any) -> dict[str, Any]:
     found = [s.as_dict() for s in taxpayer_slips(sample_city, taro.pk)]
     for no in ("1002", "2001"):
         found += _cmd("slips", "--taxpayer", no)["slips"]
-    # Slip numbers the city never issued (a valid check digit, no installment): suspense.
-    unknown = dict(found[0], slip_no="9999999999999995")
+    # A slip number the city never issued (a valid check digit, no installment), with the codes a bank
+    # or store would read from it: suspense. (Before, only slip_no was replaced and the OCR line still
+    # paid found[0].)
+    from choshu.formats.slipcodes import slip_codes
+    from choshu.rules.check_digits import make_slip_no
+
+    unknown_no = make_slip_no("999999999999999")
+    codes = slip_codes(
+        slip_no=unknown_no,
+        confirmation_no="0000",
+        amount=30000,
+        pay_by=None,
+        tax_item="01",
+        company_code="912345",
+        client_code="11203",
+        agency_no="11203",
+    )
+    unknown = {"slip_no": unknown_no, "amount": 30000, "ocr_lower": codes.ocr_lower, "barcode": codes.barcode}
     return {"slips": found, "combined": combined.slip_no, "unknown": unknown}
 
 
