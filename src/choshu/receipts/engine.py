@@ -91,6 +91,13 @@ class Outcome:
     phases: dict[str, float] = field(default_factory=dict)
 
 
+# Enum look-ups out of the per-record path (``Member.value`` is a descriptor call per use).
+_KINDS = {k.value: k for k in rr.Kind}
+_STATUSES = {k.value: k for k in rr.Status}
+_VALUE: dict[Any, str] = {m: m.value for e in (rr.Status, rr.Reason, AllocComponent) for m in e}
+_PRINCIPAL = AllocComponent.PRINCIPAL
+
+
 class _IdPool:
     """Primary keys of one table handed out one at a time, drawn from the database a batch at a time."""
 
@@ -404,36 +411,21 @@ class PaymentEngine:
             o = shared.get(inst_id)
             if o is None:
                 hist = history.get(inst_id)
-                o = rr.Owed(
-                    installment_id=inst_id,
-                    taxpayer_id=r[15],
-                    due_date=self._date(r[16]),
-                    tax_item=r[17],
-                    principal_levied=r[18],
-                    principal_outstanding=r[19],
-                    principal_payments=list(hist[0]) if hist is not None else None,
-                    late_charge_paid=hist[1] if hist is not None else 0,
-                )
+                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, fees (none yet), history
+                o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], 0, 0,
+                            list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0)  # fmt: skip
                 if r[20]:
                     shared[inst_id] = o
             owed.append(o)
         found = rows[0][14] is not None or rows[0][11] is not None
-        record = rr.Record(
-            kind=rr.Kind(kind),
-            amount=int(amount),
-            paid_on=paid,
-            tax_item=tax_item,
-            slip_found=found,
-            slip_cancelled=cancelled,
-            combined=combined,
-            confirmation_ok=bool(conf_ok),
-            taxpayer_id=slip_taxpayer,
-        )
+        # kind, amount, 領収日, 税目, slip found / cancelled / combined, 確認番号 right, the slip's taxpayer
+        record = rr.Record(_KINDS[kind], int(amount), paid, tax_item, found, cancelled, combined, bool(conf_ok),
+                           slip_taxpayer)  # fmt: skip
         slot = slots.get(reference) if repeated else None
         if slot is not None:
-            prior: rr.Prior | None = rr.Prior(rr.Status(slot.status), slot.amount)
+            prior: rr.Prior | None = rr.Prior(_STATUSES[slot.status], slot.amount)
         elif prior_id is not None:
-            prior = rr.Prior(rr.Status(prior_status), int(prior_amount))
+            prior = rr.Prior(_STATUSES[prior_status], int(prior_amount))
         else:
             prior = None
         decision = rr.reconcile(record, owed, prior)
@@ -446,13 +438,13 @@ class PaymentEngine:
             booked = rows[0][21]
             self._reversals.append((int(prior_id), line, paid, self._date(booked) if booked else paid))
             if repeated:
-                slots[reference] = _Slot(line, int(prior_id), False, rr.Status.REVERSED.value, int(amount))
+                slots[reference] = _Slot(line, int(prior_id), False, _VALUE[rr.Status.REVERSED], int(amount))
             return
         if slot is None:
             is_new = prior_id is None
             slot = _Slot(line, self._payment_ids.take() if is_new else int(prior_id), is_new, "", int(amount))
         slot.line, slot.amount = line, int(amount)
-        slot.status = str(decision.status)
+        slot.status = _VALUE[decision.status]
         if action in (rr.Action.POST, rr.Action.SUSPEND):
             slot.txn_id = self._txn_ids.take()
             slot.taxpayer_id = decision.taxpayer_id
@@ -461,15 +453,16 @@ class PaymentEngine:
                 decision.overpayment,
                 decision.suspended,
             )
-            slot.reason = decision.reason.value if decision.reason else None
+            slot.reason = _VALUE[decision.reason] if decision.reason else None
             slot.overpaid_installment_id = decision.overpaid_installment_id
-            before = {o.installment_id: o.principal_outstanding for o in owed}
+            by_id = {o.installment_id: o for o in owed} if len(owed) > 1 else None
             for pl in decision.lines:
-                if pl.component is AllocComponent.PRINCIPAL:
-                    before[pl.installment_id] += pl.amount
+                before = None
+                if pl.component is _PRINCIPAL:  # the outstanding 本税 this line was placed on (after apply)
+                    o = by_id[pl.installment_id] if by_id is not None else owed[0]
+                    before = o.principal_outstanding + pl.amount
                 lines.append((slot.txn_id, slot.payment_id, pl.installment_id, pl.taxpayer_id,
-                              pl.component.value, pl.amount,
-                              before[pl.installment_id] if pl.component is AllocComponent.PRINCIPAL else None))  # fmt: skip
+                              _VALUE[pl.component], pl.amount, before))  # fmt: skip
         if self.keep_payment_ids:
             self.out.payment_ids.append(slot.payment_id)
         if repeated:
