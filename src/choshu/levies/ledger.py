@@ -6,6 +6,7 @@ cached amounts in the same database transaction.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -264,7 +265,9 @@ def post_selected(
     has changed since raises :class:`StaleBalance`. Returns the number of transactions posted.
     """
     p = params if params is not None else {}
-    with connection.cursor() as cur:
+    with connection.cursor() as raw:
+        cur = _Timed(raw, LAST_TIMINGS)
+        LAST_TIMINGS.clear()
         cur.execute(f"DROP TABLE IF EXISTS {BATCH_ENTRIES}")
         cur.execute(f"CREATE TEMP TABLE {BATCH_ENTRIES} AS {entries}", p)  # noqa: S608 - caller's SQL
         cur.execute(f"SELECT COUNT(*) FROM ({txns}) t", p)  # noqa: S608
@@ -294,6 +297,32 @@ def post_selected(
         _update_caches_from_batch(cur, expected, p)
         cur.execute(f"DROP TABLE {BATCH_ENTRIES}")
     return n_txns
+
+
+LAST_TIMINGS: dict[str, float] = {}
+"""Seconds per statement of the last ``post_selected`` (by its first words), for the import's phase log."""
+
+
+class _Timed:
+    """A cursor that adds each statement's seconds to ``timings`` (keyed by its first words)."""
+
+    def __init__(self, cur: Any, timings: dict[str, float]) -> None:
+        self.cur = cur
+        self.timings = timings
+
+    def execute(self, sql: str, params: Any = None) -> None:
+        started = time.monotonic()
+        self.cur.execute(sql, params)
+        words = sql.split()
+        label = " ".join(words[: 4 if words[0] in ("CREATE", "DROP") else 3])
+        self.timings[label] = round(self.timings.get(label, 0.0) + time.monotonic() - started, 2)
+
+    def fetchone(self) -> Any:
+        return self.cur.fetchone()
+
+    @property
+    def rowcount(self) -> int:
+        return int(self.cur.rowcount)
 
 
 def _check_batch(cur: Any, n_txns: int) -> None:

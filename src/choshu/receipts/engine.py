@@ -34,6 +34,7 @@ from django.db.models import Sum
 
 from choshu.core.bulk import IdDrawer, copy_rows
 from choshu.formats.payments import PaymentRecord, RecordKind
+from choshu.levies.ledger import LAST_TIMINGS as LEDGER_TIMINGS
 from choshu.levies.ledger import PAID_KINDS, post_selected
 from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
 from choshu.receipts.models import PaymentStatus, SuspenseStatus
@@ -96,6 +97,8 @@ _KINDS = {k.value: k for k in rr.Kind}
 _STATUSES = {k.value: k for k in rr.Status}
 _VALUE: dict[Any, str] = {m: m.value for e in (rr.Status, rr.Reason, AllocComponent) for m in e}
 _PRINCIPAL = AllocComponent.PRINCIPAL
+_ALREADY, _WARN, _ERROR, _REVERSE = rr.Action.ALREADY, rr.Action.WARN, rr.Action.ERROR, rr.Action.REVERSE
+_POST, _SUSPEND = rr.Action.POST, rr.Action.SUSPEND
 
 
 class _IdPool:
@@ -228,10 +231,10 @@ class PaymentEngine:
         history = self._history()
         self._lap("history")
         self._decide_all(history, cancels=False)
+        self._lap("decide")
         if self.out.errors:
             return self.out
         self._write()
-        self._lap("write")
         self._decide_all({}, cancels=True)
         if not self.out.errors:
             self._write_reversals()
@@ -401,7 +404,7 @@ class PaymentEngine:
          repeated, *_) = rows[0]  # fmt: skip
         paid = self._date(paid_on)
         owed: list[rr.Owed] = []
-        combined = cancelled = False
+        combined = cancelled = any_shared = False
         slip_taxpayer = None
         for r in rows:
             inst_id = r[11]
@@ -416,6 +419,8 @@ class PaymentEngine:
                             list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0)  # fmt: skip
                 if r[20]:
                     shared[inst_id] = o
+            if r[20]:
+                any_shared = True
             owed.append(o)
         found = rows[0][14] is not None or rows[0][11] is not None
         # kind, amount, 領収日, 税目, slip found / cancelled / combined, 確認番号 right, the slip's taxpayer
@@ -429,12 +434,11 @@ class PaymentEngine:
         else:
             prior = None
         decision = rr.reconcile(record, owed, prior)
-        rr.apply(decision, owed, paid)
         self._count(record, decision, line, reference)
         action = decision.action
-        if action in (rr.Action.ALREADY, rr.Action.WARN, rr.Action.ERROR):
+        if action is _ALREADY or action is _WARN or action is _ERROR:
             return
-        if action is rr.Action.REVERSE:
+        if action is _REVERSE:
             booked = rows[0][21]
             self._reversals.append((int(prior_id), line, paid, self._date(booked) if booked else paid))
             if repeated:
@@ -445,7 +449,7 @@ class PaymentEngine:
             slot = _Slot(line, self._payment_ids.take() if is_new else int(prior_id), is_new, "", int(amount))
         slot.line, slot.amount = line, int(amount)
         slot.status = _VALUE[decision.status]
-        if action in (rr.Action.POST, rr.Action.SUSPEND):
+        if action is _POST or action is _SUSPEND:
             slot.txn_id = self._txn_ids.take()
             slot.taxpayer_id = decision.taxpayer_id
             slot.allocated, slot.overpaid, slot.suspended = (
@@ -458,11 +462,14 @@ class PaymentEngine:
             by_id = {o.installment_id: o for o in owed} if len(owed) > 1 else None
             for pl in decision.lines:
                 before = None
-                if pl.component is _PRINCIPAL:  # the outstanding 本税 this line was placed on (after apply)
-                    o = by_id[pl.installment_id] if by_id is not None else owed[0]
-                    before = o.principal_outstanding + pl.amount
+                if pl.component is _PRINCIPAL:  # the outstanding 本税 this line is placed on
+                    before = (
+                        by_id[pl.installment_id] if by_id is not None else owed[0]
+                    ).principal_outstanding
                 lines.append((slot.txn_id, slot.payment_id, pl.installment_id, pl.taxpayer_id,
                               _VALUE[pl.component], pl.amount, before))  # fmt: skip
+            if any_shared:  # a later record of the file reaches one of these installments
+                rr.apply(decision, owed, paid)
         if self.keep_payment_ids:
             self.out.payment_ids.append(slot.payment_id)
         if repeated:
@@ -473,25 +480,10 @@ class PaymentEngine:
     def _count(self, record: rr.Record, d: rr.Decision, line: int, reference: str) -> None:
         out = self.out
         a = d.action
-        if a is rr.Action.ALREADY:
-            out.already_imported += 1
-        elif a is rr.Action.NEW_PROVISIONAL:
-            out.provisional += 1
-        elif a is rr.Action.CANCEL_PROVISIONAL:
-            out.cancelled += 1
-        elif a is rr.Action.WARN:
-            out.warnings.append({"line": line, "reference": reference, "reason": d.message})
-        elif a is rr.Action.ERROR:
-            out.errors.append(
-                (line, d.field, d.message, str(record.amount) if d.field == "amount" else reference)
-            )
-        elif a is rr.Action.REVERSE:
-            out.reversed += 1
-            out.amount_reversed += record.amount
-        else:
+        if a is _POST or a is _SUSPEND:
             out.posted += 1
             out.amount_total += record.amount
-            if a is rr.Action.SUSPEND:
+            if a is _SUSPEND:
                 out.suspense += 1
                 out.amount_suspense += record.amount
             else:
@@ -499,6 +491,21 @@ class PaymentEngine:
                 if d.overpayment:
                     out.overpaid += 1
                     out.amount_overpaid += d.overpayment
+        elif a is _ALREADY:
+            out.already_imported += 1
+        elif a is rr.Action.NEW_PROVISIONAL:
+            out.provisional += 1
+        elif a is rr.Action.CANCEL_PROVISIONAL:
+            out.cancelled += 1
+        elif a is _WARN:
+            out.warnings.append({"line": line, "reference": reference, "reason": d.message})
+        elif a is _ERROR:
+            out.errors.append(
+                (line, d.field, d.message, str(record.amount) if d.field == "amount" else reference)
+            )
+        else:  # REVERSE
+            out.reversed += 1
+            out.amount_reversed += record.amount
 
     def _flush(self, decided: list[_Slot], lines: list[tuple[Any, ...]]) -> None:
         if decided:
@@ -532,6 +539,8 @@ class PaymentEngine:
             expected=f"""SELECT installment_id, MAX(before) AS principal_outstanding FROM {LINES}
                          WHERE component = '{AllocComponent.PRINCIPAL.value}' GROUP BY installment_id""",
         )
+        self._lap("ledger")
+        self.out.phases.update({f"ledger: {k}": v for k, v in LEDGER_TIMINGS.items() if v >= 0.05})
         with connection.cursor() as cur:
             cur.execute(
                 f"""INSERT INTO receipts_payment (id, municipality_id, channel, reference, status, taxpayer_id,
@@ -562,6 +571,7 @@ class PaymentEngine:
                     FROM {DECIDED} d WHERE d.reason IS NOT NULL""",  # noqa: S608
                 {"m": self.m, "now": self.now},
             )
+        self._lap("payments")
 
     def _entries_sql(self) -> str:
         """Every entry of the decided payments: cash in, each placed line, the overpayment, suspense."""
