@@ -46,9 +46,9 @@ class Leg:
     Batch paths pass ``installment_id`` (and ``taxpayer_id``) instead of model instances.
     """
 
-    account: str
+    account: Account
     amount: int
-    component: str = Component.NONE
+    component: Component = Component.NONE
     installment: Installment | None = None
     taxpayer_id: int | None = None
     installment_id: int | None = None
@@ -66,7 +66,7 @@ class Leg:
 
 @dataclass(frozen=True)
 class Posting:
-    kind: str
+    kind: TxnKind
     legal_date: date
     booking_date: date
     legs: Sequence[Leg]
@@ -77,6 +77,8 @@ class Posting:
 def _check_balanced(legs: Sequence[Leg]) -> None:
     if not legs:
         raise UnbalancedTransaction("空の取引は記帳できません")
+    if any(not isinstance(leg.account, Account) or not isinstance(leg.component, Component) for leg in legs):
+        raise TypeError("勘定科目は Account / Component で指定してください")
     if any(not isinstance(leg.amount, int) or isinstance(leg.amount, bool) for leg in legs):
         raise TypeError("金額は整数(円)でなければなりません")
     total = sum(leg.amount for leg in legs)
@@ -176,7 +178,7 @@ def _entry(municipality: Municipality, txn: LedgerTransaction, leg: Leg) -> Ledg
 def post(
     *,
     municipality: Municipality,
-    kind: str,
+    kind: TxnKind,
     legal_date: date,
     booking_date: date,
     legs: Sequence[Leg],
