@@ -26,8 +26,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import NamedTuple
 from functools import cache
+from typing import NamedTuple
 
 from choshu.rules.allocation import DEFAULT_ORDER, AllocationOrder, Component, OwedItem, allocate
 from choshu.rules.late_charge import compute_late_charge
