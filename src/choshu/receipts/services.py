@@ -16,6 +16,7 @@ The legal payment date (``paid_on``) drives late charges; the booking date drive
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import zlib
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from choshu.accounts.permissions import Right, has_right
@@ -221,7 +222,10 @@ def _run_engine(
         engine.add(chunk)
         out = engine.run()
     finally:
-        drop_tables()
+        # After a database error the transaction is aborted (PostgreSQL): the temporary tables go with
+        # its rollback, and a DROP now would only hide the error.
+        with contextlib.suppress(DatabaseError):
+            drop_tables()
     logger.info("import %s: %d records; import phases %s", file_name, engine.staged, json.dumps(out.phases))
     if out.errors:
         raise FileRefused(sorted((RowError(*e) for e in out.errors), key=lambda e: e.line), file_name)
@@ -313,7 +317,8 @@ def counter_receipt_take(
     except StaleBalance as exc:
         raise ValidationError(str(exc)) from exc
     finally:
-        drop_tables()
+        with contextlib.suppress(DatabaseError):  # an aborted transaction drops them with its rollback
+            drop_tables()
     if out.errors:
         raise ValidationError(out.errors[0][2])
     payment = Payment.objects.get(pk=out.payment_ids[0])
