@@ -350,7 +350,7 @@ class PaymentEngine:
                 f"AND p.channel = '{self.channel}' AND p.reference = s.reference"))  # fmt: skip
         if self.pg:
             raw = connection.connection  # psycopg: a named (server-side) cursor streams the rows
-            with raw.cursor(name="choshu_payment_facts") as cur:
+            with raw.cursor(name="choshu_payment_facts", binary=True) as cur:
                 cur.itersize = FETCH
                 cur.execute(sql)
                 while rows := cur.fetchmany(FETCH):
