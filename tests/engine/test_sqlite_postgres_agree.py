@@ -13,7 +13,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -23,27 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
+from pgtools import FIELD_KEY, PG_PASS_ONLY, PG_SERVER
 
 SCRIPT = Path(__file__).with_name("agree_script.py")
 ROOT = Path(__file__).resolve().parents[2]
-PG_SERVER = "postgres://postgres@127.0.0.1:5432"
-FIELD_KEY = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="  # the test-only key of conftest.py
 SEED = 11
 
 
-def _postgres_answers() -> bool:
-    with socket.socket() as s:
-        s.settimeout(1)
-        return s.connect_ex(("127.0.0.1", 5432)) == 0
-
-
-pytestmark = [
-    pytest.mark.skipif(
-        connection.vendor != "postgresql", reason="run once, in the PostgreSQL pass of the suite"
-    ),
-    pytest.mark.skipif(not _postgres_answers(), reason="no PostgreSQL on 127.0.0.1:5432"),
-]
+pytestmark = PG_PASS_ONLY
 
 
 @pytest.fixture

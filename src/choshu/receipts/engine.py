@@ -25,7 +25,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -70,10 +70,9 @@ ENGINE_ACCOUNTS = _COMPONENT = {
 
 
 @dataclass
-class Outcome:
-    """What an engine run did, for the import summary."""
+class ReceiptCounts:
+    """What was done with the records of a file (or a counter receipt), by count and by yen."""
 
-    records: int = 0
     posted: int = 0
     provisional: int = 0
     cancelled: int = 0
@@ -87,6 +86,19 @@ class Outcome:
     amount_suspense: int = 0
     amount_reversed: int = 0
     warnings: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, other: ReceiptCounts) -> None:
+        for f in fields(ReceiptCounts):
+            if f.name == "warnings":
+                self.warnings.extend(other.warnings)
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass
+class Outcome(ReceiptCounts):
+    """What an engine run did: the counts, and what only the caller needs."""
+
     errors: list[tuple[int, str, str, str]] = field(default_factory=list)  # line, field, message, value
     payment_ids: list[int] = field(default_factory=list)  # of records decided (only when asked)
     phases: dict[str, float] = field(default_factory=dict)

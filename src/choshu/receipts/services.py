@@ -21,7 +21,7 @@ import json
 import logging
 import zlib
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -53,6 +53,7 @@ from choshu.levies.verify import payment_totals_problems  # noqa: F401  (re-expo
 from choshu.receipts.engine import (
     ENGINE_ACCOUNTS,
     PaymentEngine,
+    ReceiptCounts,
     drop_tables,
     installment_history,
     reverse_payments,
@@ -77,23 +78,10 @@ IMPORT_ATTEMPTS = 3
 
 
 @dataclass
-class PaymentImportSummary:
+class PaymentImportSummary(ReceiptCounts):
     records: int = 0
-    posted: int = 0
-    provisional: int = 0
-    cancelled: int = 0
-    reversed: int = 0
-    overpaid: int = 0
-    suspense: int = 0
-    already_imported: int = 0
-    amount_total: int = 0
-    amount_posted: int = 0
-    amount_overpaid: int = 0
-    amount_suspense: int = 0
-    amount_reversed: int = 0
     file_already_imported: bool = False
     job_id: int | None = None
-    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -229,13 +217,7 @@ def _run_engine(
     logger.info("import %s: %d records; import phases %s", file_name, engine.staged, json.dumps(out.phases))
     if out.errors:
         raise FileRefused(sorted((RowError(*e) for e in out.errors), key=lambda e: e.line), file_name)
-    for name in OUTCOME_COUNTS:
-        setattr(summary, name, getattr(summary, name) + getattr(out, name))
-    summary.warnings.extend(out.warnings)
-
-
-OUTCOME_COUNTS = ("posted", "provisional", "cancelled", "reversed", "overpaid", "suspense", "already_imported",
-                  "amount_total", "amount_posted", "amount_overpaid", "amount_suspense", "amount_reversed")  # fmt: skip
+    summary.add(out)
 
 
 def _lock(municipality: Municipality, channel: str) -> None:
