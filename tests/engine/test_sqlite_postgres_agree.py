@@ -22,9 +22,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from before import projection
 from pgtools import FIELD_KEY, PG_PASS_ONLY, PG_SERVER
 
 SCRIPT = Path(__file__).with_name("agree_script.py")
+GOLDEN = Path(__file__).with_name("golden") / f"before_issue11_seed{11}.json"
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 11
 
@@ -120,6 +122,14 @@ def test_sqlite_and_postgresql_agree_on_the_same_generated_files(pg_database: st
     if lite != pg:
         pytest.fail("SQLite and PostgreSQL disagree:\n" + _diff(lite, pg), pytrace=False)
     assert lite["verify"] == {"ok": True, "problems": []} and pg["verify"]["ok"] is True
+
+    # And the same as the code before the payment engine of issue 11 (commit a28dbaa, its fast lane and
+    # Python lane) gave for the same files: payments, their own entries, caches, suspense items, import
+    # summaries and refusals (tests/engine/golden/, made by running this script on that commit).
+    before = json.loads(GOLDEN.read_text(encoding="utf-8"))
+    now = json.loads(json.dumps(projection(lite), ensure_ascii=False, sort_keys=True, default=str))
+    if now != before:
+        pytest.fail("the engine differs from the code before issue 11:\n" + _diff(before, now), pytrace=False)
 
     # The state is not trivial: every case the files were written for happened.
     payments = lite["payments"]

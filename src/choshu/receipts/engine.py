@@ -56,7 +56,7 @@ TABLES = (STAGE, SEEN, TARGET, MULTI, REPEAT, NEED, DECIDED, LINES)
 STAGE_COLUMNS = ("line", "kind", "reference", "slip_no", "confirmation_no", "tax_item", "amount", "paid_on",
                  "booked_on", "detail", "conf_ok")  # fmt: skip
 DECIDED_COLUMNS = ("line", "payment_id", "is_new", "status", "taxpayer_id", "allocated", "overpaid", "suspended",
-                   "reason", "txn_id", "overpaid_installment_id")  # fmt: skip
+                   "reason", "txn_id", "overpaid_installment_id", "fill")  # fmt: skip
 LINE_COLUMNS = ("txn_id", "payment_id", "installment_id", "taxpayer_id", "component", "amount", "before")
 FETCH = 10_000  # facts read back per round trip; decisions written per batch
 
@@ -110,7 +110,7 @@ _STATUSES = {k.value: k for k in rr.Status}
 _VALUE: dict[Any, str] = {m: m.value for e in (rr.Status, rr.Reason, AllocComponent) for m in e}
 _PRINCIPAL = AllocComponent.PRINCIPAL
 _ALREADY, _WARN, _ERROR, _REVERSE = rr.Action.ALREADY, rr.Action.WARN, rr.Action.ERROR, rr.Action.REVERSE
-_POST, _SUSPEND = rr.Action.POST, rr.Action.SUSPEND
+_POST, _SUSPEND, _CANCEL_PROVISIONAL = rr.Action.POST, rr.Action.SUSPEND, rr.Action.CANCEL_PROVISIONAL
 
 
 class _IdPool:
@@ -142,10 +142,12 @@ class _Slot:
     reason: str | None = None
     txn_id: int | None = None
     overpaid_installment_id: int | None = None
+    fill: bool = False  # the payment row takes the fields of the record on ``line`` (else only its state)
 
     def row(self) -> tuple[Any, ...]:
         return (self.line, self.payment_id, self.is_new, self.status, self.taxpayer_id, self.allocated,
-                self.overpaid, self.suspended, self.reason, self.txn_id, self.overpaid_installment_id)  # fmt: skip
+                self.overpaid, self.suspended, self.reason, self.txn_id, self.overpaid_installment_id,
+                self.fill)  # fmt: skip
 
 
 class PaymentEngine:
@@ -198,7 +200,7 @@ class PaymentEngine:
                 f"""CREATE TEMP TABLE {DECIDED} (line integer NOT NULL, payment_id bigint NOT NULL,
                     is_new boolean NOT NULL, status varchar(12) NOT NULL, taxpayer_id bigint, allocated bigint,
                     overpaid bigint, suspended bigint, reason varchar(30), txn_id bigint,
-                    overpaid_installment_id bigint)"""
+                    overpaid_installment_id bigint, fill boolean NOT NULL)"""
             )
             cur.execute(
                 f"""CREATE TEMP TABLE {LINES} (txn_id bigint NOT NULL, payment_id bigint NOT NULL,
@@ -459,7 +461,8 @@ class PaymentEngine:
         if slot is None:
             is_new = prior_id is None
             slot = _Slot(line, self._payment_ids.take() if is_new else int(prior_id), is_new, "", int(amount))
-        slot.line, slot.amount = line, int(amount)
+        if action is not _CANCEL_PROVISIONAL:  # a cancelled 速報 keeps what the 速報 said
+            slot.line, slot.amount, slot.fill = line, int(amount), True
         slot.status = _VALUE[decision.status]
         if action is _POST or action is _SUSPEND:
             slot.txn_id = self._txn_ids.take()
@@ -512,9 +515,9 @@ class PaymentEngine:
         elif a is _WARN:
             out.warnings.append({"line": line, "reference": reference, "reason": d.message})
         elif a is _ERROR:
-            out.errors.append(
-                (line, d.field, d.message, str(record.amount) if d.field == "amount" else reference)
-            )
+            # the value shown with the error, as before the engine: the amount, the transaction id, or none
+            value = str(record.amount) if d.field == "amount" else reference if d.field == "cancelled" else ""
+            out.errors.append((line, d.field, d.message, value))
         else:  # REVERSE
             out.reversed += 1
             out.amount_reversed += record.amount
@@ -573,8 +576,13 @@ class PaymentEngine:
                         overpaid = COALESCE(d.overpaid, 0), suspended = COALESCE(d.suspended, 0),
                         detail = s.detail, txn_id = d.txn_id, job_id = %(job)s
                     FROM {DECIDED} d JOIN {STAGE} s ON s.line = d.line
-                    WHERE NOT d.is_new AND receipts_payment.id = d.payment_id""",  # noqa: S608
+                    WHERE NOT d.is_new AND d.fill AND receipts_payment.id = d.payment_id""",  # noqa: S608
                 {"job": self.job_id},
+            )
+            # An earlier 速報 cancelled by a 速報取消: only its state changes.
+            cur.execute(
+                f"""UPDATE receipts_payment SET status = d.status
+                    FROM {DECIDED} d WHERE NOT d.is_new AND NOT d.fill AND receipts_payment.id = d.payment_id"""  # noqa: S608
             )
             cur.execute(
                 f"""INSERT INTO receipts_suspenseitem (municipality_id, payment_id, reason, amount, status, note,
