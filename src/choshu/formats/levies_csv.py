@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, TextIO
 
 from choshu.formats.csvfile import iter_rows
 from choshu.formats.errors import RowError
@@ -32,8 +32,7 @@ TAX_ITEMS = {
 }
 
 
-@dataclass(frozen=True)
-class LevyRecord:
+class LevyRecord(NamedTuple):
     line: int
     tax_item: str
     levy_year: int
@@ -49,11 +48,13 @@ class LevyRecord:
         return (self.tax_item, self.levy_year, self.notice_no, self.installment_no)
 
 
-def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iterator[LevyRecord]:
-    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any)."""
-    seen_keys: dict[tuple[str, int, str, int], int] = {}
-    seen_slips: dict[str, int] = {}
-    levy_owner: dict[tuple[str, int, str], tuple[str, int]] = {}
+def parse_levies(text: str | TextIO, errors: list[RowError], file_name: str = "") -> Iterator[LevyRecord]:
+    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any).
+
+    Each row is checked on its own. What needs the whole file — an installment key, a 通知書番号
+    with two 宛名番号, a 納付番号 repeated — is checked by the import on the staged rows
+    (``levies.services``), so memory does not grow with the file.
+    """
     for line, row in iter_rows(text, HEADER, errors, file_name):
         c = RowChecker(line, errors)
         tax_item = c.choice(row, "tax_item", TAX_ITEMS)
@@ -75,20 +76,6 @@ def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iter
         if not c.ok:
             continue
         assert due_date is not None and principal is not None
-        key = (tax_item, levy_year, notice_no, installment_no)
-        if key in seen_keys:
-            c.fail("installment_no", f"同じ税目・年度・通知書番号・期別が{seen_keys[key]}行目にあります")
-            continue
-        seen_keys[key] = line
-        owner = levy_owner.setdefault((tax_item, levy_year, notice_no), (taxpayer_no, line))
-        if owner[0] != taxpayer_no:
-            c.fail("taxpayer_no", f"同じ通知書番号の{owner[1]}行目と宛名番号が異なります", taxpayer_no)
-            continue
-        if slip_no:
-            if slip_no in seen_slips:
-                c.fail("slip_no", f"納付番号が{seen_slips[slip_no]}行目と重複しています", slip_no)
-                continue
-            seen_slips[slip_no] = line
         yield LevyRecord(
             line, tax_item, levy_year, notice_no, taxpayer_no, installment_no, due_date, principal, slip_no
         )
