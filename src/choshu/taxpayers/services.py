@@ -87,12 +87,10 @@ TABLES = (STAGE, NEW, CHANGED)
 BATCH = 5000  # records parsed, encrypted and COPYed per batch
 STAGE_COLUMNS = (
     "line", "taxpayer_no", *TRACKED[:-1], "my_number_hash", "my_number_enc", "deceased_on",
-    "search_kana", "search_name", "search_address", "search_phone", "data",
+    "search_kana", "search_name", "search_address", "search_phone",
 )  # fmt: skip
 STAGED_ATTRS = (*TRACKED, "my_number_hash", "search_kana", "search_name", "search_address", "search_phone")
 """What an import writes onto a taxpayer (besides ``my_number_enc``, written only when the number changed)."""
-
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def _duplicate_error(line: int, first: int, taxpayer_no: str) -> RowError:
@@ -176,7 +174,7 @@ def _stage(source: CsvSource, file_name: str, summary: ImportSummary) -> None:
 
 
 def _create_stage(pg: bool) -> None:
-    blob, json_type, flag = ("bytea", "jsonb", "boolean") if pg else ("blob", "text", "integer")
+    blob, flag = ("bytea", "boolean") if pg else ("blob", "integer")
     _drop(TABLES)
     with connection.cursor() as cur:
         cur.execute(
@@ -187,34 +185,45 @@ def _create_stage(pg: bool) -> None:
                 corporate_number varchar(13) NOT NULL, resident {flag} NOT NULL,
                 my_number_hash varchar(64) NOT NULL, my_number_enc {blob}, deceased_on date,
                 search_kana varchar(200) NOT NULL, search_name varchar(200) NOT NULL,
-                search_address varchar(400) NOT NULL, search_phone varchar(30) NOT NULL,
-                data {json_type} NOT NULL)"""
+                search_address varchar(400) NOT NULL, search_phone varchar(30) NOT NULL)"""
         )
 
 
 def _stage_row(rec: TaxpayerRecord, pg: bool) -> tuple[Any, ...]:
     """A record as staged: its My Number encrypted and hashed (per value, in Python: the irreducible
-    cost), its search keys, and its revision's data as it will be if the record is new."""
+    cost) and its search keys."""
     number = rec.my_number
     birth, deceased = rec.birth_date, rec.deceased_on
-    data = {name: getattr(rec, name) for name in TRACKED}
-    if birth is not None:
-        data["birth_date"] = birth.isoformat()
-    if deceased is not None:
-        data["deceased_on"] = deceased.isoformat()
-    data["my_number_registered"] = bool(number)
-    data["mailing_postal_code"] = ""
-    data["mailing_address"] = ""
     if not pg:
-        birth = data["birth_date"]
-        deceased = data["deceased_on"]
+        birth = birth.isoformat() if birth is not None else None
+        deceased = deceased.isoformat() if deceased is not None else None
     return (
         rec.line, rec.taxpayer_no, rec.kind, rec.name, rec.name_kana, birth, rec.sex, rec.postal_code,
         rec.address, rec.address_extra, rec.phone, rec.corporate_number, rec.resident,
         my_number_hash(number) if number else "", encrypt_my_number(number) if number else None, deceased,
         kana_key(rec.name_kana), name_key(rec.name), address_key(rec.address + rec.address_extra),
-        phone_key(rec.phone), _encode(data),
+        phone_key(rec.phone),
     )  # fmt: skip
+
+
+def _revision_json(pg: bool, mailing_postal_code: str, mailing_address: str) -> str:
+    """SQL building a revision's ``data`` from a staged row ``s`` as ``revision_data`` does from a
+    taxpayer (dates ISO, the My Number only as registered or not)."""
+    if pg:
+        pairs = [f"'{name}', s.{name}" for name in TRACKED]
+        pairs.append("'my_number_registered', s.my_number_hash <> ''")
+        build = "jsonb_build_object"
+    else:
+        pairs = [f"'{name}', s.{name}" for name in TRACKED if name != "resident"]
+        pairs.insert(
+            TRACKED.index("resident"), "'resident', json(CASE WHEN s.resident THEN 'true' ELSE 'false' END)"
+        )
+        pairs.append(
+            "'my_number_registered', json(CASE WHEN s.my_number_hash <> '' THEN 'true' ELSE 'false' END)"
+        )
+        build = "json_object"
+    pairs += [f"'mailing_postal_code', {mailing_postal_code}", f"'mailing_address', {mailing_address}"]
+    return f"{build}({', '.join(pairs)})"
 
 
 def _write(municipality: Municipality, job: Job, actor: Any, summary: ImportSummary) -> None:
@@ -227,6 +236,7 @@ def _write(municipality: Municipality, job: Job, actor: Any, summary: ImportSumm
     analyze_if_stale(Taxpayer._meta.db_table)
     tp, rev = Taxpayer._meta.db_table, TaxpayerRevision._meta.db_table
     staged = ", ".join(f"s.{c}" for c in STAGE_COLUMNS[1:])
+    data = _revision_json(pg, "''", "''")
     with connection.cursor() as cur:
         if pg:
             new_id = f"nextval('{id_sequence(tp)}'::regclass)"
@@ -234,12 +244,12 @@ def _write(municipality: Municipality, job: Job, actor: Any, summary: ImportSumm
             cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {tp}")  # noqa: S608
             new_id = f"{int(cur.fetchone()[0])} + s.line"  # one writer; ids need not be dense
         cur.execute(
-            f"""CREATE TEMP TABLE {NEW} AS SELECT {new_id} AS id, {staged} FROM {STAGE} s
+            f"""CREATE TEMP TABLE {NEW} AS SELECT {new_id} AS id, {staged}, {data} AS data FROM {STAGE} s
                 WHERE NOT EXISTS (SELECT 1 FROM {tp} t
                                   WHERE t.municipality_id = %(m)s AND t.taxpayer_no = s.taxpayer_no)""",  # noqa: S608
             params,
         )
-        columns = ", ".join(STAGE_COLUMNS[1:-1])
+        columns = ", ".join(STAGE_COLUMNS[1:])
         cur.execute(
             f"""INSERT INTO {tp} (id, municipality_id, {columns}, mailing_postal_code, mailing_address,
                     revision, is_active, created_at, updated_at)
@@ -269,11 +279,8 @@ def _write_changes(cur: Any, pg: bool, params: dict[str, Any]) -> None:
         f"CASE WHEN s.{c} IS DISTINCT FROM t.{c} THEN '\"{n}\",' ELSE '' END"
         for c, n in zip(compared, names, strict=True)
     )
-    if pg:
-        data = "s.data || jsonb_build_object('mailing_postal_code', t.mailing_postal_code, 'mailing_address', t.mailing_address)"
-    else:
-        data = "json_set(s.data, '$.mailing_postal_code', t.mailing_postal_code, '$.mailing_address', t.mailing_address)"
-    staged = ", ".join(f"s.{c}" for c in STAGE_COLUMNS[1:-1])
+    data = _revision_json(pg, "t.mailing_postal_code", "t.mailing_address")
+    staged = ", ".join(f"s.{c}" for c in STAGE_COLUMNS[1:])
     cur.execute(
         f"""CREATE TEMP TABLE {CHANGED} AS
             SELECT * FROM (
