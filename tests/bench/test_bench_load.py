@@ -56,6 +56,8 @@ def test_the_load_benchmark_runs_small_and_the_imports_post_what_the_floor_posts
     assert [s["unchanged"] for s in again] == [200, 3600] and run["reimport_changed_nothing"] is True
     change = imports["taxpayers_change"]["summary"], imports["levies_change"]["summary"]
     assert change[0]["updated"] == 2 and change[1]["corrections"] + change[1]["updated"] == 36
-    assert run["taxpayers_ratio"] > 0 and run["levies_ratio_to_floor"] > 0 and run["floor_ratio_to_raw_copy"] > 0
+    assert (
+        run["taxpayers_ratio"] > 0 and run["levies_ratio_to_floor"] > 0 and run["floor_ratio_to_raw_copy"] > 0
+    )
     assert {"read_stage", "check", "ledger"} <= set(imports["levies"]["phases"])
     assert set(r["targets"]) >= {"levies ≤ 1.5× floor", "re-import changes nothing"}

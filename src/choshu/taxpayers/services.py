@@ -193,10 +193,11 @@ def _stage_row(rec: TaxpayerRecord, pg: bool) -> tuple[Any, ...]:
     """A record as staged: its My Number encrypted and hashed (per value, in Python: the irreducible
     cost) and its search keys."""
     number = rec.my_number
-    birth, deceased = rec.birth_date, rec.deceased_on
+    birth: date | str | None = rec.birth_date
+    deceased: date | str | None = rec.deceased_on
     if not pg:
-        birth = birth.isoformat() if birth is not None else None
-        deceased = deceased.isoformat() if deceased is not None else None
+        birth = rec.birth_date.isoformat() if rec.birth_date is not None else None
+        deceased = rec.deceased_on.isoformat() if rec.deceased_on is not None else None
     return (
         rec.line, rec.taxpayer_no, rec.kind, rec.name, rec.name_kana, birth, rec.sex, rec.postal_code,
         rec.address, rec.address_extra, rec.phone, rec.corporate_number, rec.resident,
