@@ -174,6 +174,15 @@ class _LevyImport:
         cur.execute(
             f"CREATE TEMP TABLE {BAD} (line integer NOT NULL, col varchar(20), first integer, value text)"
         )
+        # First whether anything is wrong at all (hash aggregates); the rows, in file order, only then.
+        cur.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {key}, installment_no HAVING COUNT(*) > 1),
+                       EXISTS (SELECT 1 FROM {STAGE} GROUP BY {key} HAVING MIN(taxpayer_no) <> MAX(taxpayer_no)),
+                       EXISTS (SELECT 1 FROM {STAGE} WHERE slip_no IS NOT NULL GROUP BY slip_no
+                               HAVING COUNT(*) > 1)"""  # noqa: S608 - constants
+        )
+        if not any(cur.fetchone()):
+            return
         cur.execute(
             f"""INSERT INTO {BAD} SELECT line, 'installment_no', first, '' FROM (
                     SELECT line, MIN(line) OVER (PARTITION BY {key}, installment_no) AS first FROM {STAGE}
@@ -330,7 +339,8 @@ class _LevyImport:
                 JOIN {LEVIES} k ON k.notice_no = s.notice_no AND k.tax_item = s.tax_item AND k.levy_year = s.levy_year
                 LEFT JOIN {inst} i ON i.levy_id = k.levy_id AND i.installment_no = s.installment_no""",  # noqa: S608
         )
-        cur.execute(f"CREATE INDEX {ROWS}_inst ON {ROWS} (inst_id)")
+        if not self.pg:  # SQLite joins by index; PostgreSQL hashes (given the statistics)
+            cur.execute(f"CREATE INDEX {ROWS}_inst ON {ROWS} (inst_id)")
         analyze_tables(ROWS)
 
     def _system_slips(self, cur: Any) -> None:
