@@ -293,6 +293,15 @@ def iter_rows(
     Line numbers are physical line numbers (a quoted field with a newline spans lines). ``text`` is
     the file's text, or a text stream opened with ``newline=""`` (``CsvSource.open``).
     """
+    header = tuple(expected_header)
+    for line_no, fields in iter_fields(text, header, errors, file_name):
+        yield line_no, dict(zip(header, fields, strict=True))
+
+
+def iter_fields(
+    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+) -> Iterator[tuple[int, list[str]]]:
+    """``iter_rows`` yielding each row's fields as a list, in the header's order."""
     source = io.StringIO(text, newline="") if isinstance(text, str) else text
     reader = csv.reader(source, strict=True)
     _check_header(reader, expected_header, file_name)
@@ -311,7 +320,7 @@ def iter_rows(
         if len(fields) != width:
             errors.append(_width_error(line_no, len(fields), width))
             continue
-        yield line_no, dict(zip(expected_header, fields, strict=True))
+        yield line_no, fields
 
 
 _SCAN_CHUNK = 1 << 16
