@@ -162,15 +162,26 @@ def _stage(source: CsvSource, file_name: str, summary: ImportSummary) -> None:
         summary.rows += len(batch)
     analyze_tables(STAGE)
     with connection.cursor() as cur:
+        # whether a number repeats at all (a hash aggregate); the rows, in file order, only then
+        cur.execute(
+            f"SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY taxpayer_no HAVING COUNT(*) > 1)"  # noqa: S608
+        )
+        repeated = bool(cur.fetchone()[0])
+    if repeated:
+        _find_duplicates(errors)
+    if errors:
+        errors.sort(key=lambda e: e.line)  # stable: a row's own errors before its duplicate number
+        raise FileRefused(errors, file_name)
+
+
+def _find_duplicates(errors: list[RowError]) -> None:
+    with connection.cursor() as cur:
         cur.execute(
             f"""SELECT line, first, taxpayer_no FROM (
                     SELECT line, taxpayer_no, MIN(line) OVER (PARTITION BY taxpayer_no) AS first FROM {STAGE}
                 ) d WHERE line <> first ORDER BY line LIMIT {MAX_ERRORS}"""  # noqa: S608 - constants
         )
         errors.extend(_duplicate_error(line, first, no) for line, first, no in cur.fetchall())
-    if errors:
-        errors.sort(key=lambda e: e.line)  # stable: a row's own errors before its duplicate number
-        raise FileRefused(errors, file_name)
 
 
 def _create_stage(pg: bool) -> None:
