@@ -8,14 +8,17 @@ Steps, in one run on fresh PostgreSQL databases, for each ``--taxpayers`` size:
    rows: taxpayers moved; installments with a reduced principal (更正) or a new due date);
 2. the raw baseline: ``COPY`` of each file into a plain table with its key (宛名番号; 税目・年度・
    通知書番号・期別);
-3. ``choshu import-taxpayers`` (wall seconds, peak RSS of the process via os.wait4, its phases);
+3. the taxpayer floor on a clone (the taxpayer and revision rows by SQL alone from the same ``COPY``,
+   every index of the real tables, raw values in place of the encrypted My Number, its keyed hash and
+   the search keys), then ``choshu import-taxpayers`` (wall seconds, peak RSS of the process via
+   os.wait4, its phases);
 4. the levy floor, on a clone of the database as the levy import finds it: the levy, installment
    (caches set) and ledger rows (one 調定 transaction and two entries per installment) this schema
    requires, written by SQL alone from the same ``COPY`` of levies.csv, with every index of the real
    tables — what no levy import keeping these rows can go below;
 5. ``choshu import-levies``; then both files again (re-import: must change nothing), then the two
    change files;
-6. the ratios (taxpayers ÷ raw COPY, levies ÷ floor, floor ÷ raw COPY, re-import ÷ first), seconds per
+6. the ratios (taxpayers ÷ raw COPY and ÷ their floor, levies ÷ floor, floor ÷ raw COPY, re-import ÷ first), seconds per
    row, the change files' seconds, and the targets met or missed. With several sizes, the growth of
    the seconds per row from the smallest to the largest.
 
@@ -225,8 +228,44 @@ FLOOR_SQL = (
 )  # fmt: skip
 
 
+TAXPAYER_FLOOR_SQL = (
+    ("taxpayers", """INSERT INTO taxpayers_taxpayer (municipality_id, taxpayer_no, kind, name, name_kana, birth_date,
+            sex, postal_code, address, address_extra, mailing_postal_code, mailing_address, phone, my_number_enc,
+            my_number_hash, corporate_number, resident, deceased_on, search_kana, search_name, search_address,
+            search_phone, revision, is_active, created_at, updated_at)
+        SELECT %(m)s, taxpayer_no, kind, name, COALESCE(name_kana, ''), birth_date, COALESCE(sex, ''),
+               COALESCE(postal_code, ''), COALESCE(address, ''), COALESCE(address_extra, ''), '', '',
+               COALESCE(phone, ''), CASE WHEN my_number IS NOT NULL THEN convert_to(my_number, 'UTF8') END,
+               COALESCE(my_number, ''), COALESCE(corporate_number, ''), resident = '1', deceased_on,
+               COALESCE(name_kana, ''), name, COALESCE(address, '') || COALESCE(address_extra, ''),
+               COALESCE(phone, ''), 1, true, now(), now()
+        FROM bare_taxpayers"""),
+    ("revisions", """INSERT INTO taxpayers_taxpayerrevision (municipality_id, taxpayer_id, revision, data,
+            changed_fields, changed_at, job_id, reason)
+        SELECT %(m)s, id, 1, jsonb_build_object('kind', kind, 'name', name, 'name_kana', name_kana,
+                   'birth_date', birth_date, 'sex', sex, 'postal_code', postal_code, 'address', address,
+                   'address_extra', address_extra, 'phone', phone, 'corporate_number', corporate_number,
+                   'resident', resident, 'deceased_on', deceased_on, 'my_number_registered', my_number_hash <> '',
+                   'mailing_postal_code', '', 'mailing_address', ''),
+               '["created"]'::jsonb, now(), NULL, '宛名取込(新規)'
+        FROM taxpayers_taxpayer"""),
+)  # fmt: skip
+"""The taxpayer floor: the taxpayer and revision rows by SQL alone from the same COPY, with every index of
+the real tables — without the My Number's encryption and keyed hash and the search keys' normalisation
+(Python's; the floor stores the raw values in their place)."""
+
+
+def taxpayer_floor(url: str, taxpayers: Path) -> dict[str, Any]:
+    return sql_floor(url, "taxpayers", taxpayers, TAXPAYER_FLOOR_SQL)
+
+
 def levy_floor(url: str, levies: Path) -> dict[str, Any]:
     """The levy floor on a clone of ``url``: COPY, then the rows by SQL alone (see the module's doc)."""
+    return sql_floor(url, "levies", levies, FLOOR_SQL)
+
+
+def sql_floor(url: str, name: str, path: Path, statements: tuple[tuple[str, str], ...]) -> dict[str, Any]:
+    """A floor on a clone of ``url``: ``path`` COPYed into its plain table, then ``statements``."""
     import psycopg
 
     floor_url = f"{url}_floor"
@@ -238,15 +277,15 @@ def levy_floor(url: str, levies: Path) -> dict[str, Any]:
     with psycopg.connect(floor_url) as conn:
         m = conn.execute("SELECT id FROM core_municipality").fetchone()[0]  # type: ignore[index]
         started = mark = time.monotonic()
-        conn.execute(RAW["levies"][0])
-        copy_file(conn, RAW["levies"][1], levies)
+        conn.execute(RAW[name][0])
+        copy_file(conn, RAW[name][1], path)
         phases["copy"] = round(time.monotonic() - mark, 2)
-        for name, sql in FLOOR_SQL:
+        for step, sql in statements:
             mark = time.monotonic()
             conn.execute(sql, {"m": m, "d": BOOKING_DATE})
-            if name == "stage":
+            if step == "stage":
                 conn.execute("ANALYZE f")
-            phases[name] = round(time.monotonic() - mark, 2)
+            phases[step] = round(time.monotonic() - mark, 2)
         mark = time.monotonic()
         conn.commit()
         phases["commit"] = round(time.monotonic() - mark, 2)
@@ -316,6 +355,7 @@ def one_size(n: int, url: str, folder: Path) -> dict[str, Any]:
     fresh_database(url, env)
     raw_tp = raw_copy(url, "taxpayers", files["taxpayers"])
     raw_lv = raw_copy(url, "levies", files["levies"])
+    tp_floor = taxpayer_floor(url, files["taxpayers"])
     imports: dict[str, dict[str, Any]] = {}
     imports["taxpayers"] = run_import(env, url, ["import-taxpayers", str(files["taxpayers"])])
     floor = levy_floor(url, files["levies"])
@@ -338,6 +378,10 @@ def one_size(n: int, url: str, folder: Path) -> dict[str, Any]:
         {
             "raw_copy_taxpayers_seconds": round(raw_tp, 2),
             "raw_copy_levies_seconds": round(raw_lv, 2),
+            "floor_taxpayers_seconds": round(tp_floor["seconds"], 2),
+            "floor_taxpayers_phases": tp_floor["phases"],
+            "taxpayers_ratio_to_floor": round(tp_s / tp_floor["seconds"], 2),
+            "floor_taxpayers_ratio_to_raw_copy": round(tp_floor["seconds"] / raw_tp, 2),
             "floor_levies_seconds": round(floor["seconds"], 2),
             "floor_phases": floor["phases"],
             "floor_counts": floor["counts"],
