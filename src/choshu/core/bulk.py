@@ -177,3 +177,35 @@ def copy_rows(table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]])
             return
         marks = ", ".join(["?"] * len(columns))
         cur.cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)  # noqa: S608
+
+
+def analyze_tables(*tables: str) -> None:
+    """Statistics for tables just filled (a batch's staging tables): PostgreSQL plans a join on a table
+    it has never analysed as if it were small, and picks nested loops over millions of rows."""
+    if connection.vendor != "postgresql" or not tables:
+        return
+    with connection.cursor() as cur:
+        cur.execute("ANALYZE " + ", ".join(tables))
+
+
+STALE_FRACTION = 0.2
+"""A table whose rows changed by more than this fraction since its last ANALYZE is analysed again."""
+
+
+def analyze_if_stale(*tables: str) -> None:
+    """Refresh a permanent table's statistics before a batch joins against it, if they are missing or
+    older than the last ``STALE_FRACTION`` of its rows (after a first load autovacuum may not have
+    run yet). ANALYZE reads a fixed sample, so this costs about the same at any size."""
+    if connection.vendor != "postgresql" or not tables:
+        return
+    with connection.cursor() as cur:
+        cur.execute(
+            """SELECT c.relname FROM pg_class c JOIN pg_stat_user_tables s ON s.relid = c.oid
+               WHERE c.relname = ANY(%s)
+                 AND (COALESCE(s.last_analyze, s.last_autoanalyze) IS NULL
+                      OR s.n_mod_since_analyze > %s * GREATEST(c.reltuples, 1000))""",
+            [list(tables), STALE_FRACTION],
+        )
+        stale = [row[0] for row in cur.fetchall()]
+        if stale:
+            cur.execute("ANALYZE " + ", ".join(stale))

@@ -7,6 +7,7 @@ decoded with replacement characters. One header row with exactly the expected co
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io
@@ -15,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
+from typing import TextIO
 
 from choshu.formats.errors import FileRefused, RowError
 
@@ -195,6 +197,64 @@ def read_bytes(path: str | Path) -> bytes:
         raise FileRefused([RowError(0, "", f"ファイルを読めません: {exc.strerror}")], str(path)) from exc
 
 
+_READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class CsvSource:
+    """A CSV file checked for its encoding, read again line by line when parsed (bounded memory).
+
+    A UTF-8 file (the common case) is read twice from disk: once to hash it and check that it is
+    valid UTF-8, once while it is parsed; its text is never held whole. A CP932 file keeps the
+    checks of ``decode_strict`` (they look at the whole file) and so its decoded text (``text``).
+    """
+
+    path: Path
+    encoding: str
+    sha256: str
+    text: str | None = None
+
+    def open(self) -> TextIO:
+        if self.text is not None:
+            return io.StringIO(self.text, newline="")
+        return open(self.path, encoding=self.encoding, newline="")  # noqa: SIM115 - the caller closes it
+
+
+def open_strict(path: str | Path, file_name: str = "") -> CsvSource:
+    """``decode_strict`` for a file on disk, without holding a UTF-8 file's text in memory."""
+    path = Path(path)
+    digest = hashlib.sha256()
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(3)
+            bom = head == b"\xef\xbb\xbf"
+            chunk = b"" if bom else head
+            digest.update(head)
+            while True:
+                if valid:
+                    try:
+                        decoder.decode(chunk)
+                    except UnicodeDecodeError:
+                        valid = False
+                chunk = fh.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                digest.update(chunk)
+            if valid:
+                try:
+                    decoder.decode(b"", final=True)
+                except UnicodeDecodeError:
+                    valid = False
+    except OSError as exc:
+        raise FileRefused([RowError(0, "", f"ファイルを読めません: {exc.strerror}")], str(path)) from exc
+    if valid:
+        return CsvSource(path, "utf-8-sig" if bom else "utf-8", digest.hexdigest())
+    decoded = decode_strict(read_bytes(path), file_name or str(path))  # refuses, or CP932 text
+    return CsvSource(path, decoded.encoding, decoded.sha256, decoded.text)
+
+
 def _check_header(reader: Iterator[list[str]], expected_header: Sequence[str], file_name: str) -> None:
     """Read the header row from ``reader``; a missing, malformed or wrong header refuses the file."""
     try:
@@ -224,15 +284,26 @@ def _width_error(line_no: int, found: int, width: int) -> RowError:
 
 
 def iter_rows(
-    text: str, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line_no, row)`` for each data row with the right number of columns.
 
     A wrong header refuses the file at once; a row with the wrong number of columns is appended to
     ``errors`` (the caller refuses the file when it has read it all). Empty lines are skipped.
-    Line numbers are physical line numbers (a quoted field with a newline spans lines).
+    Line numbers are physical line numbers (a quoted field with a newline spans lines). ``text`` is
+    the file's text, or a text stream opened with ``newline=""`` (``CsvSource.open``).
     """
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    header = tuple(expected_header)
+    for line_no, fields in iter_fields(text, header, errors, file_name):
+        yield line_no, dict(zip(header, fields, strict=True))
+
+
+def iter_fields(
+    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+) -> Iterator[tuple[int, list[str]]]:
+    """``iter_rows`` yielding each row's fields as a list, in the header's order."""
+    source = io.StringIO(text, newline="") if isinstance(text, str) else text
+    reader = csv.reader(source, strict=True)
     _check_header(reader, expected_header, file_name)
     width = len(expected_header)
     while len(errors) < MAX_ERRORS:
@@ -249,7 +320,7 @@ def iter_rows(
         if len(fields) != width:
             errors.append(_width_error(line_no, len(fields), width))
             continue
-        yield line_no, dict(zip(expected_header, fields, strict=True))
+        yield line_no, fields
 
 
 _SCAN_CHUNK = 1 << 16

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, TextIO
 
-from choshu.formats.csvfile import iter_rows
+from choshu.formats.csvfile import iter_fields
 from choshu.formats.errors import RowError
 from choshu.formats.fields import RowChecker
 from choshu.rules.check_digits import is_valid_slip_no
@@ -32,8 +33,7 @@ TAX_ITEMS = {
 }
 
 
-@dataclass(frozen=True)
-class LevyRecord:
+class LevyRecord(NamedTuple):
     line: int
     tax_item: str
     levy_year: int
@@ -49,12 +49,46 @@ class LevyRecord:
         return (self.tax_item, self.levy_year, self.notice_no, self.installment_no)
 
 
-def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iterator[LevyRecord]:
-    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any)."""
-    seen_keys: dict[tuple[str, int, str, int], int] = {}
-    seen_slips: dict[str, int] = {}
-    levy_owner: dict[tuple[str, int, str], tuple[str, int]] = {}
-    for line, row in iter_rows(text, HEADER, errors, file_name):
+_PLAIN = re.compile(
+    r"(0[1-6]),([0-9]{4}),([0-9]{1,12}),([0-9]{1,15}),([0-9]{1,2}),([0-9]{4}-[0-9]{2}-[0-9]{2}),([0-9]+),"
+    r"([0-9]{16})?"
+)
+"""A row whose fields are plainly well-formed (no field can hold a comma, so a row with a quoted comma
+never matches): it is read by :func:`_plain_record`; any other row by the field checks."""
+
+
+def _plain_record(line: int, m: re.Match[str]) -> LevyRecord | None:
+    """The record of a plain row, or ``None`` if a check beyond its form fails (the field checks then
+    read the row and say why)."""
+    levy_year, installment_no = int(m[2]), int(m[5])
+    if not 1950 <= levy_year <= 2200 or installment_no < 1:
+        return None
+    try:
+        due_date = date.fromisoformat(m[6])
+    except ValueError:
+        return None
+    slip_no = m[8] or ""
+    if slip_no and not is_valid_slip_no(slip_no):
+        return None
+    return LevyRecord(line, m[1], levy_year, m[3], m[4], installment_no, due_date, int(m[7]), slip_no)
+
+
+def parse_levies(
+    text: str | TextIO, errors: list[RowError], file_name: str = "", *, plain: bool = True
+) -> Iterator[LevyRecord]:
+    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any).
+
+    Each row is checked on its own. What needs the whole file — an installment key, a 通知書番号
+    with two 宛名番号, a 納付番号 repeated — is checked by the import on the staged rows
+    (``levies.services``), so memory does not grow with the file. A plainly well-formed row is read
+    by one regular expression (``plain``; the same record as the field checks give, tested).
+    """
+    match = _PLAIN.fullmatch
+    for line, fields in iter_fields(text, HEADER, errors, file_name):
+        if plain and (m := match(",".join(fields))) is not None and (rec := _plain_record(line, m)):
+            yield rec
+            continue
+        row = dict(zip(HEADER, fields, strict=True))
         c = RowChecker(line, errors)
         tax_item = c.choice(row, "tax_item", TAX_ITEMS)
         year_text = c.digits(row, "levy_year", min_len=4, max_len=4)
@@ -75,20 +109,6 @@ def parse_levies(text: str, errors: list[RowError], file_name: str = "") -> Iter
         if not c.ok:
             continue
         assert due_date is not None and principal is not None
-        key = (tax_item, levy_year, notice_no, installment_no)
-        if key in seen_keys:
-            c.fail("installment_no", f"同じ税目・年度・通知書番号・期別が{seen_keys[key]}行目にあります")
-            continue
-        seen_keys[key] = line
-        owner = levy_owner.setdefault((tax_item, levy_year, notice_no), (taxpayer_no, line))
-        if owner[0] != taxpayer_no:
-            c.fail("taxpayer_no", f"同じ通知書番号の{owner[1]}行目と宛名番号が異なります", taxpayer_no)
-            continue
-        if slip_no:
-            if slip_no in seen_slips:
-                c.fail("slip_no", f"納付番号が{seen_slips[slip_no]}行目と重複しています", slip_no)
-                continue
-            seen_slips[slip_no] = line
         yield LevyRecord(
             line, tax_item, levy_year, notice_no, taxpayer_no, installment_no, due_date, principal, slip_no
         )

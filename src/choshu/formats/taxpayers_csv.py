@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import date
+from typing import NamedTuple, TextIO
 
 from choshu.formats.csvfile import iter_rows
 from choshu.formats.errors import RowError
@@ -24,8 +24,7 @@ SEXES = {"": "不明", "1": "男", "2": "女"}
 RESIDENT = {"1": "住登者", "0": "住登外"}
 
 
-@dataclass(frozen=True)
-class TaxpayerRecord:
+class TaxpayerRecord(NamedTuple):
     line: int
     taxpayer_no: str
     kind: str
@@ -43,9 +42,14 @@ class TaxpayerRecord:
     deceased_on: date | None
 
 
-def parse_taxpayers(text: str, errors: list[RowError], file_name: str = "") -> Iterator[TaxpayerRecord]:
-    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any)."""
-    seen: dict[str, int] = {}
+def parse_taxpayers(
+    text: str | TextIO, errors: list[RowError], file_name: str = ""
+) -> Iterator[TaxpayerRecord]:
+    """Yield each valid row; append every problem to ``errors`` (the caller refuses the file if any).
+
+    Each row is checked on its own; a 宛名番号 repeated in the file is found by the import on the
+    staged rows (``taxpayers.services``), so memory does not grow with the file.
+    """
     for line, row in iter_rows(text, HEADER, errors, file_name):
         c = RowChecker(line, errors)
         taxpayer_no = c.digits(row, "taxpayer_no", min_len=1, max_len=15)
@@ -73,11 +77,6 @@ def parse_taxpayers(text: str, errors: list[RowError], file_name: str = "") -> I
                 c.fail("corporate_number", "法人番号のチェックデジットが一致しません", corporate_number)
         resident = c.choice(row, "resident", RESIDENT)
         deceased_on = c.date(row, "deceased_on", required=False)
-        if taxpayer_no:
-            if taxpayer_no in seen:
-                c.fail("taxpayer_no", f"宛名番号が{seen[taxpayer_no]}行目と重複しています", taxpayer_no)
-            else:
-                seen[taxpayer_no] = line
         if c.ok:
             yield TaxpayerRecord(
                 line=line,

@@ -2,98 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import logging
+import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
+from django.utils import timezone
 
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
+from choshu.core.bulk import analyze_if_stale, analyze_tables, copy_rows, id_sequence
 from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
-from choshu.formats.csvfile import decode_strict, read_bytes
+from choshu.formats.csvfile import MAX_ERRORS, CsvSource, open_strict
 from choshu.formats.errors import FileRefused, RowError
-from choshu.formats.levies_csv import LevyRecord, parse_levies
-from choshu.levies.ledger import Leg, Posting, post_many
-from choshu.levies.models import Account, Component, Installment, Levy, TxnKind
-from choshu.levies.slip_numbers import assign_missing_slip_numbers
-from choshu.taxpayers.services import ImportSummary, taxpayer_ids_by_no
+from choshu.formats.levies_csv import parse_levies
+from choshu.levies.ledger import post_selected
+from choshu.levies.models import Account, Component, Installment, LedgerTransaction, Levy, TxnKind
+from choshu.levies.slip_numbers import system_slip_no
+from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.services import ImportSummary
+
+logger = logging.getLogger(__name__)
 
 JOB_KIND = Job.Kind.IMPORT_LEVIES
-CHUNK = 2000
+BATCH = 10_000  # records parsed and COPYed per batch; system slip numbers computed per batch
 
-LevyKey = tuple[str, int, str]
-InstKey = tuple[str, int, str, int]
-
-
-def parse_levy_file(
-    municipality: Municipality, path: str | Path
-) -> tuple[str, list[LevyRecord], dict[str, int]]:
-    """Read and validate the whole file, including references to taxpayers and existing levies."""
-    decoded = decode_strict(read_bytes(path), str(path))
-    errors: list[RowError] = []
-    records = list(parse_levies(decoded.text, errors, str(path)))
-    taxpayer_ids = taxpayer_ids_by_no(municipality, (r.taxpayer_no for r in records))
-    for rec in records:
-        if rec.taxpayer_no not in taxpayer_ids:
-            errors.append(
-                RowError(
-                    rec.line,
-                    "taxpayer_no",
-                    "宛名番号が登録されていません（先に宛名を取り込んでください）",
-                    rec.taxpayer_no,
-                )
-            )
-    errors.extend(_conflicts_with_database(municipality, records, taxpayer_ids))
-    if errors:
-        errors.sort(key=lambda e: e.line)
-        raise FileRefused(errors, str(path))
-    return decoded.sha256, records, taxpayer_ids
-
-
-def _conflicts_with_database(
-    municipality: Municipality, records: Sequence[LevyRecord], taxpayer_ids: dict[str, int]
-) -> list[RowError]:
-    """A notice already booked to another taxpayer, or a slip number used by another installment."""
-    errors: list[RowError] = []
-    for start in range(0, len(records), CHUNK):
-        chunk = records[start : start + CHUNK]
-        owners = {
-            (t, y, n): tp
-            for t, y, n, tp in Levy.objects.filter(
-                municipality=municipality, notice_no__in={r.notice_no for r in chunk}
-            ).values_list("tax_item", "levy_year", "notice_no", "taxpayer_id")
-        }
-        for rec in chunk:
-            owner = owners.get((rec.tax_item, rec.levy_year, rec.notice_no))
-            if (
-                owner is not None
-                and rec.taxpayer_no in taxpayer_ids
-                and owner != taxpayer_ids[rec.taxpayer_no]
-            ):
-                errors.append(
-                    RowError(
-                        rec.line,
-                        "taxpayer_no",
-                        "この通知書番号は別の宛名番号の調定として登録済みです",
-                        rec.taxpayer_no,
-                    )
-                )
-        slips = {r.slip_no: r for r in chunk if r.slip_no}
-        if slips:
-            for slip, t, y, n, i in Installment.objects.filter(
-                municipality=municipality, slip_no__in=list(slips)
-            ).values_list(
-                "slip_no", "levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no"
-            ):
-                rec = slips[str(slip)]
-                if (t, y, n, i) != rec.key:
-                    errors.append(
-                        RowError(rec.line, "slip_no", "この納付番号は別の期別に登録済みです", rec.slip_no)
-                    )
-    return errors
+STAGE = "choshu_levy_stage"  # the file's valid records
+BAD = "choshu_levy_bad"  # lines refused by a check over the whole file (duplicates)
+LEVIES = "choshu_levy_keys"  # one row per levy of the file: its taxpayer, its levy (found or new)
+ROWS = "choshu_levy_rows"  # one row per record: its installment (found or new), what it changes
+SLIPS = "choshu_levy_slips"  # system slip numbers of the new installments without one
+TABLES = (STAGE, BAD, LEVIES, ROWS, SLIPS)
+STAGE_COLUMNS = ("line", "tax_item", "levy_year", "notice_no", "taxpayer_no", "installment_no", "due_date",
+                 "principal", "slip_no")  # fmt: skip
+LEVY_KEY = ("tax_item", "levy_year", "notice_no")
 
 
 def levies_import(
@@ -103,170 +50,378 @@ def levies_import(
 
     Levies and corrections are booked on ``booking_date`` (調定日・更正日 and 日計日 alike): the
     file carries no date of its own, so the caller says which business day the import belongs to.
+
+    The file is read as a stream and COPYed into a staging table in batches; the checks that need the
+    whole file or the database (an installment key twice, a 通知書番号 with two 宛名番号, a 納付番号
+    twice or held by another installment, an unknown 宛名番号, a notice booked to someone else) are
+    set-based queries over it, and a refused file rolls everything back. Then the levies, the
+    installments and the ledger (``levies.ledger.post_selected``: one 調定 transaction per new
+    installment, a 更正 per changed principal, a 過誤納 when a reduction goes below what was paid)
+    are written from it in a few statements. Memory does not grow with the file.
     """
+    summary = ImportSummary(
+        extra={"levies_created": 0, "overpayments": 0, "amount_levied": 0, "amount_corrected": 0}
+    )
     try:
-        sha, records, taxpayer_ids = parse_levy_file(municipality, path)
+        with transaction.atomic():
+            source = open_strict(path, str(path))
+            summary.already_imported = file_already_imported(
+                municipality=municipality, kind=JOB_KIND, sha256=source.sha256
+            )
+            job = job_start(
+                municipality=municipality,
+                kind=JOB_KIND,
+                actor=actor,
+                file_name=str(path),
+                file_sha256=source.sha256,
+            )
+            run = _LevyImport(municipality, job, actor, booking_date, summary)
+            run.stage(source, str(path))
+            run.check(str(path))
+            run.write()
+            summary.job_id = job.pk
+            job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
+            audit_record(
+                kind=AuditKind.BATCH,
+                function="調定取込",
+                municipality=municipality,
+                user=actor,
+                job=job,
+                detail={"file": str(path), "sha256": source.sha256, **summary.as_dict()},
+            )
+            _drop()
+            logger.info("import phases %s", json.dumps(run.phases))
     except FileRefused as refused:
+        _drop()
         job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path))
         job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
         raise
-    summary = ImportSummary(
-        rows=len(records),
-        extra={"levies_created": 0, "overpayments": 0, "amount_levied": 0, "amount_corrected": 0},
-    )
-    summary.already_imported = file_already_imported(municipality=municipality, kind=JOB_KIND, sha256=sha)
-    with transaction.atomic():
-        job = job_start(
-            municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), file_sha256=sha
-        )
-        for start in range(0, len(records), CHUNK):
-            _import_chunk(
-                municipality, records[start : start + CHUNK], taxpayer_ids, job, actor, summary, booking_date
-            )
-        summary.job_id = job.pk
-        job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
-        audit_record(
-            kind=AuditKind.BATCH,
-            function="調定取込",
-            municipality=municipality,
-            user=actor,
-            job=job,
-            detail={"file": str(path), "sha256": sha, **summary.as_dict()},
-        )
     return summary
 
 
-def _import_chunk(
-    municipality: Municipality,
-    chunk: Sequence[LevyRecord],
-    taxpayer_ids: dict[str, int],
-    job: Job,
-    actor: Any,
-    summary: ImportSummary,
-    booking_date: date,
-) -> None:
-    levies = _levies_for(municipality, chunk, taxpayer_ids, job, summary)
-    existing: dict[InstKey, Installment] = {}
-    for inst in Installment.objects.filter(levy__in=list(levies.values())).select_related("levy"):
-        existing[(inst.levy.tax_item, inst.levy.levy_year, inst.levy.notice_no, inst.installment_no)] = inst
-    new: list[tuple[LevyRecord, Installment]] = []
-    corrections: list[tuple[LevyRecord, Installment]] = []
-    touched: list[Installment] = []
-    for rec in chunk:
-        found = existing.get(rec.key)
-        if found is None:
-            levy = levies[rec.key[:3]]
-            inst = Installment(
-                municipality=municipality,
-                levy=levy,
-                taxpayer_id=levy.taxpayer_id,
-                installment_no=rec.installment_no,
-                due_date=rec.due_date,
-                slip_no=rec.slip_no or None,
+def _drop() -> None:
+    with connection.cursor() as cur:
+        for table in TABLES:
+            cur.execute(f"DROP TABLE IF EXISTS {table}")
+
+
+class _LevyImport:
+    """One run of the levy import inside the caller's transaction (stage → check → write)."""
+
+    def __init__(
+        self, municipality: Municipality, job: Job, actor: Any, booking_date: date, summary: ImportSummary
+    ) -> None:
+        self.m = municipality.pk
+        self.job = job
+        self.actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        self.booking_date = booking_date
+        self.summary = summary
+        self.pg = connection.vendor == "postgresql"
+        self.errors: list[RowError] = []
+        self.phases: dict[str, float] = {}
+        self._mark = time.monotonic()
+        self.p = {"m": self.m}
+
+    def _phase(self, name: str) -> None:
+        now = time.monotonic()
+        self.phases[name] = round(now - self._mark, 2)
+        self._mark = now
+
+    # -- stage -------------------------------------------------------------------------------------
+
+    def stage(self, source: CsvSource, file_name: str) -> None:
+        _drop()
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""CREATE TEMP TABLE {STAGE} (line integer NOT NULL, tax_item varchar(2) NOT NULL,
+                    levy_year integer NOT NULL, notice_no varchar(12) NOT NULL,
+                    taxpayer_no varchar(15) NOT NULL, installment_no integer NOT NULL, due_date date NOT NULL,
+                    principal bigint NOT NULL, slip_no varchar(16))"""
             )
-            new.append((rec, inst))
-            continue
-        inst = found
-        changed = False
-        if inst.due_date != rec.due_date:
-            inst.due_date, changed = rec.due_date, True
-        if rec.slip_no and inst.slip_no != rec.slip_no:
-            inst.slip_no, changed = rec.slip_no, True
-        if inst.principal_levied != rec.principal:
-            corrections.append((rec, inst))
-        elif changed:
-            summary.updated += 1
-        else:
-            summary.unchanged += 1
-        if changed:
-            touched.append(inst)
-    Installment.objects.bulk_create([inst for _, inst in new], batch_size=1000)
-    assign_missing_slip_numbers([inst for _, inst in new])
-    if touched:
-        Installment.objects.bulk_update(touched, ["due_date", "slip_no"], batch_size=1000)
-    postings = _levy_postings(new, booking_date) + _correction_postings(corrections, booking_date, summary)
-    post_many(municipality=municipality, postings=postings, actor=actor, job=job)
-    summary.created += len(new)
-    summary.corrections += len(corrections)
-    summary.extra["amount_levied"] += sum(rec.principal for rec, _ in new)
+        iso = not self.pg
+        with source.open() as text:
+            batch: list[tuple[Any, ...]] = []
+            for r in parse_levies(text, self.errors, file_name):
+                batch.append((r.line, r.tax_item, r.levy_year, r.notice_no, r.taxpayer_no, r.installment_no,
+                              r.due_date.isoformat() if iso else r.due_date, r.principal, r.slip_no or None))  # fmt: skip
+                if len(batch) >= BATCH:
+                    copy_rows(STAGE, STAGE_COLUMNS, batch)
+                    self.summary.rows += len(batch)
+                    batch = []
+            copy_rows(STAGE, STAGE_COLUMNS, batch)
+            self.summary.rows += len(batch)
+        analyze_tables(STAGE)
+        self._phase("read_stage")
 
+    # -- check -------------------------------------------------------------------------------------
 
-def _levies_for(
-    municipality: Municipality,
-    chunk: Sequence[LevyRecord],
-    taxpayer_ids: dict[str, int],
-    job: Job,
-    summary: ImportSummary,
-) -> dict[LevyKey, Levy]:
-    keys = {r.key[:3]: taxpayer_ids[r.taxpayer_no] for r in chunk}
-    found: dict[LevyKey, Levy] = {
-        (lv.tax_item, lv.levy_year, lv.notice_no): lv
-        for lv in Levy.objects.filter(municipality=municipality, notice_no__in={k[2] for k in keys})
-    }
-    missing = [
-        Levy(
-            municipality=municipality, taxpayer_id=tp, tax_item=k[0], levy_year=k[1], notice_no=k[2], job=job
+    def check(self, file_name: str) -> None:
+        """Every check that needs the whole file or the database, in the parser's order per row."""
+        with connection.cursor() as cur:
+            self._in_file(cur)
+            analyze_if_stale(Taxpayer._meta.db_table, Levy._meta.db_table, Installment._meta.db_table)
+            self._levies(cur)
+            self._against_database(cur)
+        self._phase("check")
+        if self.errors:
+            self.errors.sort(key=lambda e: e.line)
+            raise FileRefused(self.errors, file_name)
+
+    def _in_file(self, cur: Any) -> None:
+        """An installment key twice; a 通知書番号 with another 宛名番号 than its first row; a 納付番号
+        twice. Each check sees only the rows the previous ones passed (as a reader top to bottom)."""
+        key = ", ".join(LEVY_KEY)
+        cur.execute(
+            f"CREATE TEMP TABLE {BAD} (line integer NOT NULL, col varchar(20), first integer, value text)"
         )
-        for k, tp in keys.items()
-        if k not in found
-    ]
-    for lv in Levy.objects.bulk_create(missing, batch_size=1000):
-        found[(lv.tax_item, lv.levy_year, lv.notice_no)] = lv
-    summary.extra["levies_created"] += len(missing)
-    return found
-
-
-def _levy_postings(new: Sequence[tuple[LevyRecord, Installment]], booking_date: date) -> list[Posting]:
-    """One 調定 transaction per installment: receivable (principal) against the levied account."""
-    return [
-        Posting(
-            kind=TxnKind.LEVY,
-            legal_date=booking_date,
-            booking_date=booking_date,
-            legs=[
-                Leg(Account.RECEIVABLE, rec.principal, Component.PRINCIPAL, inst),
-                Leg(Account.LEVIED, -rec.principal, Component.PRINCIPAL, inst),
-            ],
-            memo="調定取込",
+        # First whether anything is wrong at all (hash aggregates); the rows, in file order, only then.
+        cur.execute(
+            f"""SELECT EXISTS (SELECT 1 FROM {STAGE} GROUP BY {key}, installment_no HAVING COUNT(*) > 1),
+                       EXISTS (SELECT 1 FROM {STAGE} GROUP BY {key} HAVING MIN(taxpayer_no) <> MAX(taxpayer_no)),
+                       EXISTS (SELECT 1 FROM {STAGE} WHERE slip_no IS NOT NULL GROUP BY slip_no
+                               HAVING COUNT(*) > 1)"""  # noqa: S608 - constants
         )
-        for rec, inst in new
-        if rec.principal
-    ]
+        if not any(cur.fetchone()):
+            return
+        cur.execute(
+            f"""INSERT INTO {BAD} SELECT line, 'installment_no', first, '' FROM (
+                    SELECT line, MIN(line) OVER (PARTITION BY {key}, installment_no) AS first FROM {STAGE}
+                ) d WHERE line <> first"""  # noqa: S608 - constants
+        )
+        cur.execute(
+            f"""INSERT INTO {BAD} SELECT line, 'taxpayer_no', first, taxpayer_no FROM (
+                    SELECT line, taxpayer_no, FIRST_VALUE(line) OVER w AS first,
+                           FIRST_VALUE(taxpayer_no) OVER w AS owner
+                    FROM {STAGE} s WHERE NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.line = s.line)
+                    WINDOW w AS (PARTITION BY {key} ORDER BY line)
+                ) d WHERE taxpayer_no <> owner"""  # noqa: S608
+        )
+        cur.execute(
+            f"""INSERT INTO {BAD} SELECT line, 'slip_no', first, slip_no FROM (
+                    SELECT line, slip_no, MIN(line) OVER (PARTITION BY slip_no) AS first
+                    FROM {STAGE} s
+                    WHERE slip_no IS NOT NULL AND NOT EXISTS (SELECT 1 FROM {BAD} b WHERE b.line = s.line)
+                ) d WHERE line <> first"""  # noqa: S608
+        )
+        reasons = {
+            "installment_no": "同じ税目・年度・通知書番号・期別が{}行目にあります",
+            "taxpayer_no": "同じ通知書番号の{}行目と宛名番号が異なります",
+            "slip_no": "納付番号が{}行目と重複しています",
+        }
+        cur.execute(f"SELECT line, col, first, value FROM {BAD} ORDER BY line LIMIT {MAX_ERRORS}")  # noqa: S608
+        found = cur.fetchall()
+        self.errors.extend(
+            RowError(line, col, reasons[col].format(first), value) for line, col, first, value in found
+        )
+        if found:
+            cur.execute(f"DELETE FROM {STAGE} WHERE line IN (SELECT line FROM {BAD})")  # noqa: S608
 
+    def _levies(self, cur: Any) -> None:
+        """The file's levies: each with its taxpayer and the levy already booked under its key, or a
+        new id (drawn only for a levy of a known taxpayer that is not booked yet)."""
+        tp, levy = Taxpayer._meta.db_table, Levy._meta.db_table
+        new_id = self._new_id(cur, levy, "k.first_line")
+        cur.execute(
+            f"""CREATE TEMP TABLE {LEVIES} AS
+                SELECT k.tax_item, k.levy_year, k.notice_no, k.taxpayer_no, t.id AS taxpayer_id,
+                       l.taxpayer_id AS owner_id, l.id IS NULL AND t.id IS NOT NULL AS is_new,
+                       CASE WHEN l.id IS NOT NULL THEN l.id WHEN t.id IS NOT NULL THEN {new_id} END AS levy_id
+                FROM (SELECT tax_item, levy_year, notice_no, taxpayer_no, MIN(line) AS first_line
+                      FROM {STAGE} GROUP BY tax_item, levy_year, notice_no, taxpayer_no) k
+                LEFT JOIN {tp} t ON t.municipality_id = %(m)s AND t.taxpayer_no = k.taxpayer_no
+                LEFT JOIN {levy} l ON l.municipality_id = %(m)s AND l.tax_item = k.tax_item
+                     AND l.levy_year = k.levy_year AND l.notice_no = k.notice_no""",  # noqa: S608
+            self.p,
+        )
+        cur.execute(f"CREATE INDEX {LEVIES}_key ON {LEVIES} (notice_no, tax_item, levy_year)")
+        analyze_tables(LEVIES)
 
-def _correction_postings(
-    corrections: Sequence[tuple[LevyRecord, Installment]], booking_date: date, summary: ImportSummary
-) -> list[Posting]:
-    """更正: book the difference; if the installment is then overpaid, the excess becomes 過誤納金."""
-    postings: list[Posting] = []
-    for rec, inst in corrections:
-        delta = rec.principal - inst.principal_levied
-        summary.extra["amount_corrected"] += delta
-        postings.append(
-            Posting(
-                kind=TxnKind.CORRECTION,
-                legal_date=booking_date,
-                booking_date=booking_date,
-                legs=[
-                    Leg(Account.RECEIVABLE, delta, Component.PRINCIPAL, inst),
-                    Leg(Account.LEVIED, -delta, Component.PRINCIPAL, inst),
-                ],
-                memo=f"更正 {inst.principal_levied}→{rec.principal}",
+    def _against_database(self, cur: Any) -> None:
+        """An unknown 宛名番号; a notice booked to another taxpayer; a 納付番号 of another installment."""
+        join = f"JOIN {LEVIES} k ON k.notice_no = s.notice_no AND k.tax_item = s.tax_item AND k.levy_year = s.levy_year"
+        checks = (
+            ("taxpayer_no", "宛名番号が登録されていません（先に宛名を取り込んでください）", "s.taxpayer_no",
+             "k.taxpayer_id IS NULL"),
+            ("taxpayer_no", "この通知書番号は別の宛名番号の調定として登録済みです", "s.taxpayer_no",
+             "k.owner_id IS NOT NULL AND k.taxpayer_id IS NOT NULL AND k.owner_id <> k.taxpayer_id"),
+        )  # fmt: skip
+        for column, reason, value, where in checks:
+            cur.execute(f"SELECT 1 FROM {LEVIES} k WHERE {where} LIMIT 1")  # noqa: S608
+            if cur.fetchone() is None:
+                continue
+            cur.execute(
+                f"SELECT s.line, {value} FROM {STAGE} s {join} WHERE {where} ORDER BY s.line LIMIT {MAX_ERRORS}"  # noqa: S608
             )
+            self.errors.extend(RowError(line, column, reason, v) for line, v in cur.fetchall())
+        inst, levy = Installment._meta.db_table, Levy._meta.db_table
+        cur.execute(
+            f"""SELECT s.line, s.slip_no FROM {STAGE} s
+                JOIN {inst} i ON i.municipality_id = %(m)s AND i.slip_no = s.slip_no
+                JOIN {levy} l ON l.id = i.levy_id
+                WHERE s.slip_no IS NOT NULL
+                  AND (l.tax_item <> s.tax_item OR l.levy_year <> s.levy_year OR l.notice_no <> s.notice_no
+                       OR i.installment_no <> s.installment_no)
+                ORDER BY s.line LIMIT {MAX_ERRORS}""",  # noqa: S608
+            self.p,
         )
-        excess = inst.principal_paid - rec.principal
-        if excess > 0:
-            summary.extra["overpayments"] += 1
-            postings.append(
-                Posting(
-                    kind=TxnKind.OVERPAYMENT,
-                    legal_date=booking_date,
-                    booking_date=booking_date,
-                    legs=[
-                        Leg(Account.RECEIVABLE, excess, Component.PRINCIPAL, inst),
-                        Leg(Account.OVERPAYMENT, -excess, Component.NONE, None, inst.taxpayer_id),
-                    ],
-                    memo="減額更正による過誤納",
-                )
+        self.errors.extend(
+            RowError(line, "slip_no", "この納付番号は別の期別に登録済みです", v) for line, v in cur.fetchall()
+        )
+
+    def _new_id(self, cur: Any, table: str, line: str, step: int = 1, offset: int = 0) -> str:
+        """SQL drawing a fresh id of ``table``: its sequence on PostgreSQL (evaluated only for the rows
+        that need one); on SQLite (one writer) the largest id plus the record's line (ids need not be
+        dense), ``step`` ids per line."""
+        if self.pg:
+            return f"nextval('{id_sequence(table)}'::regclass)"
+        cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")  # noqa: S608
+        return f"({int(cur.fetchone()[0])} + {step} * {line} + {offset})"
+
+    # -- write -------------------------------------------------------------------------------------
+
+    def write(self) -> None:
+        levy, inst = Levy._meta.db_table, Installment._meta.db_table
+        with connection.cursor() as cur:
+            cur.execute(
+                f"""INSERT INTO {levy} (id, municipality_id, taxpayer_id, tax_item, levy_year, notice_no,
+                        created_at, job_id)
+                    SELECT levy_id, %(m)s, taxpayer_id, tax_item, levy_year, notice_no, %(now)s, %(job)s
+                    FROM {LEVIES} WHERE is_new""",  # noqa: S608
+                {**self.p, "now": timezone.now(), "job": self.job.pk},
             )
-    return postings
+            self.summary.extra["levies_created"] = cur.rowcount
+            self._rows(cur)
+            self._phase("match")
+            self._system_slips(cur)
+            self._phase("slips")
+            cur.execute(
+                f"""INSERT INTO {inst} (id, municipality_id, levy_id, taxpayer_id, installment_no, due_date,
+                        slip_no, principal_levied, principal_paid, principal_outstanding)
+                    SELECT r.inst_id, %(m)s, r.levy_id, r.taxpayer_id, r.installment_no, r.due_date,
+                           COALESCE(r.slip_no, x.slip_no), 0, 0, 0
+                    FROM {ROWS} r LEFT JOIN {SLIPS} x ON x.inst_id = r.inst_id
+                    WHERE r.is_new""",  # noqa: S608
+                self.p,
+            )
+            cur.execute(
+                f"""UPDATE {inst} SET due_date = r.due_date, slip_no = COALESCE(r.slip_no, {inst}.slip_no)
+                    FROM {ROWS} r WHERE {inst}.id = r.inst_id AND r.touched"""  # noqa: S608
+            )
+            self._phase("installments")
+            self._post(cur)
+            self._phase("ledger")
+            self._count(cur)
+
+    def _rows(self, cur: Any) -> None:
+        """Each record with its installment: found by (levy, 期別), or new with a fresh id; what it
+        changes; and the ids of the ledger transactions it books."""
+        inst = Installment._meta.db_table
+        new_inst = self._new_id(cur, inst, "s.line")
+        txn = self._new_id(cur, LedgerTransaction._meta.db_table, "s.line", 2)
+        over = self._new_id(cur, LedgerTransaction._meta.db_table, "s.line", 2, 1)
+        cur.execute(
+            f"""CREATE TEMP TABLE {ROWS} AS
+                SELECT s.line, k.levy_id, k.taxpayer_id, s.installment_no, s.due_date, s.principal, s.slip_no,
+                       i.id IS NULL AS is_new, COALESCE(i.id, {new_inst}) AS inst_id,
+                       i.principal_levied AS old_levied, i.principal_paid AS old_paid,
+                       i.principal_outstanding AS old_outstanding,
+                       i.id IS NOT NULL AND i.principal_levied = s.principal
+                         AND (i.due_date <> s.due_date OR (s.slip_no IS NOT NULL AND s.slip_no IS DISTINCT FROM i.slip_no))
+                         AS changed,
+                       i.id IS NOT NULL
+                         AND (i.due_date <> s.due_date OR (s.slip_no IS NOT NULL AND s.slip_no IS DISTINCT FROM i.slip_no))
+                         AS touched,
+                       CASE WHEN i.id IS NULL AND s.principal <> 0 THEN {txn}
+                            WHEN i.id IS NOT NULL AND i.principal_levied <> s.principal THEN {txn} END AS txn_id,
+                       CASE WHEN i.id IS NOT NULL AND i.principal_levied <> s.principal
+                                 AND i.principal_paid > s.principal THEN {over} END AS over_txn_id
+                FROM {STAGE} s
+                JOIN {LEVIES} k ON k.notice_no = s.notice_no AND k.tax_item = s.tax_item AND k.levy_year = s.levy_year
+                LEFT JOIN {inst} i ON i.levy_id = k.levy_id AND i.installment_no = s.installment_no""",  # noqa: S608
+        )
+        if not self.pg:  # SQLite joins by index; PostgreSQL hashes (given the statistics)
+            cur.execute(f"CREATE INDEX {ROWS}_inst ON {ROWS} (inst_id)")
+        analyze_tables(ROWS)
+
+    def _system_slips(self, cur: Any) -> None:
+        """The system's 納付番号 for each new installment without one (computed in Python, from its id:
+        ``slip_numbers.system_slip_no``), read back and COPYed a batch at a time."""
+        cur.execute(f"CREATE TEMP TABLE {SLIPS} (inst_id bigint NOT NULL, slip_no varchar(16) NOT NULL)")
+        ids = _read_ids(f"SELECT inst_id FROM {ROWS} WHERE is_new AND slip_no IS NULL")  # noqa: S608
+        for batch in ids:
+            copy_rows(SLIPS, ("inst_id", "slip_no"), [(i, system_slip_no(i)) for i in batch])
+        cur.execute(f"CREATE INDEX {SLIPS}_inst ON {SLIPS} (inst_id)")
+        analyze_tables(SLIPS)
+
+    def _post(self, cur: Any) -> None:
+        """調定 (new installments), 更正 (changed principals) and 過誤納 (a reduction below what was
+        paid): one ledger transaction each, of the installment's taxpayer, through the ledger."""
+        levy, corr, over = TxnKind.LEVY.value, TxnKind.CORRECTION.value, TxnKind.OVERPAYMENT.value
+        recv, levied, op = Account.RECEIVABLE.value, Account.LEVIED.value, Account.OVERPAYMENT.value
+        principal, none = Component.PRINCIPAL.value, Component.NONE.value
+        memo = "'更正 ' || CAST(old_levied AS text) || '→' || CAST(principal AS text)"
+        txns = f"""
+            SELECT txn_id AS id, '{levy}' AS kind, %(d)s AS legal_date, %(d)s AS booking_date,
+                   '調定取込' AS memo, CAST(NULL AS bigint) AS reverses_id
+            FROM {ROWS} WHERE is_new AND txn_id IS NOT NULL
+            UNION ALL
+            SELECT txn_id, '{corr}', %(d)s, %(d)s, {memo}, NULL FROM {ROWS} WHERE NOT is_new AND txn_id IS NOT NULL
+            UNION ALL
+            SELECT over_txn_id, '{over}', %(d)s, %(d)s, '減額更正による過誤納', NULL
+            FROM {ROWS} WHERE over_txn_id IS NOT NULL"""
+        change = """CASE WHEN is_new THEN principal ELSE principal - old_levied END"""
+        kind = f"CASE WHEN is_new THEN '{levy}' ELSE '{corr}' END"
+        entries = f"""
+            SELECT {kind} AS kind, txn_id, '{recv}' AS account, '{principal}' AS component,
+                   inst_id AS installment_id, taxpayer_id, CAST(NULL AS bigint) AS payment_id, {change} AS amount
+            FROM {ROWS} WHERE txn_id IS NOT NULL
+            UNION ALL
+            SELECT {kind}, txn_id, '{levied}', '{principal}', inst_id, taxpayer_id, NULL, -({change})
+            FROM {ROWS} WHERE txn_id IS NOT NULL
+            UNION ALL
+            SELECT '{over}', over_txn_id, '{recv}', '{principal}', inst_id, taxpayer_id, NULL, old_paid - principal
+            FROM {ROWS} WHERE over_txn_id IS NOT NULL
+            UNION ALL
+            SELECT '{over}', over_txn_id, '{op}', '{none}', NULL, taxpayer_id, NULL, principal - old_paid
+            FROM {ROWS} WHERE over_txn_id IS NOT NULL"""
+        expected = f"""SELECT inst_id AS installment_id, old_outstanding AS principal_outstanding
+                       FROM {ROWS} WHERE NOT is_new AND txn_id IS NOT NULL"""
+        post_selected(
+            municipality_id=self.m,
+            txns=txns,
+            entries=entries,
+            params={"d": self.booking_date if self.pg else self.booking_date.isoformat()},
+            recorded_at=timezone.now(),
+            actor_id=self.actor_id,
+            job_id=self.job.pk,
+            expected=expected,
+        )
+
+    def _count(self, cur: Any) -> None:
+        cur.execute(
+            f"""SELECT COALESCE(SUM(CASE WHEN is_new THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN NOT is_new AND txn_id IS NOT NULL THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN changed THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN over_txn_id IS NOT NULL THEN 1 ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN is_new THEN principal ELSE 0 END), 0),
+                       COALESCE(SUM(CASE WHEN NOT is_new AND txn_id IS NOT NULL THEN principal - old_levied
+                                    ELSE 0 END), 0)
+                FROM {ROWS}"""  # noqa: S608
+        )
+        created, corrections, updated, overpayments, levied, corrected = (int(v) for v in cur.fetchone())
+        s = self.summary
+        s.created, s.corrections, s.updated = created, corrections, updated
+        s.unchanged = s.rows - created - corrections - updated
+        s.extra["overpayments"], s.extra["amount_levied"], s.extra["amount_corrected"] = (
+            overpayments,
+            levied,
+            corrected,
+        )
+
+
+def _read_ids(sql: str) -> Iterator[list[int]]:
+    """One column of ids read back a batch at a time (a server-side cursor on PostgreSQL)."""
+    with connection.chunked_cursor() as cur:
+        cur.execute(sql)
+        while rows := cur.fetchmany(BATCH):
+            yield [int(r[0]) for r in rows]

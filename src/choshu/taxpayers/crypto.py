@@ -56,8 +56,15 @@ def _keys() -> tuple[AESGCM, bytes]:
     return AESGCM(_derive(b"choshu my_number enc v1")), _derive(b"choshu my_number hash v1")
 
 
+@lru_cache(maxsize=1)
+def _hasher() -> hmac.HMAC:
+    """The keyed hash with its key already absorbed: copied per number (the key schedule once)."""
+    return hmac.new(_keys()[1], digestmod=hashlib.sha256)
+
+
 def reset_key_cache() -> None:
     _keys.cache_clear()
+    _hasher.cache_clear()
 
 
 def encrypt_my_number(number: str) -> bytes:
@@ -78,8 +85,9 @@ def decrypt_my_number(blob: bytes | memoryview | None) -> str:
 
 def my_number_hash(number: str) -> str:
     """Keyed hash (HMAC-SHA256) used to find a person by My Number without decrypting every row."""
-    _, hkey = _keys()
-    return hmac.new(hkey, number.encode("ascii"), hashlib.sha256).hexdigest()
+    h = _hasher().copy()
+    h.update(number.encode("ascii"))
+    return h.hexdigest()
 
 
 def mask_my_number(has_number: bool) -> str:

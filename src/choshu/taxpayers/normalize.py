@@ -12,8 +12,13 @@ _DASHES = re.compile(r"[‐‑‒–—―−ｰ－ー]")  # dash-like character
 _NON_DIGITS = re.compile(r"\D")
 
 
+_FULL_WIDTH_KATAKANA = re.compile(r"[\u30a1-\u30fa\u30fc\s\u3000]*")
+
+
 def kana_key(text: str) -> str:
     """Full-width katakana, no spaces: ｶﾜｸﾞﾁ, かわぐち and カワグチ all give カワグチ."""
+    if _FULL_WIDTH_KATAKANA.fullmatch(text):  # already full-width katakana (most names): nothing to convert
+        return _SPACES.sub("", text)
     text = jaconv.h2z(text, kana=True, ascii=False, digit=False)
     text = jaconv.hira2kata(text)
     return _SPACES.sub("", text).upper()

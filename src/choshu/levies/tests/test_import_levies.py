@@ -316,3 +316,85 @@ def test_balances_for_an_unknown_taxpayer_exit_2(sample_city: Any) -> None:
 def test_levy_files_written_in_cp932_are_accepted(sample_city: Any, write_csv: Callable) -> None:
     path: Path = write_csv(LEVY_HEADER, ["06,2024,600001,2001,1,2024-05-31,500000,"], encoding="cp932")
     assert cmd("import_levies", str(path), "--json")["created"] == 1
+
+
+def _refusal(path: Path) -> dict[str, Any]:
+    out = StringIO()
+    with pytest.raises(CommandError) as exc:
+        call_command("import_levies", str(path), "--json", stdout=out)
+    assert exc.value.returncode == 2
+    return json.loads(out.getvalue().strip().splitlines()[-1])
+
+
+def test_a_notice_with_two_taxpayer_numbers_in_one_file_is_refused_at_the_later_row(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    before = state()
+    rows = ["06,2024,600001,2001,1,2024-05-31,500000,", "06,2024,600001,1001,2,2024-08-31,500000,"]
+    error = _refusal(write_csv(LEVY_HEADER, rows))["errors"][0]
+    assert (error["line"], error["column"]) == (3, "taxpayer_no") and "2行目" in error["reason"]
+    assert state() == before
+
+
+def test_a_slip_number_twice_in_one_file_is_refused_at_the_later_row(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    from choshu.rules.check_digits import make_slip_no
+
+    slip = make_slip_no("123456789012345")
+    before = state()
+    rows = [
+        f"06,2024,600001,2001,1,2024-05-31,500000,{slip}",
+        f"06,2024,600001,2001,2,2024-08-31,500000,{slip}",
+    ]
+    errors = _refusal(write_csv(LEVY_HEADER, rows))["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [(3, "slip_no")] and "2行目" in errors[0]["reason"]
+    assert state() == before
+
+
+def test_each_in_file_check_sees_only_the_rows_the_previous_ones_passed(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    """Line 3 repeats line 2's key (refused for that alone); line 4 then is the notice's second row and
+    its 宛名番号 differs from line 2's; line 5 repeats line 2's slip number."""
+    from choshu.rules.check_digits import make_slip_no
+
+    slip = make_slip_no("123456789012345")
+    rows = [
+        f"06,2024,600001,2001,1,2024-05-31,500000,{slip}",
+        f"06,2024,600001,1001,1,2024-05-31,500000,{slip}",
+        "06,2024,600001,1001,2,2024-08-31,500000,",
+        f"06,2024,600002,2001,1,2024-05-31,500000,{slip}",
+    ]
+    errors = _refusal(write_csv(LEVY_HEADER, rows))["errors"]
+    assert [(e["line"], e["column"]) for e in errors] == [
+        (3, "installment_no"),
+        (4, "taxpayer_no"),
+        (5, "slip_no"),
+    ]
+
+
+def test_a_change_file_books_corrections_and_updates_due_dates_in_one_import(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    rows = [
+        "01,2024,100001,1001,1,2024-07-01,26500,",  # 更正
+        "05,2024,500001,1002,1,2024-06-28,10800,",  # new due date only
+        "05,2025,500002,1002,1,2025-06-02,10800,",  # a new levy
+    ]
+    summary = cmd(
+        "import_levies", str(write_csv(LEVY_HEADER, rows)), "--booking-date", "2025-04-01", "--json"
+    )
+    assert (summary["created"], summary["corrections"], summary["updated"], summary["unchanged"]) == (
+        1,
+        1,
+        1,
+        0,
+    )
+    assert summary["levies_created"] == 1 and summary["amount_corrected"] == -3500
+    assert summary["amount_levied"] == 10800
+    moved = Installment.objects.get(levy__notice_no="500001", installment_no=1)
+    assert moved.due_date == date(2024, 6, 28) and moved.principal_levied == 10800
+    new = Installment.objects.get(levy__notice_no="500002")
+    assert new.slip_no and new.slip_no.startswith("9")  # the system's 納付番号
+    assert cmd("verify_ledger", "--json")["ok"] is True

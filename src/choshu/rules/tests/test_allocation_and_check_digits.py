@@ -127,6 +127,14 @@ def test_malformed_my_numbers_are_invalid(bad: str) -> None:
     assert not cd.is_valid_my_number(bad)
 
 
+@given(st.text(alphabet="0123456789", min_size=11, max_size=11), st.integers(0, 9))
+def test_the_my_number_check_digit_is_the_one_stdnum_computes(body: str, last: int) -> None:
+    from stdnum.jp import in_ as my_number
+
+    assert cd.my_number_check_digit(body) == int(my_number.calc_check_digit(body))
+    assert cd.is_valid_my_number(body + str(last)) == my_number.is_valid(body + str(last))
+
+
 def test_municipality_check_digit() -> None:
     assert cd.municipality_code_check_digit("11203") == 8
     with pytest.raises(ValueError):
