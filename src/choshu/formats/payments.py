@@ -73,8 +73,8 @@ ELTAX_HEADER = (
 MAX_AMOUNT = 999_999_999_999
 # Channels whose reference holds the record's slip number in a fixed place (bank: its third
 # ``:``-field; conveni: digits 14–29 of the barcode, its second ``|``-field), so that two records with
-# the same reference have the same slip. The payment import's fast lane relies on it
-# (``receipts.fastlane``); an eLTAX reference is the transaction id alone.
+# the same reference have the same slip (the parser tests check it for every generated record). An
+# eLTAX reference is the transaction id alone.
 REFERENCE_HAS_SLIP = frozenset({"bank", "conveni"})
 """Sanity bound for bank/eLTAX amounts (12 digits): a larger figure is a column mix-up, not a tax."""
 

@@ -698,7 +698,7 @@ def allocation_lines(payment: Payment) -> list[AllocationLine]:
     """The payment's ledger lines per transaction and 期別: 本税, 延滞金, 過誤納金 and 未消込."""
     entries = (
         LedgerEntry.objects.filter(txn_id__in=_payment_txn_ids(payment))
-        # An import's fast lane shares one transaction among the payments of a 領収日 and 日計日.
+        # Every entry of a payment's transactions names it (LedgerEntry.payment).
         .filter(Q(payment_id=payment.pk) | Q(payment_id__isnull=True))
         .exclude(account=Account.CASH)
         .select_related("txn", "installment__levy")
