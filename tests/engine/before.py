@@ -4,6 +4,11 @@ Before issue 11 an import's fast lane shared one transaction and one cash entry 
 領収日 × 日計日, so transactions are compared by what belongs to each payment: its own entries (other
 than cash), the transaction's kind and dates. Everything else — payments, installments' caches,
 suspense items, import summaries (refusals included), verify-ledger — is compared whole.
+
+The golden file (``golden/before_issue11_seed11.json``) is ``projection`` of what ``agree_script.py
+--seed 11`` printed on commit a28dbaa (the last commit before the engine), run with that commit's own
+code (``levies_import`` without ``booking_date``, ``combined_slip_issue`` without ``issued_on``,
+``_bank_line`` from ``test_fastlane``). If the script or its files change, make it again there.
 """
 
 from __future__ import annotations
