@@ -316,13 +316,23 @@ class _LevyImport:
         """Each record with its installment: found by (levy, 期別), or new with a fresh id; what it
         changes; and the ids of the ledger transactions it books."""
         inst = Installment._meta.db_table
-        new_inst = self._new_id(cur, inst, "s.line")
+        # New installments are numbered densely in file order on both databases (their id is in the
+        # system's 納付番号, which must not depend on the database or on a join's order).
+        if self.pg:
+            new_inst = f"nextval('{id_sequence(inst)}'::regclass)"
+        else:
+            cur.execute(f"SELECT COALESCE(MAX(id), 0) FROM {inst}")  # noqa: S608
+            new_inst = f"({int(cur.fetchone()[0])} + ROW_NUMBER() OVER (PARTITION BY q.found_id IS NULL ORDER BY q.line))"
         txn = self._new_id(cur, LedgerTransaction._meta.db_table, "s.line", 2)
         over = self._new_id(cur, LedgerTransaction._meta.db_table, "s.line", 2, 1)
         cur.execute(
             f"""CREATE TEMP TABLE {ROWS} AS
+                SELECT q.line, q.levy_id, q.taxpayer_id, q.installment_no, q.due_date, q.principal, q.slip_no,
+                       q.is_new, COALESCE(q.found_id, {new_inst}) AS inst_id, q.old_levied, q.old_paid,
+                       q.old_outstanding, q.changed, q.touched, q.txn_id, q.over_txn_id
+                FROM (
                 SELECT s.line, k.levy_id, k.taxpayer_id, s.installment_no, s.due_date, s.principal, s.slip_no,
-                       i.id IS NULL AS is_new, COALESCE(i.id, {new_inst}) AS inst_id,
+                       i.id IS NULL AS is_new, i.id AS found_id,
                        i.principal_levied AS old_levied, i.principal_paid AS old_paid,
                        i.principal_outstanding AS old_outstanding,
                        i.id IS NOT NULL AND i.principal_levied = s.principal
@@ -337,7 +347,8 @@ class _LevyImport:
                                  AND i.principal_paid > s.principal THEN {over} END AS over_txn_id
                 FROM {STAGE} s
                 JOIN {LEVIES} k ON k.notice_no = s.notice_no AND k.tax_item = s.tax_item AND k.levy_year = s.levy_year
-                LEFT JOIN {inst} i ON i.levy_id = k.levy_id AND i.installment_no = s.installment_no""",  # noqa: S608
+                LEFT JOIN {inst} i ON i.levy_id = k.levy_id AND i.installment_no = s.installment_no
+                ORDER BY s.line) q""",  # noqa: S608 - PostgreSQL draws the new ids in this order
         )
         if not self.pg:  # SQLite joins by index; PostgreSQL hashes (given the statistics)
             cur.execute(f"CREATE INDEX {ROWS}_inst ON {ROWS} (inst_id)")
