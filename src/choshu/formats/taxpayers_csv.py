@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Iterator
 from datetime import date
 from typing import NamedTuple, TextIO
@@ -22,6 +24,20 @@ MAX_LENGTHS = {"name": 200, "name_kana": 200, "address": 300, "address_extra": 3
 KINDS = {"individual": "個人", "corporation": "法人"}
 SEXES = {"": "不明", "1": "男", "2": "女"}
 RESIDENT = {"1": "住登者", "0": "住登外"}
+
+
+_POSTAL = re.compile(r"([0-9]{3})-?([0-9]{4})")
+_DASHES = str.maketrans(dict.fromkeys("‐‑‒–—―−ーｰ", "-"))
+
+
+def normalize_postal_code(text: str) -> str | None:
+    """郵便番号 as 7 ASCII digits: ``3320012``, ``332-0012`` and their full-width forms (``３３２－００１２``,
+    any dash) are accepted (issue 12); an empty field stays empty; anything else is ``None``."""
+    if not text:
+        return ""
+    plain = unicodedata.normalize("NFKC", text).translate(_DASHES).strip()
+    found = _POSTAL.fullmatch(plain)
+    return found.group(1) + found.group(2) if found else None
 
 
 class TaxpayerRecord(NamedTuple):
@@ -60,9 +76,14 @@ def parse_taxpayers(
                 c.fail(column, f"{limit}文字を超えています（{len(row[column])}文字）")
         birth_date = c.date(row, "birth_date", required=False)
         sex = c.choice(row, "sex", SEXES, required=False)
-        postal_code = row["postal_code"]
-        if postal_code and not (len(postal_code) == 7 and postal_code.isascii() and postal_code.isdigit()):
-            c.fail("postal_code", "郵便番号はハイフンなしの半角数字7桁で指定してください", postal_code)
+        postal_code = normalize_postal_code(row["postal_code"])
+        if postal_code is None:
+            c.fail(
+                "postal_code",
+                "郵便番号は7桁の数字（3320012 または 332-0012、全角も可）で指定してください",
+                row["postal_code"],
+            )
+            postal_code = ""
         my_number = c.digits(row, "my_number", min_len=12, max_len=12, required=False)
         corporate_number = c.digits(row, "corporate_number", min_len=13, max_len=13, required=False)
         if my_number:

@@ -121,6 +121,8 @@ BAD_ROWS = [
         "300文字",
     ),
     ("1001,individual,川口 太郎,カワグチ,1970-04-01,1,,,,0" * 1 + "1" * 30 + ",,,1,", "phone", "30文字"),
+    ("1001,individual,川口 太郎,カワグチ,1970-04-01,1,332 0012,,,,,,1,", "postal_code", "7桁の数字"),
+    ("1001,individual,川口 太郎,カワグチ,1970-04-01,1,33200123,,,,,,1,", "postal_code", "7桁の数字"),
 ]
 
 
@@ -137,6 +139,19 @@ def test_one_bad_row_refuses_the_whole_file_with_line_column_and_reason(
     error = job.errors[0]
     assert (error["line"], error["column"]) == (3, column) and reason in error["reason"]
     assert Taxpayer.objects.count() == 0  # the good row was not written either
+
+
+@pytest.mark.parametrize("written", ["3320012", "332-0012", "３３２－００１２", "３３２ー００１２"])
+def test_a_postal_code_with_or_without_hyphen_and_in_full_width_is_stored_as_seven_digits(
+    municipality: Any, write_csv: Callable, written: str
+) -> None:
+    """Issue 12: 郵便番号 as the standard systems write it (332-0012, full width) are accepted."""
+    row = GOOD[1].replace(",3320012,", f",{written},")
+    run(write_csv(TAXPAYER_HEADER, [row]))
+    assert Taxpayer.objects.get(taxpayer_no="2001").postal_code == "3320012"
+    # The same person sent again with the other spelling is the same 宛名: nothing changes.
+    again = run(write_csv(TAXPAYER_HEADER, [GOOD[1]]))
+    assert (again["unchanged"], again["updated"]) == (1, 0)
 
 
 def test_a_duplicated_taxpayer_number_in_one_file_is_refused(municipality: Any, write_csv: Callable) -> None:
