@@ -272,9 +272,8 @@ def post_selected(
         LAST_TIMINGS.clear()
         cur.execute(f"DROP TABLE IF EXISTS {BATCH_ENTRIES}")
         cur.execute(f"CREATE TEMP TABLE {BATCH_ENTRIES} AS {entries}", p)  # noqa: S608 - caller's SQL
-        cur.execute(f"SELECT COUNT(*) FROM ({txns}) t", p)  # noqa: S608
-        n_txns = int(cur.fetchone()[0])
-        _check_batch(cur, n_txns)
+        # The transactions are inserted first and counted by the insert itself; the check below runs
+        # before anything else is written, in the same database transaction (a failure rolls all back).
         cur.execute(
             f"""INSERT INTO levies_ledgertransaction (id, municipality_id, kind, legal_date, booking_date,
                     recorded_at, actor_id, job_id, reverses_id, memo)
@@ -289,6 +288,8 @@ def post_selected(
                 "job": job_id,
             },  # fmt: skip
         )
+        n_txns = cur.rowcount
+        _check_batch(cur, n_txns)
         cur.execute(
             f"""INSERT INTO levies_ledgerentry (municipality_id, txn_id, account, component, installment_id,
                     taxpayer_id, payment_id, amount)
@@ -355,27 +356,30 @@ def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> No
     paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
     delta = f"{BATCH_ENTRIES}_delta"
     cur.execute(f"DROP TABLE IF EXISTS {delta}")
+    # The expected amounts (as the caller read them) joined in the same statement.
+    known = f"LEFT JOIN ({expected}) x ON x.installment_id = g.installment_id" if expected is not None else ""
     cur.execute(
         f"""CREATE TEMP TABLE {delta} AS
-            SELECT installment_id,
-                   SUM(CASE WHEN kind IN ({levied}) THEN amount ELSE 0 END) AS levied,
-                   SUM(CASE WHEN kind IN ({paid}) THEN -amount ELSE 0 END) AS paid,
-                   SUM(amount) AS outstanding, CAST(NULL AS bigint) AS expected
-            FROM {BATCH_ENTRIES}
-            WHERE account = '{Account.RECEIVABLE.value}' AND component = '{Component.PRINCIPAL.value}'
-              AND installment_id IS NOT NULL
-            GROUP BY installment_id"""  # noqa: S608 - constants only
+            SELECT g.installment_id, g.levied, g.paid, g.outstanding,
+                   {"x.principal_outstanding" if expected is not None else "CAST(NULL AS bigint)"} AS expected
+            FROM (SELECT installment_id,
+                         SUM(CASE WHEN kind IN ({levied}) THEN amount ELSE 0 END) AS levied,
+                         SUM(CASE WHEN kind IN ({paid}) THEN -amount ELSE 0 END) AS paid,
+                         SUM(amount) AS outstanding
+                  FROM {BATCH_ENTRIES}
+                  WHERE account = '{Account.RECEIVABLE.value}' AND component = '{Component.PRINCIPAL.value}'
+                    AND installment_id IS NOT NULL
+                  GROUP BY installment_id) g
+            {known}""",  # noqa: S608 - constants and the caller's SQL
+        params,
     )
+    wanted = cur.rowcount
+    if wanted < 0:  # SQLite does not count the rows of CREATE TABLE … AS
+        cur.execute(f"SELECT COUNT(*) FROM {delta}")  # noqa: S608
+        wanted = int(cur.fetchone()[0])
     check = ""
     if expected is not None:
-        cur.execute(
-            f"""UPDATE {delta} SET expected = x.principal_outstanding
-                FROM ({expected}) x WHERE x.installment_id = {delta}.installment_id""",  # noqa: S608
-            params,
-        )
         check = "AND (d.expected IS NULL OR levies_installment.principal_outstanding = d.expected)"
-    cur.execute(f"SELECT COUNT(*) FROM {delta}")  # noqa: S608
-    wanted = int(cur.fetchone()[0])
     cur.execute(
         f"""UPDATE levies_installment
             SET principal_levied = principal_levied + d.levied, principal_paid = principal_paid + d.paid,
