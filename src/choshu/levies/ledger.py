@@ -163,18 +163,6 @@ def post_many(
     return txn_ids
 
 
-def _entry(municipality: Municipality, txn: LedgerTransaction, leg: Leg) -> LedgerEntry:
-    return LedgerEntry(
-        municipality=municipality,
-        txn=txn,
-        account=leg.account,
-        component=leg.component,
-        installment_id=leg.inst_id,
-        taxpayer_id=leg.owner_id,
-        amount=leg.amount,
-    )
-
-
 def post(
     *,
     municipality: Municipality,
@@ -184,26 +172,16 @@ def post(
     legs: Sequence[Leg],
     actor: Any = None,
     job: Job | None = None,
-    reverses: LedgerTransaction | None = None,
     memo: str = "",
 ) -> LedgerTransaction:
-    """Post one balanced transaction and update the cached amounts of the installments it touches."""
-    _check_balanced(legs)
-    with transaction.atomic():
-        txn = LedgerTransaction.objects.create(
-            municipality=municipality,
-            kind=kind,
-            legal_date=legal_date,
-            booking_date=booking_date,
-            recorded_at=timezone.now(),
-            actor=actor if getattr(actor, "is_authenticated", False) else None,
-            job=job,
-            reverses=reverses,
-            memo=memo[:MEMO_MAX],
-        )
-        LedgerEntry.objects.bulk_create([_entry(municipality, txn, leg) for leg in legs])
-        _update_cache([(kind, leg) for leg in legs])
-    return txn
+    """Post one balanced transaction (``post_many`` with one posting) and return it."""
+    [txn_id] = post_many(
+        municipality=municipality,
+        postings=[Posting(kind=kind, legal_date=legal_date, booking_date=booking_date, legs=legs, memo=memo)],
+        actor=actor,
+        job=job,
+    )
+    return LedgerTransaction.objects.get(pk=txn_id)
 
 
 def cache_deltas(legs: Sequence[tuple[str, Leg]]) -> dict[int, list[int]]:
@@ -261,8 +239,9 @@ def post_selected(
 
     ``txns`` yields ``(id, kind, legal_date, booking_date, memo, reverses_id)`` — ids drawn by the
     caller from the table's sequence (``core.bulk.IdDrawer``); ``entries`` yields
-    ``ENTRY_SELECT_COLUMNS``. Before anything is written every transaction is checked: it sums to zero,
-    has two entries or more, and only known accounts and components. ``expected`` yields
+    ``ENTRY_SELECT_COLUMNS``. Every transaction is checked before its entries are written: it sums to
+    zero, has two entries or more, and only known accounts and components (a failure rolls back the
+    caller's transaction, so nothing of the batch is kept). ``expected`` yields
     ``(installment_id, principal_outstanding)`` as the caller read them: an installment whose cache
     has changed since raises :class:`StaleBalance`. Returns the number of transactions posted.
     """

@@ -21,6 +21,7 @@ cancel a payment of the same file), by the same function.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import time
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.db.models import Sum
 
 from choshu.core.bulk import IdDrawer, copy_rows
@@ -61,7 +62,7 @@ LINE_COLUMNS = ("txn_id", "payment_id", "installment_id", "taxpayer_id", "compon
 FETCH = 10_000  # facts read back per round trip; decisions written per batch
 
 _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-ENGINE_ACCOUNTS = _COMPONENT = {
+ENGINE_ACCOUNTS = {
     AllocComponent.PRINCIPAL: (Account.RECEIVABLE.value, Component.PRINCIPAL.value),
     AllocComponent.LATE_CHARGE: (Account.LATE_CHARGE_INCOME.value, Component.LATE_CHARGE.value),
     AllocComponent.DUNNING_FEE: (Account.RECEIVABLE.value, Component.DUNNING_FEE.value),
@@ -151,7 +152,8 @@ class _Slot:
 
 
 class PaymentEngine:
-    """One run of the engine over one file (or one counter receipt), inside the caller's transaction."""
+    """One run of the engine over one file (or one counter receipt), inside the caller's transaction;
+    used as a context manager, it creates its temporary tables and drops them at the end."""
 
     def __init__(
         self,
@@ -183,6 +185,16 @@ class PaymentEngine:
         self._mark = time.monotonic()
 
     # -- staging ---------------------------------------------------------------------------------
+
+    def __enter__(self) -> PaymentEngine:
+        self.create()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # After a database error the transaction is aborted (PostgreSQL): the temporary tables go with
+        # its rollback, and a DROP now would only hide the error.
+        with contextlib.suppress(DatabaseError):
+            drop_tables()
 
     def create(self) -> None:
         detail = "jsonb" if self.pg else "text"
@@ -299,7 +311,9 @@ class PaymentEngine:
             f"""CREATE TEMP TABLE {REPEAT} AS SELECT reference FROM {STAGE}
                 GROUP BY reference HAVING COUNT(*) > 1"""  # noqa: S608
         )
-        # Installments whose earlier payments the 延滞金 may need (rules.reconcile.needs_history, in SQL).
+        # Installments whose earlier payments the 延滞金 may need (``rules.reconcile.late_charge_owed`` is
+        # reached only by a payment after the 納期限 that exceeds what is owed before it — or may, when
+        # another record of the file or a combined slip reaches the installment).
         cur.execute(
             f"""CREATE TEMP TABLE {NEED} AS
                 SELECT DISTINCT t.installment_id FROM {TARGET} t
@@ -615,11 +629,11 @@ class PaymentEngine:
 
     @staticmethod
     def _case_account() -> str:
-        return " ".join(f"WHEN '{c.value}' THEN '{a}'" for c, (a, _) in _COMPONENT.items())
+        return " ".join(f"WHEN '{c.value}' THEN '{a}'" for c, (a, _) in ENGINE_ACCOUNTS.items())
 
     @staticmethod
     def _case_component() -> str:
-        return " ".join(f"WHEN '{c.value}' THEN '{k}'" for c, (_, k) in _COMPONENT.items())
+        return " ".join(f"WHEN '{c.value}' THEN '{k}'" for c, (_, k) in ENGINE_ACCOUNTS.items())
 
     def _write_reversals(self) -> None:
         """eLTAX cancellations: each payment's transaction negated in a transaction of its own."""

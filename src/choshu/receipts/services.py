@@ -16,7 +16,6 @@ The legal payment date (``paid_on``) drives late charges; the booking date drive
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import zlib
@@ -27,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from choshu.accounts.permissions import Right, has_right
@@ -54,7 +53,6 @@ from choshu.receipts.engine import (
     ENGINE_ACCOUNTS,
     PaymentEngine,
     ReceiptCounts,
-    drop_tables,
     installment_history,
     reverse_payments,
 )
@@ -194,9 +192,8 @@ def _run_engine(
     applied (a 速報取消 or cancellation with nothing to cancel), the file is refused with every error
     and nothing is kept.
     """
-    engine.create()
     chunk: list[PaymentRecord] = []
-    try:
+    with engine:
         for rec in stream.records:
             summary.records += 1
             if stream.errors:
@@ -209,11 +206,6 @@ def _run_engine(
             raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
         engine.add(chunk)
         out = engine.run()
-    finally:
-        # After a database error the transaction is aborted (PostgreSQL): the temporary tables go with
-        # its rollback, and a DROP now would only hide the error.
-        with contextlib.suppress(DatabaseError):
-            drop_tables()
     logger.info("import %s: %d records; import phases %s", file_name, engine.staged, json.dumps(out.phases))
     if out.errors:
         raise FileRefused(sorted((RowError(*e) for e in out.errors), key=lambda e: e.line), file_name)
@@ -283,24 +275,20 @@ def counter_receipt_take(
         detail={"clerk": actor.username, "note": note},
     )
     # The same engine as every import: one record, decided by rules.reconcile.
-    engine = PaymentEngine(
-        municipality_id=municipality.pk,
-        municipality_code=municipality.code,
-        channel=Channel.COUNTER,
-        job_id=None,
-        actor_id=actor.pk,
-        now=timezone.now(),
-        keep_payment_ids=True,
-    )
     try:
-        engine.create()
-        engine.add([rec])
-        out = engine.run()
+        with PaymentEngine(
+            municipality_id=municipality.pk,
+            municipality_code=municipality.code,
+            channel=Channel.COUNTER,
+            job_id=None,
+            actor_id=actor.pk,
+            now=timezone.now(),
+            keep_payment_ids=True,
+        ) as engine:
+            engine.add([rec])
+            out = engine.run()
     except StaleBalance as exc:
         raise ValidationError(str(exc)) from exc
-    finally:
-        with contextlib.suppress(DatabaseError):  # an aborted transaction drops them with its rollback
-            drop_tables()
     if out.errors:
         raise ValidationError(out.errors[0][2])
     payment = Payment.objects.get(pk=out.payment_ids[0])

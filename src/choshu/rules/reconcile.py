@@ -46,7 +46,6 @@ __all__ = [
     "Status",
     "apply",
     "late_charge_owed",
-    "needs_history",
     "reconcile",
     "suspense_reason",
 ]
@@ -346,13 +345,3 @@ def apply(decision: Decision, owed: Sequence[Owed], paid_on: date) -> None:
             o.dunning_fee -= line.amount
         else:
             o.enforcement_cost -= line.amount
-
-
-def needs_history(record: Record, owed: Sequence[Owed], *, reached_again: bool) -> bool:
-    """Whether deciding ``record`` may need the installments' earlier payments (for the 延滞金): it was
-    paid after a 納期限 and either exceeds what is owed before the 延滞金 or shares an installment with
-    another record of the same file (whose placement may leave less)."""
-    if not any(record.paid_on > o.due_date for o in owed):
-        return False
-    before_late = sum(o.enforcement_cost + o.dunning_fee + max(0, o.principal_outstanding) for o in owed)
-    return reached_again or record.amount > before_late
