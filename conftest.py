@@ -21,6 +21,16 @@ LEVIES_BOOKED_ON = date(2024, 4, 1)
 LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
 
 
+@pytest.fixture(autouse=True)
+def _fresh_tax_item_catalog() -> Any:
+    """Each test reads the tax items its own database holds (ids are reused after a rollback)."""
+    from choshu.levies.tax_items import forget_catalog
+
+    forget_catalog()
+    yield
+    forget_catalog()
+
+
 @pytest.fixture
 def municipality(db: Any) -> Any:
     from choshu.core.services import municipality_create

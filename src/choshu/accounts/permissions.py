@@ -19,6 +19,7 @@ class Right(models.TextChoices):
     TAXPAYER_VIEW = "taxpayer_view", "宛名・収納状況の照会"
     TAXPAYER_EDIT = "taxpayer_edit", "宛名情報の入力・訂正"
     MY_NUMBER_REVEAL = "my_number_reveal", "個人番号の表示（番号利用事務）"
+    PROTECTED_ADDRESS_VIEW = "protected_address_view", "支援措置対象者の住所の表示"
     APPROVE = "approve", "決裁（二人目の確認）"
     RIGHTS_ADMIN = "rights_admin", "権限の付与・取消"
     RIGHTS_REPORT = "rights_report", "権限変更・権限一覧の出力"
@@ -62,10 +63,14 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
 # The most a chief may grant to each role (outsourced roles never reach personal data beyond contract).
 ROLE_CEILING: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(
-        _STAFF | _RECEIPTS | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}
+        _STAFF
+        | _RECEIPTS
+        | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT, Right.PROTECTED_ADDRESS_VIEW}
     ),
     Role.CASE_OFFICER: frozenset(
-        _STAFF | _RECEIPTS | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT}
+        _STAFF
+        | _RECEIPTS
+        | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT, Right.PROTECTED_ADDRESS_VIEW}
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),

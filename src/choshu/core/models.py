@@ -29,6 +29,12 @@ class Municipality(models.Model):
     conveni_company_code = models.CharField("コンビニ収納 企業コード", max_length=6, blank=True)
     conveni_client_code = models.CharField("コンビニ収納 委託者コード", max_length=5, blank=True)
     eltax_agency_no = models.CharField("収納機関番号", max_length=5, blank=True)
+    taxpayer_no_width = models.PositiveSmallIntegerField(
+        "宛名番号の桁数",
+        null=True,
+        blank=True,
+        help_text="固定桁の団体のみ: 取込ファイルの宛名番号は先頭0の有無を問わずこの桁数で照合する",
+    )
     retention_years = models.PositiveSmallIntegerField(
         "保存年限（完結後）", default=7, help_text="滞納が完結した日から個人情報を保存する年数（評価書: 7年）"
     )
@@ -85,3 +91,17 @@ class Job(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} #{self.pk} ({self.get_status_display()})"
+
+
+class SourceStamp(models.Model):
+    """標準の操作者ID・操作年月日・操作時刻: who changed a record in the system it came from, kept as
+    received beside choshu's own change log (issue 12 §7)."""
+
+    source_operator = models.CharField(
+        "操作者ID（連携元）", max_length=20, blank=True, default="", db_default=""
+    )
+    source_operated_on = models.DateField("操作年月日（連携元）", null=True, blank=True)
+    source_operated_time = models.TimeField("操作時刻（連携元）", null=True, blank=True)
+
+    class Meta:
+        abstract = True

@@ -2,30 +2,127 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-
-class TaxItem(models.TextChoices):
-    """税目 — codes as in the levy feed (interchange.md §2)."""
-
-    RESIDENT_ORDINARY = "01", "個人住民税(普通徴収)"
-    RESIDENT_SPECIAL = "02", "個人住民税(特別徴収)"
-    CORPORATE_RESIDENT = "03", "法人住民税"
-    FIXED_ASSET = "04", "固定資産税・都市計画税"
-    LIGHT_VEHICLE = "05", "軽自動車税(種別割)"
-    BUSINESS_OFFICE = "06", "事業所税"
+from choshu.core.models import SourceStamp
 
 
-class Levy(models.Model):
-    """調定 — one tax claim on one taxpayer: a tax item, a levy year (賦課年度) and a notice number."""
+class Assessment(models.TextChoices):
+    """How a tax item is assessed: it decides which date the 延滞金 runs from (law.md §a7)."""
+
+    NOTICE = "notice", "普通徴収（賦課課税）"
+    SPECIAL = "special", "特別徴収"
+    SELF = "self", "申告納付"
+
+
+class TaxItem(models.Model):
+    """税目 / 業務詳細（科目）コード — a municipality's tax items are data (issue 12), not an enum.
+
+    ``code`` is the 2-character code of the levy and payment feeds; the six 市税 items and 国民健康保険税
+    are created for every municipality (``levies.tax_items.DEFAULT_TAX_ITEMS``, migration 0008).
+    ``assessment`` = 申告納付 makes the 延滞金 run from the 法定納期限 instead of the 納期限.
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="tax_items")
+    code = models.CharField("業務詳細（科目）コード", max_length=2)
+    name = models.CharField("税目名", max_length=40)
+    short_name = models.CharField("略称", max_length=12)
+    assessment = models.CharField("課税方式", max_length=10, choices=Assessment.choices)
+    prescription_years = models.PositiveSmallIntegerField(
+        "消滅時効（年）", default=5, help_text="地方税法18条"
+    )
+    statute = models.CharField("根拠条文", max_length=100, blank=True)
+    sort_order = models.PositiveSmallIntegerField("表示順", default=0)
+    is_active = models.BooleanField("有効", default=True)
+
+    class Meta:
+        verbose_name = "税目"
+        ordering = ["municipality", "sort_order", "code"]
+        constraints = [models.UniqueConstraint(fields=["municipality", "code"], name="tax_item_code_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class TaxItemBreakdown(models.Model):
+    """会計内訳 — the components one tax item's 本税 is split into (固定資産税/都市計画税, 均等割/法人税割,
+    国保 医療/支援/介護). ``seq`` 1 is the main component: it takes the yen the proportional split rounds
+    away (docs/rules.md "Breakdown"). An item without rows here has one component, itself.
+    """
+
+    tax_item = models.ForeignKey(TaxItem, on_delete=models.CASCADE, related_name="breakdowns")
+    seq = models.PositiveSmallIntegerField("順序")
+    code = models.CharField("内訳コード", max_length=20)
+    name = models.CharField("内訳名", max_length=40)
+    statute = models.CharField("根拠条文", max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "税目内訳"
+        ordering = ["tax_item", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["tax_item", "seq"], name="tax_item_breakdown_seq_unique"),
+            models.UniqueConstraint(fields=["tax_item", "code"], name="tax_item_breakdown_code_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tax_item.code}/{self.seq} {self.name}"
+
+
+class InstallmentCalendar(models.Model):
+    """期別マスタ (標準 036o015) — the ordinance's installments of a tax item in a levy year: label,
+    month and nominal 納期限. Where a year has rows, the levy feed may use only these 期別."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    tax_item = models.CharField("業務詳細（科目）コード", max_length=2)
+    levy_year = models.PositiveSmallIntegerField("賦課年度")
+    installment_no = models.PositiveSmallIntegerField("期別")
+    label = models.CharField("期別名称", max_length=20)
+    year_month = models.CharField("年月", max_length=7, help_text="YYYY-MM")
+    nominal_due_date = models.DateField("納期限（条例上）", null=True, blank=True)
+    ad_hoc = models.BooleanField("随時期", default=False)
+
+    class Meta:
+        verbose_name = "期別マスタ"
+        ordering = ["municipality", "tax_item", "levy_year", "installment_no"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["municipality", "tax_item", "levy_year", "installment_no"], name="calendar_key_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tax_item} {self.levy_year} {self.label}"
+
+
+class Levy(SourceStamp):
+    """調定 — one tax claim on one taxpayer, keyed as the national standard keys it (036o005): 賦課年度,
+    相当年度, 通知書番号, 業務詳細（科目）コード, 特別徴収義務者指定番号, 申告履歴番号 and 事業年度番号.
+
+    ``tax_item`` is a code of the municipality's ``TaxItem`` table. The keys of the standard that do
+    not apply are empty / 0 (a levy of the old feed layout has 相当年度 = 賦課年度 and no others).
+    """
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
     taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="levies")
-    tax_item = models.CharField("税目", max_length=2, choices=TaxItem.choices)
+    tax_item = models.CharField("業務詳細（科目）コード", max_length=2)
     levy_year = models.PositiveSmallIntegerField("賦課年度")
+    relevant_year = models.PositiveSmallIntegerField("相当年度")
     notice_no = models.CharField("通知書番号", max_length=12)
+    special_collector_no = models.CharField(
+        "特別徴収義務者指定番号", max_length=20, blank=True, default="", db_default=""
+    )
+    special_collector = models.ForeignKey(
+        "taxpayers.SpecialCollector", null=True, blank=True, on_delete=models.PROTECT, related_name="levies"
+    )
+    filing_type = models.CharField("申告区分", max_length=2, blank=True, default="", db_default="")
+    filing_history_no = models.PositiveIntegerField("申告履歴番号", default=0, db_default=0)
+    business_year_no = models.PositiveIntegerField("事業年度番号", default=0, db_default=0)
+    business_year_start = models.DateField("事業年度開始日", null=True, blank=True)
+    business_year_end = models.DateField("事業年度終了日", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
 
@@ -33,17 +130,45 @@ class Levy(models.Model):
         verbose_name = "調定"
         constraints = [
             models.UniqueConstraint(
-                fields=["municipality", "tax_item", "levy_year", "notice_no"], name="levy_key_unique"
+                fields=[
+                    "municipality",
+                    "tax_item",
+                    "levy_year",
+                    "relevant_year",
+                    "notice_no",
+                    "special_collector_no",
+                    "filing_history_no",
+                    "business_year_no",
+                ],
+                name="levy_standard_key_unique",
             ),
         ]
         indexes = [models.Index(fields=["municipality", "notice_no"], name="levy_notice_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_tax_item_display()} {self.levy_year} 通知書{self.notice_no}"
+        return f"{self.tax_item} {self.levy_year} 通知書{self.notice_no}"
+
+    @property
+    def tax_item_name(self) -> str:
+        """The name of the municipality's tax item (``TaxItem``) with this code."""
+        from choshu.levies.tax_items import tax_item_name  # noqa: PLC0415 - tax_items reads these models
+
+        return tax_item_name(self.municipality_id, self.tax_item)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.relevant_year is None:  # the old layout's levy: 相当年度 = 賦課年度
+            self.relevant_year = self.levy_year
+        super().save(*args, **kwargs)
 
 
-class Installment(models.Model):
-    """期別 — one payment period of a levy: a due date (納期限) and a principal (本税).
+class Installment(SourceStamp):
+    """期別 — one payment period of a levy: its three dates and its principal (本税).
+
+    The law names a different date for each rule (law.md; issue 12 §2), so they are kept apart:
+    ``statutory_due_date`` 法定納期限 (prescription runs from the day after, 地方税法18条),
+    ``due_date`` 納期限 (printed on the notice and slip), ``designated_due_date`` 指定納期限 (dunning runs
+    from it, 329条) and ``late_charge_base_date`` — the 延滞金 runs from the day after it: the 納期限, or
+    the 法定納期限 for a 申告納付 tax item (set by the levy import from the item's ``assessment``).
 
     The amounts here are a cache of the ledger (``LedgerEntry``), updated in the same transaction as
     the entries; ``choshu verify-ledger`` proves cache = sum of entries.
@@ -54,6 +179,19 @@ class Installment(models.Model):
     taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="installments")
     installment_no = models.PositiveSmallIntegerField("期別")
     due_date = models.DateField("納期限")
+    statutory_due_date = models.DateField("法定納期限")
+    designated_due_date = models.DateField("指定納期限")
+    late_charge_base_date = models.DateField(
+        "延滞金起算基準日", help_text="この日の翌日から延滞金が計算される"
+    )
+    due_date_special = models.CharField(
+        "納期特例区分",
+        max_length=1,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="1 = 納期の特例（特別徴収、地方税法321条の5の2）",
+    )
     slip_no = models.CharField("納付番号", max_length=16, null=True, blank=True)
     principal_levied = models.BigIntegerField("調定額(本税)", default=0)
     principal_paid = models.BigIntegerField("収納額(本税)", default=0)
@@ -72,6 +210,85 @@ class Installment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.levy} 第{self.installment_no}期"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # One date given (the old layout, a test, a counter-made installment): it is all three.
+        if self.statutory_due_date is None:
+            self.statutory_due_date = self.due_date
+        if self.designated_due_date is None:
+            self.designated_due_date = self.due_date
+        if self.late_charge_base_date is None:
+            self.late_charge_base_date = self.due_date
+        super().save(*args, **kwargs)
+
+
+class InstallmentBreakdown(models.Model):
+    """An installment's 本税 per component of its tax item's breakdown (``TaxItemBreakdown``).
+
+    ``levied`` comes from the levy feed (its components sum to ``Installment.principal_levied``);
+    ``paid`` is a cache of the installment's ``BreakdownSplit`` rows (they sum to ``principal_paid``).
+    Only installments of a tax item with two components or more have rows.
+    """
+
+    installment = models.ForeignKey(
+        Installment,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="breakdown",
+        db_index=False,
+    )
+    municipality = models.ForeignKey(
+        "core.Municipality", related_name="+", db_index=False, on_delete=models.PROTECT, db_constraint=False
+    )
+    seq = models.PositiveSmallIntegerField("順序")
+    code = models.CharField("内訳コード", max_length=20)
+    levied = models.BigIntegerField("調定額", default=0)
+    paid = models.BigIntegerField("収納額", default=0)
+
+    class Meta:
+        verbose_name = "期別内訳"
+        constraints = [
+            models.UniqueConstraint(fields=["installment", "seq"], name="installment_breakdown_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"期別#{self.installment_id} {self.code} {self.paid}/{self.levied}"
+
+
+class BreakdownSplit(models.Model):
+    """The stored split of one principal movement — a ledger transaction's change to what an
+    installment has been paid — over the installment's breakdown, in proportion to the levied
+    components (docs/rules.md "Breakdown"). Written by ``levies.ledger`` with the entries; never
+    recomputed. Bulk table: no database constraints (see below).
+    """
+
+    municipality = models.ForeignKey(
+        "core.Municipality", related_name="+", db_index=False, on_delete=models.PROTECT, db_constraint=False
+    )
+    txn = models.ForeignKey(
+        "LedgerTransaction", related_name="+", on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    installment = models.ForeignKey(
+        Installment, related_name="+", on_delete=models.DO_NOTHING, db_constraint=False
+    )
+    payment = models.ForeignKey(
+        "receipts.Payment",
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+    )
+    seq = models.PositiveSmallIntegerField("順序")
+    code = models.CharField("内訳コード", max_length=20)
+    amount = models.BigIntegerField("収納額の変動")
+
+    class Meta:
+        verbose_name = "内訳按分"
+
+    def __str__(self) -> str:
+        return f"取引#{self.txn_id} 期別#{self.installment_id} {self.code} {self.amount:+d}"
 
 
 class TxnKind(models.TextChoices):

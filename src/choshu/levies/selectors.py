@@ -13,6 +13,7 @@ from django.db.models import Q, Sum
 from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import Account, Component, Installment, LedgerEntry
+from choshu.levies.tax_items import tax_item_name
 from choshu.rules.late_charge import compute_late_charge
 from choshu.rules.parameters import RateNotKnownError
 
@@ -84,7 +85,7 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
             InstallmentBalance(
                 installment_id=inst.pk,
                 tax_item=inst.levy.tax_item,
-                tax_item_name=inst.levy.get_tax_item_display(),
+                tax_item_name=tax_item_name(inst.municipality_id, inst.levy.tax_item),
                 levy_year=inst.levy.levy_year,
                 notice_no=inst.levy.notice_no,
                 installment_no=inst.installment_no,

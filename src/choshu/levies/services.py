@@ -283,9 +283,11 @@ class _LevyImport:
         levy, inst = Levy._meta.db_table, Installment._meta.db_table
         with connection.cursor() as cur:
             cur.execute(
-                f"""INSERT INTO {levy} (id, municipality_id, taxpayer_id, tax_item, levy_year, notice_no,
-                        created_at, job_id)
-                    SELECT levy_id, %(m)s, taxpayer_id, tax_item, levy_year, notice_no, %(now)s, %(job)s
+                f"""INSERT INTO {levy} (id, municipality_id, taxpayer_id, tax_item, levy_year, relevant_year,
+                        notice_no, special_collector_no, filing_type, filing_history_no, business_year_no,
+                        source_operator, created_at, job_id)
+                    SELECT levy_id, %(m)s, taxpayer_id, tax_item, levy_year, levy_year, notice_no, '', '', 0, 0,
+                           '', %(now)s, %(job)s
                     FROM {LEVIES} WHERE is_new""",  # noqa: S608
                 {**self.p, "now": timezone.now(), "job": self.job.pk},
             )
@@ -296,15 +298,17 @@ class _LevyImport:
             self._phase("slips")
             cur.execute(
                 f"""INSERT INTO {inst} (id, municipality_id, levy_id, taxpayer_id, installment_no, due_date,
-                        slip_no, principal_levied, principal_paid, principal_outstanding)
+                        statutory_due_date, designated_due_date, late_charge_base_date, due_date_special,
+                        source_operator, slip_no, principal_levied, principal_paid, principal_outstanding)
                     SELECT r.inst_id, %(m)s, r.levy_id, r.taxpayer_id, r.installment_no, r.due_date,
-                           COALESCE(r.slip_no, x.slip_no), 0, 0, 0
+                           r.due_date, r.due_date, r.due_date, '', '', COALESCE(r.slip_no, x.slip_no), 0, 0, 0
                     FROM {ROWS} r LEFT JOIN {SLIPS} x ON x.inst_id = r.inst_id
                     WHERE r.is_new""",  # noqa: S608
                 self.p,
             )
             cur.execute(
-                f"""UPDATE {inst} SET due_date = r.due_date, slip_no = COALESCE(r.slip_no, {inst}.slip_no)
+                f"""UPDATE {inst} SET due_date = r.due_date, statutory_due_date = r.due_date,
+                        designated_due_date = r.due_date, late_charge_base_date = r.due_date, slip_no = COALESCE(r.slip_no, {inst}.slip_no)
                     FROM {ROWS} r WHERE {inst}.id = r.inst_id AND r.touched"""  # noqa: S608
             )
             self._phase("installments")

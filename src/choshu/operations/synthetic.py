@@ -400,7 +400,24 @@ class CityGenerator:
         self.notice_counter += 1
         levy_id = self.ids.take(Levy)
         notice_no = seed_notice_no(year, tax_item, self.notice_counter)
-        self.rows[Levy].append((levy_id, self.m.pk, tp_id, tax_item, year, notice_no, self.now, self.job.pk))
+        self.rows[Levy].append(
+            (
+                levy_id,
+                self.m.pk,
+                tp_id,
+                tax_item,
+                year,
+                year,
+                notice_no,
+                "",
+                "",
+                0,
+                0,
+                "",
+                self.now,
+                self.job.pk,
+            )
+        )
         levied_on = periods[0][0] - timedelta(days=30)
         levy_txn = self._txn(TxnKind.LEVY, levied_on, levied_on, "調定(合成データ)")
         total = 0
@@ -411,7 +428,23 @@ class CityGenerator:
             payments = behaviour(due, amount)
             paid = sum(a for _, a in payments)
             self.rows[Installment].append(
-                (inst_id, self.m.pk, levy_id, tp_id, no, due, slip, amount, paid, amount - paid)
+                (
+                    inst_id,
+                    self.m.pk,
+                    levy_id,
+                    tp_id,
+                    no,
+                    due,
+                    due,
+                    due,
+                    due,
+                    "",
+                    "",
+                    slip,
+                    amount,
+                    paid,
+                    amount - paid,
+                )
             )
             self._entry(levy_txn, Account.RECEIVABLE, Component.PRINCIPAL, inst_id, tp_id, amount)
             total += amount
@@ -477,9 +510,12 @@ COLUMNS: dict[type, tuple[str, ...]] = {
                "search_name", "search_address", "search_phone", "revision", "is_active", "created_at", "updated_at"),
     TaxpayerRevision: ("id", "municipality_id", "taxpayer_id", "revision", "data", "changed_fields", "changed_at",
                        "changed_by_id", "job_id", "reason"),
-    Levy: ("id", "municipality_id", "taxpayer_id", "tax_item", "levy_year", "notice_no", "created_at", "job_id"),
-    Installment: ("id", "municipality_id", "levy_id", "taxpayer_id", "installment_no", "due_date", "slip_no",
-                  "principal_levied", "principal_paid", "principal_outstanding"),
+    Levy: ("id", "municipality_id", "taxpayer_id", "tax_item", "levy_year", "relevant_year", "notice_no",
+           "special_collector_no", "filing_type", "filing_history_no", "business_year_no", "source_operator",
+           "created_at", "job_id"),
+    Installment: ("id", "municipality_id", "levy_id", "taxpayer_id", "installment_no", "due_date",
+                  "statutory_due_date", "designated_due_date", "late_charge_base_date", "due_date_special",
+                  "source_operator", "slip_no", "principal_levied", "principal_paid", "principal_outstanding"),
     LedgerTransaction: TXN_COLUMNS,
     LedgerEntry: ENTRY_COLUMNS,
     Payment: ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",

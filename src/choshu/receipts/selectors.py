@@ -10,7 +10,8 @@ from typing import Any
 from django.db import connection
 
 from choshu.core.models import Municipality
-from choshu.levies.models import Account, TaxItem, TxnKind
+from choshu.levies.models import Account, TxnKind
+from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Channel
 
 POSTED_ACCOUNTS = (Account.RECEIVABLE, Account.LATE_CHARGE_INCOME, Account.OVERPAYMENT)
@@ -116,7 +117,7 @@ def daily_totals(*, municipality: Municipality, booked_on: date) -> DailyTotals:
                 channel=channel,
                 channel_name=Channel(channel).label if channel in Channel.values else channel,
                 tax_item=tax_item,
-                tax_item_name=TaxItem(tax_item).label if tax_item in TaxItem.values else "不明",
+                tax_item_name=tax_item_name(municipality.pk, tax_item),
                 year_class=year_class,
                 count=count,
                 amount=g["posted"] + g["suspense"],

@@ -40,9 +40,9 @@ from choshu.levies.models import (
     Component,
     Installment,
     LedgerEntry,
-    TaxItem,
     TxnKind,
 )
+from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.forms import (
     CandidateSearchForm,
     CounterReceiptForm,
@@ -265,7 +265,7 @@ def _candidates(user: User, cleaned: dict[str, Any]) -> tuple[list[Candidate], b
     found = []
     for person in people.order_by("search_kana", "taxpayer_no"):
         slips = [
-            (s, TaxItem(s.tax_item).label if s.tax_item in TaxItem.values else s.tax_item)
+            (s, tax_item_name(municipality.pk, s.tax_item))
             for s in taxpayer_slips(municipality, person.pk)
             if _slip_matches(s, cleaned["slip_prefix"], cleaned["amount"])
         ]
@@ -647,7 +647,11 @@ class AllocationLine:
 
     @property
     def tax_item_name(self) -> str:
-        return self.installment.levy.get_tax_item_display() if self.installment else ""
+        return (
+            tax_item_name(self.installment.municipality_id, self.installment.levy.tax_item)
+            if self.installment
+            else ""
+        )
 
     @property
     def levy_year(self) -> int:
