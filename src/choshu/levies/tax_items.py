@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from choshu.rules.due_dates import DEFAULT_ORDINANCE, InstallmentRule, Ordinance, shift_due_date
 
@@ -57,7 +58,7 @@ def default_schedules(ordinance: Ordinance = DEFAULT_ORDINANCE) -> Mapping[str, 
     return {**ordinance.schedules, "07": NHI_SCHEDULE}
 
 
-def seed_tax_items(municipality_id: int, tax_item_model: type, breakdown_model: type) -> int:
+def seed_tax_items(municipality_id: int, tax_item_model: Any, breakdown_model: Any) -> int:
     """Create the default tax items (and breakdowns) a municipality does not have yet. Models are passed
     in so that a data migration can use its historical models. Returns the number created."""
     created = 0
