@@ -84,3 +84,16 @@ class RowChecker:
             self.fail(column, f"値が不正です（{shown}）", value)
             return ""
         return value
+
+
+def canonical_taxpayer_no(text: str, width: int | None) -> str | None:
+    """A 宛名番号 as the municipality keeps it (issue 12 §6): where its numbers have a fixed ``width``,
+    ``123`` and ``000000000000123`` are the same number and are stored zero-filled to the width; with
+    no fixed width the digits are kept as received. ``None`` when the digits do not fit the width
+    (a number longer than the width is not one of the municipality's, whatever its leading zeros)."""
+    if width is None or len(text) == width:
+        return text
+    if len(text) < width:
+        return text.zfill(width)
+    stripped = text.lstrip("0")
+    return stripped.zfill(width) if len(stripped) <= width else None
