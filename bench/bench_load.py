@@ -210,14 +210,22 @@ FLOOR_SQL = (
                nextval(pg_get_serial_sequence('levies_installment', 'id')::regclass) AS inst_id,
                nextval(pg_get_serial_sequence('levies_ledgertransaction', 'id')::regclass) AS txn_id
         FROM bare_levies b JOIN taxpayers_taxpayer t ON t.municipality_id = %(m)s AND t.taxpayer_no = b.taxpayer_no"""),
-    ("levies", """INSERT INTO levies_levy (municipality_id, taxpayer_id, tax_item, levy_year, notice_no, created_at)
-        SELECT DISTINCT %(m)s, taxpayer_id, tax_item, levy_year, notice_no, now() FROM f"""),
+    ("levies", """INSERT INTO levies_levy (municipality_id, taxpayer_id, tax_item, levy_year, relevant_year,
+            notice_no, created_at)
+        SELECT DISTINCT %(m)s, taxpayer_id, tax_item, levy_year, levy_year, notice_no, now() FROM f"""),
     ("installments", """INSERT INTO levies_installment (id, municipality_id, levy_id, taxpayer_id, installment_no,
-            due_date, slip_no, principal_levied, principal_paid, principal_outstanding)
-        SELECT f.inst_id, %(m)s, l.id, f.taxpayer_id, f.installment_no, f.due_date, NULLIF(f.slip_no, ''),
-               f.principal, 0, f.principal
+            due_date, statutory_due_date, designated_due_date, late_charge_base_date, slip_no, principal_levied,
+            principal_paid, principal_outstanding)
+        SELECT f.inst_id, %(m)s, l.id, f.taxpayer_id, f.installment_no, f.due_date, f.due_date, f.due_date,
+               f.due_date, NULLIF(f.slip_no, ''), f.principal, 0, f.principal
         FROM f JOIN levies_levy l ON l.municipality_id = %(m)s AND l.tax_item = f.tax_item
              AND l.levy_year = f.levy_year AND l.notice_no = f.notice_no"""),
+    # The breakdown rows of the installments of an item with a breakdown (the old layout: all of the
+    # principal on the main component).
+    ("breakdown", """INSERT INTO levies_installmentbreakdown (installment_id, municipality_id, seq, code, levied, paid)
+        SELECT f.inst_id, %(m)s, b.seq, b.code, CASE WHEN b.seq = 1 THEN f.principal ELSE 0 END, 0
+        FROM f JOIN levies_taxitem t ON t.municipality_id = %(m)s AND t.code = f.tax_item
+        JOIN levies_taxitembreakdown b ON b.tax_item_id = t.id"""),
     ("transactions", """INSERT INTO levies_ledgertransaction (id, municipality_id, kind, legal_date, booking_date,
             recorded_at, memo)
         SELECT txn_id, %(m)s, 'levy', %(d)s, %(d)s, now(), '調定取込' FROM f WHERE principal <> 0"""),
