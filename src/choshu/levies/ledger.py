@@ -233,6 +233,7 @@ def _update_cache(legs: Sequence[tuple[str, Leg]]) -> None:
 # --- set-based posting from the caller's temporary tables ---------------------------------------------
 
 BATCH_ENTRIES = "choshu_ledger_batch"
+BATCH_DELTA = f"{BATCH_ENTRIES}_delta"  # the batch's changes per installment (one row each)
 ENTRY_SELECT_COLUMNS = ("kind", "txn_id", "account", "component", "installment_id", "taxpayer_id", "payment_id",
                         "amount")  # fmt: skip
 """What the ``entries`` SELECT of :func:`post_selected` yields, in this order (``kind`` is the
@@ -293,6 +294,7 @@ def post_selected(
         )
         _update_caches_from_batch(cur, expected, p)
         _split_batch(cur, municipality_id)
+        cur.execute(f"DROP TABLE {BATCH_DELTA}")
         cur.execute(f"DROP TABLE {BATCH_ENTRIES}")
     return n_txns
 
@@ -346,10 +348,11 @@ def _check_batch(cur: Any, n_txns: int) -> None:
 
 
 def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> None:
-    """The installments' cached amounts, from the batch's principal movements, in one statement."""
+    """The installments' cached amounts, from the batch's principal movements, in one statement (the
+    delta table ``BATCH_DELTA`` stays for the breakdown's probe; ``post_selected`` drops it)."""
     levied = ", ".join(f"'{k.value}'" for k in LEVIED_KINDS)
     paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
-    delta = f"{BATCH_ENTRIES}_delta"
+    delta = BATCH_DELTA
     cur.execute(f"DROP TABLE IF EXISTS {delta}")
     # The expected amounts (as the caller read them) joined in the same statement.
     known = f"LEFT JOIN ({expected}) x ON x.installment_id = g.installment_id" if expected is not None else ""
@@ -382,7 +385,6 @@ def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> No
             FROM {delta} d WHERE levies_installment.id = d.installment_id {check}"""  # noqa: S608
     )
     updated = cur.rowcount
-    cur.execute(f"DROP TABLE {delta}")
     if updated != wanted:
         raise StaleBalance(
             "記帳中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度実行してください"
@@ -392,6 +394,7 @@ def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> No
 # --- the breakdown of principal movements (内訳按分, docs/rules.md "Breakdown") ---------------------------
 
 SPLIT_MOVES = "choshu_ledger_split_moves"
+SPLIT_INSTALLMENTS = "choshu_ledger_split_installments"
 SPLITS = "choshu_ledger_splits"
 MOVE_COLUMNS = ("txn_id", "installment_id", "payment_id", "delta")
 
@@ -462,22 +465,35 @@ def _split_postings(municipality_id: int, txn_ids: Sequence[int], postings: Sequ
 
 
 def _split_batch(cur: Any, municipality_id: int) -> None:
-    """``post_selected``: the batch's principal movements on installments with a breakdown. When none of
-    the batch's installments has one, this one statement (a semi-join on the breakdown's index) is all."""
+    """``post_selected``: the batch's principal movements on installments with a breakdown.
+
+    First the batch's installments (the cache update's delta table, one row each) are probed one by one
+    on the breakdown's index (a correlated aggregate: the planner cannot turn it into a join that reads
+    the whole breakdown table, whose size is the city's). When none has a breakdown, that one statement,
+    in proportion to the batch, is all; otherwise the movements of those installments are split."""
     paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
-    _create_moves(cur)
+    cur.execute(f"DROP TABLE IF EXISTS {SPLIT_INSTALLMENTS}")
+    cur.execute(f"CREATE TEMP TABLE {SPLIT_INSTALLMENTS} (installment_id bigint PRIMARY KEY)")
     cur.execute(
-        f"""INSERT INTO {SPLIT_MOVES} (txn_id, installment_id, payment_id, delta)
-            SELECT b.txn_id, b.installment_id, b.payment_id, -SUM(b.amount)
-            FROM {BATCH_ENTRIES} b
-            WHERE b.account = '{Account.RECEIVABLE.value}' AND b.component = '{Component.PRINCIPAL.value}'
-              AND b.kind IN ({paid}) AND b.installment_id IS NOT NULL
-              AND EXISTS (SELECT 1 FROM levies_installmentbreakdown ib WHERE ib.installment_id = b.installment_id)
-            GROUP BY b.txn_id, b.installment_id, b.payment_id"""  # noqa: S608 - constants
+        f"""INSERT INTO {SPLIT_INSTALLMENTS} (installment_id)
+            SELECT d.installment_id FROM {BATCH_DELTA} d
+            WHERE (SELECT MIN(ib.seq) FROM levies_installmentbreakdown ib
+                   WHERE ib.installment_id = d.installment_id) IS NOT NULL"""  # noqa: S608 - constants
     )
     if cur.rowcount:
-        _write_splits(cur, municipality_id)
-    cur.execute(f"DROP TABLE {SPLIT_MOVES}")
+        _create_moves(cur)
+        cur.execute(
+            f"""INSERT INTO {SPLIT_MOVES} (txn_id, installment_id, payment_id, delta)
+                SELECT b.txn_id, b.installment_id, b.payment_id, -SUM(b.amount)
+                FROM {BATCH_ENTRIES} b JOIN {SPLIT_INSTALLMENTS} s ON s.installment_id = b.installment_id
+                WHERE b.account = '{Account.RECEIVABLE.value}' AND b.component = '{Component.PRINCIPAL.value}'
+                  AND b.kind IN ({paid})
+                GROUP BY b.txn_id, b.installment_id, b.payment_id"""  # noqa: S608 - constants
+        )
+        if cur.rowcount:
+            _write_splits(cur, municipality_id)
+        cur.execute(f"DROP TABLE {SPLIT_MOVES}")
+    cur.execute(f"DROP TABLE {SPLIT_INSTALLMENTS}")
 
 
 def _write_splits(cur: Any, municipality_id: int) -> None:
