@@ -1,7 +1,11 @@
-"""The double-entry ledger: the only code that writes ``LedgerTransaction`` and ``LedgerEntry``.
+"""The double-entry ledger: the only code that writes ``LedgerTransaction``, ``LedgerEntry`` and
+``BreakdownSplit``.
 
 Every posting sums to zero (checked here, before anything is written) and updates the installment's
-cached amounts in the same database transaction.
+cached amounts in the same database transaction. A principal movement of a paid kind (``PAID_KINDS``)
+on an installment with a breakdown (``InstallmentBreakdown``) is split over its components by the rule
+of ``rules.breakdown`` in the same transaction: the splits are stored (``BreakdownSplit``, with the
+entry's payment) and the components' ``paid`` updated — never recomputed later.
 """
 
 from __future__ import annotations
@@ -15,9 +19,19 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from choshu.core.bulk import add_to_columns, insert_rows, reserve_id_block
+from choshu.core.bulk import add_to_columns, copy_rows, insert_rows, reserve_id_block
 from choshu.core.models import Job, Municipality
-from choshu.levies.models import Account, Component, Installment, LedgerEntry, LedgerTransaction, TxnKind
+from choshu.levies.models import (
+    Account,
+    BreakdownSplit,
+    Component,
+    Installment,
+    InstallmentBreakdown,
+    LedgerEntry,
+    LedgerTransaction,
+    TxnKind,
+)
+from choshu.rules.breakdown import SPLIT_BASE
 
 # Which transaction kinds count as "levied" and which as "paid" for an installment's principal.
 LEVIED_KINDS = (TxnKind.LEVY, TxnKind.CORRECTION)
@@ -160,6 +174,7 @@ def post_many(
             ],
         )
         _update_cache([(p.kind, leg) for p in postings for leg in p.legs])
+        _split_postings(municipality.pk, txn_ids, postings)
     return txn_ids
 
 
@@ -218,6 +233,7 @@ def _update_cache(legs: Sequence[tuple[str, Leg]]) -> None:
 # --- set-based posting from the caller's temporary tables ---------------------------------------------
 
 BATCH_ENTRIES = "choshu_ledger_batch"
+BATCH_DELTA = f"{BATCH_ENTRIES}_delta"  # the batch's changes per installment (one row each)
 ENTRY_SELECT_COLUMNS = ("kind", "txn_id", "account", "component", "installment_id", "taxpayer_id", "payment_id",
                         "amount")  # fmt: skip
 """What the ``entries`` SELECT of :func:`post_selected` yields, in this order (``kind`` is the
@@ -277,6 +293,8 @@ def post_selected(
             [municipality_id],
         )
         _update_caches_from_batch(cur, expected, p)
+        _split_batch(cur, municipality_id)
+        cur.execute(f"DROP TABLE {BATCH_DELTA}")
         cur.execute(f"DROP TABLE {BATCH_ENTRIES}")
     return n_txns
 
@@ -330,10 +348,11 @@ def _check_batch(cur: Any, n_txns: int) -> None:
 
 
 def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> None:
-    """The installments' cached amounts, from the batch's principal movements, in one statement."""
+    """The installments' cached amounts, from the batch's principal movements, in one statement (the
+    delta table ``BATCH_DELTA`` stays for the breakdown's probe; ``post_selected`` drops it)."""
     levied = ", ".join(f"'{k.value}'" for k in LEVIED_KINDS)
     paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
-    delta = f"{BATCH_ENTRIES}_delta"
+    delta = BATCH_DELTA
     cur.execute(f"DROP TABLE IF EXISTS {delta}")
     # The expected amounts (as the caller read them) joined in the same statement.
     known = f"LEFT JOIN ({expected}) x ON x.installment_id = g.installment_id" if expected is not None else ""
@@ -366,11 +385,170 @@ def _update_caches_from_batch(cur: Any, expected: str | None, params: Any) -> No
             FROM {delta} d WHERE levies_installment.id = d.installment_id {check}"""  # noqa: S608
     )
     updated = cur.rowcount
-    cur.execute(f"DROP TABLE {delta}")
     if updated != wanted:
         raise StaleBalance(
             "記帳中に期別の収納状況が変わりました（窓口収納などと同時）。何も記録していません。もう一度実行してください"
         )
+
+
+# --- the breakdown of principal movements (内訳按分, docs/rules.md "Breakdown") ---------------------------
+
+SPLIT_MOVES = "choshu_ledger_split_moves"
+SPLIT_INSTALLMENTS = "choshu_ledger_split_installments"
+SPLITS = "choshu_ledger_splits"
+MOVE_COLUMNS = ("txn_id", "installment_id", "payment_id", "delta")
+
+
+def floor_share_sql(c: str, share: str, total: str, vendor: str | None = None) -> str:
+    """SQL for ``floor(c × share / total)`` (``0 ≤ share ≤ total``, ``total > 0``), exact on both databases.
+
+    PostgreSQL computes in ``numeric`` (exact for any bigint). SQLite has 64-bit integers only (an
+    overflowing product becomes a float): it uses the decomposition of
+    ``rules.breakdown.floor_mul_div_split``, exact while ``total`` ≤ ``SQLITE_EXACT_LIMIT`` (3 兆円).
+    The arguments are SQL expressions (column names); they are repeated in the result.
+    """
+    if (vendor or connection.vendor) == "postgresql":
+        product = f"(CAST({c} AS numeric) * {share})"
+        return f"CAST(div({product}, {total}) - CASE WHEN mod({product}, {total}) < 0 THEN 1 ELSE 0 END AS bigint)"
+    base = SPLIT_BASE
+    a = f"ABS({c})"
+    r = f"({a} % {total})"
+    hi, lo = f"({share} / {base})", f"({share} % {base})"
+    tail = f"((({r} * {hi}) % {total}) * {base} + {r} * {lo})"
+    whole = f"(({a} / {total}) * {share} + (({r} * {hi}) / {total}) * {base} + {tail} / {total})"
+    return f"(CASE WHEN {c} >= 0 THEN {whole} ELSE -{whole} - CASE WHEN {tail} % {total} <> 0 THEN 1 ELSE 0 END END)"
+
+
+def _component_paid_sql(c: str) -> str:
+    """``f_i(c)`` before the main component's remainder: 0 for the main one (and when nothing is levied)."""
+    return (
+        f"CASE WHEN y.is_main = 1 OR y.total <= 0 THEN 0 ELSE {floor_share_sql(c, 'y.levied', 'y.total')} END"
+    )
+
+
+def _create_moves(cur: Any) -> None:
+    cur.execute(f"DROP TABLE IF EXISTS {SPLIT_MOVES}")
+    cur.execute(
+        f"""CREATE TEMP TABLE {SPLIT_MOVES} (txn_id bigint NOT NULL, installment_id bigint NOT NULL,
+            payment_id bigint, delta bigint NOT NULL)"""
+    )
+
+
+def _split_postings(municipality_id: int, txn_ids: Sequence[int], postings: Sequence[Posting]) -> None:
+    """``post_many``: the principal movements of its paid postings, split where the installment has a
+    breakdown (one indexed look-up decides that; nothing more is done for installments without one)."""
+    moves: dict[tuple[int, int, int | None], int] = {}
+    for tid, p in zip(txn_ids, postings, strict=True):
+        if p.kind not in PAID_KINDS:
+            continue
+        for leg in p.legs:
+            inst_id = leg.inst_id
+            if inst_id is None or leg.account != Account.RECEIVABLE or leg.component != Component.PRINCIPAL:
+                continue
+            key = (tid, inst_id, p.payment_id)
+            moves[key] = moves.get(key, 0) - leg.amount
+    if not moves:
+        return
+    with_breakdown = set(
+        InstallmentBreakdown.objects.filter(installment_id__in={k[1] for k in moves})
+        .values_list("installment_id", flat=True)
+        .distinct()
+    )
+    rows = [(*key, delta) for key, delta in moves.items() if key[1] in with_breakdown]
+    if not rows:
+        return
+    with connection.cursor() as cur:
+        _create_moves(cur)
+        copy_rows(SPLIT_MOVES, MOVE_COLUMNS, rows)
+        _write_splits(cur, municipality_id)
+        cur.execute(f"DROP TABLE {SPLIT_MOVES}")
+
+
+def _split_batch(cur: Any, municipality_id: int) -> None:
+    """``post_selected``: the batch's principal movements on installments with a breakdown.
+
+    First the batch's installments (the cache update's delta table, one row each) are probed one by one
+    on the breakdown's index (a correlated aggregate: the planner cannot turn it into a join that reads
+    the whole breakdown table, whose size is the city's). When none has a breakdown, that one statement,
+    in proportion to the batch, is all; otherwise the movements of those installments are split."""
+    paid = ", ".join(f"'{k.value}'" for k in PAID_KINDS)
+    cur.execute(f"DROP TABLE IF EXISTS {SPLIT_INSTALLMENTS}")
+    cur.execute(f"CREATE TEMP TABLE {SPLIT_INSTALLMENTS} (installment_id bigint PRIMARY KEY)")
+    cur.execute(
+        f"""INSERT INTO {SPLIT_INSTALLMENTS} (installment_id)
+            SELECT d.installment_id FROM {BATCH_DELTA} d
+            WHERE (SELECT MIN(ib.seq) FROM levies_installmentbreakdown ib
+                   WHERE ib.installment_id = d.installment_id) IS NOT NULL"""  # noqa: S608 - constants
+    )
+    if cur.rowcount:
+        _create_moves(cur)
+        cur.execute(
+            f"""INSERT INTO {SPLIT_MOVES} (txn_id, installment_id, payment_id, delta)
+                SELECT b.txn_id, b.installment_id, b.payment_id, -SUM(b.amount)
+                FROM {BATCH_ENTRIES} b JOIN {SPLIT_INSTALLMENTS} s ON s.installment_id = b.installment_id
+                WHERE b.account = '{Account.RECEIVABLE.value}' AND b.component = '{Component.PRINCIPAL.value}'
+                  AND b.kind IN ({paid})
+                GROUP BY b.txn_id, b.installment_id, b.payment_id"""  # noqa: S608 - constants
+        )
+        if cur.rowcount:
+            _write_splits(cur, municipality_id)
+        cur.execute(f"DROP TABLE {SPLIT_MOVES}")
+    cur.execute(f"DROP TABLE {SPLIT_INSTALLMENTS}")
+
+
+def _write_splits(cur: Any, municipality_id: int) -> None:
+    """Split every movement of ``SPLIT_MOVES`` (after the installments' caches were updated, so that
+    ``principal_paid`` is the total after the batch and the installment rows are locked): per
+    installment in transaction-id order, the paid total after each movement is ``C_k``; its split is
+    ``f(C_k) − f(C_{k−1})``, the first one's ``f(C_1) − paid`` (the components' stored amounts).
+    Then the splits are stored and the components' ``paid`` moved by them (= ``f`` of the final total)."""
+    order = "ORDER BY m.txn_id, COALESCE(m.payment_id, 0)"
+    move = "PARTITION BY y.txn_id, y.installment_id, y.payment_id"
+    cur.execute(f"DROP TABLE IF EXISTS {SPLITS}")
+    cur.execute(
+        f"""CREATE TEMP TABLE {SPLITS} AS
+            SELECT z.txn_id, z.installment_id, z.payment_id, z.seq, z.code,
+                   CASE WHEN z.is_main = 1 THEN z.c1 - z.others1 ELSE z.g1 END
+                   - CASE WHEN z.rn = 1 THEN z.paid WHEN z.is_main = 1 THEN z.c0 - z.others0 ELSE z.g0 END
+                   AS amount
+            FROM (
+                SELECT y.txn_id, y.installment_id, y.payment_id, y.seq, y.code, y.paid, y.is_main, y.rn,
+                       y.c1, y.c0, y.g1, y.g0, SUM(y.g1) OVER ({move}) AS others1, SUM(y.g0) OVER ({move}) AS others0
+                FROM (
+                    SELECT y.*, {_component_paid_sql("y.c1")} AS g1, {_component_paid_sql("y.c0")} AS g0
+                    FROM (
+                        SELECT x.txn_id, x.installment_id, x.payment_id, x.rn, x.c1, x.c1 - x.delta AS c0,
+                               ib.seq, ib.code, ib.levied, ib.paid,
+                               SUM(ib.levied) OVER (PARTITION BY x.txn_id, x.installment_id, x.payment_id) AS total,
+                               CASE WHEN ib.seq = MIN(ib.seq) OVER (PARTITION BY x.txn_id, x.installment_id,
+                                                                    x.payment_id) THEN 1 ELSE 0 END AS is_main
+                        FROM (
+                            SELECT m.txn_id, m.installment_id, m.payment_id, m.delta,
+                                   i.principal_paid - SUM(m.delta) OVER (PARTITION BY m.installment_id)
+                                   + SUM(m.delta) OVER (PARTITION BY m.installment_id {order}
+                                                        ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS c1,
+                                   ROW_NUMBER() OVER (PARTITION BY m.installment_id {order}) AS rn
+                            FROM {SPLIT_MOVES} m JOIN levies_installment i ON i.id = m.installment_id
+                        ) x
+                        JOIN levies_installmentbreakdown ib ON ib.installment_id = x.installment_id
+                    ) y
+                ) y
+            ) z"""  # noqa: S608 - constants
+    )
+    cur.execute(
+        f"""INSERT INTO levies_breakdownsplit (municipality_id, txn_id, installment_id, payment_id, seq, code, amount)
+            SELECT %s, txn_id, installment_id, payment_id, seq, code, amount FROM {SPLITS}
+            WHERE amount <> 0 ORDER BY txn_id, installment_id, seq""",  # noqa: S608
+        [municipality_id],
+    )
+    cur.execute(
+        f"""UPDATE levies_installmentbreakdown SET paid = paid + s.amount
+            FROM (SELECT installment_id, seq, SUM(amount) AS amount FROM {SPLITS}
+                  GROUP BY installment_id, seq) s
+            WHERE levies_installmentbreakdown.installment_id = s.installment_id
+              AND levies_installmentbreakdown.seq = s.seq AND s.amount <> 0"""  # noqa: S608
+    )
+    cur.execute(f"DROP TABLE {SPLITS}")
 
 
 # --- the retention purge: the only deletion, of whole transactions ------------------------------------
@@ -413,6 +591,18 @@ def purge_transactions(*, txn_ids: set[int], taxpayer_ids: set[int]) -> int:
         if connection.vendor == "postgresql":
             cur.execute(f"SET LOCAL {PERMIT_SETTING} = ''")
     return len(ids)
+
+
+def forget_breakdowns(installment_ids: Sequence[int]) -> int:
+    """The retention purge: the breakdown rows and stored splits of these installments (their
+    transactions are purged with them, in the same database transaction). Returns the rows deleted."""
+    ids = list(installment_ids)
+    deleted = 0
+    for start in range(0, len(ids), 5000):
+        part = ids[start : start + 5000]
+        deleted += BreakdownSplit.objects.filter(installment_id__in=part).delete()[0]
+        deleted += InstallmentBreakdown.objects.filter(installment_id__in=part).delete()[0]
+    return deleted
 
 
 def insert_generated(txn_rows: Sequence[Sequence[Any]], entry_rows: Sequence[Sequence[Any]]) -> None:

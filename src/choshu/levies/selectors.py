@@ -12,10 +12,39 @@ from django.db.models import Q, Sum
 
 from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
-from choshu.levies.models import Account, Component, Installment, LedgerEntry
-from choshu.levies.tax_items import tax_item_name
+from choshu.levies.models import (
+    Account,
+    BreakdownSplit,
+    Component,
+    Installment,
+    InstallmentBreakdown,
+    LedgerEntry,
+)
+from choshu.levies.tax_items import catalog, tax_item_name
 from choshu.rules.late_charge import compute_late_charge
 from choshu.rules.parameters import RateNotKnownError
+
+
+@dataclass(frozen=True)
+class ComponentBalance:
+    """One component of an installment's breakdown (内訳: 固定資産税/都市計画税 …) as of a date."""
+
+    seq: int
+    code: str
+    name: str
+    levied: int
+    paid: int
+    outstanding: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "code": self.code,
+            "name": self.name,
+            "levied": self.levied,
+            "paid": self.paid,
+            "outstanding": self.outstanding,
+        }
 
 
 @dataclass(frozen=True)
@@ -32,8 +61,10 @@ class InstallmentBalance:
     principal_paid: int
     principal_outstanding: int
     late_charge_accrued: int | None = None
+    components: tuple[ComponentBalance, ...] = ()  # empty: the tax item has no breakdown
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, by_component: bool = False) -> dict[str, Any]:
+        extra = {"components": [c.as_dict() for c in self.components]} if by_component else {}
         return {
             "tax_item": self.tax_item,
             "levy_year": self.levy_year,
@@ -44,6 +75,7 @@ class InstallmentBalance:
             "principal_paid": self.principal_paid,
             "principal_outstanding": self.principal_outstanding,
             "late_charge_accrued": self.late_charge_accrued,
+            **extra,
         }
 
 
@@ -52,7 +84,9 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
 
     Amounts come from the ledger entries, not from the cache. ``principal`` is the levied amount with
     every correction booked so far; ``principal_paid`` counts payments whose legal date (領収日) is on or
-    before ``as_of``.
+    before ``as_of``. An installment with a breakdown carries its components (``components``): each
+    one's levied amount, and what its stored splits (``BreakdownSplit``) of movements with a legal date
+    on or before ``as_of`` credit it.
     """
     installments = list(
         Installment.objects.filter(taxpayer_id__in=taxpayer_ids)
@@ -76,6 +110,7 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
             levied_sums[row["installment_id"]] += int(row["total"])
         else:
             payments[row["installment_id"]][row["txn__legal_date"]] -= int(row["total"])
+    parts = installment_components([i.pk for i in installments], as_of=as_of)
     result = []
     for inst in installments:
         levied = levied_sums[inst.pk]
@@ -95,9 +130,88 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
                 principal_paid=paid,
                 principal_outstanding=levied - paid,
                 late_charge_accrued=late_charge_as_of(levied, inst.due_date, as_of, paid_by_date),
+                components=_named(parts.get(inst.pk, ()), inst.municipality_id, inst.levy.tax_item),
             )
         )
     return result
+
+
+def installment_components(
+    installment_ids: Sequence[int], *, as_of: date
+) -> dict[int, tuple[ComponentBalance, ...]]:
+    """The breakdown of these installments (those with one): per component its levied amount and the
+    sum of its stored splits whose transaction's legal date is on or before ``as_of`` (names empty:
+    ``installment_balances`` adds the tax item's)."""
+    ids = list(installment_ids)
+    rows = list(
+        InstallmentBreakdown.objects.filter(installment_id__in=ids)
+        .order_by("installment_id", "seq")
+        .values_list("installment_id", "seq", "code", "levied")
+    )
+    if not rows:
+        return {}
+    paid: dict[tuple[int, str], int] = defaultdict(int)
+    splits = (
+        BreakdownSplit.objects.filter(installment_id__in={r[0] for r in rows})
+        .filter(txn__legal_date__lte=as_of)
+        .values("installment_id", "code")
+        .annotate(total=Sum("amount"))
+    )
+    for row in splits:
+        paid[(row["installment_id"], row["code"])] += int(row["total"])
+    out: dict[int, list[ComponentBalance]] = defaultdict(list)
+    for inst_id, seq, code, levied in rows:
+        got = paid[(inst_id, code)]
+        out[inst_id].append(ComponentBalance(seq, code, "", int(levied), got, int(levied) - got))
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _named(
+    parts: Sequence[ComponentBalance], municipality_id: int, tax_item: str
+) -> tuple[ComponentBalance, ...]:
+    if not parts:
+        return ()
+    info = catalog(municipality_id).get(tax_item)
+    names = {code: name for _, code, name in info.breakdown} if info is not None else {}
+    return tuple(
+        ComponentBalance(c.seq, c.code, names.get(c.code, c.code), c.levied, c.paid, c.outstanding)
+        for c in parts
+    )
+
+
+@dataclass(frozen=True)
+class ComponentTotal:
+    """A taxpayer's total of one tax item × component (an item without breakdown is one component, code "")."""
+
+    tax_item: str
+    tax_item_name: str
+    code: str
+    name: str
+    levied: int
+    paid: int
+    outstanding: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def component_totals(rows: Sequence[InstallmentBalance]) -> list[ComponentTotal]:
+    """Totals per tax item × component of these installment balances, in tax item and component order."""
+    sums: dict[tuple[str, int, str], list[Any]] = {}
+    for r in rows:
+        parts = r.components or (
+            ComponentBalance(0, "", r.tax_item_name, r.principal, r.principal_paid, r.principal_outstanding),
+        )
+        for c in parts:
+            key = (r.tax_item, c.seq, c.code)
+            acc = sums.setdefault(key, [r.tax_item_name, c.name, 0, 0, 0])
+            acc[2] += c.levied
+            acc[3] += c.paid
+            acc[4] += c.outstanding
+    return [
+        ComponentTotal(item, item_name, code, name, levied, paid, outstanding)
+        for (item, _, code), (item_name, name, levied, paid, outstanding) in sorted(sums.items())
+    ]
 
 
 def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[date, int]) -> int | None:

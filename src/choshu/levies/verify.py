@@ -3,7 +3,10 @@ check that keeps up with history.
 
 **Full** (`verify_full`): every transaction sums to zero with two or more entries of its own
 municipality, every installment's cache equals its entries, no orphan reference, and every payment's
-split (``receipts.services.payment_totals_problems``). Its time follows the ledger's size.
+split (``receipts.services.payment_totals_problems``). For installments with a breakdown (内訳): the
+components' levied and paid amounts sum to the installment's (``breakdown_mismatch``) and each
+component's paid amount is the sum of its stored splits (``split_mismatch``). Its time follows the
+ledger's size.
 
 **Incremental** (`verify_incremental`): only what was posted after the municipality's latest
 ``LedgerCheckpoint`` — transactions with ``id > through_txn_id`` and their entries, the payments
@@ -11,7 +14,7 @@ created (``id > through_payment_id``), named by those entries or reversed by tho
 read: each new transaction balances with two or more entries of its municipality; the new rows have no
 orphan reference; no entry was added to a verified transaction (``entry_after_checkpoint``); for every
 installment the new entries touch, stored closing balance (``VerifiedBalance``) + the new principal
-movements = the cached amounts; for every such payment with a transaction, allocated + overpaid +
+movements = the cached amounts, and its breakdown as in the full check; for every such payment with a transaction, allocated + overpaid +
 suspended = amount = what its own entries place, and the cash of each new payment transaction = the
 amounts of its payments. Its time follows what is new (and the indexes it uses: the primary keys,
 ``LedgerEntry.txn_id``, the partial ``payment_reversal_idx``; no index was added). What
@@ -139,8 +142,49 @@ def ledger_problems(
                     else f"outstanding {c_out}≠{s_out}",
                 )
             )
+        scope = "{a}.municipality_id = %s" if municipality_id else "1 = 1"
+        problems.extend(breakdown_problems(cur, scope, params, limit - len(problems)))
         problems.extend(_orphans(cur, municipality_id, limit - len(problems)))
     return {"transactions": n_txn, "installments": n_inst}, problems
+
+
+def breakdown_problems(cur: Any, scope: str, params: list[Any], limit: int) -> list[LedgerProblem]:
+    """The breakdown of the installments in ``scope`` (a condition on the alias ``{a}`` of the breakdown
+    and split tables, with ``params``): Σ levied_i = principal_levied and Σ paid_i = principal_paid
+    (``breakdown_mismatch``), and per component the stored splits sum to its paid amount — a split under
+    a code the installment's breakdown does not have counts against 0 (``split_mismatch``)."""
+    found: list[LedgerProblem] = []
+    b_scope, s_scope = scope.format(a="b"), scope.format(a="s")
+    cur.execute(
+        f"""SELECT i.id, i.principal_levied, i.principal_paid, b.levied, b.paid
+            FROM (SELECT b.installment_id, SUM(b.levied) AS levied, SUM(b.paid) AS paid
+                  FROM levies_installmentbreakdown b WHERE {b_scope} GROUP BY b.installment_id) b
+            JOIN levies_installment i ON i.id = b.installment_id
+            WHERE i.principal_levied <> b.levied OR i.principal_paid <> b.paid
+            ORDER BY i.id""",  # noqa: S608 - constants
+        params,
+    )
+    for iid, levied, paid, b_levied, b_paid in cur.fetchmany(max(limit, 0)):
+        detail = f"levied {levied}≠内訳 {b_levied}" if levied != b_levied else f"paid {paid}≠内訳 {b_paid}"
+        found.append(LedgerProblem("breakdown_mismatch", iid, detail))
+    cur.execute(
+        f"""SELECT b.installment_id, b.code, b.paid, COALESCE(s.amount, 0)
+            FROM levies_installmentbreakdown b
+            LEFT JOIN (SELECT s.installment_id, s.code, SUM(s.amount) AS amount FROM levies_breakdownsplit s
+                       WHERE {s_scope} GROUP BY s.installment_id, s.code) s
+                   ON s.installment_id = b.installment_id AND s.code = b.code
+            WHERE {b_scope} AND b.paid <> COALESCE(s.amount, 0)
+            UNION ALL
+            SELECT s.installment_id, s.code, 0, SUM(s.amount) FROM levies_breakdownsplit s
+            WHERE {s_scope} AND NOT EXISTS (SELECT 1 FROM levies_installmentbreakdown b
+                                            WHERE b.installment_id = s.installment_id AND b.code = s.code)
+            GROUP BY s.installment_id, s.code HAVING SUM(s.amount) <> 0
+            ORDER BY 1, 2""",  # noqa: S608 - constants
+        params * 3,
+    )
+    for iid, code, paid, splits in cur.fetchmany(max(limit - len(found), 0)):
+        found.append(LedgerProblem("split_mismatch", iid, f"{code}: paid {paid}≠按分の合計 {splits}"))
+    return found
 
 
 # References of the bulk tables that the database does not enforce (no FK constraints, see
@@ -160,6 +204,12 @@ UNENFORCED_REFERENCES = (
     ("receipts_payment", "taxpayer_id", "taxpayers_taxpayer"),
     ("receipts_payment", "municipality_id", "core_municipality"),
     ("receipts_payment", "job_id", "core_job"),
+    ("levies_breakdownsplit", "txn_id", "levies_ledgertransaction"),
+    ("levies_breakdownsplit", "installment_id", "levies_installment"),
+    ("levies_breakdownsplit", "payment_id", "receipts_payment"),
+    ("levies_breakdownsplit", "municipality_id", "core_municipality"),
+    ("levies_installmentbreakdown", "installment_id", "levies_installment"),
+    ("levies_installmentbreakdown", "municipality_id", "core_municipality"),
 )
 
 
@@ -564,6 +614,15 @@ def _incremental_one(
             ),
         )
 
+        # The breakdown of the installments the new entries touched (every split is written with a
+        # principal movement, so every new split's installment is among them).
+        touched = (
+            f"{{a}}.installment_id IN (SELECT x.installment_id FROM {MOVES} x WHERE x.municipality_id = %s)"
+        )
+        problems.extend(
+            p.as_dict() for p in breakdown_problems(cur, touched, [m], max(limit - len(problems), 0))
+        )
+
         # Payments to check: created since (primary key range), named by a new entry, or reversed by a
         # new transaction (partial index payment_reversal_idx).
         cur.execute(
@@ -632,6 +691,8 @@ def _incremental_one(
 # since by their reversal transaction.
 NEW_ROWS = {
     "levies_ledgerentry": "r.txn_id > %(txn)s",
+    "levies_breakdownsplit": "r.txn_id > %(txn)s",
+    "levies_installmentbreakdown": f"r.installment_id IN (SELECT x.installment_id FROM {MOVES} x)",
     "levies_ledgertransaction": "r.id > %(txn)s",
     "receipts_payment": "(r.id > %(payment)s OR r.reversal_txn_id > %(txn)s)",
 }

@@ -62,6 +62,11 @@ class YearGroup:
     rows: list[InstallmentRow]
     totals: Amounts
 
+    @property
+    def table_rows(self) -> int:
+        """The screen's lines of the year: each installment and, under it, each of its components."""
+        return sum(1 + len(r.balance.components) for r in self.rows)
+
 
 @dataclass(frozen=True)
 class TaxItemGroup:

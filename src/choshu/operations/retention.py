@@ -27,7 +27,7 @@ from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurg
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
-from choshu.levies.ledger import purge_transactions
+from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
 from choshu.levies.verify import forget_installments
 from choshu.receipts.models import Payment, PaymentSlip, SuspenseItem
@@ -131,7 +131,9 @@ def _delete_people(ids: list[int]) -> None:
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
     purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
-    forget_installments(list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True)))
+    installments = list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True))
+    forget_installments(installments)
+    forget_breakdowns(installments)
     Installment.objects.filter(taxpayer_id__in=ids).delete()
     Levy.objects.filter(taxpayer_id__in=ids).delete()
     TaxpayerRevision.objects.filter(taxpayer_id__in=ids).delete()

@@ -2,8 +2,11 @@
 
 Names come from Faker's ja_JP data (kanji with matching katakana), addresses from 川口市's real town
 names, My Numbers and corporate numbers are unique with valid check digits. Levies cover the six tax
-items over the last six levy years on the statutory 納期 calendar (holiday-shifted, ``rules.due_dates``).
-Most installments are paid, some partly or late, about 5–8 % stay delinquent.
+items and 国民健康保険税 over the last six levy years on the statutory 納期 calendar (holiday-shifted,
+``rules.due_dates``; 国保税 on the default 期別マスタ of ``levies.tax_items``). Most installments are paid,
+some partly or late, about 5–8 % stay delinquent. Installments of 法人住民税, 固定資産税・都市計画税 and
+国保税 carry their breakdown (均等割/法人税割, 固定資産税/都市計画税 at 1.4 : 0.3, 医療/支援/介護) and
+their payments the splits of ``rules.breakdown`` — what ``levies.ledger`` would have stored.
 
 Everything is written set-based (``core.bulk``): ids are reserved, rows are built in memory per chunk
 of taxpayers and inserted with COPY (PostgreSQL) or executemany (SQLite). The ledger is written
@@ -35,14 +38,18 @@ from choshu.core.models import Job, Municipality
 from choshu.levies.ledger import ENTRY_COLUMNS, TXN_COLUMNS, insert_generated
 from choshu.levies.models import (
     Account,
+    BreakdownSplit,
     Component,
     Installment,
+    InstallmentBreakdown,
     LedgerEntry,
     LedgerTransaction,
     Levy,
     TxnKind,
 )
+from choshu.levies.tax_items import DEFAULT_TAX_ITEMS, calendar_rows
 from choshu.receipts.models import Channel, Payment, PaymentStatus
+from choshu.rules.breakdown import split_movement, split_paid
 from choshu.rules.check_digits import make_slip_no
 from choshu.rules.due_dates import statutory_due_dates
 from choshu.taxpayers.crypto import encrypt_my_number, my_number_hash
@@ -99,6 +106,10 @@ CORP_FORMS = tuple(
     )
 )
 PAY_CHANNELS = (Channel.CONVENI, Channel.CONVENI, Channel.BANK, Channel.DIRECT_DEBIT, Channel.ELTAX)
+BREAKDOWN_CODES = {
+    spec.code: tuple(code for code, _, _ in spec.breakdown) for spec in DEFAULT_TAX_ITEMS if spec.breakdown
+}
+PER_CAPITA = (50000, 50000, 50000, 120000, 130000, 160000, 410000)  # 法人 均等割 by size (地方税法312条)
 
 
 @dataclass
@@ -124,6 +135,8 @@ class SeedSummary:
 
 @lru_cache(maxsize=256)
 def _due_dates(tax_item: str, year: int) -> tuple[date, ...]:
+    if tax_item == "07":  # 国保税: the default 期別マスタ (not a 市税 of rules.due_dates)
+        return tuple(due for _, _, _, due in calendar_rows(tax_item, year))  # type: ignore[misc]
     return tuple(shifted for _, shifted in statutory_due_dates(tax_item, year))
 
 
@@ -154,8 +167,9 @@ class _Ids:
     def __init__(self) -> None:
         self.next = {
             m: reserve_ids(m)
-            for m in (Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
-        }
+            for m in (Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment,
+                      InstallmentBreakdown, BreakdownSplit)
+        }  # fmt: skip
 
     def take(self, model: Any) -> int:
         value = self.next[model]
@@ -249,8 +263,9 @@ class CityGenerator:
     # --- levies -----------------------------------------------------------------------------------
     def levy_plan(
         self, person: dict[str, object], rng: random.Random
-    ) -> Iterator[tuple[str, int, list[int]]]:
-        """(tax_item, levy_year, installment amounts) for each levy of this person."""
+    ) -> Iterator[tuple[str, int, list[int], tuple[int, ...]]]:
+        """(tax_item, levy_year, installment amounts, breakdown weights) for each levy of this person; the
+        weights (main component first) split each installment's levied amount, () for no breakdown."""
         corp = person["kind"] == TaxpayerKind.CORPORATION
         first_year = self.years[0] if rng.random() < 0.8 else rng.choice(self.years)
         has_property = rng.random() < (0.6 if corp else 0.3)
@@ -261,23 +276,34 @@ class CityGenerator:
         income = rng.lognormvariate(14.6, 0.6)  # taxable income, yen
         property_tax = int(rng.lognormvariate(11.3, 0.6)) // 100 * 100
         vehicle = rng.choice((10800, 10800, 7200, 3900, 2000))
+        insured = not corp and rng.random() < 0.3  # 国民健康保険 (self-employed, retired, …)
+        nhi_base = rng.lognormvariate(11.6, 0.5)
+        per_capita = rng.choice(PER_CAPITA)
+        birth = person["birth_date"]
+        assert isinstance(birth, date)
         for year in self.years:
             if year < first_year:
                 continue
             if ordinary:
                 annual = (6000 if year >= 2024 else 5000) + int(income * 0.1) // 100 * 100
-                yield "01", year, split_annual(annual, 4)
+                yield "01", year, split_annual(annual, 4), ()
             if employer:
                 monthly = int(rng.lognormvariate(11.5, 0.8)) // 100 * 100 + 100
-                yield "02", year, [monthly] * 12
+                yield "02", year, [monthly] * 12, ()
             if corp:
-                yield "03", year, [max(50000, int(rng.lognormvariate(12.0, 0.9)) // 100 * 100)]
+                amount = max(per_capita, int(rng.lognormvariate(12.0, 0.9)) // 100 * 100)
+                yield "03", year, [amount], (per_capita, amount - per_capita)  # 均等割, 法人税割
             if has_property:
-                yield "04", year, split_annual(property_tax, 4)
+                yield "04", year, split_annual(property_tax, 4), (14, 3)  # 1.4 % : 0.3 % of one 課税標準
             if has_vehicle:
-                yield "05", year, [vehicle]
+                yield "05", year, [vehicle], ()
             if office_tax:
-                yield "06", year, [int(rng.lognormvariate(13.0, 0.5)) // 100 * 100]
+                yield "06", year, [int(rng.lognormvariate(13.0, 0.5)) // 100 * 100], ()
+            if insured:
+                age = year - birth.year
+                annual = int(nhi_base * (1.0 + 0.02 * (year - self.years[0]))) // 100 * 100
+                # 医療分, 後期高齢者支援金等分, 介護納付金分 (only for the insured of 40–64)
+                yield "07", year, split_annual(annual, 8), (62, 22, 16 if 40 <= age < 65 else 0)
 
     def payment_behaviour(self, rng: random.Random) -> Callable[[date, int], list[tuple[date, int]]]:
         """How this person pays: on time, late, partly, or not at all (the delinquent share)."""
@@ -317,21 +343,19 @@ class CityGenerator:
 
     # --- rows -------------------------------------------------------------------------------------
     def build_chunk(self, start: int, count: int) -> None:
-        self.rows = {
-            m: []
-            for m in (Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
-        }
+        self.rows = {m: [] for m in COLUMNS}
         for index in range(start, start + count):
             rng = random.Random(self.seed * 1_000_003 + index)
             taxpayer_no = f"{index + 1:010d}"
             person = self.person(index, taxpayer_no, rng)
             tp_id = self._taxpayer_rows(taxpayer_no, person)
             behaviour = self.payment_behaviour(rng)
-            for tax_item, year, amounts in self.levy_plan(person, rng):
+            for tax_item, year, amounts, weights in self.levy_plan(person, rng):
                 dues = _due_dates(tax_item, year)
                 if dues[0] > self.as_of + timedelta(days=30):
                     continue  # not yet levied as of the seed date
-                self._levy_rows(tp_id, tax_item, year, list(zip(dues, amounts, strict=True)), behaviour, rng)
+                periods = list(zip(dues, amounts, strict=True))
+                self._levy_rows(tp_id, tax_item, year, periods, behaviour, rng, weights)
 
     def _taxpayer_rows(self, taxpayer_no: str, p: dict[str, object]) -> int:
         tp_id = self.ids.take(Taxpayer)
@@ -396,6 +420,7 @@ class CityGenerator:
         periods: list[tuple[date, int]],
         behaviour: Callable[[date, int], list[tuple[date, int]]],
         rng: random.Random,
+        weights: tuple[int, ...] = (),
     ) -> None:
         self.notice_counter += 1
         levy_id = self.ids.take(Levy)
@@ -448,8 +473,17 @@ class CityGenerator:
             )
             self._entry(levy_txn, Account.RECEIVABLE, Component.PRINCIPAL, inst_id, tp_id, amount)
             total += amount
-            for paid_on, part in payments:
-                self._payment_rows(tp_id, inst_id, slip, paid_on, part, rng)
+            moved = [
+                self._payment_rows(tp_id, inst_id, slip, paid_on, part, rng) for paid_on, part in payments
+            ]
+            if weights:
+                self._breakdown_rows(
+                    inst_id,
+                    tax_item,
+                    amount,
+                    weights,
+                    [(t, p, a) for (t, p), (_, a) in zip(moved, payments, strict=True)],
+                )
             self.summary.installments += 1
             self.summary.amount_levied += amount
             if due < self.as_of:
@@ -457,9 +491,39 @@ class CityGenerator:
                 self.summary.delinquent_installments += paid < amount
         self._entry(levy_txn, Account.LEVIED, Component.PRINCIPAL, None, tp_id, -total)
 
+    def _breakdown_rows(
+        self,
+        inst_id: int,
+        tax_item: str,
+        amount: int,
+        weights: tuple[int, ...],
+        payments: list[tuple[int, int, int]],
+    ) -> None:
+        """The installment's components (levied in proportion to ``weights``; a component of weight 0 is
+        left out) and the split of each payment (txn, payment, amount) by ``rules.breakdown``, in order."""
+        codes = BREAKDOWN_CODES[tax_item]
+        levied = split_paid(amount, list(weights))
+        parts = [(seq, codes[seq - 1], v) for seq, v in enumerate(levied, start=1) if v or seq == 1]
+        values = [v for _, _, v in parts]
+        held = [0] * len(parts)
+        paid = 0
+        for txn, pay_id, part in payments:
+            paid += part
+            split = split_movement(paid, values, held)
+            held = [h + x for h, x in zip(held, split, strict=True)]
+            for (seq, code, _), x in zip(parts, split, strict=True):
+                if x:
+                    self.rows[BreakdownSplit].append(
+                        (self.ids.take(BreakdownSplit), self.m.pk, txn, inst_id, pay_id, seq, code, x)
+                    )
+        for (seq, code, v), h in zip(parts, held, strict=True):
+            self.rows[InstallmentBreakdown].append(
+                (self.ids.take(InstallmentBreakdown), inst_id, self.m.pk, seq, code, v, h)
+            )
+
     def _payment_rows(
         self, tp_id: int, inst_id: int, slip: str, paid_on: date, amount: int, rng: random.Random
-    ) -> None:
+    ) -> tuple[int, int]:
         channel = rng.choice(PAY_CHANNELS)
         booked_on = paid_on + timedelta(days=rng.randint(0, 3))
         txn = self._txn(TxnKind.PAYMENT, paid_on, booked_on, "収納(合成データ)")
@@ -472,6 +536,7 @@ class CityGenerator:
         )  # fmt: skip
         self.summary.payments += 1
         self.summary.amount_paid += amount
+        return txn, pay_id
 
     def _txn(self, kind: TxnKind, legal: date, booking: date, memo: str) -> int:
         txn_id = self.ids.take(LedgerTransaction)
@@ -521,6 +586,8 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     Payment: ("id", "municipality_id", "channel", "reference", "status", "taxpayer_id", "amount", "paid_on",
               "booked_on", "slip_no", "confirmation_no", "allocated", "overpaid", "suspended", "detail", "txn_id",
               "reversal_txn_id", "job_id", "created_at"),
+    InstallmentBreakdown: ("id", "installment_id", "municipality_id", "seq", "code", "levied", "paid"),
+    BreakdownSplit: ("id", "municipality_id", "txn_id", "installment_id", "payment_id", "seq", "code", "amount"),
 }  # fmt: skip
 
 
@@ -555,8 +622,8 @@ def seed_city(
             if progress:
                 progress(count)
         summary = gen.summary
-    reset_sequences(Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
-    analyze(Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment)
+    reset_sequences(*COLUMNS)
+    analyze(*COLUMNS)
     return summary
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import Counter
 from datetime import date
 from io import StringIO
 from typing import Any
@@ -55,7 +56,7 @@ def test_the_seed_creates_kawaguchi_and_a_consistent_ledger() -> None:
     out = StringIO()
     call_command("verify_ledger", "--json", stdout=out)
     assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True
-    assert {"01", "02", "03", "04", "05"} <= {lv.tax_item for lv in Levy.objects.all()}
+    assert {"01", "02", "03", "04", "05", "07"} <= {lv.tax_item for lv in Levy.objects.all()}
     assert sorted({lv.levy_year for lv in Levy.objects.all()}) == [2021, 2022, 2023, 2024, 2025, 2026]
 
 
@@ -77,7 +78,7 @@ def test_the_seed_is_deterministic_for_the_same_seed() -> None:
     Payment.objects.all().delete()
     from django.db import connection
 
-    from choshu.levies.models import LedgerEntry, LedgerTransaction
+    from choshu.levies.models import BreakdownSplit, InstallmentBreakdown, LedgerEntry, LedgerTransaction
     from choshu.taxpayers.models import TaxpayerRevision
 
     with connection.cursor() as cur:  # the ledger's own permit (PostgreSQL refuses deletions without it)
@@ -85,6 +86,8 @@ def test_the_seed_is_deterministic_for_the_same_seed() -> None:
             cur.execute("SET LOCAL choshu.ledger_permit = 'purge'")
     LedgerEntry.objects.all().delete()
     LedgerTransaction.objects.all().delete()
+    BreakdownSplit.objects.all().delete()  # the seed writes the breakdown of 03/04/07 too (issue 12 §2)
+    InstallmentBreakdown.objects.all().delete()
     Installment.objects.all().delete()
     Levy.objects.all().delete()
     TaxpayerRevision.objects.all().delete()
@@ -197,3 +200,48 @@ def test_synthetic_notice_and_slip_numbers_stay_valid_past_a_million_levies() ->
     assert seed_slip_no(1, 1_000_001, 1) != seed_slip_no(1, 1, 1)  # no wrap-around
     with pytest.raises(ValueError):
         seed_notice_no(2026, "04", 10**8)
+
+
+@pytest.mark.django_db
+def test_the_seed_gives_03_04_and_07_their_breakdown_and_its_payments_their_splits() -> None:
+    from django.db.models import Count, Sum
+
+    from choshu.levies.models import BreakdownSplit, InstallmentBreakdown
+
+    seed()
+    with_breakdown = dict(
+        InstallmentBreakdown.objects.values("installment__levy__tax_item")
+        .annotate(n=Count("installment_id", distinct=True))
+        .values_list("installment__levy__tax_item", "n")
+    )
+    assert set(with_breakdown) == {"03", "04", "07"}
+    for item in ("03", "04", "07"):
+        assert with_breakdown[item] == Installment.objects.filter(levy__tax_item=item).count()
+    codes = set(InstallmentBreakdown.objects.values_list("code", flat=True))
+    assert codes == {
+        "per_capita",
+        "corporate_tax",
+        "fixed_asset",
+        "city_planning",
+        "medical",
+        "support",
+        "care",
+    }
+    # 介護分 only for the insured of 40–64: some 国保 installments have two components, some three.
+    per_nhi = Counter(
+        InstallmentBreakdown.objects.filter(installment__levy__tax_item="07").values_list(
+            "installment_id", flat=True
+        )
+    )
+    assert set(per_nhi.values()) == {2, 3}
+    paid = BreakdownSplit.objects.aggregate(total=Sum("amount"))["total"]
+    assert (
+        paid
+        and paid
+        == Installment.objects.filter(levy__tax_item__in=["03", "04", "07"]).aggregate(
+            total=Sum("principal_paid")
+        )["total"]
+    )
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["ok"] is True

@@ -215,3 +215,21 @@ def test_the_overview_refuses_a_taxpayer_of_another_city_even_when_called_direct
 
     with pytest.raises(Http404):
         person_overview(user=clerk, taxpayer=by_no(other_city, "1001"), as_of=AS_OF)
+
+
+def test_the_person_page_shows_the_breakdown_under_its_installment(
+    clerk_client: Client, taxpayer: Any, write_csv: Callable
+) -> None:
+    from choshu.levies.tests.test_breakdown_ledger import FIXED, give_breakdown
+    from choshu.levies.tests.test_verify_incremental import pay
+
+    give_breakdown(Installment.objects.get(levy__notice_no="400001"), FIXED)
+    pay(write_csv, [("400001", 5000, "2024-04-10")])
+    html = clerk_client.get(reverse("web:taxpayer-overview", args=[taxpayer.pk])).content.decode()
+    text = _text(html)
+    assert (
+        "400001 第1期 2024/04/30 12,000 5,000 7,000 うち 固定資産税 9,882 4,118 5,764 うち 都市計画税 2,118 882 1,236"
+        in text
+    )
+    assert "固定資産税・都市計画税 計 12,000 5,000 7,000" in text  # the components are not counted twice
+    assert 'rowspan="3"' in html  # the year header spans the installment and its two components

@@ -9,7 +9,7 @@ from django.core.management.base import CommandError
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
-from choshu.levies.selectors import installment_balances
+from choshu.levies.selectors import component_totals, installment_balances
 from choshu.taxpayers.models import Taxpayer
 
 
@@ -20,6 +20,11 @@ class Command(ChoshuCommand):
         super().add_arguments(parser)
         parser.add_argument("--taxpayer", required=True, metavar="NO", help="宛名番号")
         parser.add_argument("--as-of", required=True, metavar="YYYY-MM-DD")
+        parser.add_argument(
+            "--by-component",
+            action="store_true",
+            help="内訳（固定資産税/都市計画税、均等割/法人税割、国保 医療/支援/介護）ごとの調定・収納・未納も表示する",
+        )
 
     def run(self, **options: Any) -> None:
         municipality = self.municipality(options)
@@ -41,12 +46,13 @@ class Command(ChoshuCommand):
             municipality=municipality,
             subject_type=AuditSubjectType.TAXPAYER,
             subject_ids=[tp.pk],
-            detail={"as_of": as_of.isoformat()},
+            detail={"as_of": as_of.isoformat(), "by_component": bool(options.get("by_component"))},
         )
+        by_component = bool(options.get("by_component"))
         payload = {
             "taxpayer": tp.taxpayer_no,
             "as_of": as_of.isoformat(),
-            "installments": [r.as_dict() for r in rows],
+            "installments": [r.as_dict(by_component=by_component) for r in rows],
             "totals": {
                 "principal": sum(r.principal for r in rows),
                 "principal_paid": sum(r.principal_paid for r in rows),
@@ -54,9 +60,23 @@ class Command(ChoshuCommand):
                 "late_charge_accrued": sum(r.late_charge_accrued or 0 for r in rows),
             },
         }
-        lines = [f"{tp.taxpayer_no} {as_of} 現在"] + [
-            f"{r.tax_item_name} {r.levy_year} {r.notice_no} 第{r.installment_no}期 {r.due_date} "
-            f"本税{r.principal:,} 収納{r.principal_paid:,} 未納{r.principal_outstanding:,}"
-            for r in rows
-        ]
+        lines = [f"{tp.taxpayer_no} {as_of} 現在"]
+        for r in rows:
+            lines.append(
+                f"{r.tax_item_name} {r.levy_year} {r.notice_no} 第{r.installment_no}期 {r.due_date} "
+                f"本税{r.principal:,} 収納{r.principal_paid:,} 未納{r.principal_outstanding:,}"
+            )
+            if by_component:
+                lines += [
+                    f"  うち{c.name} 調定{c.levied:,} 収納{c.paid:,} 未納{c.outstanding:,}"
+                    for c in r.components
+                ]
+        if by_component:
+            totals = component_totals(rows)
+            payload["by_component"] = [t.as_dict() for t in totals]
+            lines.append("税目・内訳別")
+            lines += [
+                f"  {t.tax_item_name}{'／' + t.name if t.code else ''} 調定{t.levied:,} 収納{t.paid:,} 未納{t.outstanding:,}"
+                for t in totals
+            ]
         self.emit(options, payload, "\n".join(lines))

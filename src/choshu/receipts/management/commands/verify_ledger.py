@@ -11,7 +11,8 @@ from choshu.levies.verify import verify_full, verify_incremental
 class Command(ChoshuCommand):
     help = (
         "元帳を検証する: 全取引の貸借一致、期別の残高キャッシュ＝明細の合計、"
-        "収納ごとに 充当＋過誤納＋未消込＝金額（不一致なら終了コード1）。"
+        "収納ごとに 充当＋過誤納＋未消込＝金額、内訳のある期別は 内訳の合計＝期別、内訳ごとの按分の合計＝収納額"
+        "（不一致なら終了コード1）。"
         "一致すれば検証点を記録し、--incremental はその後に記帳された分だけを検証する"
     )
 
