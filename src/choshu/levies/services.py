@@ -20,7 +20,7 @@ from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
 from choshu.formats.csvfile import MAX_ERRORS, CsvSource, open_strict
 from choshu.formats.errors import FileRefused, RowError
-from choshu.formats.levies_csv import parse_levies
+from choshu.formats.levies_csv import BREAKDOWN_COLUMNS, parse_levies
 from choshu.levies.ledger import post_selected
 from choshu.levies.models import (
     Account,
@@ -390,10 +390,19 @@ class _LevyImport:
                 " OR ".join(
                     f"({g}) <> CASE WHEN i.parts >= {k} THEN 1 ELSE 0 END" for k, g in enumerate(given, 1)
                 )
-            } OR (i.parts > 0 AND {amounts} <> s.principal))
+            } OR (i.parts > 0 AND {amounts} <> s.principal) OR i.parts > 3)
                 ORDER BY s.line LIMIT {MAX_ERRORS}"""  # noqa: S608
         )
         for line, parts, g1, g2, g3, total, principal in cur.fetchall():
+            if parts > len(BREAKDOWN_COLUMNS):
+                self.errors.append(
+                    RowError(
+                        line,
+                        "tax_item",
+                        f"内訳が{parts}項目の税目はこの様式（内訳3項目まで）で取り込めません",
+                    )
+                )
+                continue
             wrong = False
             for k, present in enumerate((g1, g2, g3), start=1):
                 if present and k > parts:
@@ -556,11 +565,11 @@ class _LevyImport:
             return
         cur.execute(
             f"""UPDATE {ROWS} SET touched = TRUE, changed = (principal = old_levied)
-                WHERE NOT is_new AND parts > 0 AND NOT touched AND EXISTS (
-                    SELECT 1 FROM {PARTS} p LEFT JOIN {table} ib ON ib.installment_id = {ROWS}.inst_id
-                         AND ib.seq = p.seq
-                    WHERE p.tax_item = {ROWS}.tax_item
-                      AND (ib.levied IS NULL OR ib.levied <> {levied.replace("r.", f"{ROWS}.")}))"""  # noqa: S608
+                WHERE inst_id IN (
+                    SELECT r.inst_id FROM {ROWS} r JOIN {PARTS} p ON p.tax_item = r.tax_item
+                    LEFT JOIN {table} ib ON ib.installment_id = r.inst_id AND ib.seq = p.seq
+                    WHERE NOT r.is_new AND r.parts > 0 AND NOT r.touched
+                      AND (ib.levied IS NULL OR ib.levied <> {levied}))"""  # noqa: S608
         )
         cur.execute(
             f"""UPDATE {table} SET levied = x.levied

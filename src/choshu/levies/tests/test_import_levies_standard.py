@@ -331,6 +331,16 @@ def test_a_breakdown_that_does_not_fit_the_item_is_refused(
     assert refused(row(**values)) == errors
 
 
+def test_an_item_with_more_components_than_the_layout_has_columns_is_refused(
+    sample_city: Any, refused: Callable
+) -> None:
+    from choshu.levies.models import TaxItemBreakdown
+
+    nhi = TaxItem.objects.get(municipality=sample_city, code="07")
+    TaxItemBreakdown.objects.create(tax_item=nhi, seq=4, code="other", name="その他")
+    assert refused(row(tax_item="07", breakdown_1="1", breakdown_2="1", breakdown_3="1")) == [(2, "tax_item")]
+
+
 # -- 特別徴収義務者 ---------------------------------------------------------------------------------------
 
 
