@@ -111,8 +111,8 @@ class Owed:
     loaded.
 
     ``due_date`` (納期限) orders the installments (oldest first); the 延滞金 runs from the day after
-    ``late_charge_base_date`` — the 納期限, or the 法定納期限 of a 申告納付 item (地方税法321条の12;
-    law.md §a7; the installment's ``late_charge_base_date``). Not given = the 納期限."""
+    ``late_charge_base_date`` — the 納期限, or the 法定納期限 of a 申告納付 item (law.md
+    §a7; the installment's ``late_charge_base_date``). Not given = the 納期限."""
 
     installment_id: int
     taxpayer_id: int

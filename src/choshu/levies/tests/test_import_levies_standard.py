@@ -129,7 +129,7 @@ def test_every_column_of_the_standard_layout_is_stored(sample_city: Any, load: C
         date(2025, 6, 20),
         date(2025, 7, 10),
     )
-    # 法人住民税 is 申告納付: the 延滞金 runs from the day after the 法定納期限 (地方税法321条の12).
+    # 法人住民税 is 申告納付: the 延滞金 runs from the day after the 法定納期限 (law.md §a7).
     assert inst.late_charge_base_date == date(2025, 5, 31)
     assert (inst.source_operator, inst.source_operated_on, inst.source_operated_time) == (
         "OP42",
