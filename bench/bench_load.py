@@ -2,19 +2,20 @@
 
 Steps, in one run on fresh PostgreSQL databases, for each ``--taxpayers`` size:
 1. write ``taxpayers.csv`` (N taxpayers, 1 in 20 a corporation, individuals with a My Number) and
-   ``levies.csv`` (18 installments per taxpayer over twenty years: 3 years of 個人住民税 in 4
-   installments with the old system's 納付番号, 1 year of 固定資産税 in 4 and 2 years of 軽自動車税 in
-   1, these without one: the import gives them the system's), and the daily change files (1 % of the
-   rows: taxpayers moved; installments with a reduced principal (更正) or a new due date);
-2. the raw baseline: ``COPY`` of each file into a plain table with its key (宛名番号; 税目・年度・
-   通知書番号・期別);
+   ``levies.csv`` in the standard's layout (18 installments per taxpayer over twenty years: 3 years of
+   個人住民税 in 4 installments with the old system's 納付番号, 1 year of 固定資産税・都市計画税 in 4 with
+   its two components and 2 years of 軽自動車税 in 1, these without one: the import gives them the
+   system's; every row with the source system's stamps), and the daily change files (1 % of the rows:
+   taxpayers moved; installments with a reduced principal (更正) or a new due date);
+2. the raw baseline: ``COPY`` of each file into a plain table with its key (宛名番号; 税目・賦課年度・
+   相当年度・通知書番号・期別 — the standard key's other parts are empty in this city);
 3. the taxpayer floor on a clone (the taxpayer and revision rows by SQL alone from the same ``COPY``,
    every index of the real tables, raw values in place of the encrypted My Number, its keyed hash and
    the search keys), then ``choshu import-taxpayers`` (wall seconds, peak RSS of the process via
    os.wait4, its phases);
 4. the levy floor, on a clone of the database as the levy import finds it: the levy, installment
-   (caches set) and ledger rows (one 調定 transaction and two entries per installment) this schema
-   requires, written by SQL alone from the same ``COPY`` of levies.csv, with every index of the real
+   (caches set, the three dates and the 延滞金's base date), breakdown (期別内訳) and ledger rows (one
+   調定 transaction and two entries per installment) this schema requires, written by SQL alone from the same ``COPY`` of levies.csv, with every index of the real
    tables — what no levy import keeping these rows can go below;
 5. ``choshu import-levies``; then both files again (re-import: must change nothing), then the two
    change files;
@@ -63,7 +64,13 @@ TARGET_REIMPORT = 1.0  # the same file again ÷ its first import
 
 TAXPAYER_HEADER = ("taxpayer_no,kind,name,name_kana,birth_date,sex,postal_code,address,address_extra,phone,"
                    "my_number,corporate_number,resident,deceased_on")  # fmt: skip
-LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+LEVY_HEADER = (
+    "tax_item,levy_year,relevant_year,notice_no,taxpayer_no,special_collector_no,filing_type,filing_history_no,"
+    "business_year_no,business_year_start,business_year_end,installment_no,statutory_due_date,due_date,"
+    "designated_due_date,due_date_special,principal,breakdown_1,breakdown_2,breakdown_3,slip_no,operator_id,"
+    "operated_on,operated_time"
+)
+PRINCIPAL, DUE, BREAKDOWN_1 = 16, 13, 17  # columns of LEVY_HEADER
 LAST = (("佐藤", "サトウ"), ("鈴木", "スズキ"), ("高橋", "タカハシ"), ("田中", "タナカ"), ("渡辺", "ワタナベ"),
         ("伊藤", "イトウ"), ("山本", "ヤマモト"), ("中村", "ナカムラ"), ("小林", "コバヤシ"), ("髙橋", "タカハシ"))  # fmt: skip
 FIRST = (("太郎", "タロウ"), ("花子", "ハナコ"), ("一郎", "イチロウ"), ("美咲", "ミサキ"), ("翔", "ショウ"),
@@ -92,6 +99,15 @@ def taxpayer_row(i: int, moved: bool = False) -> str:
             f"{1 + i % 2},{postal},{address},,090-{i % 10000:04d}-{i % 9999:04d},{number},,1,")  # fmt: skip
 
 
+def levy_row(item: str, year: int, notice: str, no: str, n: int, due: date, principal: int, slip: str = "",
+             parts: tuple[int, int] | None = None) -> str:  # fmt: skip
+    """One row of the standard's layout: 相当年度 = 賦課年度, no other key, 法定納期限 = 指定納期限 =
+    納期限 (empty), the breakdown of an item that has one, the source system's stamps."""
+    b1, b2 = parts if parts is not None else ("", "")
+    return (f"{item},{year},{year},{notice},{no},,,,,,,{n},,{due.isoformat()},,,{principal},{b1},{b2},,{slip},"
+            f"TAX{year % 100:02d},{year}-04-01,09:00:00")  # fmt: skip
+
+
 def levy_rows(i: int) -> list[str]:
     """18 installments of taxpayer ``i`` over the years 2006–2025."""
     rows = []
@@ -102,25 +118,32 @@ def levy_rows(i: int) -> list[str]:
             (date(year, 6, 30), date(year, 8, 31), date(year, 10, 31), date(year + 1, 1, 31)), 1
         ):
             slip = make_slip_no(f"1{year % 100:02d}{i:010d}{n:02d}")
-            rows.append(f"01,{year},{notice},{no},{n},{due.isoformat()},{5000 + (i * 31 + n) % 20000},{slip}")
-    year = 2006 + (i + 3) % 20  # 固定資産税: 4 installments, the system's 納付番号
+            rows.append(levy_row("01", year, notice, no, n, due, 5000 + (i * 31 + n) % 20000, slip))
+    year = 2006 + (i + 3) % 20  # 固定資産税・都市計画税: 4 installments, the system's 納付番号
     for n, due in enumerate(
         (date(year, 4, 30), date(year, 7, 31), date(year, 12, 25), date(year + 1, 2, 28)), 1
     ):
-        rows.append(f"04,{year},{notice},{no},{n},{due.isoformat()},{3000 + (i * 17 + n) % 50000},")
+        principal = 3000 + (i * 17 + n) % 50000
+        rows.append(
+            levy_row(
+                "04", year, notice, no, n, due, principal, parts=(principal - principal // 7, principal // 7)
+            )
+        )
     for k in range(2):  # 軽自動車税: 1 installment
         year = 2006 + (i + 5 + 9 * k) % 20
-        rows.append(f"05,{year},{notice},{no},1,{year}-05-31,{3600 + 3200 * (i % 2)},")
+        rows.append(levy_row("05", year, notice, no, 1, date(year, 5, 31), 3600 + 3200 * (i % 2)))
     return rows
 
 
 def changed_levy_row(row: str, j: int) -> str:
-    """A reduced principal (更正) or a new due date, alternately."""
+    """A reduced principal (更正; on the main component of a breakdown) or a new due date, alternately."""
     f = row.split(",")
     if j % 2 == 0:
-        f[6] = str(int(f[6]) - 100)
+        f[PRINCIPAL] = str(int(f[PRINCIPAL]) - 100)
+        if f[BREAKDOWN_1]:
+            f[BREAKDOWN_1] = str(int(f[BREAKDOWN_1]) - 100)
     else:
-        f[5] = (date.fromisoformat(f[5]) + timedelta(days=1)).isoformat()
+        f[DUE] = (date.fromisoformat(f[DUE]) + timedelta(days=1)).isoformat()
     return ",".join(f)
 
 
@@ -173,9 +196,13 @@ RAW = {
         "COPY bare_taxpayers FROM STDIN WITH (FORMAT csv, HEADER true)",
     ),
     "levies": (
-        """CREATE TABLE bare_levies (tax_item text, levy_year integer, notice_no text, taxpayer_no text,
-               installment_no integer, due_date date, principal bigint, slip_no text,
-               PRIMARY KEY (tax_item, levy_year, notice_no, installment_no))""",
+        """CREATE TABLE bare_levies (tax_item text, levy_year integer, relevant_year integer, notice_no text,
+               taxpayer_no text, special_collector_no text, filing_type text, filing_history_no integer,
+               business_year_no integer, business_year_start date, business_year_end date, installment_no integer,
+               statutory_due_date date, due_date date, designated_due_date date, due_date_special text,
+               principal bigint, breakdown_1 bigint, breakdown_2 bigint, breakdown_3 bigint, slip_no text,
+               operator_id text, operated_on date, operated_time time,
+               PRIMARY KEY (tax_item, levy_year, relevant_year, notice_no, installment_no))""",
         "COPY bare_levies FROM STDIN WITH (FORMAT csv, HEADER true)",
     ),
 }
@@ -210,20 +237,23 @@ FLOOR_SQL = (
                nextval(pg_get_serial_sequence('levies_installment', 'id')::regclass) AS inst_id,
                nextval(pg_get_serial_sequence('levies_ledgertransaction', 'id')::regclass) AS txn_id
         FROM bare_levies b JOIN taxpayers_taxpayer t ON t.municipality_id = %(m)s AND t.taxpayer_no = b.taxpayer_no"""),
-    ("levies", """INSERT INTO levies_levy (municipality_id, taxpayer_id, tax_item, levy_year, relevant_year,
-            notice_no, created_at)
-        SELECT DISTINCT %(m)s, taxpayer_id, tax_item, levy_year, levy_year, notice_no, now() FROM f"""),
+    ("levies", """INSERT INTO levies_levy (municipality_id, taxpayer_id, tax_item, levy_year, relevant_year, notice_no,
+            source_operator, source_operated_on, source_operated_time, created_at)
+        SELECT DISTINCT ON (tax_item, levy_year, relevant_year, notice_no) %(m)s, taxpayer_id, tax_item, levy_year,
+               relevant_year, notice_no, operator_id, operated_on, operated_time, now() FROM f"""),
     ("installments", """INSERT INTO levies_installment (id, municipality_id, levy_id, taxpayer_id, installment_no,
-            due_date, statutory_due_date, designated_due_date, late_charge_base_date, slip_no, principal_levied,
-            principal_paid, principal_outstanding)
-        SELECT f.inst_id, %(m)s, l.id, f.taxpayer_id, f.installment_no, f.due_date, f.due_date, f.due_date,
-               f.due_date, NULLIF(f.slip_no, ''), f.principal, 0, f.principal
+            due_date, statutory_due_date, designated_due_date, late_charge_base_date, source_operator,
+            source_operated_on, source_operated_time, slip_no, principal_levied, principal_paid, principal_outstanding)
+        SELECT f.inst_id, %(m)s, l.id, f.taxpayer_id, f.installment_no, f.due_date,
+               COALESCE(f.statutory_due_date, f.due_date), COALESCE(f.designated_due_date, f.due_date),
+               CASE WHEN t.assessment = 'self' THEN COALESCE(f.statutory_due_date, f.due_date) ELSE f.due_date END,
+               f.operator_id, f.operated_on, f.operated_time, NULLIF(f.slip_no, ''), f.principal, 0, f.principal
         FROM f JOIN levies_levy l ON l.municipality_id = %(m)s AND l.tax_item = f.tax_item
-             AND l.levy_year = f.levy_year AND l.notice_no = f.notice_no"""),
-    # The breakdown rows of the installments of an item with a breakdown (the old layout: all of the
-    # principal on the main component).
+             AND l.levy_year = f.levy_year AND l.relevant_year = f.relevant_year AND l.notice_no = f.notice_no
+        JOIN levies_taxitem t ON t.municipality_id = %(m)s AND t.code = f.tax_item"""),
     ("breakdown", """INSERT INTO levies_installmentbreakdown (installment_id, municipality_id, seq, code, levied, paid)
-        SELECT f.inst_id, %(m)s, b.seq, b.code, CASE WHEN b.seq = 1 THEN f.principal ELSE 0 END, 0
+        SELECT f.inst_id, %(m)s, b.seq, b.code,
+               CASE b.seq WHEN 1 THEN f.breakdown_1 WHEN 2 THEN f.breakdown_2 ELSE f.breakdown_3 END, 0
         FROM f JOIN levies_taxitem t ON t.municipality_id = %(m)s AND t.code = f.tax_item
         JOIN levies_taxitembreakdown b ON b.tax_item_id = t.id"""),
     ("transactions", """INSERT INTO levies_ledgertransaction (id, municipality_id, kind, legal_date, booking_date,
@@ -310,6 +340,8 @@ def ledger_counts(conn: Any) -> dict[str, int]:
         "levies": "SELECT COUNT(*) FROM levies_levy",
         "installments": "SELECT COUNT(*) FROM levies_installment",
         "installments_without_slip": "SELECT COUNT(*) FROM levies_installment WHERE slip_no IS NULL",
+        "breakdown_rows": "SELECT COUNT(*) FROM levies_installmentbreakdown",
+        "breakdown_levied": "SELECT COALESCE(SUM(levied), 0) FROM levies_installmentbreakdown",
         "principal_levied": "SELECT COALESCE(SUM(principal_levied), 0) FROM levies_installment",
         "principal_outstanding": "SELECT COALESCE(SUM(principal_outstanding), 0) FROM levies_installment",
         "transactions": "SELECT COUNT(*) FROM levies_ledgertransaction",
@@ -405,6 +437,8 @@ def one_size(n: int, url: str, folder: Path) -> dict[str, Any]:
                     "principal_outstanding",
                     "receivable",
                     "ledger_total",
+                    "breakdown_rows",
+                    "breakdown_levied",
                 )
             ),  # fmt: skip
             "imports": {k: {**v, "seconds": round(v["seconds"], 2)} for k, v in imports.items()},

@@ -46,6 +46,9 @@ def test_the_load_benchmark_runs_small_and_the_imports_post_what_the_floor_posts
     assert floor["entries"] == imported["entries"] == 7200
     assert floor["principal_levied"] == imported["principal_levied"] > 0
     assert floor["ledger_total"] == imported["ledger_total"] == 0
+    # 固定資産税・都市計画税 (4 of the 18) has two components: its 期別内訳 rows, their sum its principal.
+    assert floor["breakdown_rows"] == imported["breakdown_rows"] == 200 * 4 * 2
+    assert floor["breakdown_levied"] == imported["breakdown_levied"] > 0
     assert run["import_posts_what_the_floor_posts"] is True and run["ledger_ok"] is True
     # The import gives every installment without a 納付番号 the system's (the floor writes the file's).
     assert imported["installments_without_slip"] == 0 < floor["installments_without_slip"]

@@ -67,6 +67,7 @@ class Job(models.Model):
     class Kind(models.TextChoices):
         IMPORT_TAXPAYERS = "import-taxpayers", "宛名取込"
         IMPORT_LEVIES = "import-levies", "調定取込"
+        IMPORT_CALENDAR = "import-calendar", "期別マスタ取込"
         IMPORT_PAYMENTS_CONVENI = "import-payments-conveni", "収納取込（コンビニ）"
         IMPORT_PAYMENTS_BANK = "import-payments-bank", "収納取込（金融機関）"
         IMPORT_PAYMENTS_ELTAX = "import-payments-eltax", "収納取込（地方税共通納税）"

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from choshu.formats.errors import FileRefused, RowError
 
@@ -257,26 +257,34 @@ def open_strict(path: str | Path, file_name: str = "") -> CsvSource:
 
 def _check_header(reader: Iterator[list[str]], expected_header: Sequence[str], file_name: str) -> None:
     """Read the header row from ``reader``; a missing, malformed or wrong header refuses the file."""
+    _choose_header(reader, (expected_header,), file_name)
+
+
+def _choose_header(reader: Iterator[list[str]], layouts: Sequence[Sequence[str]], file_name: str) -> int:
+    """Read the header row from ``reader`` and return the index of the layout whose header it is; a
+    missing or malformed header, or one of none of ``layouts``, refuses the file."""
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise FileRefused([RowError(1, "", f"CSV の形式が不正です: {exc}")], file_name) from exc
     if header is None:
         raise FileRefused([RowError(1, "", "ファイルが空です（見出し行がありません）")], file_name)
-    if list(header) != list(expected_header):
-        raise FileRefused(
-            [
-                RowError(
-                    1,
-                    "",
-                    "見出し行が仕様と一致しません。期待: "
-                    + ",".join(expected_header)
-                    + " / 実際: "
-                    + ",".join(header),
-                )
-            ],
-            file_name,
-        )
+    for index, expected in enumerate(layouts):
+        if list(header) == list(expected):
+            return index
+    raise FileRefused(
+        [
+            RowError(
+                1,
+                "",
+                "見出し行が仕様と一致しません。期待: "
+                + " または ".join(",".join(expected) for expected in layouts)
+                + " / 実際: "
+                + ",".join(header),
+            )
+        ],
+        file_name,
+    )
 
 
 def _width_error(line_no: int, found: int, width: int) -> RowError:
@@ -302,10 +310,23 @@ def iter_fields(
     text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
 ) -> Iterator[tuple[int, list[str]]]:
     """``iter_rows`` yielding each row's fields as a list, in the header's order."""
+    _, rows = fields_of_layout(text, (expected_header,), errors, file_name)
+    yield from rows
+
+
+def fields_of_layout(
+    text: str | TextIO, layouts: Sequence[Sequence[str]], errors: list[RowError], file_name: str = ""
+) -> tuple[int, Iterator[tuple[int, list[str]]]]:
+    """For a file that may come in several layouts, chosen by its header row: the header is read at
+    once (refusing the file when it is none of ``layouts``) and the index of its layout returned with
+    ``iter_fields``' rows of that layout."""
     source = io.StringIO(text, newline="") if isinstance(text, str) else text
     reader = csv.reader(source, strict=True)
-    _check_header(reader, expected_header, file_name)
-    width = len(expected_header)
+    index = _choose_header(reader, layouts, file_name)
+    return index, _fields(reader, len(layouts[index]), errors)
+
+
+def _fields(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
     while len(errors) < MAX_ERRORS:
         line_no = reader.line_num + 1
         try:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, time
 
 from choshu.formats.errors import RowError
 
 _DIGITS = re.compile(r"[0-9]+")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"-?[0-9]+")
+_TIME = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 class RowChecker:
@@ -57,6 +58,22 @@ class RowChecker:
             return date.fromisoformat(value)
         except ValueError:
             self.fail(column, "存在しない日付です", value)
+            return None
+
+    def time(self, row: dict[str, str], column: str, *, required: bool = True) -> time | None:
+        """A time of day as ``HH:MM:SS`` (the standard's 操作時刻)."""
+        value = row[column]
+        if value == "":
+            if required:
+                self.fail(column, "必須項目が空です")
+            return None
+        if not _TIME.fullmatch(value):
+            self.fail(column, "時刻は HH:MM:SS 形式で指定してください", value)
+            return None
+        try:
+            return time.fromisoformat(value)
+        except ValueError:
+            self.fail(column, "存在しない時刻です", value)
             return None
 
     def yen(self, row: dict[str, str], column: str, *, allow_negative: bool = False) -> int | None:

@@ -129,7 +129,10 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
                 principal=levied,
                 principal_paid=paid,
                 principal_outstanding=levied - paid,
-                late_charge_accrued=late_charge_as_of(levied, inst.due_date, as_of, paid_by_date),
+                # from the day after the 納期限, or the 法定納期限 of a 申告納付 item (law.md §a7)
+                late_charge_accrued=late_charge_as_of(
+                    levied, inst.late_charge_base_date, as_of, paid_by_date
+                ),
                 components=_named(parts.get(inst.pk, ()), inst.municipality_id, inst.levy.tax_item),
             )
         )
@@ -215,7 +218,8 @@ def component_totals(rows: Sequence[InstallmentBalance]) -> list[ComponentTotal]
 
 
 def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[date, int]) -> int | None:
-    """延滞金 accrued on one installment up to ``as_of`` (or up to its final payment, if paid in full).
+    """延滞金 accrued on one installment up to ``as_of`` (or up to its final payment, if paid in full),
+    from the day after ``due_date`` — the installment's ``late_charge_base_date``.
 
     Payments of principal reduce the base for the days after their legal date (rules.late_charge).
     ``None`` when the rate of a year in the period is not configured yet (rules/params).

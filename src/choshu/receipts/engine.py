@@ -319,7 +319,7 @@ class PaymentEngine:
                 SELECT DISTINCT t.installment_id FROM {TARGET} t
                 JOIN {STAGE} s ON s.line = t.line
                 JOIN levies_installment i ON i.id = t.installment_id
-                WHERE s.paid_on > i.due_date
+                WHERE s.paid_on > i.late_charge_base_date
                   AND (t.combined = 1 OR s.amount > i.principal_outstanding
                        OR t.installment_id IN (SELECT installment_id FROM {MULTI}))"""  # noqa: S608
         )
@@ -361,7 +361,7 @@ class PaymentEngine:
                    CASE WHEN r.reference IS NULL THEN 0 ELSE 1 END,
                    t.installment_id, t.combined, t.cancelled, t.slip_taxpayer,
                    i.taxpayer_id, i.due_date, l.tax_item, i.principal_levied, i.principal_outstanding,
-                   CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on
+                   CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on, i.late_charge_base_date
             FROM {STAGE} s
             LEFT JOIN {SEEN} p ON p.line = s.line
             LEFT JOIN {REPEAT} r ON r.reference = s.reference
@@ -442,9 +442,11 @@ class PaymentEngine:
             o = shared.get(inst_id)
             if o is None:
                 hist = history.get(inst_id)
-                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, fees (none yet), history
+                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, fees (none yet), history,
+                # the 延滞金's base date
                 o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], 0, 0,
-                            list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0)  # fmt: skip
+                            list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0,
+                            self._date(r[22]))  # fmt: skip
                 if r[20]:
                     shared[inst_id] = o
             if r[20]:

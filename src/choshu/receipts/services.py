@@ -435,8 +435,8 @@ def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> Suspen
 
 def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
     """The slip's installments as ``rules.reconcile`` sees them, with the earlier payments of those paid
-    after their 納期限 (the 延滞金 owed on ``paid_on`` depends on them)."""
-    late = [i.pk for i in target.installments if paid_on > i.due_date]
+    after the 延滞金's base date (the 延滞金 owed on ``paid_on`` depends on them)."""
+    late = [i.pk for i in target.installments if paid_on > i.late_charge_base_date]
     history = installment_history(late)
     return [
         rr.Owed(
@@ -448,6 +448,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             principal_outstanding=i.principal_outstanding,
             principal_payments=list(history[i.pk][0]) if i.pk in history else None,
             late_charge_paid=history[i.pk][1] if i.pk in history else 0,
+            late_charge_base_date=i.late_charge_base_date,
         )
         for i in target.installments
     ]

@@ -58,10 +58,11 @@ class InstallmentState:
     principal_levied: int
     principal_paid: int
     principal_outstanding: int
+    late_charge_base_date: date  # the 延滞金 runs from the day after it (Installment.late_charge_base_date)
 
 
 _STATE_FIELDS = ("pk", "taxpayer_id", "due_date", "levy__tax_item", "principal_levied", "principal_paid",
-                 "principal_outstanding")  # fmt: skip
+                 "principal_outstanding", "late_charge_base_date")  # fmt: skip
 
 
 @dataclass

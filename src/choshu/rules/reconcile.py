@@ -107,7 +107,12 @@ class Prior(NamedTuple):
 class Owed:
     """One installment as the decision sees it, oldest first on its slip. ``principal_payments``
     (earlier principal payments by 領収日) and ``late_charge_paid`` are needed only when a payment
-    made after the 納期限 is larger than what is owed before the 延滞金; ``None`` = not loaded."""
+    made after the 延滞金's base date is larger than what is owed before the 延滞金; ``None`` = not
+    loaded.
+
+    ``due_date`` (納期限) orders the installments (oldest first); the 延滞金 runs from the day after
+    ``late_charge_base_date`` — the 納期限, or the 法定納期限 of a 申告納付 item (law.md
+    §a7; the installment's ``late_charge_base_date``). Not given = the 納期限."""
 
     installment_id: int
     taxpayer_id: int
@@ -119,6 +124,12 @@ class Owed:
     enforcement_cost: int = 0
     principal_payments: list[tuple[date, int]] | None = None
     late_charge_paid: int = 0
+    late_charge_base_date: date | None = None
+
+    @property
+    def late_charge_from(self) -> date:
+        """The day the 延滞金 runs from the day after."""
+        return self.late_charge_base_date or self.due_date
 
 
 class Record(NamedTuple):
@@ -309,7 +320,8 @@ def late_charge_owed(owed: Owed, paid_on: date) -> int:
 
     Paid in full before ``paid_on``: the charge stopped running on the day of that last payment.
     """
-    if paid_on <= owed.due_date or owed.principal_levied < LATE_CHARGE_MINIMUM_PRINCIPAL:
+    base = owed.late_charge_from
+    if paid_on <= base or owed.principal_levied < LATE_CHARGE_MINIMUM_PRINCIPAL:
         return 0
     if owed.principal_payments is None:
         raise ValueError(
@@ -318,10 +330,10 @@ def late_charge_owed(owed: Owed, paid_on: date) -> int:
     prior = sorted((d, y) for d, y in owed.principal_payments if d <= paid_on and y > 0)
     until = paid_on
     if owed.principal_outstanding <= 0 and prior:
-        until = max(prior[-1][0], owed.due_date)
+        until = max(prior[-1][0], base)
     try:
         accrued = compute_late_charge(
-            principal=owed.principal_levied, due_date=owed.due_date, until=until, payments=prior
+            principal=owed.principal_levied, due_date=base, until=until, payments=prior
         ).late_charge
     except RateNotKnownError:
         return 0

@@ -210,7 +210,9 @@ def test_balances_as_of_a_date_count_only_payments_received_by_then(sample_city:
 
 
 BAD = [
-    ("07,2024,1,1001,1,2024-07-01,100,", "tax_item"),
+    # 07 was refused here before issue 12; it is now 国民健康保険税, a tax item of every municipality.
+    ("99,2024,1,1001,1,2024-07-01,100,", "tax_item"),  # not in the municipality's 税目マスタ
+    ("1,2024,1,1001,1,2024-07-01,100,", "tax_item"),  # not 2 characters
     ("01,24,1,1001,1,2024-07-01,100,", "levy_year"),
     ("01,2024,1,1001,1,2024-13-01,100,", "due_date"),
     ("01,2024,1,1001,1,2024-07-01,1.000,", "principal"),

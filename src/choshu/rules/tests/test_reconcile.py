@@ -156,3 +156,29 @@ def test_the_single_installment_closed_form_is_what_allocate_gives(
     general = rr._allocated(record, [inst], order, 7)
     assert fast == general
     assert fast.allocated + fast.overpayment == amount
+
+
+def test_the_late_charge_runs_from_the_day_after_its_base_date_not_the_due_date() -> None:
+    """A 申告納付 item filed late: 法定納期限 2024-05-31, 納期限 2024-09-30 (law.md §a7). 100,000 paid on
+    2024-12-31: 2024-06-01..06-30 30 d × 2.4 % = 197; 07-01..12-31 184 d × 8.7 % = 4,385 → 4,500."""
+    late = owed(principal=100000, due=D(2024, 9, 30), history=[])
+    assert rr.late_charge_owed(late, D(2024, 12, 31)) == 1600  # from the 納期限 when no base date is given
+    filed_late = rr.Owed(
+        installment_id=1,
+        taxpayer_id=7,
+        due_date=D(2024, 9, 30),
+        tax_item="03",
+        principal_levied=100000,
+        principal_outstanding=100000,
+        principal_payments=[],
+        late_charge_base_date=D(2024, 5, 31),
+    )
+    assert filed_late.late_charge_from == D(2024, 5, 31)
+    assert rr.late_charge_owed(filed_late, D(2024, 12, 31)) == 4500
+    assert rr.late_charge_owed(filed_late, D(2024, 5, 31)) == 0  # not on the base date itself
+    d = rr.reconcile(final(105000, D(2024, 12, 31)), [filed_late], None)
+    assert [(line.component, line.amount) for line in d.lines] == [
+        (Component.PRINCIPAL, 100000),
+        (Component.LATE_CHARGE, 4500),
+    ]
+    assert d.overpayment == 500
