@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
 from choshu.formats.errors import FileRefused, RowError
 
@@ -255,28 +255,37 @@ def open_strict(path: str | Path, file_name: str = "") -> CsvSource:
     return CsvSource(path, decoded.encoding, decoded.sha256, decoded.text)
 
 
-def _check_header(reader: Iterator[list[str]], expected_header: Sequence[str], file_name: str) -> None:
-    """Read the header row from ``reader``; a missing, malformed or wrong header refuses the file."""
+def _check_header(
+    reader: Iterator[list[str]],
+    expected_header: Sequence[str],
+    file_name: str,
+    older: Sequence[Sequence[str]] = (),
+) -> tuple[str, ...]:
+    """Read the header row from ``reader`` and return it; a missing, malformed or wrong header refuses
+    the file. ``older`` are earlier layouts still accepted (the message names the current one)."""
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise FileRefused([RowError(1, "", f"CSV の形式が不正です: {exc}")], file_name) from exc
     if header is None:
         raise FileRefused([RowError(1, "", "ファイルが空です（見出し行がありません）")], file_name)
-    if list(header) != list(expected_header):
-        raise FileRefused(
-            [
-                RowError(
-                    1,
-                    "",
-                    "見出し行が仕様と一致しません。期待: "
-                    + ",".join(expected_header)
-                    + " / 実際: "
-                    + ",".join(header),
-                )
-            ],
-            file_name,
-        )
+    if any(list(header) == list(layout) for layout in (expected_header, *older)):
+        return tuple(header)
+    also = "".join(f"（旧形式 {','.join(layout)} も可）" for layout in older)
+    raise FileRefused(
+        [
+            RowError(
+                1,
+                "",
+                "見出し行が仕様と一致しません。期待: "
+                + ",".join(expected_header)
+                + also
+                + " / 実際: "
+                + ",".join(header),
+            )
+        ],
+        file_name,
+    )
 
 
 def _width_error(line_no: int, found: int, width: int) -> RowError:
@@ -284,7 +293,12 @@ def _width_error(line_no: int, found: int, width: int) -> RowError:
 
 
 def iter_rows(
-    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+    text: str | TextIO,
+    expected_header: Sequence[str],
+    errors: list[RowError],
+    file_name: str = "",
+    *,
+    older: Sequence[Sequence[str]] = (),
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line_no, row)`` for each data row with the right number of columns.
 
@@ -292,20 +306,35 @@ def iter_rows(
     ``errors`` (the caller refuses the file when it has read it all). Empty lines are skipped.
     Line numbers are physical line numbers (a quoted field with a newline spans lines). ``text`` is
     the file's text, or a text stream opened with ``newline=""`` (``CsvSource.open``).
+    ``older`` lists earlier layouts still accepted: the header chooses, and each row holds the
+    columns of the layout the file has (the caller tells them apart by the keys).
     """
-    header = tuple(expected_header)
-    for line_no, fields in iter_fields(text, header, errors, file_name):
+    reader = _reader(text)
+    header = _check_header(reader, expected_header, file_name, older)
+    for line_no, fields in _data_rows(reader, len(header), errors):
         yield line_no, dict(zip(header, fields, strict=True))
 
 
 def iter_fields(
-    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+    text: str | TextIO,
+    expected_header: Sequence[str],
+    errors: list[RowError],
+    file_name: str = "",
+    *,
+    older: Sequence[Sequence[str]] = (),
 ) -> Iterator[tuple[int, list[str]]]:
     """``iter_rows`` yielding each row's fields as a list, in the header's order."""
+    reader = _reader(text)
+    width = len(_check_header(reader, expected_header, file_name, older))
+    yield from _data_rows(reader, width, errors)
+
+
+def _reader(text: str | TextIO) -> Any:
     source = io.StringIO(text, newline="") if isinstance(text, str) else text
-    reader = csv.reader(source, strict=True)
-    _check_header(reader, expected_header, file_name)
-    width = len(expected_header)
+    return csv.reader(source, strict=True)
+
+
+def _data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
     while len(errors) < MAX_ERRORS:
         line_no = reader.line_num + 1
         try:
