@@ -77,11 +77,13 @@ def _request_for_user(user: User, pk: int) -> ChangeRequest:
 
 @dataclass(frozen=True)
 class ChangeLine:
-    """One attribute of a request: its name, the value before, the value asked for."""
+    """One attribute of a request: its name, the value before, the value asked for, and the attribute's
+    code (``field``: templates mask a protected person's address by it, ``{% shown_value %}``)."""
 
     label: str
     before: str
     after: str
+    field: str = ""
 
 
 _MY_NUMBER_KINDS = {RequestKind.MY_NUMBER_LINK, RequestKind.MY_NUMBER_UNLINK}
@@ -107,7 +109,7 @@ def change_lines(req: ChangeRequest) -> list[ChangeLine]:
         if "my_number" in name:
             lines.append(ChangeLine("個人番号", "", "個人番号の登録/訂正"))
             continue
-        lines.append(ChangeLine(label(name), str(req.before.get(name, "")), str(value)))
+        lines.append(ChangeLine(label(name), str(req.before.get(name, "")), str(value), name))
     return lines
 
 
@@ -146,6 +148,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             function=QUEUE_FUNCTION,
             taxpayer_ids=taxpayer_ids,
             detail={"status": status, "page": page.number, "requests": [r.request.pk for r in rows]},
+            shows_address=True,
         )
     filters = [(value, label, counts.get(value, 0)) for value, label in ApprovalStatus.choices]
     context = {
@@ -174,6 +177,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
             function=DETAIL_FUNCTION,
             taxpayer_ids=[req.taxpayer_id],
             detail={"request": req.pk, "kind": req.kind},
+            shows_address=True,
         )
     pending = req.status == ApprovalStatus.PENDING
     context = {

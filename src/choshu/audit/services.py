@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from datetime import date
 from typing import Any
 
 from django.db import connection, transaction
@@ -16,6 +17,17 @@ from choshu.core.models import Job, Municipality
 
 GENESIS = "0" * 64
 _LOCK_KEY = 0x43484F53  # "CHOS": one advisory lock serialises the chain on PostgreSQL
+
+# What an app adds to every record about taxpayers: (user, taxpayer ids, whether the screen or file
+# shows addresses, the day) → detail keys. ``taxpayers`` registers the 支援措置 flags (``protected``,
+# ``address_shown``), so no caller of ``audit_record`` / ``audit_access`` can forget them.
+SubjectFlags = Callable[[Any, list[int], bool, date], dict[str, Any]]
+_SUBJECT_FLAGS: list[SubjectFlags] = []
+
+
+def register_subject_flags(flags: SubjectFlags) -> None:
+    if flags not in _SUBJECT_FLAGS:
+        _SUBJECT_FLAGS.append(flags)
 
 
 def _canonical(log: AuditLog) -> bytes:
@@ -60,8 +72,18 @@ def audit_record(
     subject_ids: Sequence[int] = (),
     detail: dict[str, Any] | None = None,
     job: Job | None = None,
+    shows_address: bool = False,
 ) -> AuditLog:
-    """Append one record to the hash chain (the chain is global, so logs of all tenants are linked)."""
+    """Append one record to the hash chain (the chain is global, so logs of all tenants are linked).
+
+    ``shows_address``: the screen or file recorded shows the subjects' addresses to a user allowed to
+    see them (the 支援措置 flag ``address_shown``).
+    """
+    ids = [int(i) for i in subject_ids]
+    detail = dict(detail or {})
+    if subject_type == AuditSubjectType.TAXPAYER and ids:
+        for flags in _SUBJECT_FLAGS:
+            detail.update(flags(user, ids, shows_address, timezone.localdate()))
     if connection.vendor == "postgresql":
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
@@ -82,16 +104,16 @@ def audit_record(
         client_addr=client_addr(request),
         function=function,
         subject_type=subject_type,
-        subject_ids=[int(i) for i in subject_ids],
-        detail=detail or {},
+        subject_ids=ids,
+        detail=detail,
         job=job,
         prev_hash=last or GENESIS,
     )
     log.record_hash = compute_hash(log)
     log.save()
-    if municipality is not None and subject_type == AuditSubjectType.TAXPAYER and subject_ids:
+    if municipality is not None and subject_type == AuditSubjectType.TAXPAYER and ids:
         AuditSubject.objects.bulk_create(
-            [AuditSubject(log=log, municipality=municipality, taxpayer_id=i) for i in set(subject_ids)]
+            [AuditSubject(log=log, municipality=municipality, taxpayer_id=i) for i in set(ids)]
         )
     return log
 
@@ -102,8 +124,10 @@ def audit_access(
     function: str,
     taxpayer_ids: Iterable[int],
     detail: dict[str, Any] | None = None,
+    shows_address: bool = False,
 ) -> AuditLog:
-    """Record that the requesting user saw these taxpayers' data (照会)."""
+    """Record that the requesting user saw these taxpayers' data (照会); ``shows_address`` when the
+    screen shows their addresses (to whoever may see them)."""
     user = request.user
     return audit_record(
         kind=AuditKind.ACCESS,
@@ -114,4 +138,5 @@ def audit_access(
         subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=list(taxpayer_ids),
         detail=detail,
+        shows_address=shows_address,
     )

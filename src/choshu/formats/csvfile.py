@@ -255,30 +255,31 @@ def open_strict(path: str | Path, file_name: str = "") -> CsvSource:
     return CsvSource(path, decoded.encoding, decoded.sha256, decoded.text)
 
 
-def _check_header(reader: Iterator[list[str]], expected_header: Sequence[str], file_name: str) -> None:
-    """Read the header row from ``reader``; a missing, malformed or wrong header refuses the file."""
-    _choose_header(reader, (expected_header,), file_name)
-
-
-def _choose_header(reader: Iterator[list[str]], layouts: Sequence[Sequence[str]], file_name: str) -> int:
-    """Read the header row from ``reader`` and return the index of the layout whose header it is; a
-    missing or malformed header, or one of none of ``layouts``, refuses the file."""
+def _check_header(
+    reader: Iterator[list[str]],
+    expected_header: Sequence[str],
+    file_name: str,
+    older: Sequence[Sequence[str]] = (),
+) -> tuple[str, ...]:
+    """Read the header row from ``reader`` and return it; a missing, malformed or wrong header refuses
+    the file. ``older`` are earlier layouts still accepted (the message names the current one)."""
     try:
         header = next(reader, None)
     except csv.Error as exc:
         raise FileRefused([RowError(1, "", f"CSV の形式が不正です: {exc}")], file_name) from exc
     if header is None:
         raise FileRefused([RowError(1, "", "ファイルが空です（見出し行がありません）")], file_name)
-    for index, expected in enumerate(layouts):
-        if list(header) == list(expected):
-            return index
+    if any(list(header) == list(layout) for layout in (expected_header, *older)):
+        return tuple(header)
+    also = "".join(f"（または旧形式 {','.join(layout)}）" for layout in older)
     raise FileRefused(
         [
             RowError(
                 1,
                 "",
                 "見出し行が仕様と一致しません。期待: "
-                + " または ".join(",".join(expected) for expected in layouts)
+                + ",".join(expected_header)
+                + also
                 + " / 実際: "
                 + ",".join(header),
             )
@@ -292,7 +293,12 @@ def _width_error(line_no: int, found: int, width: int) -> RowError:
 
 
 def iter_rows(
-    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+    text: str | TextIO,
+    expected_header: Sequence[str],
+    errors: list[RowError],
+    file_name: str = "",
+    *,
+    older: Sequence[Sequence[str]] = (),
 ) -> Iterator[tuple[int, dict[str, str]]]:
     """Yield ``(line_no, row)`` for each data row with the right number of columns.
 
@@ -300,33 +306,47 @@ def iter_rows(
     ``errors`` (the caller refuses the file when it has read it all). Empty lines are skipped.
     Line numbers are physical line numbers (a quoted field with a newline spans lines). ``text`` is
     the file's text, or a text stream opened with ``newline=""`` (``CsvSource.open``).
+    ``older`` lists earlier layouts still accepted: the header chooses, and each row holds the
+    columns of the layout the file has (the caller tells them apart by the keys).
     """
-    header = tuple(expected_header)
-    for line_no, fields in iter_fields(text, header, errors, file_name):
+    reader = _reader(text)
+    header = _check_header(reader, expected_header, file_name, older)
+    for line_no, fields in _data_rows(reader, len(header), errors):
         yield line_no, dict(zip(header, fields, strict=True))
 
 
 def iter_fields(
-    text: str | TextIO, expected_header: Sequence[str], errors: list[RowError], file_name: str = ""
+    text: str | TextIO,
+    expected_header: Sequence[str],
+    errors: list[RowError],
+    file_name: str = "",
+    *,
+    older: Sequence[Sequence[str]] = (),
 ) -> Iterator[tuple[int, list[str]]]:
     """``iter_rows`` yielding each row's fields as a list, in the header's order."""
-    _, rows = fields_of_layout(text, (expected_header,), errors, file_name)
-    yield from rows
+    reader = _reader(text)
+    width = len(_check_header(reader, expected_header, file_name, older))
+    yield from _data_rows(reader, width, errors)
 
 
 def fields_of_layout(
     text: str | TextIO, layouts: Sequence[Sequence[str]], errors: list[RowError], file_name: str = ""
 ) -> tuple[int, Iterator[tuple[int, list[str]]]]:
-    """For a file that may come in several layouts, chosen by its header row: the header is read at
-    once (refusing the file when it is none of ``layouts``) and the index of its layout returned with
-    ``iter_fields``' rows of that layout."""
+    """For a file that may come in several layouts (the current one first), chosen by its header row:
+    the header is read at once (refusing the file when it is none of ``layouts``) and the index of its
+    layout returned with ``iter_fields``' rows of that layout."""
+    reader = _reader(text)
+    header = _check_header(reader, layouts[0], file_name, layouts[1:])
+    index = next(i for i, layout in enumerate(layouts) if tuple(layout) == header)
+    return index, _data_rows(reader, len(header), errors)
+
+
+def _reader(text: str | TextIO) -> Any:
     source = io.StringIO(text, newline="") if isinstance(text, str) else text
-    reader = csv.reader(source, strict=True)
-    index = _choose_header(reader, layouts, file_name)
-    return index, _fields(reader, len(layouts[index]), errors)
+    return csv.reader(source, strict=True)
 
 
-def _fields(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+def _data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
     while len(errors) < MAX_ERRORS:
         line_no = reader.line_num + 1
         try:

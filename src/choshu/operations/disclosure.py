@@ -1,7 +1,9 @@
 """開示請求 (section V of the privacy impact assessment): everything held about one person, as CSV and PDF.
 
 The export is itself logged (rows and the SHA-256 of each file). The My Number is never written out:
-the export says whether one is held. Sections: attributes, revisions, levies and installments with
+the export says whether one is held. A person under 支援措置 is refused (the files would hold the
+address): no file is written, the refusal is logged, and the clerk is told to follow the 支援措置
+procedure by hand (``taxpayers.protection``). Sections: attributes, revisions, levies and installments with
 balances, payments, approvals concerning the person, and who accessed the record (access log).
 """
 
@@ -31,9 +33,12 @@ from choshu.audit.services import audit_record
 from choshu.levies.selectors import installment_balances
 from choshu.receipts.models import Payment
 from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
 from choshu.taxpayers.services import TRACKED
 
 FONT = "HeiseiKakuGo-W5"  # a standard Japanese CID font every PDF reader provides
+FUNCTION = "開示請求出力"
+DOCUMENT = "開示請求用の出力（CSV・PDF）"
 
 
 @dataclass(frozen=True)
@@ -106,6 +111,10 @@ def disclosure_export(
         from django.core.exceptions import PermissionDenied
 
         raise PermissionDenied("開示請求の出力をする権限がありません")
+    refused = refuse_reason(taxpayer, as_of, DOCUMENT)
+    if refused is not None:
+        _log(actor, taxpayer, request, {"refused": refused, "rows": 0, "files": {}})
+        raise ProtectedPersonRefused(refused)
     rows = disclosure_rows(taxpayer, as_of)
     folder.mkdir(parents=True, exist_ok=True)
     csv_path = folder / f"disclosure-{taxpayer.taxpayer_no}-{as_of.isoformat()}.csv"
@@ -116,17 +125,27 @@ def disclosure_export(
     writer.writerows(rows)
     csv_path.write_bytes(buf.getvalue().encode("utf-8-sig"))
     pdf_path.write_bytes(_pdf(taxpayer, rows, as_of))
+    _log(
+        actor,
+        taxpayer,
+        request,
+        {"rows": len(rows), "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)}},
+    )
+    return DisclosureFiles(csv_path, pdf_path, len(rows))
+
+
+def _log(actor: User, taxpayer: Taxpayer, request: HttpRequest | None, detail: dict[str, Any]) -> None:
     audit_record(
         kind=AuditKind.EXPORT,
         request=request,
-        function="開示請求出力",
+        function=FUNCTION,
         municipality=actor.municipality,
         user=actor,
         subject_type=AuditSubjectType.TAXPAYER,
         subject_ids=[taxpayer.pk],
-        detail={"rows": len(rows), "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)}},
+        detail=detail,
+        shows_address=True,
     )
-    return DisclosureFiles(csv_path, pdf_path, len(rows))
 
 
 def _sha256(path: Path) -> str:

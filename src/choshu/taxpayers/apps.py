@@ -7,6 +7,11 @@ class TaxpayersConfig(AppConfig):
     verbose_name = "宛名"
 
     def ready(self) -> None:
-        # Imported here, not at the top: changes.py imports models, which may not be loaded before the
-        # app registry is ready. Importing it registers the approval handlers and field labels.
+        # Imported here, not at the top: these modules import models, which may not be loaded before
+        # the app registry is ready. Importing ``changes`` registers the approval handlers and field
+        # labels; the 支援措置 flags go on every audit record about a protected person (security.md).
+        from choshu.audit.services import register_subject_flags
         from choshu.taxpayers import changes  # noqa: F401
+        from choshu.taxpayers.protection import access_flags
+
+        register_subject_flags(access_flags)

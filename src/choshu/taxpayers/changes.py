@@ -15,6 +15,7 @@ from choshu.approvals.services import register, register_field_labels, request_c
 from choshu.rules.check_digits import is_valid_my_number
 from choshu.taxpayers.crypto import decrypt_my_number, encrypt_my_number, my_number_hash
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind, TaxpayerRevision
+from choshu.taxpayers.protection import ADDRESS_FIELDS, may_see_address
 from choshu.taxpayers.selectors import field_label
 from choshu.taxpayers.services import apply_search_keys, revision_data
 
@@ -29,6 +30,10 @@ def taxpayer_edit_request(
     unknown = set(changes) - set(EDITABLE)
     if unknown:
         raise ValidationError(f"訂正できない項目です: {', '.join(sorted(unknown))}")
+    if set(changes) & set(ADDRESS_FIELDS) and not may_see_address(actor, taxpayer, timezone.localdate()):
+        raise ValidationError(
+            "支援措置対象者の住所・送付先は、支援措置対象者の住所の表示権限を持つ職員だけが訂正を申請できます"
+        )
     changed = {k: v for k, v in changes.items() if getattr(taxpayer, k) != v}
     if not changed:
         raise ValidationError("変更がありません")

@@ -10,13 +10,14 @@ from __future__ import annotations
 import operator
 import unicodedata
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from functools import reduce
 
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
 from django.db import connection
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
@@ -24,6 +25,8 @@ from choshu.core.models import PREFECTURES, Municipality
 from choshu.levies.models import Levy
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
+from choshu.taxpayers.numbering import taxpayer_no_for_search
+from choshu.taxpayers.protection import may_see_protected_address, not_active_on
 
 # Upper bound for a prefix range on SQLite: every string starting with p sorts before p + U+10FFFF.
 _MAX_CHAR = "\U0010ffff"
@@ -135,15 +138,19 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def _search_conditions(municipality: Municipality, query: SearchQuery) -> list[Q]:
+def _search_conditions(
+    municipality: Municipality, query: SearchQuery, hide_protected_on: date | None = None
+) -> list[Q]:
     """The search as alternatives (one per address prefix): a person matching any of them is found.
 
     Alternatives rather than one ``OR`` so that each is answered by a plain index range, whatever
-    statistics the database has.
+    statistics the database has. ``hide_protected_on``: a search by address does not find the people
+    protected (支援措置) on that day — for a user who may not see their address, a hit would confirm
+    where they live (``taxpayers.protection``).
     """
     condition = Q(municipality=municipality)
     if query.taxpayer_no.strip():
-        condition &= Q(taxpayer_no=_nfkc(query.taxpayer_no))
+        condition &= Q(taxpayer_no=taxpayer_no_for_search(municipality, _nfkc(query.taxpayer_no)))
     if query.kana.strip():
         condition &= _prefix("search_kana", kana_key(query.kana))
     if query.name.strip():
@@ -154,23 +161,28 @@ def _search_conditions(municipality: Municipality, query: SearchQuery) -> list[Q
         levies = Levy.objects.filter(municipality=municipality, notice_no=_nfkc(query.notice_no))
         condition &= Q(pk__in=levies.values("taxpayer_id"))
     if query.address.strip():
+        if hide_protected_on is not None:
+            condition &= not_active_on(hide_protected_on)
         return [
             condition & _prefix("search_address", p) for p in address_prefixes(municipality, query.address)
         ]
     return [condition]
 
 
-def search_queryset(municipality: Municipality, query: SearchQuery) -> QuerySet[Taxpayer]:
+def search_queryset(
+    municipality: Municipality, query: SearchQuery, hide_protected_on: date | None = None
+) -> QuerySet[Taxpayer]:
     """Every taxpayer matching ``query``, unordered."""
-    return Taxpayer.objects.filter(reduce(operator.or_, _search_conditions(municipality, query))).defer(
-        "my_number_enc"
-    )
+    conditions = _search_conditions(municipality, query, hide_protected_on)
+    return Taxpayer.objects.filter(reduce(operator.or_, conditions)).defer("my_number_enc")
 
 
-def _probe(municipality: Municipality, query: SearchQuery, limit: int) -> list[int]:
+def _probe(
+    municipality: Municipality, query: SearchQuery, limit: int, hide_protected_on: date | None
+) -> list[int]:
     """Up to ``limit`` ids of matching taxpayers, unordered, so each index answers with its cheapest plan."""
     ids: dict[int, None] = {}
-    for condition in _search_conditions(municipality, query):
+    for condition in _search_conditions(municipality, query, hide_protected_on):
         ids.update(dict.fromkeys(Taxpayer.objects.filter(condition).values_list("pk", flat=True)[:limit]))
     return list(ids)[:limit]
 
@@ -190,13 +202,14 @@ def taxpayer_search(*, user: User, query: SearchQuery, limit: int = 50) -> Searc
     municipality = require_right(user, Right.TAXPAYER_SEARCH)
     if query.is_empty():
         return SearchResult(taxpayers=[], has_more=False, limit=limit)
-    probe = _probe(municipality, query, PROBE_LIMIT + 1)
+    hide = None if may_see_protected_address(user) else timezone.localdate()
+    probe = _probe(municipality, query, PROBE_LIMIT + 1, hide)
     partial = len(probe) > PROBE_LIMIT and not query.kana.strip()
     if len(probe) <= PROBE_LIMIT or partial:
         ordered = _in_result_order(Taxpayer.objects.filter(pk__in=probe[:PROBE_LIMIT]).defer("my_number_enc"))
     else:
         # kana typed: the kana index yields the rows in order
-        ordered = _in_result_order(search_queryset(municipality, query))
+        ordered = _in_result_order(search_queryset(municipality, query, hide))
     rows = list(ordered[: limit + 1])
     return SearchResult(
         taxpayers=rows[:limit], has_more=len(rows) > limit or partial, limit=limit, partial=partial

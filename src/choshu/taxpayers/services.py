@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from datetime import time as time_of_day
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,12 @@ JOB_KIND = Job.Kind.IMPORT_TAXPAYERS
 # Attributes compared and recorded in revisions (the My Number is compared by its keyed hash).
 TRACKED = (
     "kind", "name", "name_kana", "birth_date", "sex", "postal_code", "address", "address_extra",
-    "phone", "corporate_number", "resident", "deceased_on",
+    "phone", "corporate_number", "resident", "deceased_on", "support_measure_from", "support_measure_until",
 )  # fmt: skip
+# The source system's stamps (標準の操作者ID・操作年月日・操作時刻): written with each change, not compared.
+STAMPS = ("source_operator", "source_operated_on", "source_operated_time")
+# Only the standard layout carries these: a file of the old layout leaves them as they are.
+STANDARD_ONLY = ("support_measure_from", "support_measure_until", *STAMPS)
 
 
 @dataclass
@@ -86,10 +91,12 @@ CHANGED = "choshu_tp_changed"
 TABLES = (STAGE, NEW, CHANGED)
 BATCH = 5000  # records parsed, encrypted and COPYed per batch
 STAGE_COLUMNS = (
-    "line", "taxpayer_no", *TRACKED[:-1], "my_number_hash", "my_number_enc", "deceased_on",
-    "search_kana", "search_name", "search_address", "search_phone",
+    "line", "taxpayer_no", *TRACKED[:11], "my_number_hash", "my_number_enc", *TRACKED[11:],
+    "search_kana", "search_name", "search_address", "search_phone", *STAMPS,
 )  # fmt: skip
-STAGED_ATTRS = (*TRACKED, "my_number_hash", "search_kana", "search_name", "search_address", "search_phone")
+STAGED_ATTRS = (
+    *TRACKED, "my_number_hash", "search_kana", "search_name", "search_address", "search_phone", *STAMPS,
+)  # fmt: skip
 """What an import writes onto a taxpayer (besides ``my_number_enc``, written only when the number changed)."""
 
 
@@ -98,7 +105,11 @@ def _duplicate_error(line: int, first: int, taxpayer_no: str) -> RowError:
 
 
 def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any = None) -> ImportSummary:
-    """Import ``taxpayers.csv`` (interchange.md §1). All or nothing; re-importing changes nothing.
+    """Import ``taxpayers.csv`` (docs/formats.md §1). All or nothing; re-importing changes nothing.
+
+    Either layout: a file of the old one (no 支援措置 period, no source stamps) leaves an existing
+    person's period and stamps as they are. With ``Municipality.taxpayer_no_width`` set, every
+    宛名番号 is matched and stored zero-filled to that width.
 
     The file is read as a stream: each batch of records is validated, its My Numbers encrypted and
     hashed, its search keys computed, and COPYed into a staging table; the whole file is validated
@@ -122,9 +133,9 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
                 file_sha256=source.sha256,
             )
             phases = {"read_stage": 0.0}
-            _stage(source, str(path), summary)
+            standard = _stage(source, str(path), summary, municipality.taxpayer_no_width)
             phases["read_stage"] = round(time.monotonic() - started, 2)
-            _write(municipality, job, actor, summary)
+            _write(municipality, job, actor, summary, standard=standard)
             phases["write"] = round(time.monotonic() - started - phases["read_stage"], 2)
             summary.job_id = job.pk
             job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
@@ -145,14 +156,17 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
     return summary
 
 
-def _stage(source: CsvSource, file_name: str, summary: ImportSummary) -> None:
-    """Parse the file into the staging table; refuse it (``FileRefused``) if any row is bad."""
+def _stage(source: CsvSource, file_name: str, summary: ImportSummary, width: int | None) -> bool:
+    """Parse the file into the staging table; refuse it (``FileRefused``) if any row is bad.
+    True when the file has the standard layout (every row does: the header decides)."""
     pg = connection.vendor == "postgresql"
     _create_stage(pg)
     errors: list[RowError] = []
+    standard = False
     with source.open() as text:
         batch: list[tuple[Any, ...]] = []
-        for rec in parse_taxpayers(text, errors, file_name):
+        for rec in parse_taxpayers(text, errors, file_name, taxpayer_no_width=width):
+            standard = rec.standard
             batch.append(_stage_row(rec, pg))
             if len(batch) >= BATCH:
                 copy_rows(STAGE, STAGE_COLUMNS, batch)
@@ -172,6 +186,7 @@ def _stage(source: CsvSource, file_name: str, summary: ImportSummary) -> None:
     if errors:
         errors.sort(key=lambda e: e.line)  # stable: a row's own errors before its duplicate number
         raise FileRefused(errors, file_name)
+    return standard
 
 
 def _find_duplicates(errors: list[RowError]) -> None:
@@ -195,8 +210,10 @@ def _create_stage(pg: bool) -> None:
                 address varchar(300) NOT NULL, address_extra varchar(300) NOT NULL, phone varchar(30) NOT NULL,
                 corporate_number varchar(13) NOT NULL, resident {flag} NOT NULL,
                 my_number_hash varchar(64) NOT NULL, my_number_enc {blob}, deceased_on date,
+                support_measure_from date, support_measure_until date,
                 search_kana varchar(200) NOT NULL, search_name varchar(200) NOT NULL,
-                search_address varchar(400) NOT NULL, search_phone varchar(30) NOT NULL)"""
+                search_address varchar(400) NOT NULL, search_phone varchar(30) NOT NULL,
+                source_operator varchar(20) NOT NULL, source_operated_on date, source_operated_time time)"""
         )
 
 
@@ -204,29 +221,36 @@ def _stage_row(rec: TaxpayerRecord, pg: bool) -> tuple[Any, ...]:
     """A record as staged: its My Number encrypted and hashed (per value, in Python: the irreducible
     cost) and its search keys."""
     number = rec.my_number
-    birth: date | str | None = rec.birth_date
-    deceased: date | str | None = rec.deceased_on
+    dates: list[date | time_of_day | str | None] = [
+        rec.birth_date, rec.deceased_on, rec.support_measure_from, rec.support_measure_until,
+        rec.source_operated_on, rec.source_operated_time,
+    ]  # fmt: skip
     if not pg:
-        birth = rec.birth_date.isoformat() if rec.birth_date is not None else None
-        deceased = rec.deceased_on.isoformat() if rec.deceased_on is not None else None
+        dates = [d.isoformat() if isinstance(d, date | time_of_day) else d for d in dates]
+    birth, deceased, sm_from, sm_until, operated_on, operated_time = dates
     return (
         rec.line, rec.taxpayer_no, rec.kind, rec.name, rec.name_kana, birth, rec.sex, rec.postal_code,
         rec.address, rec.address_extra, rec.phone, rec.corporate_number, rec.resident,
         my_number_hash(number) if number else "", encrypt_my_number(number) if number else None, deceased,
+        sm_from, sm_until,
         kana_key(rec.name_kana), name_key(rec.name), address_key(rec.address + rec.address_extra),
-        phone_key(rec.phone),
+        phone_key(rec.phone), rec.source_operator, operated_on, operated_time,
     )  # fmt: skip
 
 
-def _revision_json(pg: bool, mailing_postal_code: str, mailing_address: str) -> str:
+def _revision_json(
+    pg: bool, mailing_postal_code: str, mailing_address: str, kept: tuple[str, ...] = ()
+) -> str:
     """SQL building a revision's ``data`` from a staged row ``s`` as ``revision_data`` does from a
-    taxpayer (dates ISO, the My Number only as registered or not)."""
+    taxpayer (dates ISO, the My Number only as registered or not); ``kept`` are read from the
+    taxpayer ``t`` instead (what an old-layout file leaves as it is)."""
+    src = {name: f"t.{name}" if name in kept else f"s.{name}" for name in TRACKED}
     if pg:
-        pairs = [f"'{name}', s.{name}" for name in TRACKED]
+        pairs = [f"'{name}', {src[name]}" for name in TRACKED]
         pairs.append("'my_number_registered', s.my_number_hash <> ''")
         build = "jsonb_build_object"
     else:
-        pairs = [f"'{name}', s.{name}" for name in TRACKED if name != "resident"]
+        pairs = [f"'{name}', {src[name]}" for name in TRACKED if name != "resident"]
         pairs.insert(
             TRACKED.index("resident"), "'resident', json(CASE WHEN s.resident THEN 'true' ELSE 'false' END)"
         )
@@ -238,7 +262,9 @@ def _revision_json(pg: bool, mailing_postal_code: str, mailing_address: str) -> 
     return f"{build}({', '.join(pairs)})"
 
 
-def _write(municipality: Municipality, job: Job, actor: Any, summary: ImportSummary) -> None:
+def _write(
+    municipality: Municipality, job: Job, actor: Any, summary: ImportSummary, *, standard: bool
+) -> None:
     """New taxpayers and changed ones, with their revisions, in a few statements."""
     pg = connection.vendor == "postgresql"
     m = municipality.pk
@@ -277,12 +303,14 @@ def _write(municipality: Municipality, job: Job, actor: Any, summary: ImportSumm
             params,
         )
         summary.created = _count(cur, NEW)
-        _write_changes(cur, pg, params)
+        _write_changes(cur, pg, params, kept=() if standard else STANDARD_ONLY)
         summary.updated = _count(cur, CHANGED)
     summary.unchanged = summary.rows - summary.created - summary.updated
 
 
-def _write_changes(cur: Any, pg: bool, params: dict[str, Any]) -> None:
+def _write_changes(cur: Any, pg: bool, params: dict[str, Any], *, kept: tuple[str, ...]) -> None:
+    """Changed taxpayers: a new revision each. ``kept`` attributes are the taxpayer's own (not
+    compared, not overwritten): an old-layout file has no 支援措置 period or stamps."""
     tp, rev = Taxpayer._meta.db_table, TaxpayerRevision._meta.db_table
     # changed_fields as TRACKED orders them, then "my_number" (compared by its keyed hash)
     names = [*TRACKED, "my_number"]
@@ -290,9 +318,10 @@ def _write_changes(cur: Any, pg: bool, params: dict[str, Any]) -> None:
     flags = " || ".join(
         f"CASE WHEN s.{c} IS DISTINCT FROM t.{c} THEN '\"{n}\",' ELSE '' END"
         for c, n in zip(compared, names, strict=True)
+        if c not in kept
     )
-    data = _revision_json(pg, "t.mailing_postal_code", "t.mailing_address")
-    staged = ", ".join(f"s.{c}" for c in STAGE_COLUMNS[1:])
+    data = _revision_json(pg, "t.mailing_postal_code", "t.mailing_address", kept)
+    staged = ", ".join(f"t.{c} AS {c}" if c in kept else f"s.{c}" for c in STAGE_COLUMNS[1:])
     cur.execute(
         f"""CREATE TEMP TABLE {CHANGED} AS
             SELECT * FROM (

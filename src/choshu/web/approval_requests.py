@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
 from choshu.accounts.decorators import right_required, staff_user
@@ -21,6 +22,7 @@ from choshu.approvals.views import refusal
 from choshu.audit.services import audit_access
 from choshu.taxpayers.changes import EDITABLE, my_number_link_request, taxpayer_edit_request
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
+from choshu.taxpayers.protection import ADDRESS_FIELDS, may_see_address
 from choshu.taxpayers.selectors import taxpayer_get_for_user
 from choshu.web.forms import MyNumberLinkForm, TaxpayerEditForm
 
@@ -48,6 +50,7 @@ def _request_page(
         function=function,
         taxpayer_ids=[taxpayer.pk],
         detail={"taxpayer_no": taxpayer.taxpayer_no},
+        shows_address=isinstance(form, TaxpayerEditForm) and "address" in form.fields,
     )
     context = {
         "taxpayer": taxpayer,
@@ -65,8 +68,10 @@ def taxpayer_edit(request: HttpRequest, taxpayer_pk: int) -> HttpResponse:
     """宛名情報の訂正の申請: nothing changes until a second person approves."""
     user = staff_user(request)
     taxpayer = taxpayer_get_for_user(user=user, pk=taxpayer_pk)
-    current = {name: getattr(taxpayer, name) or "" for name in EDITABLE}
-    form = TaxpayerEditForm(request.POST or None, initial=current)
+    # 支援措置: who may not see the address may not see it here either, nor change it
+    hidden = () if may_see_address(user, taxpayer, timezone.localdate()) else ADDRESS_FIELDS
+    current = {name: getattr(taxpayer, name) or "" for name in EDITABLE if name not in hidden}
+    form = TaxpayerEditForm(request.POST or None, initial=current, without=hidden)
     if request.method == "POST" and form.is_valid():
         try:
             req = taxpayer_edit_request(

@@ -131,11 +131,13 @@ POSTAL_FIELDS = ("postal_code", "mailing_postal_code")
 
 
 class TaxpayerEditForm(forms.Form):
-    """宛名情報の訂正: the current values of the correctable attributes, and the reason for the change."""
+    """宛名情報の訂正: the current values of the correctable attributes, and the reason for the change.
+    ``without`` leaves attributes out (a 支援措置 person's address, for a user who may not see it)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, without: tuple[str, ...] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        for name in EDITABLE:
+        self.editable = tuple(name for name in EDITABLE if name not in without)
+        for name in self.editable:
             model_field = Taxpayer._meta.get_field(name)
             label = str(getattr(model_field, "verbose_name", name))
             self.fields[name] = forms.CharField(
@@ -146,6 +148,8 @@ class TaxpayerEditForm(forms.Form):
                 widget=forms.TextInput(attrs={"autocomplete": "off"}),
             )
         for name in POSTAL_FIELDS:
+            if name not in self.fields:
+                continue
             self.fields[name].help_text = "半角数字7桁（ハイフンは入れても構いません）"
             self.fields[name].widget.attrs["inputmode"] = "numeric"
         self.fields["phone"].widget.attrs["inputmode"] = "tel"
@@ -167,7 +171,7 @@ class TaxpayerEditForm(forms.Form):
 
     def changes(self) -> dict[str, str]:
         """Every correctable attribute as entered (the service keeps only those that differ)."""
-        return {name: self.cleaned_data[name] for name in EDITABLE}
+        return {name: self.cleaned_data[name] for name in self.editable}
 
 
 class MyNumberLinkForm(forms.Form):

@@ -32,10 +32,12 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
 from choshu.operations.overview import person_overview
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
+from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
 from choshu.taxpayers.selectors import taxpayer_get_for_user, taxpayer_search
 from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
 
@@ -152,6 +154,7 @@ def search(request: HttpRequest) -> HttpResponse:
             function=SEARCH_FUNCTION,
             taxpayer_ids=result.ids,
             detail={"query": query.as_dict(), "count": len(result.ids), "has_more": result.has_more},
+            shows_address=True,
         )
     context = {"form": form, "result": result, "searched": form.is_bound}
     template = "web/search.html"
@@ -174,6 +177,7 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         function=OVERVIEW_FUNCTION,
         taxpayer_ids=overview.subject_ids,
         detail={"taxpayer_no": taxpayer.taxpayer_no},
+        shows_address=True,
     )
     is_individual = taxpayer.kind == TaxpayerKind.INDIVIDUAL
     context = {
@@ -276,9 +280,14 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
     token = secrets.token_hex(16)
     folder = _exports_dir() / token
     folder.mkdir(mode=0o700)
-    files = disclosure_export(
-        actor=user, taxpayer=taxpayer, folder=folder, as_of=timezone.localdate(), request=request
-    )
+    try:
+        files = disclosure_export(
+            actor=user, taxpayer=taxpayer, folder=folder, as_of=timezone.localdate(), request=request
+        )
+    except ProtectedPersonRefused as exc:  # 支援措置: by hand, never as a file
+        shutil.rmtree(folder, ignore_errors=True)
+        context = {"taxpayer": taxpayer, "refused": " ".join(exc.messages)}
+        return render(request, "web/disclosure.html", context, status=409)
     pending = dict(request.session.get(DISCLOSURE_SESSION_KEY, {}))
     pending[token] = {
         "taxpayer": taxpayer.pk,
@@ -315,6 +324,11 @@ def disclosure_download(request: HttpRequest, pk: int, token: str, fmt: str) -> 
     """One file of an export, as an attachment; the file is deleted from the server once read."""
     taxpayer = taxpayer_get_for_user(user=staff_user(request), pk=pk, right=Right.DISCLOSURE_EXPORT)
     entry = _pending_export(request, taxpayer, token)
+    refused = refuse_reason(taxpayer, timezone.localdate(), DISCLOSURE_DOCUMENT)
+    if refused is not None:  # 支援措置 began after the files were written: they are not handed out
+        shutil.rmtree(_exports_dir() / token, ignore_errors=True)
+        context = {"taxpayer": taxpayer, "refused": refused}
+        return render(request, "web/disclosure.html", context, status=409)
     name = str(entry.get(fmt) or "")
     path = _exports_dir() / token / name
     if not name or not path.is_file():

@@ -12,6 +12,7 @@ from choshu.accounts.models import User
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.operations.disclosure import disclosure_export, disclosure_summary
 from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.protection import ProtectedPersonRefused
 
 
 class Command(ChoshuCommand):
@@ -37,6 +38,10 @@ class Command(ChoshuCommand):
             )
         except PermissionDenied as exc:
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from exc
+        except ProtectedPersonRefused as exc:
+            reason = " ".join(exc.messages)
+            self.emit(options, {"refused": True, "reason": reason, "taxpayer": taxpayer.taxpayer_no}, reason)
+            raise CommandError(reason, returncode=EXIT_REFUSED) from exc
         payload = disclosure_summary(files)
         self.emit(
             options, payload, f"出力しました: {payload['csv']} / {payload['pdf']}（{payload['rows']}行）"
