@@ -21,7 +21,7 @@ HEADER = (
 # The lengths the database holds (taxpayers.models.Taxpayer); longer values are refused, not cut.
 MAX_LENGTHS = {"name": 200, "name_kana": 200, "address": 300, "address_extra": 300, "phone": 30}
 
-KINDS = {"individual": "個人", "corporation": "法人"}
+KINDS = {"individual": "個人", "corporation": "法人", "co_ownership": "共有"}
 SEXES = {"": "不明", "1": "男", "2": "女"}
 RESIDENT = {"1": "住登者", "0": "住登外"}
 
@@ -87,13 +87,13 @@ def parse_taxpayers(
         my_number = c.digits(row, "my_number", min_len=12, max_len=12, required=False)
         corporate_number = c.digits(row, "corporate_number", min_len=13, max_len=13, required=False)
         if my_number:
-            if kind == "corporation":
-                c.fail("my_number", "法人に個人番号は指定できません")
+            if kind in ("corporation", "co_ownership"):
+                c.fail("my_number", f"{KINDS[kind]}の宛名に個人番号は指定できません")
             elif not is_valid_my_number(my_number):
                 c.fail("my_number", "個人番号のチェックデジットが一致しません", "************")
         if corporate_number:
-            if kind == "individual":
-                c.fail("corporate_number", "個人に法人番号は指定できません")
+            if kind in ("individual", "co_ownership"):
+                c.fail("corporate_number", f"{KINDS[kind]}の宛名に法人番号は指定できません")
             elif not is_valid_corporate_number(corporate_number):
                 c.fail("corporate_number", "法人番号のチェックデジットが一致しません", corporate_number)
         resident = c.choice(row, "resident", RESIDENT)
