@@ -9,4 +9,4 @@ class TaxpayersConfig(AppConfig):
     def ready(self) -> None:
         # Imported here, not at the top: changes.py imports models, which may not be loaded before the
         # app registry is ready. Importing it registers the approval handlers and field labels.
-        from choshu.taxpayers import changes  # noqa: F401
+        from choshu.taxpayers import changes, mailing_changes  # noqa: F401
