@@ -503,6 +503,8 @@ class _Run:
                     batch = []
             copy_rows(STAGE, names, batch)
             self.summary.rows += len(batch)
+        with connection.cursor() as cur:
+            cur.execute(f"CREATE INDEX {STAGE}_line ON {STAGE} (line)")
         analyze_tables(STAGE)
 
     def _row(self, record: Any) -> tuple[Any, ...]:
@@ -520,6 +522,9 @@ class _Run:
             self._duplicates(cur)
             analyze_if_stale(_TP, self.table)
             unresolved = self._resolve(cur)
+            key = ", ".join(stage.removeprefix("s.") for _, stage in self.spec.key)
+            cur.execute(f"CREATE INDEX {STAGE}_key ON {STAGE} ({key})")
+            analyze_tables(STAGE)
             for check in self.spec.checks:
                 self._collect(cur, check.column, check.reason, self._sql(check.sql))
             if not unresolved and self.spec.representative_group and not self.errors:
