@@ -13,6 +13,7 @@ from django.db import models
 
 class RequestKind(models.TextChoices):
     TAXPAYER_EDIT = "taxpayer_edit", "宛名情報の訂正"
+    MAILING_ADDRESS = "mailing_address", "送付先（税目別）の登録・変更・終了"
     MY_NUMBER_LINK = "my_number_link", "個人番号の登録・訂正"
     MY_NUMBER_UNLINK = "my_number_unlink", "個人番号の削除"
     BANK_ACCOUNT = "bank_account", "口座情報の登録・訂正"

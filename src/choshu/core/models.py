@@ -71,6 +71,12 @@ class Job(models.Model):
         IMPORT_PAYMENTS_CONVENI = "import-payments-conveni", "収納取込（コンビニ）"
         IMPORT_PAYMENTS_BANK = "import-payments-bank", "収納取込（金融機関）"
         IMPORT_PAYMENTS_ELTAX = "import-payments-eltax", "収納取込（地方税共通納税）"
+        IMPORT_MAILING_ADDRESSES = "import-mailing-addresses", "送付先取込"
+        IMPORT_REPRESENTATIVES = "import-representatives", "代理人・納税管理人取込"
+        IMPORT_CO_OWNERS = "import-co-owners", "共有者取込"
+        IMPORT_HEIRS = "import-heirs", "相続人取込"
+        IMPORT_SPECIAL_COLLECTORS = "import-special-collectors", "特別徴収義務者取込"
+        IMPORT_SPECIAL_EMPLOYEES = "import-special-employees", "特別徴収対象者取込"
         SEED = "seed", "合成データ作成"
         PURGE = "purge", "保存年限経過データの削除"
 

@@ -11,14 +11,20 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
+from django.db.models import Count, Sum
 from django.http import Http404
+from django.utils import timezone
 
 from choshu.accounts.models import User
-from choshu.accounts.permissions import Right
+from choshu.accounts.permissions import Right, has_right
+from choshu.formats.related_csv import ALL_ITEMS
+from choshu.levies.models import Levy
 from choshu.levies.selectors import InstallmentBalance, installment_balances, overpayment_balance
+from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Payment
 from choshu.taxpayers.crypto import mask_my_number
-from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.models import MailingAddress, Representative, Taxpayer
+from choshu.taxpayers.related import CollectorRole, RelatedRecords, related_records
 from choshu.taxpayers.selectors import (
     LinkedIdentity,
     RevisionRow,
@@ -92,6 +98,115 @@ class Overview:
     as_of: date
     subject_ids: list[int] = field(default_factory=list)
     overpayment_balance: int = 0  # 過誤納金残高: held for the person, not yet refunded or appropriated
+    related: RelatedPanel | None = None  # 送付先・代理人・共有・相続人・特別徴収 (issue 12 §4)
+
+
+@dataclass(frozen=True)
+class MailingLine:
+    """One 送付先 of the person, its tax item named and its address as this user may see it."""
+
+    record: MailingAddress
+    tax_item_name: str
+    address: str
+
+
+@dataclass(frozen=True)
+class RepresentativeLine:
+    record: Representative
+    tax_item_name: str
+
+
+@dataclass(frozen=True)
+class CollectorLevy:
+    """A levy of a 特別徴収義務者 (by its 指定番号): 賦課年度, 通知書番号, 期数 and 調定額."""
+
+    levy_year: int
+    notice_no: str
+    tax_item_name: str
+    installments: int
+    principal: int
+
+
+@dataclass(frozen=True)
+class CollectorLine:
+    role: CollectorRole
+    levies: list[CollectorLevy]
+
+
+@dataclass(frozen=True)
+class RelatedPanel:
+    """What the person page shows of the records about the person (``taxpayers.related``)."""
+
+    records: RelatedRecords
+    mailing: list[MailingLine]
+    representatives: list[RepresentativeLine]
+    represents: list[RepresentativeLine]
+    collectors: list[CollectorLine]
+
+    @property
+    def is_empty(self) -> bool:
+        r = self.records
+        return not any((r.mailing, r.representatives, r.represents, r.members, r.memberships, r.heirs,
+                        r.inheritances, r.employers, r.collector_roles))  # fmt: skip
+
+
+PROTECTED_ADDRESS = "（支援措置対象者のため表示しません）"
+
+
+def _display_address(user: User, taxpayer: Taxpayer, record: MailingAddress) -> str:
+    """A 送付先's address as ``user`` may see it: masked while the person's 支援措置 is active, for anyone
+    without ``PROTECTED_ADDRESS_VIEW``. The one place the person page renders a 送付先 address (to be
+    pointed at ``taxpayers.protection`` once merged). Protection is a matter of today, not of ``as_of``."""
+    if taxpayer.is_protected(timezone.localdate()) and not has_right(user, Right.PROTECTED_ADDRESS_VIEW):
+        return PROTECTED_ADDRESS
+    postal = f"〒{record.postal_code}" if record.postal_code else ""
+    return " ".join(part for part in (postal, record.address, record.address_extra) if part)
+
+
+def _item_name(municipality_id: int, code: str) -> str:
+    return "全税目" if code == ALL_ITEMS else tax_item_name(municipality_id, code)
+
+
+COLLECTOR_LEVIES = 50
+
+
+def _collector_levies(role: CollectorRole) -> list[CollectorLevy]:
+    collector = role.collector
+    levies = (
+        Levy.objects.filter(
+            municipality_id=collector.municipality_id, special_collector_no=collector.designation_no
+        )
+        .annotate(n=Count("installments"), levied=Sum("installments__principal_levied"))
+        .order_by("-levy_year", "notice_no")[:COLLECTOR_LEVIES]
+    )
+    return [
+        CollectorLevy(
+            levy_year=levy.levy_year,
+            notice_no=levy.notice_no,
+            tax_item_name=tax_item_name(levy.municipality_id, levy.tax_item),
+            installments=int(levy.n),  # type: ignore[attr-defined]
+            principal=int(levy.levied or 0),  # type: ignore[attr-defined]
+        )
+        for levy in levies
+    ]
+
+
+def related_panel(*, user: User, taxpayer: Taxpayer) -> RelatedPanel:
+    """The related records of the person as the page shows them."""
+    records = related_records(taxpayer)
+    m = taxpayer.municipality_id
+    return RelatedPanel(
+        records=records,
+        mailing=[
+            MailingLine(
+                record=r, tax_item_name=_item_name(m, r.tax_item), address=_display_address(user, taxpayer, r)
+            )
+            for r in records.mailing
+        ],
+        representatives=[RepresentativeLine(r, _item_name(m, r.tax_item)) for r in records.representatives],
+        represents=[RepresentativeLine(r, _item_name(m, r.tax_item)) for r in records.represents],
+        collectors=[CollectorLine(role, _collector_levies(role)) for role in records.collector_roles],
+    )
 
 
 def group_balances(rows: Sequence[InstallmentRow]) -> list[TaxItemGroup]:
@@ -135,6 +250,8 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
         for balance in installment_balances(taxpayer_ids=[person.pk], as_of=as_of)
     ]
     people_ids = [p.pk for p in people]
+    related = related_panel(user=user, taxpayer=taxpayer)
+    shown = [p.pk for p in related.records.people if p.pk not in people_ids]
     payments = list(
         Payment.objects.filter(municipality=municipality, taxpayer_id__in=people_ids).order_by(
             "-paid_on", "-pk"
@@ -149,6 +266,7 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
         revisions=revision_rows(taxpayer),
         payments=payments,
         as_of=as_of,
-        subject_ids=people_ids,
+        subject_ids=[*people_ids, *shown],
         overpayment_balance=overpayment_balance(municipality=municipality, taxpayer_ids=people_ids),
+        related=related,
     )

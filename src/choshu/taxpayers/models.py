@@ -235,6 +235,14 @@ class MailingAddress(RelatedRecord):
     valid_from = models.DateField("登録年月日", null=True, blank=True)
     valid_until = models.DateField("利用廃止年月日", null=True, blank=True)
     memo = models.CharField("メモ", max_length=200, blank=True)
+    change_request = models.ForeignKey(
+        "approvals.ChangeRequest",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="職員の入力による版: 申請（changed_by）と承認（決裁者）の決裁",
+    )
 
     class Meta:
         verbose_name = "送付先"

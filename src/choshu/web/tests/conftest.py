@@ -11,6 +11,9 @@ from conftest import LEVIES_BOOKED_ON, LEVY_HEADER, TAXPAYER_HEADER, login_verif
 from django.test import Client
 
 from choshu.accounts.models import Role
+from choshu.taxpayers.tests.related_data import related_city
+
+__all__ = ["related_city"]  # the related records of issue 12 (送付先・関係者)
 
 MY_NUMBER_OF_TARO = "621498320257"  # the test My Number of 1001 in ``sample_city``
 
