@@ -24,6 +24,7 @@ from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Payment
 from choshu.taxpayers.crypto import mask_my_number
 from choshu.taxpayers.models import MailingAddress, Representative, Taxpayer
+from choshu.taxpayers.protection import shown_mailing_address
 from choshu.taxpayers.related import CollectorRole, RelatedRecords, related_records
 from choshu.taxpayers.selectors import (
     LinkedIdentity,
@@ -150,17 +151,17 @@ class RelatedPanel:
                         r.inheritances, r.employers, r.collector_roles))  # fmt: skip
 
 
-PROTECTED_ADDRESS = "（支援措置対象者のため表示しません）"
 
 
 def _display_address(user: User, taxpayer: Taxpayer, record: MailingAddress) -> str:
-    """A 送付先's address as ``user`` may see it: masked while the person's 支援措置 is active, for anyone
-    without ``PROTECTED_ADDRESS_VIEW``. The one place the person page renders a 送付先 address (to be
-    pointed at ``taxpayers.protection`` once merged). Protection is a matter of today, not of ``as_of``."""
-    if taxpayer.is_protected(timezone.localdate()) and not has_right(user, Right.PROTECTED_ADDRESS_VIEW):
-        return PROTECTED_ADDRESS
-    postal = f"〒{record.postal_code}" if record.postal_code else ""
-    return " ".join(part for part in (postal, record.address, record.address_extra) if part)
+    """A 送付先's address as ``user`` may see it (``taxpayers.protection``: masked while the person's
+    支援措置 is active, for anyone without ``PROTECTED_ADDRESS_VIEW``; a matter of today, not of
+    ``as_of``)."""
+    shown = shown_mailing_address(record, user=user, on=timezone.localdate(), taxpayer=taxpayer)
+    if shown.masked:
+        return shown.address
+    postal = f"〒{shown.postal_code}" if shown.postal_code else ""
+    return " ".join(part for part in (postal, shown.address, shown.address_extra) if part)
 
 
 def _item_name(municipality_id: int, code: str) -> str:
