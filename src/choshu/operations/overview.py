@@ -16,7 +16,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from choshu.accounts.models import User
-from choshu.accounts.permissions import Right, has_right
+from choshu.accounts.permissions import Right
 from choshu.formats.related_csv import ALL_ITEMS
 from choshu.levies.models import Levy
 from choshu.levies.selectors import InstallmentBalance, installment_balances, overpayment_balance
@@ -149,8 +149,6 @@ class RelatedPanel:
         r = self.records
         return not any((r.mailing, r.representatives, r.represents, r.members, r.memberships, r.heirs,
                         r.inheritances, r.employers, r.collector_roles))  # fmt: skip
-
-
 
 
 def _display_address(user: User, taxpayer: Taxpayer, record: MailingAddress) -> str:
