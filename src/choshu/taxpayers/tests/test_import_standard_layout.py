@@ -272,3 +272,13 @@ def test_a_file_refused_for_its_width_is_reported_like_any_bad_file(
     taxpayer_no_width_set(actor=None, municipality=municipality, width=2)
     with pytest.raises(FileRefused):
         taxpayers_import(municipality=municipality, path=write_csv(STANDARD_HEADER, [PROTECTED]))
+
+
+def test_the_commands_taking_a_taxpayer_number_find_it_with_or_without_leading_zeros(
+    sample_city: Any,
+) -> None:
+    taxpayer_no_width_set(actor=None, municipality=sample_city, width=8)
+    for typed in ("1001", "00001001"):
+        out = StringIO()
+        call_command("balances", "--taxpayer", typed, "--as-of", "2024-06-01", "--json", stdout=out)
+        assert json.loads(out.getvalue())["taxpayer"] == "00001001"

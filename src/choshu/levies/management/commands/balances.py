@@ -11,6 +11,7 @@ from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.levies.selectors import component_totals, installment_balances
 from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.numbering import taxpayer_no_for_search
 
 
 class Command(ChoshuCommand):
@@ -34,7 +35,9 @@ class Command(ChoshuCommand):
             raise CommandError(
                 f"--as-of の日付が不正です: {options['as_of']}", returncode=EXIT_REFUSED
             ) from exc
-        tp = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=options["taxpayer"]).first()
+        tp = Taxpayer.objects.filter(
+            municipality=municipality, taxpayer_no=taxpayer_no_for_search(municipality, options["taxpayer"])
+        ).first()
         if tp is None:
             raise CommandError(
                 f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED

@@ -12,6 +12,7 @@ from choshu.accounts.models import User
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.operations.disclosure import disclosure_export, disclosure_summary
 from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.numbering import taxpayer_no_for_search
 from choshu.taxpayers.protection import ProtectedPersonRefused
 
 
@@ -29,7 +30,9 @@ class Command(ChoshuCommand):
     def run(self, **options: Any) -> None:
         municipality = self.municipality(options)
         actor = User.objects.filter(username=options["operator"], is_active=True).first()
-        taxpayer = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=options["taxpayer"]).first()
+        taxpayer = Taxpayer.objects.filter(
+            municipality=municipality, taxpayer_no=taxpayer_no_for_search(municipality, options["taxpayer"])
+        ).first()
         if actor is None or taxpayer is None:
             raise CommandError("職員または宛名番号が見つかりません", returncode=EXIT_REFUSED)
         try:

@@ -10,6 +10,7 @@ from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.receipts.slips import taxpayer_slips
 from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.numbering import taxpayer_no_for_search
 
 
 class Command(ChoshuCommand):
@@ -21,7 +22,9 @@ class Command(ChoshuCommand):
 
     def run(self, **options: Any) -> None:
         municipality = self.municipality(options)
-        tp = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=options["taxpayer"]).first()
+        tp = Taxpayer.objects.filter(
+            municipality=municipality, taxpayer_no=taxpayer_no_for_search(municipality, options["taxpayer"])
+        ).first()
         if tp is None:
             raise CommandError(
                 f"宛名番号 {options['taxpayer']} は登録されていません", returncode=EXIT_REFUSED
