@@ -48,8 +48,9 @@ TAX_ITEMS = {
     "04": "固定資産税・都市計画税",
     "05": "軽自動車税(種別割)",
     "06": "事業所税",
+    "07": "国民健康保険税",
 }
-"""The six 市税 items' codes as the payment files' slip codes carry them (``formats.payments``,
+"""The default catalog's codes (the six 市税 items and 国民健康保険税) as the payment files' slip codes carry them (``formats.payments``,
 ``formats.slipcodes``). The levy feed no longer checks against it: a levy's 税目 is a code of the
 municipality's ``TaxItem`` table, checked by the import."""
 

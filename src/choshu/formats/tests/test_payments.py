@@ -462,7 +462,7 @@ ELTAX_BAD = [
     ("payment_no check digit", {"payment_no": SLIP_A[:15] + str((int(SLIP_A[15]) + 1) % 10)}, "payment_no", "チェックデジット"),
     ("payment_no of 15 digits", {"payment_no": SLIP_A[:15]}, "payment_no", "16桁"),
     ("confirmation of 3 digits", {"confirmation_no": "482"}, "confirmation_no", "4桁"),
-    ("payment class of an unknown tax", {"payment_class": "007"}, "payment_class", "値が不正"),
+    ("payment class of an unknown tax", {"payment_class": "008"}, "payment_class", "値が不正"),
     ("payment class of 2 digits", {"payment_class": "01"}, "payment_class", "値が不正"),
     ("payment class not starting with 0", {"payment_class": "101"}, "payment_class", "値が不正"),
     ("cancelled 2", {"cancelled": "2"}, "cancelled", "値が不正"),
