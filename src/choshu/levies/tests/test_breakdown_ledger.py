@@ -10,10 +10,11 @@ from datetime import date
 from typing import Any
 
 import pytest
-from conftest import LEVIES_BOOKED_ON, LEVY_HEADER
+from conftest import LEVIES_BOOKED_ON
 from django.db import connection
 
 from choshu.accounts.models import Role
+from choshu.formats.levies_csv import HEADER as STANDARD_HEADER
 from choshu.formats.payments import BANK_HEADER
 from choshu.levies.ledger import Leg, Posting, floor_share_sql, post_many
 from choshu.levies.models import (
@@ -152,13 +153,13 @@ def test_an_overpayment_from_a_levy_reduction_returns_the_excess_in_the_new_prop
         paid_on=date(2024, 4, 15),
     )
     assert components(inst) == [("fixed_asset", 9882, 9882), ("city_planning", 2118, 2118)]
-    # 減額更正 to 10,000 (固定資産税 8,235 / 都市計画税 1,765, as the levy feed gives them): 2,000 paid too
-    # much goes to 過誤納金, and the components keep f(10,000) of the new levied amounts.
-    InstallmentBreakdown.objects.filter(installment=inst, seq=1).update(levied=8235)
-    InstallmentBreakdown.objects.filter(installment=inst, seq=2).update(levied=1765)
+    # 減額更正 to 10,000 (固定資産税 8,235 / 都市計画税 1,765, as the levy feed of the standard's layout
+    # gives them): 2,000 paid too much goes to 過誤納金, and the components keep f(10,000) of the new
+    # levied amounts.
+    row = "04,2024,2024,400001,1001,,,0,0,,,1,2024-04-30,2024-04-30,2024-04-30,,10000,8235,1765,,,,,"
     levies_import(
         municipality=sample_city,
-        path=write_csv(LEVY_HEADER, ["04,2024,400001,1001,1,2024-04-30,10000,"]),
+        path=write_csv(",".join(STANDARD_HEADER), [row]),
         booking_date=LEVIES_BOOKED_ON,
     )
     over = LedgerTransaction.objects.get(kind=TxnKind.OVERPAYMENT)
