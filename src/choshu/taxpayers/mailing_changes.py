@@ -19,6 +19,7 @@ from choshu.approvals.services import register, register_field_labels, request_c
 from choshu.formats.related_csv import ALL_ITEMS
 from choshu.formats.taxpayers_csv import normalize_postal_code
 from choshu.taxpayers.models import MailingAddress, Taxpayer
+from choshu.taxpayers.protection import may_see_address
 
 SAVE, END = "save", "end"
 VALUES = (
@@ -101,6 +102,10 @@ def mailing_address_request(
     ended (``end``). ``known_tax_items``: the municipality's 税目マスタ codes."""
     if tax_item != ALL_ITEMS and tax_item not in known_tax_items:
         raise ValidationError("税目を一覧から選択してください")
+    if not may_see_address(actor, taxpayer, timezone.localdate()):  # the rule of taxpayer corrections
+        raise ValidationError(
+            "支援措置対象者の住所・送付先は、支援措置対象者の住所の表示権限を持つ職員だけが訂正を申請できます"
+        )
     current = current_mailing_address(taxpayer, tax_item)
     before: dict[str, Any] = dict(_record_values(current))
     if operation == END:

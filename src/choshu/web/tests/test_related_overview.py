@@ -289,3 +289,15 @@ def test_an_unchanged_mailing_address_is_not_a_request(related_city: Any, staff:
     }  # fmt: skip
     response = staff["clerk"].post(mailing_url(tp(related_city, "1001")), same)
     assert response.status_code == 400 and "変更がありません" in response.content.decode()
+
+
+def test_a_protected_persons_mailing_address_is_requested_only_by_someone_who_may_see_it(
+    related_city: Any,
+    staff: dict[str, Client],
+) -> None:
+    taro = tp(related_city, "1001")
+    Taxpayer.objects.filter(pk=taro.pk).update(support_measure_from=timezone.localdate() - timedelta(days=1))
+    response = staff["clerk"].post(mailing_url(taro), FORM)
+    assert response.status_code == 400
+    assert "支援措置対象者の住所・送付先は" in response.content.decode()
+    assert not ChangeRequest.objects.exists()
