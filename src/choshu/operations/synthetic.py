@@ -8,6 +8,12 @@ some partly or late, about 5–8 % stay delinquent. Installments of 法人住民
 国保税 carry their breakdown (均等割/法人税割, 固定資産税/都市計画税 at 1.4 : 0.3, 医療/支援/介護) and
 their payments the splits of ``rules.breakdown`` — what ``levies.ledger`` would have stored.
 
+The standard's related records (issue 12) are shown by a few people in every block of ``BLOCK``
+taxpayers (the first block starts at 宛名番号 1, so even a city of a few dozen has each kind): people
+under 支援措置, 送付先 for one tax item and for all, a 納税管理人 of a person abroad, co-ownerships
+holding 固定資産税, a deceased person with heirs, 特別徴収義務者 with their employees, and a
+法人住民税 filed late (法定納期限 before the 納期限). ``showcase`` finds them in a seeded city.
+
 Everything is written set-based (``core.bulk``): ids are reserved, rows are built in memory per chunk
 of taxpayers and inserted with COPY (PostgreSQL) or executemany (SQLite). The ledger is written
 exactly as the services would: one 調定 transaction per levy, one 収納 transaction per payment, each
@@ -28,6 +34,7 @@ from functools import lru_cache
 from typing import Any
 
 from django.db import connections, transaction
+from django.db.models import F, Q
 from faker.providers.company.ja_JP import Provider as CompanyProvider
 from faker.providers.person.ja_JP import Provider as PersonProvider
 from stdnum.jp import cn as corporate_number
@@ -51,9 +58,21 @@ from choshu.levies.tax_items import DEFAULT_TAX_ITEMS, calendar_rows
 from choshu.receipts.models import Channel, Payment, PaymentStatus
 from choshu.rules.breakdown import split_movement, split_paid
 from choshu.rules.check_digits import make_slip_no
-from choshu.rules.due_dates import statutory_due_dates
+from choshu.rules.due_dates import shift_due_date, statutory_due_dates
+from choshu.taxpayers import protection
 from choshu.taxpayers.crypto import encrypt_my_number, my_number_hash
-from choshu.taxpayers.models import Taxpayer, TaxpayerKind, TaxpayerRevision
+from choshu.taxpayers.models import (
+    CoOwner,
+    Heir,
+    MailingAddress,
+    Representative,
+    RepresentativeRole,
+    SpecialCollectionEmployee,
+    SpecialCollector,
+    Taxpayer,
+    TaxpayerKind,
+    TaxpayerRevision,
+)
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
 
 CHUNK = 5000
@@ -111,6 +130,49 @@ BREAKDOWN_CODES = {
 }
 PER_CAPITA = (50000, 50000, 50000, 120000, 130000, 160000, 410000)  # 法人 均等割 by size (地方税法312条)
 
+# --- the standard's related records (issue 12): a few people in every block of BLOCK taxpayers ------
+BLOCK = 2500
+"""Every block of this many taxpayers (the first from index 0) holds one set of the people below."""
+HELPER = (
+    "helper"  # an ordinary living resident individual the others point at (co-owner, heir, agent, employee)
+)
+PROTECTED = "protected"  # 支援措置, open-ended
+PROTECTED_UNTIL = "protected_until"  # 支援措置 with an end date ahead
+PROTECTED_ENDED = "protected_ended"  # 支援措置 that has ended
+MAIL_ITEM = "mail_item"  # a 送付先 for 軽自動車税 (05) only
+MAIL_ALL = "mail_all"  # a 送付先 for every tax item (00)
+ABROAD = "abroad"  # lives abroad (住登外), a 納税管理人 receives the documents; owns property here
+CO_OWNERSHIP = "co_ownership"  # a 宛名 of kind 共有 holding 固定資産税
+DECEASED = "deceased"  # died; heirs with a 相続人代表者
+COLLECTOR = "collector"  # a corporation designated 特別徴収義務者 (its 02 levies are its own)
+LATE_FILER = "late_filer"  # a corporation whose 法人住民税 of last year was filed late
+CORPORATE_ROLES = frozenset({COLLECTOR, LATE_FILER})
+SHOWCASE: dict[int, str] = {
+    0: HELPER, 1: HELPER, 2: HELPER, 3: PROTECTED, 4: PROTECTED_ENDED, 5: MAIL_ITEM, 6: MAIL_ALL, 7: ABROAD,
+    8: CO_OWNERSHIP, 9: DECEASED, 10: COLLECTOR, 11: LATE_FILER, 12: PROTECTED_UNTIL, 13: COLLECTOR,
+}  # fmt: skip
+"""Offset in the block → role. Everyone a record points at sits at a smaller offset (an earlier chunk or
+the same one), so every reference is to a 宛名 already written."""
+CO_OWNERS = {8: (0, 1, 2)}  # co-ownership → members, the representative first (2 in odd blocks)
+HEIRS = {9: (1, 0)}  # deceased → heirs, the representative first
+AGENTS = {7: 2}  # person abroad → 納税管理人
+EMPLOYEES = {10: (5, 6), 13: (0, 1, 2)}  # 特別徴収義務者 → its employees
+MAIL_ITEM_TAX_ITEM = "05"
+FILING_FINAL = "1"  # 申告区分 of the seed: 1 = 確定申告 (in time), 2 = 期限後申告
+FILING_LATE = "2"
+SEED_REASON = "合成データ(seed)"
+ELSEWHERE = (  # 送付先 outside the city (勤務先, 家族, 施設)
+    ("1200034", "東京都足立区千住", "単身赴任先"),
+    ("3300063", "埼玉県さいたま市浦和区高砂", "家族方"),
+    ("3400011", "埼玉県草加市栄町", "施設入所"),
+    ("1700013", "東京都豊島区東池袋", "勤務先"),
+)
+
+
+def showcase_role(index: int) -> str:
+    """The role of the taxpayer at ``index`` (0-based) in the synthetic city, or ``""``."""
+    return SHOWCASE.get(index % BLOCK, "")
+
 
 @dataclass
 class SeedSummary:
@@ -123,10 +185,12 @@ class SeedSummary:
     due_installments: int = 0
     amount_levied: int = 0
     amount_paid: int = 0
+    related: dict[str, int] = field(default_factory=dict)  # records of issue 12's showcase, by kind
     extra: dict[str, object] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         d = {k: v for k, v in self.__dict__.items() if k != "extra"}
+        d["related"] = dict(sorted(self.related.items()))
         d["delinquent_share"] = (
             round(self.delinquent_installments / self.due_installments, 4) if self.due_installments else 0
         )
@@ -163,12 +227,25 @@ def seed_slip_no(seed: int, counter: int, installment_no: int) -> str:
     return make_slip_no(f"1{seed % 100:02d}{counter:010d}{installment_no:02d}")
 
 
+@dataclass(frozen=True)
+class LevyExtra:
+    """The standard's keys and dates a synthetic levy may carry beyond the common ones."""
+
+    collector: tuple[int, str] | None = None  # (SpecialCollector id, 特別徴収義務者指定番号)
+    filing_type: str = ""  # 申告区分
+    business_year: tuple[date | None, date | None] = (None, None)  # 事業年度 開始日, 終了日
+    filed: date | None = (
+        None  # a late return's filing day: its 納期限 (the 法定納期限 stays the statutory one)
+    )
+
+
 class _Ids:
     def __init__(self) -> None:
         self.next = {
             m: reserve_ids(m)
             for m in (Taxpayer, TaxpayerRevision, Levy, Installment, LedgerTransaction, LedgerEntry, Payment,
-                      InstallmentBreakdown, BreakdownSplit)
+                      InstallmentBreakdown, BreakdownSplit, SpecialCollector, SpecialCollectionEmployee,
+                      MailingAddress, Representative, CoOwner, Heir)
         }  # fmt: skip
 
     def take(self, model: Any) -> int:
@@ -191,6 +268,7 @@ class CityGenerator:
         self.now = datetime.now(UTC)
         self.years = list(range(as_of.year - 5, as_of.year + 1))
         self.ids = _Ids()
+        self.first_taxpayer_id = self.ids.next[Taxpayer]  # the taxpayer at index i has id first + i
         self.rows: dict[type, list[tuple[object, ...]]] = {}
         self.summary = SeedSummary()
         self.notice_counter = 0
@@ -211,8 +289,10 @@ class CityGenerator:
         extra = f"{building}{town[:1]}{rng.randint(1, 9)}0{rng.randint(1, 9)}号室" if building else ""
         return postal, address, extra
 
-    def person(self, index: int, taxpayer_no: str, rng: random.Random) -> dict[str, object]:
+    def person(self, index: int, taxpayer_no: str, rng: random.Random, role: str = "") -> dict[str, object]:
         corp = rng.random() < 0.05
+        if role:
+            corp = role in CORPORATE_ROLES
         postal, address, extra = self._address(rng)
         phone = f"048-{rng.randint(200, 299)}-{rng.randint(0, 9999):04d}" if rng.random() < 0.7 else ""
         if corp:
@@ -235,15 +315,30 @@ class CityGenerator:
                 corporate_number=self._corporate_number(index),
                 resident=False,
                 deceased_on=None,
+                support_measure_from=None,
+                support_measure_until=None,
             )
         female = rng.random() < 0.5
         last_k, last_kana, _ = rng.choices(LAST, cum_weights=LAST_CUM)[0]
         first_k, first_kana, _ = rng.choice(FIRST_F if female else FIRST_M)
         age = int(min(95, max(20, rng.gauss(50, 17))))
+        if role == DECEASED:
+            age = max(age, 78)
         birth = date(self.as_of.year - age, rng.randint(1, 12), rng.randint(1, 28))
         deceased = (
             self.as_of - timedelta(days=rng.randint(30, 1500)) if age > 75 and rng.random() < 0.03 else None
         )
+        resident = rng.random() > 0.04
+        if role:  # the people of the showcase: alive and resident unless their role says otherwise
+            deceased = self.as_of - timedelta(days=rng.randint(60, 700)) if role == DECEASED else None
+            resident = role != ABROAD
+        measure_from = measure_until = None
+        if role in (PROTECTED, PROTECTED_UNTIL, PROTECTED_ENDED):
+            measure_from = self.as_of - timedelta(days=rng.randint(400, 2000))
+            if role == PROTECTED_UNTIL:
+                measure_until = self.as_of + timedelta(days=rng.randint(300, 700))
+            elif role == PROTECTED_ENDED:
+                measure_until = self.as_of - timedelta(days=rng.randint(30, 300))
         return dict(
             kind=TaxpayerKind.INDIVIDUAL,
             name=f"{last_k}　{first_k}",
@@ -256,22 +351,70 @@ class CityGenerator:
             phone=phone,
             my_number=self._my_number(index),
             corporate_number="",
-            resident=rng.random() > 0.04,
+            resident=resident,
             deceased_on=deceased,
+            support_measure_from=measure_from,
+            support_measure_until=measure_until,
         )
+
+    def person_at(self, index: int) -> dict[str, object]:
+        """The person at ``index`` again (a pure function of the seed and the index)."""
+        rng = random.Random(self.seed * 1_000_003 + index)
+        return self.person(index, f"{index + 1:010d}", rng, showcase_role(index))
+
+    def co_ownership(self, index: int) -> dict[str, object]:
+        """A 共有 宛名: named after its representative (「代表者名 外N名」), at the representative's address."""
+        members = self.co_owner_indexes(index)
+        rep = self.person_at(members[0])
+        others = len(members) - 1
+        return dict(
+            kind=TaxpayerKind.CO_OWNERSHIP,
+            name=f"{rep['name']}　外{others}名",
+            name_kana=f"{rep['name_kana']}　ホカ{others}メイ",
+            birth_date=None,
+            sex="",
+            postal_code=rep["postal_code"],
+            address=rep["address"],
+            address_extra=rep["address_extra"],
+            phone=rep["phone"],
+            my_number="",
+            corporate_number="",
+            resident=False,
+            deceased_on=None,
+            support_measure_from=None,
+            support_measure_until=None,
+        )
+
+    def co_owner_indexes(self, index: int) -> tuple[int, ...]:
+        block, offset = divmod(index, BLOCK)
+        members = CO_OWNERS[offset] if block % 2 == 0 else CO_OWNERS[offset][:2]
+        return tuple(block * BLOCK + m for m in members)
+
+    def related_index(self, index: int, offset: int) -> int:
+        return index - index % BLOCK + offset
+
+    def taxpayer_id(self, index: int) -> int:
+        return self.first_taxpayer_id + index
 
     # --- levies -----------------------------------------------------------------------------------
     def levy_plan(
-        self, person: dict[str, object], rng: random.Random
+        self, person: dict[str, object], rng: random.Random, role: str = ""
     ) -> Iterator[tuple[str, int, list[int], tuple[int, ...]]]:
         """(tax_item, levy_year, installment amounts, breakdown weights) for each levy of this person; the
         weights (main component first) split each installment's levied amount, () for no breakdown."""
+        if person["kind"] == TaxpayerKind.CO_OWNERSHIP:  # a co-owned house and its land: 固定資産税 only
+            property_tax = int(rng.lognormvariate(11.5, 0.5)) // 100 * 100
+            for year in self.years:
+                yield "04", year, split_annual(property_tax, 4), (14, 3)
+            return
         corp = person["kind"] == TaxpayerKind.CORPORATION
         first_year = self.years[0] if rng.random() < 0.8 else rng.choice(self.years)
-        has_property = rng.random() < (0.6 if corp else 0.3)
-        has_vehicle = not corp and rng.random() < 0.25
+        if role:
+            first_year = self.years[0]
+        has_property = rng.random() < (0.6 if corp else 0.3) or role == ABROAD
+        has_vehicle = not corp and rng.random() < 0.25 or role == MAIL_ITEM
         ordinary = not corp and rng.random() < 0.38
-        employer = corp and rng.random() < 0.5
+        employer = corp and rng.random() < 0.5 or role == COLLECTOR
         office_tax = corp and rng.random() < 0.05
         income = rng.lognormvariate(14.6, 0.6)  # taxable income, yen
         property_tax = int(rng.lognormvariate(11.3, 0.6)) // 100 * 100
@@ -346,22 +489,50 @@ class CityGenerator:
         self.rows = {m: [] for m in COLUMNS}
         for index in range(start, start + count):
             rng = random.Random(self.seed * 1_000_003 + index)
+            role = showcase_role(index)
             taxpayer_no = f"{index + 1:010d}"
-            person = self.person(index, taxpayer_no, rng)
+            if role == CO_OWNERSHIP:
+                person = self.co_ownership(index)
+            else:
+                person = self.person(index, taxpayer_no, rng, role)
             tp_id = self._taxpayer_rows(taxpayer_no, person)
+            assert tp_id == self.taxpayer_id(index)  # one id per taxpayer, in index order
+            collector = self._collector_row(index, tp_id, person) if role == COLLECTOR else None
             behaviour = self.payment_behaviour(rng)
-            for tax_item, year, amounts, weights in self.levy_plan(person, rng):
+            levied: list[tuple[str, int, int]] = []  # (tax_item, levy_year, total) of the levies written
+            for tax_item, year, amounts, weights in self.levy_plan(person, rng, role):
                 dues = _due_dates(tax_item, year)
                 if dues[0] > self.as_of + timedelta(days=30):
                     continue  # not yet levied as of the seed date
                 periods = list(zip(dues, amounts, strict=True))
-                self._levy_rows(tp_id, tax_item, year, periods, behaviour, rng, weights)
+                extra = LevyExtra()
+                if tax_item == "02" and collector is not None:
+                    extra = LevyExtra(collector=collector)
+                elif tax_item == "03":  # 3月決算: the business year ends on 31 March before the 納期限
+                    extra = LevyExtra(
+                        filing_type=FILING_FINAL,
+                        business_year=(date(year - 1, 4, 1), date(year, 3, 31)),
+                    )
+                    if role == LATE_FILER and year == self.years[-2]:  # 期限後申告: filed weeks late
+                        filed = shift_due_date(dues[0] + timedelta(days=rng.randint(40, 120)))
+                        extra = LevyExtra(
+                            filing_type=FILING_LATE, business_year=extra.business_year, filed=filed
+                        )
+                        self._count("late_filings")
+                self._levy_rows(tp_id, tax_item, year, periods, behaviour, rng, weights, extra)
+                levied.append((tax_item, year, sum(amounts)))
+            if role:
+                self._related_rows(index, role, tp_id, person, levied, collector, rng)
 
     def _taxpayer_rows(self, taxpayer_no: str, p: dict[str, object]) -> int:
         tp_id = self.ids.take(Taxpayer)
         mn = str(p["my_number"])
         self.summary.taxpayers += 1
         self.summary.corporations += p["kind"] == TaxpayerKind.CORPORATION
+        for key, counted in (("support_measures", p["support_measure_from"] is not None),
+                             ("co_ownerships", p["kind"] == TaxpayerKind.CO_OWNERSHIP)):  # fmt: skip
+            if counted:
+                self._count(key)
         name, kana, addr = str(p["name"]), str(p["name_kana"]), str(p["address"])
         self.rows[Taxpayer].append(
             (
@@ -384,6 +555,8 @@ class CityGenerator:
                 p["corporate_number"],
                 p["resident"],
                 p["deceased_on"],
+                p["support_measure_from"],
+                p["support_measure_until"],
                 kana_key(kana),
                 name_key(name),
                 address_key(addr + str(p["address_extra"])),
@@ -421,10 +594,14 @@ class CityGenerator:
         behaviour: Callable[[date, int], list[tuple[date, int]]],
         rng: random.Random,
         weights: tuple[int, ...] = (),
+        extra: LevyExtra | None = None,
     ) -> None:
+        extra = extra or LevyExtra()
         self.notice_counter += 1
         levy_id = self.ids.take(Levy)
         notice_no = seed_notice_no(year, tax_item, self.notice_counter)
+        collector_id, collector_no = extra.collector if extra.collector else (None, "")
+        year_start, year_end = extra.business_year
         self.rows[Levy].append(
             (
                 levy_id,
@@ -434,10 +611,13 @@ class CityGenerator:
                 year,
                 year,
                 notice_no,
-                "",
-                "",
+                collector_no,
+                collector_id,
+                extra.filing_type,
                 0,
                 0,
+                year_start,
+                year_end,
                 "",
                 self.now,
                 self.job.pk,
@@ -447,7 +627,9 @@ class CityGenerator:
         levy_txn = self._txn(TxnKind.LEVY, levied_on, levied_on, "調定(合成データ)")
         total = 0
         self.summary.levies += 1
-        for no, (due, amount) in enumerate(periods, start=1):
+        for no, (statutory, amount) in enumerate(periods, start=1):
+            # A late return's 納期限 is the day it was filed; its 延滞金 runs from the 法定納期限 (申告納付)
+            due = extra.filed or statutory
             inst_id = self.ids.take(Installment)
             slip = seed_slip_no(self.seed, self.notice_counter, no)
             payments = behaviour(due, amount)
@@ -460,9 +642,9 @@ class CityGenerator:
                     tp_id,
                     no,
                     due,
+                    statutory,
                     due,
-                    due,
-                    due,
+                    statutory,
                     "",
                     "",
                     slip,
@@ -490,6 +672,72 @@ class CityGenerator:
                 self.summary.due_installments += 1
                 self.summary.delinquent_installments += paid < amount
         self._entry(levy_txn, Account.LEVIED, Component.PRINCIPAL, None, tp_id, -total)
+
+    # --- related records (issue 12) ----------------------------------------------------------------
+    def _related(self, model: type, *values: object) -> int:
+        """One ``RelatedRecord`` row of the seed: revision 1, current, written by the seed job."""
+        row_id = self.ids.take(model)
+        self.rows[model].append(
+            (row_id, self.m.pk, 1, True, self.now, None, self.job.pk, SEED_REASON, "", None, None, *values)
+        )
+        self._count(model._meta.db_table.removeprefix("taxpayers_"))  # type: ignore[attr-defined]
+        return row_id
+
+    def _count(self, key: str) -> None:
+        counts = self.summary.related
+        counts[key] = counts.get(key, 0) + 1
+
+    def _collector_row(self, index: int, tp_id: int, person: dict[str, object]) -> tuple[int, str]:
+        designation_no = f"{index + 1:010d}"
+        row_id = self._related(
+            SpecialCollector, tp_id, designation_no, person["name"], False, "総務課 給与担当", person["phone"]
+        )
+        return row_id, designation_no
+
+    def _related_rows(
+        self,
+        index: int,
+        role: str,
+        tp_id: int,
+        person: dict[str, object],
+        levied: list[tuple[str, int, int]],
+        collector: tuple[int, str] | None,
+        rng: random.Random,
+    ) -> None:
+        """The records the showcase role of the person at ``index`` has (they name earlier people only)."""
+        offset = index % BLOCK
+        since = self.as_of - timedelta(days=rng.randint(200, 1500))
+        if role in (MAIL_ITEM, MAIL_ALL):
+            postal, place, why = rng.choice(ELSEWHERE)
+            address = f"{place}{rng.randint(1, 5)}-{rng.randint(1, 20)}-{rng.randint(1, 15)}"
+            item = MAIL_ITEM_TAX_ITEM if role == MAIL_ITEM else "00"
+            self._related(MailingAddress, tp_id, item, "", person["name"], person["name_kana"], postal, address,
+                          "", "", why, person["phone"], since, None, "", None)  # fmt: skip
+        elif role == ABROAD:
+            agent = self.related_index(index, AGENTS[offset])
+            self._related(Representative, tp_id, self.taxpayer_id(agent), "00", RepresentativeRole.TAX_MANAGER.value,
+                          since, None, self.person_at(agent)["phone"], "国外転出のため納税管理人を選任")  # fmt: skip
+        elif role == CO_OWNERSHIP:
+            members = self.co_owner_indexes(index)
+            shares = ((2, 4), (1, 4), (1, 4)) if len(members) == 3 else ((1, 2), (1, 2))
+            for year in sorted({y for item, y, _ in levied if item == "04"}):
+                for seq, (member, (num, den)) in enumerate(zip(members, shares, strict=True), start=1):
+                    self._related(CoOwner, tp_id, self.taxpayer_id(member), year, f"K{index + 1:010d}", seq,
+                                  seq == 1, num, den)  # fmt: skip
+        elif role == DECEASED:
+            died = person["deceased_on"]
+            for seq, offset_heir in enumerate(HEIRS[offset], start=1):
+                heir = self.related_index(index, offset_heir)
+                self._related(Heir, tp_id, self.taxpayer_id(heir), seq, seq == 1, 1, len(HEIRS[offset]), died)
+        elif role == COLLECTOR and collector is not None:
+            employees = [self.related_index(index, e) for e in EMPLOYEES[offset]]
+            for item, year, total in levied:
+                if item != "02":
+                    continue
+                amounts = split_annual(total, len(employees))  # the 年税額 of each, summing to the levy's
+                for employee, amount in zip(employees, amounts, strict=True):
+                    self._related(SpecialCollectionEmployee, collector[0], self.taxpayer_id(employee), year,
+                                  amount, f"{year}-06", None)  # fmt: skip
 
     def _breakdown_rows(
         self,
@@ -568,16 +816,23 @@ class CityGenerator:
         self.rows = {}
 
 
+RELATED = ("id", "municipality_id", "revision", "is_current", "changed_at", "changed_by_id", "job_id", "reason",
+           "source_operator", "source_operated_on", "source_operated_time")  # fmt: skip
+"""The leading columns of every ``RelatedRecord`` row (``CityGenerator._related``)."""
+
 COLUMNS: dict[type, tuple[str, ...]] = {
     Taxpayer: ("id", "municipality_id", "taxpayer_no", "kind", "name", "name_kana", "birth_date", "sex",
                "postal_code", "address", "address_extra", "mailing_postal_code", "mailing_address", "phone",
-               "my_number_enc", "my_number_hash", "corporate_number", "resident", "deceased_on", "search_kana",
+               "my_number_enc", "my_number_hash", "corporate_number", "resident", "deceased_on",
+               "support_measure_from", "support_measure_until", "search_kana",
                "search_name", "search_address", "search_phone", "revision", "is_active", "created_at", "updated_at"),
     TaxpayerRevision: ("id", "municipality_id", "taxpayer_id", "revision", "data", "changed_fields", "changed_at",
                        "changed_by_id", "job_id", "reason"),
+    SpecialCollector: (*RELATED, "taxpayer_id", "designation_no", "name", "due_date_special", "contact_name",
+                       "contact_phone"),
     Levy: ("id", "municipality_id", "taxpayer_id", "tax_item", "levy_year", "relevant_year", "notice_no",
-           "special_collector_no", "filing_type", "filing_history_no", "business_year_no", "source_operator",
-           "created_at", "job_id"),
+           "special_collector_no", "special_collector_id", "filing_type", "filing_history_no", "business_year_no",
+           "business_year_start", "business_year_end", "source_operator", "created_at", "job_id"),
     Installment: ("id", "municipality_id", "levy_id", "taxpayer_id", "installment_no", "due_date",
                   "statutory_due_date", "designated_due_date", "late_charge_base_date", "due_date_special",
                   "source_operator", "slip_no", "principal_levied", "principal_paid", "principal_outstanding"),
@@ -588,6 +843,17 @@ COLUMNS: dict[type, tuple[str, ...]] = {
               "reversal_txn_id", "job_id", "created_at"),
     InstallmentBreakdown: ("id", "installment_id", "municipality_id", "seq", "code", "levied", "paid"),
     BreakdownSplit: ("id", "municipality_id", "txn_id", "installment_id", "payment_id", "seq", "code", "amount"),
+    SpecialCollectionEmployee: (*RELATED, "collector_id", "employee_id", "levy_year", "annual_amount",
+                                "start_month", "end_date"),
+    MailingAddress: (*RELATED, "taxpayer_id", "tax_item", "vehicle_no", "name", "name_kana", "postal_code",
+                     "address", "address_extra", "kind", "set_reason", "phone", "valid_from", "valid_until", "memo",
+                     "change_request_id"),
+    Representative: (*RELATED, "taxpayer_id", "agent_id", "tax_item", "role", "valid_from", "valid_until", "phone",
+                     "memo"),
+    CoOwner: (*RELATED, "ownership_id", "member_id", "levy_year", "asset_group_no", "member_seq",
+              "is_representative", "share_numerator", "share_denominator"),
+    Heir: (*RELATED, "deceased_id", "heir_id", "seq", "is_representative", "share_numerator", "share_denominator",
+           "since"),
 }  # fmt: skip
 
 
@@ -625,6 +891,71 @@ def seed_city(
     reset_sequences(*COLUMNS)
     analyze(*COLUMNS)
     return summary
+
+
+SHOWCASE_LABELS: dict[str, str] = {
+    "protected": "支援措置（措置中: 赤い警告、住所は非表示）",
+    "protected_ended": "支援措置（終了）",
+    "mailing_one_item": "送付先（1税目のみ）",
+    "mailing_all_items": "送付先（全税目 00）",
+    "tax_manager": "納税管理人（国外在住）",
+    "co_ownership": "共有（固定資産税・共有者と代表者）",
+    "deceased": "死亡（相続人代表者）",
+    "special_collector": "特別徴収義務者（12期の特別徴収）",
+    "special_employee": "特別徴収対象者（従業員）",
+    "late_filing": "法人住民税（期限後申告: 法定納期限 < 納期限）",
+}
+
+
+def showcase(municipality: Municipality, on: date) -> dict[str, str]:
+    """宛名番号 of the first taxpayer showing each kind of related record, for the demo's guide.
+
+    Only the first ``BLOCK`` taxpayers (by id) are looked at — the seed puts a full showcase there —
+    so the look-ups stay cheap in a big city; a kind not found there is left out."""
+    m = municipality.pk
+    people = Taxpayer.objects.filter(municipality_id=m).order_by("pk")
+    first = people.values_list("pk", flat=True).first()
+    if first is None:
+        return {}
+    people = people.filter(pk__lt=first + BLOCK)
+
+    def related(model: Any, column: str, *q: Q, **conditions: Any) -> Any:
+        rows = model.objects.filter(
+            municipality_id=m, is_current=True, **{f"{column}__gte": first, f"{column}__lt": first + BLOCK}
+        )
+        return people.filter(pk__in=rows.filter(*q, **conditions).values(column))
+
+    found: dict[str, Any] = {
+        "protected": people.filter(protection.active_on(on)),
+        "protected_ended": people.filter(support_measure_until__lt=on),
+        "mailing_one_item": related(MailingAddress, "taxpayer_id", ~Q(tax_item="00")),
+        "mailing_all_items": related(MailingAddress, "taxpayer_id", tax_item="00"),
+        "tax_manager": related(Representative, "taxpayer_id", role=RepresentativeRole.TAX_MANAGER),
+        "co_ownership": people.filter(kind=TaxpayerKind.CO_OWNERSHIP),
+        "deceased": related(Heir, "deceased_id"),
+        "special_collector": related(SpecialCollector, "taxpayer_id"),
+        "special_employee": related(SpecialCollectionEmployee, "employee_id"),
+        "late_filing": people.filter(
+            pk__in=Installment.objects.filter(
+                municipality_id=m,
+                taxpayer_id__gte=first,
+                taxpayer_id__lt=first + BLOCK,
+                levy__tax_item="03",
+                statutory_due_date__lt=F("due_date"),
+            ).values("taxpayer_id")
+        ),
+    }
+    out: dict[str, str] = {}
+    for key, query in found.items():
+        number = query.values_list("taxpayer_no", flat=True).first()
+        if number is not None:
+            out[key] = number
+    return out
+
+
+def showcase_lines(numbers: dict[str, str]) -> list[str]:
+    """The demo's guide to the records of issue 12: one line per kind, with the 宛名番号 to search."""
+    return [f"  {numbers[key]}  {label}" for key, label in SHOWCASE_LABELS.items() if key in numbers]
 
 
 def _produce(gen: CityGenerator, chunks: list[tuple[int, int]], queue: Any) -> None:

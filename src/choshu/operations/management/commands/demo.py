@@ -3,6 +3,7 @@ from __future__ import annotations
 import base64
 import secrets
 from argparse import ArgumentParser
+from io import StringIO
 from typing import Any
 
 from django.core.management import call_command
@@ -15,6 +16,7 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
+from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
 DEMO_USERS = (
@@ -53,14 +55,17 @@ class Command(ChoshuCommand):
         )
         if not Taxpayer.objects.filter(municipality=municipality).exists():
             self.stdout.write(f"合成データ（{options['taxpayers']:,}人）を作成しています…")
+            seeded = StringIO()
             call_command(
                 "seed",
                 taxpayers=options["taxpayers"],
                 seed=1,
                 as_of=timezone.localdate().isoformat(),
                 municipality=municipality.code,
-                stdout=self.stdout,
+                stdout=seeded,
             )
+            # its summary line; the guide to the standard data it also prints comes at the end here
+            self.stdout.write(seeded.getvalue().split("\n\n", 1)[0].rstrip())
         created = self._demo_users(municipality, reset=options["reset_passwords"])
         if created:
             self.stdout.write("\nデモ職員（パスワードと二要素認証の秘密鍵はこの一度だけ表示します）:")
@@ -72,10 +77,15 @@ class Command(ChoshuCommand):
             )
         else:
             self.stdout.write("デモ職員は作成済みです（パスワードを再発行するには --reset-passwords）")
+        numbers = showcase(municipality, timezone.localdate())
+        if numbers:
+            self.stdout.write("\n標準データの例（検索画面の「宛名番号」で開けます）:")
+            for line in showcase_lines(numbers):
+                self.stdout.write(line)
         if options["no_serve"]:
             self.emit(
                 options,
-                {"municipality": municipality.code, "users_created": len(created)},
+                {"municipality": municipality.code, "users_created": len(created), "showcase": numbers},
                 "準備が完了しました",
             )
             return

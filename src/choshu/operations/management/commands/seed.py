@@ -12,7 +12,7 @@ from django.utils import timezone
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start, municipality_create
-from choshu.operations.synthetic import seed_city
+from choshu.operations.synthetic import seed_city, showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
 
@@ -99,9 +99,16 @@ class Command(ChoshuCommand):
         seconds = time.monotonic() - started
         payload = {"municipality": m.code, **summary.as_dict(), "seconds": round(seconds, 2)}
         job_finish(job, status=Job.Status.SUCCEEDED, counts=payload)
+        numbers = showcase(m, timezone.localdate())
+        guide = (
+            "\n\n"
+            + "\n".join(["標準データの例（検索画面の「宛名番号」で開けます）:", *showcase_lines(numbers)])
+            if numbers
+            else ""
+        )
         self.emit(
             options,
-            payload,
+            {**payload, "showcase": numbers},
             f"{m}: 宛名 {summary.taxpayers:,} 件、期別 {summary.installments:,} 件を作成しました"
-            f"（{seconds:.1f} 秒）",
+            f"（{seconds:.1f} 秒）{guide}",
         )
