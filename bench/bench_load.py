@@ -323,6 +323,8 @@ def sql_floor(url: str, name: str, path: Path, statements: tuple[tuple[str, str]
             conn.execute(sql, {"m": m, "d": BOOKING_DATE})
             if step == "stage":
                 conn.execute("ANALYZE f")
+            elif step == "levies":  # as the import does (core.bulk.analyze_if_stale): the join below needs it
+                conn.execute("ANALYZE levies_levy")
             phases[step] = round(time.monotonic() - mark, 2)
         mark = time.monotonic()
         conn.commit()
