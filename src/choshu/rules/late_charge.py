@@ -19,11 +19,17 @@ Algorithm (law.md §a5, reproduces every published municipal example in the scen
    divisor is 365 even in leap years, 29 February counts as a day.
 5. The sum is truncated to 100 yen; below 1,000 yen it is dropped (法20条の4の2第5項).
 
-Partial payments (一部納付): law.md §a6 found no local-tax article; by analogy with 国税通則法62条
-the base for the days AFTER a payment date is the remaining balance (truncated to 1,000 yen again
-when ``truncate_balance``); the 2,000-yen test applies to the original principal only
-(http://0o0d.com/main/index.php?%E5%BB%B6%E6%BB%9E%E9%87%91%E3%81%AE%E8%A8%88%E7%AE%97%E6%96%B9%E6%B3%95).
-Set ``payments_reduce_base=False`` to ignore payments until the final one.
+Partial payments (一部納付): law.md §a6 found no local-tax article; by analogy with 国税通則法62条1項
+the base for the days AFTER a payment date is the remaining balance. That remainder is then "the tax
+amount on which the 延滞金 is computed" for those days, so 法20条の4の2第2項 reads on it as on the
+original principal: its part under 1,000 yen is dropped and, when the whole remainder is under
+2,000 yen, it is dropped entirely — no 延滞金 from the day after that payment (国税通則法118条3項 is
+applied the same way to 延滞税, with its 10,000-yen unit). Text of 第2項:
+https://www.zeiken.co.jp/hourei/HHCHI000000/20-4-2.html . ``min_principal_each_period=False``
+restores the older reading (the 2,000-yen test on the original principal only, as
+http://0o0d.com/main/index.php?%E5%BB%B6%E6%BB%9E%E9%87%91%E3%81%AE%E8%A8%88%E7%AE%97%E6%96%B9%E6%B3%95
+describes); ``truncate_balance=False`` keeps the remainder's yen; ``payments_reduce_base=False``
+ignores payments until the final one.
 """
 
 from __future__ import annotations
@@ -47,6 +53,7 @@ __all__ = [
     "compute_late_charge",
     "default_late_charge_params",
     "first_month_end",
+    "late_charge_articles",
 ]
 
 _ONE = timedelta(days=1)
@@ -133,6 +140,7 @@ class LateChargeParams:
     split_every_year: bool = True
     payments_reduce_base: bool = True
     truncate_balance: bool = True
+    min_principal_each_period: bool = True
     _ratio_cache: dict[Decimal, tuple[int, int]] = field(default_factory=dict, compare=False, repr=False)
 
     def with_options(self, **changes: object) -> LateChargeParams:
@@ -155,6 +163,31 @@ def default_late_charge_params() -> LateChargeParams:
         deferral_rates=year_table("deferral"),
         extension_rates=year_table("extension"),
     )
+
+
+# The article charging the 延滞金 per tax item code (levies' 税目マスタ codes; law.md §a), then the
+# articles every computation applies. 特別徴収の納入金 and 法人住民税 fall under 326条 with the
+# 市町村民税 (327条: the 延長 period of a 法人); 事業所税 701条の60 is not in law.md's list (UNCONFIRMED).
+_ARTICLES = {
+    "01": "地方税法326条（個人の市町村民税）",
+    "02": "地方税法326条（特別徴収の納入金）",
+    "03": "地方税法326条・327条（法人の市町村民税）",
+    "04": "地方税法369条（固定資産税）・702条の8（都市計画税）",
+    "05": "地方税法463条の24（軽自動車税）",
+    "06": "地方税法701条の60（事業所税）",
+    "07": "地方税法723条（国民健康保険税）",
+}
+COMMON_ARTICLES = (
+    "地方税法附則3条の2（延滞金の割合の特例：特例基準割合）",
+    "地方税法20条の4の2第2項（計算の基礎となる税額の1,000円未満切捨て・全額2,000円未満は計算しない）",
+    "地方税法20条の4の2第5項（延滞金の100円未満切捨て・全額1,000円未満は徴収しない）",
+)
+
+
+def late_charge_articles(tax_item: str) -> tuple[str, ...]:
+    """The articles a derivation of the 延滞金 of ``tax_item`` cites (the charging article first)."""
+    charging = _ARTICLES.get(tax_item, "地方税法（各税目の延滞金の規定）")
+    return (charging, *COMMON_ARTICLES)
 
 
 def first_month_end(due_date: date, months: int = 1) -> date:
@@ -229,6 +262,8 @@ def compute_late_charge(
         for d, y in sorted(payments):
             balance = max(0, balance - y)
             nb = balance // unit * unit if p.truncate_balance else balance
+            if p.min_principal_each_period and balance < p.min_principal:
+                nb = 0  # 法20条の4の2第2項 on the remainder: "その税額の全額が2,000円未満" → 全額切捨て
             eff = max(d + _ONE, start)
             base_changes.append((eff, min(nb, base0)))
             cuts.add(eff)

@@ -101,11 +101,44 @@ def test_partial_payment_reduces_the_base_after_its_date() -> None:
     ]
 
 
-def test_remaining_balance_below_2000_still_accrues() -> None:
+def test_remaining_balance_below_2000_stops_accruing() -> None:
+    """法20条の4の2第2項 reads on the base of each period: 1,500 yen left → no 延滞金 from the next day
+    (issue 13 §11; the article: https://www.zeiken.co.jp/hourei/HHCHI000000/20-4-2.html)."""
     r = compute_late_charge(
         principal=10_000, due_date=D(2024, 5, 31), until=D(2025, 5, 31), payments=[(D(2024, 6, 10), 8_500)]
     )
+    assert [(s.start, s.end, s.base) for s in r.segments] == [(D(2024, 6, 1), D(2024, 6, 10), 10_000)]
+
+
+def test_remaining_balance_of_2000_or_more_keeps_its_truncated_base() -> None:
+    r = compute_late_charge(
+        principal=10_000, due_date=D(2024, 5, 31), until=D(2025, 5, 31), payments=[(D(2024, 6, 10), 7_500)]
+    )
+    assert r.segments[-1].base == 2000
+    assert r.segments[-1].end == D(2025, 5, 31)
+
+
+def test_the_2000_yen_test_on_the_original_principal_only_is_an_option() -> None:
+    """The older reading (0o0d.com page in law.md §a6): the remainder keeps accruing on 1,000 yen."""
+    p = default_late_charge_params().with_options(min_principal_each_period=False)
+    r = compute_late_charge(
+        principal=10_000,
+        due_date=D(2024, 5, 31),
+        until=D(2025, 5, 31),
+        payments=[(D(2024, 6, 10), 8_500)],
+        params=p,
+    )
     assert r.segments[-1].base == 1000
+
+
+def test_a_later_payment_cannot_revive_a_dropped_base() -> None:
+    r = compute_late_charge(
+        principal=500_000,
+        due_date=D(2021, 5, 31),
+        until=D(2023, 8, 31),
+        payments=[(D(2021, 8, 31), 498_500), (D(2022, 3, 1), 500)],
+    )
+    assert r.segments[-1].end == D(2021, 8, 31)
 
 
 def test_payments_can_be_ignored_by_configuration() -> None:

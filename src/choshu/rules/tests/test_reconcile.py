@@ -182,3 +182,18 @@ def test_the_late_charge_runs_from_the_day_after_its_base_date_not_the_due_date(
         (Component.LATE_CHARGE, 4500),
     ]
     assert d.overpayment == 500
+
+
+def test_the_engine_stops_the_late_charge_once_the_remainder_is_under_2000_yen() -> None:
+    """Issue 13 §11 through the engine's rule: 500,000 due 2021-05-31, 498,500 paid 2021-08-31; the last
+    1,500 paid with its 延滞金 on 2023-08-31. 法20条の4の2第2項 on the remainder: nothing from 9/1
+    (https://www.zeiken.co.jp/hourei/HHCHI000000/20-4-2.html); 1,027 + 7,473 = 8,500 (2021 rates of
+    豊橋市's example). The older reading would ask 8,600."""
+    inst = owed(principal=500000, outstanding=1500, history=[(D(2021, 8, 31), 498500)])
+    assert rr.late_charge_owed(inst, D(2023, 8, 31)) == 8500
+    d = rr.reconcile(final(1500 + 8500, D(2023, 8, 31)), [inst], None)
+    assert [(line.component, line.amount) for line in d.lines] == [
+        (Component.PRINCIPAL, 1500),
+        (Component.LATE_CHARGE, 8500),
+    ]
+    assert d.overpayment == 0
