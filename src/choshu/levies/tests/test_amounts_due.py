@@ -1,0 +1,142 @@
+"""``levies.selectors.amounts_due``: 本税 · 延滞金 · 督促手数料 · 合計 per installment as of a date.
+
+The 延滞金 must equal ``rules.late_charge.compute_late_charge`` for the same dates (the published
+examples of ``rules/tests/scenarios/late_charge.toml`` prove that function), less 延滞金 paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from choshu.levies.ledger import Leg, post
+from choshu.levies.models import Account, Component, Installment, TxnKind
+from choshu.levies.selectors import amounts_due
+from choshu.levies.tests.test_verify_incremental import pay
+from choshu.rules.late_charge import compute_late_charge
+from choshu.taxpayers.models import Taxpayer
+
+pytestmark = pytest.mark.django_db
+D = date
+FIRST = ("100001", 1)  # 個人住民税 30,000, 納期限 2024-07-01 (the sample city)
+
+
+def _taxpayer(city: Any, no: str = "1001") -> Taxpayer:
+    return Taxpayer.objects.get(municipality=city, taxpayer_no=no)
+
+
+def _row(city: Any, as_of: date, notice: str = FIRST[0], no: int = FIRST[1]) -> Any:
+    rows = amounts_due(taxpayer_ids=[_taxpayer(city).pk], as_of=as_of)
+    return next(r for r in rows if (r.notice_no, r.installment_no) == (notice, no))
+
+
+def test_an_unpaid_installment_owes_its_principal_and_the_rules_late_charge(sample_city: Any) -> None:
+    row = _row(sample_city, D(2026, 1, 31))
+    expected = compute_late_charge(principal=30000, due_date=D(2024, 7, 1), until=D(2026, 1, 31)).late_charge
+    assert expected > 0
+    assert (row.principal_due, row.late_charge, row.dunning_fee) == (30000, expected, 0)
+    assert row.total == 30000 + expected
+    assert row.late_charge_until == D(2026, 1, 31)
+
+
+def test_nothing_accrues_up_to_the_due_date(sample_city: Any) -> None:
+    row = _row(sample_city, D(2024, 7, 1))
+    assert (row.principal_due, row.late_charge, row.total) == (30000, 0, 30000)
+    assert not row.late_charge_runs
+
+
+def test_a_partial_payment_reduces_the_base_from_the_next_day(sample_city: Any, write_csv: Callable) -> None:
+    pay(write_csv, [("100001", 20000, "2025-06-30")])
+    row = _row(sample_city, D(2026, 1, 31))
+    r = compute_late_charge(
+        principal=30000, due_date=D(2024, 7, 1), until=D(2026, 1, 31), payments=[(D(2025, 6, 30), 20000)]
+    )
+    assert row.principal_payments == ((D(2025, 6, 30), 20000),)
+    assert (row.principal_due, row.late_charge) == (10000, r.late_charge) == (10000, 2900)
+    # as of a day before the payment, the payment is not counted yet
+    before = _row(sample_city, D(2025, 6, 29))
+    assert before.principal_due == 30000 and before.principal_payments == ()
+
+
+def test_paid_in_full_with_the_late_charge_unpaid_still_owes_the_late_charge(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    pay(write_csv, [("100001", 30000, "2025-06-30")])  # exactly the 本税: the 延滞金 stays unpaid
+    row = _row(sample_city, D(2026, 1, 31))
+    expected = compute_late_charge(principal=30000, due_date=D(2024, 7, 1), until=D(2025, 6, 30)).late_charge
+    assert expected == 2400  # 61 + 1,086 + 1,294 = 2,441 → 2,400; it stopped on the day of the payment
+    assert (row.principal_due, row.late_charge, row.total) == (0, 2400, 2400)
+    assert row.late_charge_until == D(2025, 6, 30)
+
+
+def test_late_charge_paid_through_the_engine_is_subtracted(sample_city: Any, write_csv: Callable) -> None:
+    # 31,000 on 2025-06-30: the engine places 30,000 on the 本税, 1,000 on the 延滞金 (of 2,400)
+    pay(write_csv, [("100001", 31000, "2025-06-30")])
+    row = _row(sample_city, D(2026, 1, 31))
+    assert (row.late_charge_accrued, row.late_charge_paid, row.late_charge) == (2400, 1000, 1400)
+    assert row.total == 1400
+
+
+def test_late_charge_paid_in_full_leaves_nothing(sample_city: Any, write_csv: Callable) -> None:
+    pay(write_csv, [("100001", 32400, "2025-06-30")])
+    row = _row(sample_city, D(2026, 1, 31))
+    assert (row.principal_due, row.late_charge, row.total) == (0, 0, 0)
+
+
+def test_an_unpaid_dunning_fee_is_owed_too(sample_city: Any) -> None:
+    """A 督促手数料 receivable (the dunning issue will book them; here written with the ledger)."""
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    post(
+        municipality=sample_city,
+        kind=TxnKind.LEVY,
+        legal_date=D(2024, 7, 25),
+        booking_date=D(2024, 7, 25),
+        legs=[
+            Leg(Account.RECEIVABLE, 100, Component.DUNNING_FEE, installment=inst),
+            Leg(Account.LEVIED, -100),
+        ],
+    )
+    row = _row(sample_city, D(2026, 1, 31))
+    assert row.dunning_fee == 100
+    assert row.total == row.principal_due + (row.late_charge or 0) + 100
+    assert row.principal == 30000  # the fee is not 本税
+    assert _row(sample_city, D(2024, 7, 24)).dunning_fee == 0
+
+
+def test_a_fixed_number_of_queries_for_two_hundred_installments(
+    municipality: Any, sample_city: Any, write_csv: Callable[..., Path]
+) -> None:
+    from choshu.levies.services import levies_import
+
+    header = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+    rows = [f"07,2023,{700000 + n},1001,{k},2023-0{k + 4}-30,{5000 + n}," for n in range(50) for k in range(1, 5)]
+    levies_import(municipality=municipality, path=write_csv(header, rows), booking_date=D(2023, 4, 1))
+    taxpayer = _taxpayer(sample_city)
+    inst = Installment.objects.filter(taxpayer=taxpayer, levy__tax_item="07").order_by("pk").first()
+    assert inst is not None
+    post(
+        municipality=sample_city,
+        kind=TxnKind.PAYMENT,
+        legal_date=D(2024, 1, 10),
+        booking_date=D(2024, 1, 10),
+        legs=[Leg(Account.CASH, 3000), Leg(Account.RECEIVABLE, -3000, Component.PRINCIPAL, installment=inst)],
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        many = amounts_due(taxpayer_ids=[taxpayer.pk], as_of=D(2026, 1, 31))
+    assert len(many) == 203
+    # installments; the grouped ledger read; the 国保税 breakdowns and their splits; the tax item
+    # catalog (once, then cached) — never one per installment
+    assert len(ctx.captured_queries) <= 6
+    paid = next(r for r in many if r.installment_id == inst.pk)
+    assert paid.late_charge == compute_late_charge(
+        principal=paid.principal,
+        due_date=paid.late_charge_base_date,
+        until=D(2026, 1, 31),
+        payments=[(D(2024, 1, 10), 3000)],
+    ).late_charge
