@@ -19,7 +19,7 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right
 from choshu.formats.related_csv import ALL_ITEMS
 from choshu.levies.models import Levy
-from choshu.levies.selectors import InstallmentBalance, installment_balances, overpayment_balance
+from choshu.levies.selectors import AmountDue, amounts_due, overpayment_balance
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Payment
 from choshu.taxpayers.crypto import mask_my_number
@@ -37,19 +37,31 @@ from choshu.taxpayers.selectors import (
 
 @dataclass(frozen=True)
 class Amounts:
-    """調定額・収納額・未納額 (本税) of a set of installments, in yen."""
+    """調定額・収納額・未納額 (本税) and what is owed as of the 計算基準日 (本税 · 延滞金 · 督促手数料 ·
+    合計) of a set of installments, in yen. ``late_charge_unknown``: some 延滞金 could not be computed
+    (a year's rate is not configured yet) and is left out of the sums."""
 
     levied: int = 0
     paid: int = 0
     outstanding: int = 0
+    principal_due: int = 0
+    late_charge: int = 0
+    dunning_fee: int = 0
+    total: int = 0
+    late_charge_unknown: bool = False
 
     @classmethod
-    def of(cls, rows: Iterable[InstallmentBalance]) -> Amounts:
+    def of(cls, rows: Iterable[AmountDue]) -> Amounts:
         rows = list(rows)
         return cls(
             levied=sum(r.principal for r in rows),
             paid=sum(r.principal_paid for r in rows),
             outstanding=sum(r.principal_outstanding for r in rows),
+            principal_due=sum(r.principal_due for r in rows),
+            late_charge=sum(r.late_charge or 0 for r in rows),
+            dunning_fee=sum(r.dunning_fee for r in rows),
+            total=sum(r.total for r in rows),
+            late_charge_unknown=any(r.late_charge is None for r in rows),
         )
 
 
@@ -58,7 +70,7 @@ class InstallmentRow:
     """One 期別 line of the overview, with the 宛名番号 it is booked to (see 名寄せ)."""
 
     taxpayer_no: str
-    balance: InstallmentBalance
+    balance: AmountDue
 
 
 @dataclass(frozen=True)
@@ -99,6 +111,8 @@ class Overview:
     as_of: date
     subject_ids: list[int] = field(default_factory=list)
     overpayment_balance: int = 0  # 過誤納金残高: held for the person, not yet refunded or appropriated
+    # 督促手数料 column: shown only when some installment has one (the dunning issue books them)
+    has_dunning_fee: bool = False
     related: RelatedPanel | None = None  # 送付先・代理人・共有・相続人・特別徴収 (issue 12 §4)
 
 
@@ -236,19 +250,21 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
     """個人別収納状況照会: the person, linked identities, every levy with balances, 履歴 and payments.
 
     Levies of linked identities (名寄せ) are included, each line showing the 宛名番号 it is booked to.
-    Amounts are 本税 as of ``as_of`` (the screen passes today in Japan).
+    Amounts are as of ``as_of`` (the 計算基準日; the screen passes today in Japan unless the clerk
+    chose another): 本税 and, per installment, 延滞金 and 督促手数料 owed then
+    (``levies.selectors.amounts_due``: one read of all the people's installments and their ledger).
     """
     municipality = require_right(user, Right.TAXPAYER_VIEW)
     if taxpayer.municipality_id != municipality.pk:
         raise Http404("指定された宛名は見つかりません。")
     linked = linked_identities(municipality=municipality, taxpayer=taxpayer)
     people = [taxpayer, *(link.taxpayer for link in linked)]
-    rows = [
-        InstallmentRow(taxpayer_no=person.taxpayer_no, balance=balance)
-        for person in people
-        for balance in installment_balances(taxpayer_ids=[person.pk], as_of=as_of)
-    ]
     people_ids = [p.pk for p in people]
+    numbers = {p.pk: p.taxpayer_no for p in people}
+    rows = [
+        InstallmentRow(taxpayer_no=numbers[due.taxpayer_id], balance=due)
+        for due in amounts_due(taxpayer_ids=people_ids, as_of=as_of)
+    ]
     related = related_panel(user=user, taxpayer=taxpayer)
     shown = [p.pk for p in related.records.people if p.pk not in people_ids]
     payments = list(
@@ -268,4 +284,5 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
         subject_ids=[*people_ids, *shown],
         overpayment_balance=overpayment_balance(municipality=municipality, taxpayer_ids=people_ids),
         related=related,
+        has_dunning_fee=any(r.balance.dunning_fee for r in rows),
     )

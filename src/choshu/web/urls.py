@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.web import views
+from choshu.web import late_charge_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -10,6 +10,11 @@ urlpatterns = [
     path("logout/", views.LogoutView.as_view(), name="logout"),
     path("search/", views.search, name="search"),
     path("taxpayers/<int:pk>/", views.taxpayer_overview, name="taxpayer-overview"),
+    path(
+        "taxpayers/<int:pk>/late-charge/<int:installment_pk>/",
+        late_charge_views.late_charge_derivation,
+        name="late-charge-derivation",
+    ),
     path("taxpayers/<int:pk>/my-number/", views.my_number_reveal, name="my-number-reveal"),
     path("taxpayers/<int:pk>/disclosure/", views.disclosure, name="disclosure"),
     path("taxpayers/<int:pk>/disclosure/<slug:token>/", views.disclosure_ready, name="disclosure-ready"),

@@ -40,6 +40,7 @@ from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
 from choshu.taxpayers.selectors import taxpayer_get_for_user, taxpayer_search
 from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
+from choshu.web.late_charge_views import as_of_from_request
 
 PENDING_USER = "choshu_pending_user"
 PENDING_BACKEND = "choshu_pending_backend"
@@ -168,15 +169,19 @@ def search(request: HttpRequest) -> HttpResponse:
 @never_cache
 @right_required(Right.TAXPAYER_VIEW)
 def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
-    """個人別収納状況照会: the person, linked identities, levies with balances, payments and 履歴."""
+    """個人別収納状況照会: the person, linked identities, levies with balances, payments and 履歴.
+
+    Amounts as of the 計算基準日 (GET ``as_of``; default today in Japan). A bad date is answered with
+    400, its Japanese message, and the page as of today."""
     user = staff_user(request)
     taxpayer = taxpayer_get_for_user(user=user, pk=pk)
-    overview = person_overview(user=user, taxpayer=taxpayer, as_of=timezone.localdate())
+    as_of, as_of_form, refused = as_of_from_request(request)
+    overview = person_overview(user=user, taxpayer=taxpayer, as_of=as_of)
     audit_access(
         request=request,
         function=OVERVIEW_FUNCTION,
         taxpayer_ids=overview.subject_ids,
-        detail={"taxpayer_no": taxpayer.taxpayer_no},
+        detail={"taxpayer_no": taxpayer.taxpayer_no, "as_of": as_of.isoformat()},
         shows_address=True,
     )
     is_individual = taxpayer.kind == TaxpayerKind.INDIVIDUAL
@@ -189,8 +194,10 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "can_link_my_number": is_individual and has_right(user, Right.TAXPAYER_EDIT),
         "can_disclose": has_right(user, Right.DISCLOSURE_EXPORT),
         "reveal_form": MyNumberRevealForm(),
+        "as_of_form": as_of_form,
+        "as_of_param": as_of.isoformat(),
     }
-    return render(request, "web/overview.html", context)
+    return render(request, "web/overview.html", context, status=400 if refused else 200)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -225,10 +225,13 @@ def test_the_person_page_shows_the_breakdown_under_its_installment(
 
     give_breakdown(Installment.objects.get(levy__notice_no="400001"), FIXED)
     pay(write_csv, [("400001", 5000, "2024-04-10")])
-    html = clerk_client.get(reverse("web:taxpayer-overview", args=[taxpayer.pk])).content.decode()
+    html = clerk_client.get(
+        reverse("web:taxpayer-overview", args=[taxpayer.pk]), {"as_of": AS_OF.isoformat()}
+    ).content.decode()
     text = _text(html)
+    # 本税 7,000 · 延滞金 0 (7,000 yen from 5/1 to 12/1 is under 1,000 yen of 延滞金) · 合計 7,000
     assert (
-        "400001 第1期 2024/04/30 12,000 5,000 7,000 うち 固定資産税 9,882 4,118 5,764 うち 都市計画税 2,118 882 1,236"
+        "400001 第1期 2024/04/30 12,000 5,000 7,000 0 7,000 うち 固定資産税 9,882 4,118 5,764 うち 都市計画税 2,118 882 1,236"
         in text
     )
     assert "固定資産税・都市計画税 計 12,000 5,000 7,000" in text  # the components are not counted twice

@@ -130,6 +130,12 @@ def _client(user: Any) -> Client:
     return login_verified(Client(), user)
 
 
+def _first_installment(w: World) -> int:
+    from choshu.levies.models import Installment
+
+    return Installment.objects.filter(taxpayer=w.taro).order_by("pk").values_list("pk", flat=True)[0]
+
+
 def _screens(w: World) -> dict[str, tuple[str, str, dict[str, str]]]:
     """Every screen showing 川口 太郎: name → (method, url, data)."""
     tp = w.taro.pk
@@ -137,6 +143,11 @@ def _screens(w: World) -> dict[str, tuple[str, str, dict[str, str]]]:
     return {
         "search by kana": ("get", reverse("web:search"), {"kana": "カワグチ"}),
         "overview": ("get", reverse("web:taxpayer-overview", args=[tp]), {}),
+        "late charge derivation": (
+            "get",
+            reverse("web:late-charge-derivation", args=[tp, _first_installment(w)]),
+            {"as_of": "2026-01-31"},
+        ),
         "counter by number": ("get", reverse("receipts:counter"), {"taxpayer_no": "1001"}),
         "counter by slip": ("get", reverse("receipts:counter"), {"slip_no": slip}),
         "counter result": ("get", reverse("receipts:counter-result", args=[w.payment.pk]), {}),
