@@ -30,7 +30,7 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ChangeRequest
 from choshu.audit.models import AuditKind, AuditSubject, AuditSubjectType
 from choshu.audit.services import audit_record
-from choshu.levies.selectors import installment_balances
+from choshu.levies.selectors import amounts_due
 from choshu.receipts.models import Payment
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
@@ -73,13 +73,16 @@ def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str
                 f"{rev.changed_at:%Y-%m-%d %H:%M} {','.join(rev.changed_fields)} {rev.reason}",
             )
         )
-    for b in installment_balances(taxpayer_ids=[taxpayer.pk], as_of=as_of):
+    # 本税 · 延滞金 · 合計 owed per installment as of the export date (levies.selectors.amounts_due)
+    for b in amounts_due(taxpayer_ids=[taxpayer.pk], as_of=as_of):
+        late = "割合未設定" if b.late_charge is None else f"{b.late_charge:,}円"
+        fee = f" 督促手数料 {b.dunning_fee:,}円" if b.dunning_fee else ""
         rows.append(
             (
                 "調定・収納",
                 f"{b.tax_item_name} {b.levy_year}年度 通知書{b.notice_no} 第{b.installment_no}期",
-                f"納期限 {b.due_date} 調定額 {b.principal:,}円 収納額 {b.principal_paid:,}円 未納額 {b.principal_outstanding:,}円"
-                + (f" 延滞金 {b.late_charge_accrued:,}円" if b.late_charge_accrued else ""),
+                f"納期限 {b.due_date} 調定額 {b.principal:,}円 収納額 {b.principal_paid:,}円"
+                f" 本税（未納） {b.principal_due:,}円 延滞金 {late}{fee} 合計 {b.total:,}円（{as_of} 現在）",
             )
         )
     for p in Payment.objects.filter(taxpayer=taxpayer).order_by("paid_on", "pk"):

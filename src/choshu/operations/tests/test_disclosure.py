@@ -70,3 +70,24 @@ def test_the_command_writes_both_files(sample_city: Any, make_user: Callable, tm
         call_command(
             "disclosure_export", "--taxpayer", "9999", "--operator", "chief", "--output", str(tmp_path)
         )
+
+
+def test_each_installment_shows_principal_late_charge_and_total_as_of_the_export_date(
+    sample_city: Any, make_user: Callable, tmp_path: Path
+) -> None:
+    """Issue 13 §1: 本税 · 延滞金 · 合計 per installment, the 延滞金 equal to the rules' figure
+    (rules.late_charge; published examples in rules/tests/scenarios/late_charge.toml)."""
+    from choshu.rules.late_charge import compute_late_charge
+
+    chief = make_user("chief", role=Role.CHIEF, municipality=sample_city)
+    taro = Taxpayer.objects.get(taxpayer_no="1001")
+    as_of = date(2026, 1, 31)
+    files = disclosure_export(actor=chief, taxpayer=taro, folder=tmp_path, as_of=as_of)
+    rows = list(csv.reader(io.StringIO(files.csv_path.read_bytes().decode("utf-8-sig"))))
+    late = compute_late_charge(principal=30000, due_date=date(2024, 7, 1), until=as_of).late_charge
+    assert late == 3900
+    first = next(r for r in rows if r[0] == "調定・収納" and "通知書100001 第1期" in r[1])
+    assert first[2] == (
+        f"納期限 2024-07-01 調定額 30,000円 収納額 0円 本税（未納） 30,000円 延滞金 {late:,}円"
+        f" 合計 {30000 + late:,}円（2026-01-31 現在）"
+    )
