@@ -319,8 +319,12 @@ def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _H
         LedgerEntry.objects.filter(installment_id__in=list(found))
         .filter(
             Q(account=Account.RECEIVABLE, component=Component.PRINCIPAL, txn__kind__in=LEVIED_KINDS)
-            | Q(account=Account.RECEIVABLE, component=Component.PRINCIPAL, txn__kind__in=PAID_KINDS,
-                txn__legal_date__lte=as_of)
+            | Q(
+                account=Account.RECEIVABLE,
+                component=Component.PRINCIPAL,
+                txn__kind__in=PAID_KINDS,
+                txn__legal_date__lte=as_of,
+            )
             | Q(account=Account.LATE_CHARGE_INCOME, txn__legal_date__lte=as_of)
             | Q(account=Account.RECEIVABLE, component=Component.DUNNING_FEE, txn__legal_date__lte=as_of)
         )

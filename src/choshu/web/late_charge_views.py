@@ -75,13 +75,8 @@ class Derivation:
     articles: tuple[str, ...]
 
     @property
-    def truncated(self) -> int:
-        """The subtotal truncated to 100 yen (before the 1,000-yen rule)."""
-        return 0 if self.result is None else self.result.subtotal // 100 * 100
-
-    @property
     def below_minimum(self) -> bool:
-        return self.result is not None and 0 < self.result.subtotal and self.result.late_charge == 0
+        return self.result is not None and self.result.subtotal > 0 and self.result.late_charge == 0
 
 
 @never_cache

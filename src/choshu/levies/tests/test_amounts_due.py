@@ -115,7 +115,9 @@ def test_a_fixed_number_of_queries_for_two_hundred_installments(
     from choshu.levies.services import levies_import
 
     header = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
-    rows = [f"07,2023,{700000 + n},1001,{k},2023-0{k + 4}-30,{5000 + n}," for n in range(50) for k in range(1, 5)]
+    rows = [
+        f"07,2023,{700000 + n},1001,{k},2023-0{k + 4}-30,{5000 + n}," for n in range(50) for k in range(1, 5)
+    ]
     levies_import(municipality=municipality, path=write_csv(header, rows), booking_date=D(2023, 4, 1))
     taxpayer = _taxpayer(sample_city)
     inst = Installment.objects.filter(taxpayer=taxpayer, levy__tax_item="07").order_by("pk").first()
@@ -134,9 +136,12 @@ def test_a_fixed_number_of_queries_for_two_hundred_installments(
     # catalog (once, then cached) — never one per installment
     assert len(ctx.captured_queries) <= 6
     paid = next(r for r in many if r.installment_id == inst.pk)
-    assert paid.late_charge == compute_late_charge(
-        principal=paid.principal,
-        due_date=paid.late_charge_base_date,
-        until=D(2026, 1, 31),
-        payments=[(D(2024, 1, 10), 3000)],
-    ).late_charge
+    assert (
+        paid.late_charge
+        == compute_late_charge(
+            principal=paid.principal,
+            due_date=paid.late_charge_base_date,
+            until=D(2026, 1, 31),
+            payments=[(D(2024, 1, 10), 3000)],
+        ).late_charge
+    )

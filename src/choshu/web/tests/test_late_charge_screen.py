@@ -40,7 +40,9 @@ def _page(client: Client, taxpayer: Any, as_of: str = AS_OF.isoformat()) -> Any:
 
 
 def _lc(principal: int, due: date, until: date, payments: list[tuple[date, int]] | None = None) -> int:
-    return compute_late_charge(principal=principal, due_date=due, until=until, payments=payments or []).late_charge
+    return compute_late_charge(
+        principal=principal, due_date=due, until=until, payments=payments or []
+    ).late_charge
 
 
 def test_each_installment_shows_principal_late_charge_and_total_equal_to_the_rules(
@@ -66,9 +68,7 @@ def test_each_installment_shows_principal_late_charge_and_total_equal_to_the_rul
     assert "督促手数料" not in text  # no fee in the data: no column
 
 
-def test_the_default_date_is_today_and_the_field_changes_it(
-    clerk_client: Client, taxpayer: Any
-) -> None:
+def test_the_default_date_is_today_and_the_field_changes_it(clerk_client: Client, taxpayer: Any) -> None:
     from django.utils import timezone
 
     today = timezone.localdate()
@@ -136,7 +136,9 @@ def test_the_derivation_subtracts_late_charge_already_paid(
     pay(write_csv, [("100001", 31000, "2025-06-30")])  # 30,000 本税 + 1,000 of the 2,400 延滞金
     inst = Installment.objects.get(taxpayer=taxpayer, levy__notice_no="100001", installment_no=1)
     text = _text(
-        clerk_client.get(reverse(DERIVATION, args=[taxpayer.pk, inst.pk]), {"as_of": "2026-01-31"}).content.decode()
+        clerk_client.get(
+            reverse(DERIVATION, args=[taxpayer.pk, inst.pk]), {"as_of": "2026-01-31"}
+        ).content.decode()
     )
     assert "100円未満切捨て 2,400" in text
     assert "納付済みの延滞金 −1,000" in text
