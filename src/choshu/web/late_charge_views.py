@@ -9,7 +9,7 @@ period, each line truncated to the yen, the 100-yen and 1,000-yen steps, and the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.http import Http404, HttpRequest, HttpResponse
@@ -73,6 +73,15 @@ class Derivation:
     result: LateChargeResult | None
     first_month_end: date
     articles: tuple[str, ...]
+
+    @property
+    def first_day(self) -> date:
+        """起算日: the first day counted, the day after the base date (納期限, or 法定納期限)."""
+        return self.due.late_charge_base_date + timedelta(days=1)
+
+    @property
+    def from_statutory_due_date(self) -> bool:
+        return self.due.late_charge_base_date != self.due.due_date
 
     @property
     def below_minimum(self) -> bool:

@@ -126,6 +126,8 @@ def test_the_derivation_shows_periods_days_rates_bases_rounding_and_articles(
     assert f"100円未満切捨て {yen(result.late_charge)}" in text
     assert f"未納の延滞金 {yen(result.late_charge)}" in text
     assert "2025/06/30 20,000" in text  # the principal payment that changed the base
+    assert "起算日 令和6年7月2日（2024/07/02）納期限の翌日" in text
+    assert "1か月を経過する日 令和6年8月1日（2024/08/01）" in text
     assert "地方税法326条" in text and "附則3条の2" in text and "20条の4の2第2項" in text
     assert "川口 太郎" in text
 
