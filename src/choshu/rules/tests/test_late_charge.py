@@ -244,3 +244,12 @@ def test_a_partial_payment_never_increases_the_late_charge(
     with_p = compute_late_charge(principal=principal, due_date=due, until=until, payments=payments)
     assert with_p.subtotal <= without.subtotal
     assert with_p.late_charge <= without.late_charge
+
+
+def test_a_derivation_cites_the_charging_article_of_its_tax_item_then_the_common_ones() -> None:
+    from choshu.rules.late_charge import late_charge_articles
+
+    assert late_charge_articles("04")[0].startswith("地方税法369条")
+    assert late_charge_articles("01")[0].startswith("地方税法326条")
+    assert any("20条の4の2第2項" in a for a in late_charge_articles("07"))
+    assert any("附則3条の2" in a for a in late_charge_articles("99"))  # an unknown item: the common ones
