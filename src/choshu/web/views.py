@@ -294,6 +294,7 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": files.rows,
         "csv": files.csv_path.name,
         "pdf": files.pdf_path.name,
+        "reception_no": files.reception_no,
     }
     request.session[DISCLOSURE_SESSION_KEY] = pending
     return redirect("web:disclosure-ready", pk=taxpayer.pk, token=token)
