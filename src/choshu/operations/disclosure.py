@@ -13,7 +13,7 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +153,7 @@ def _next_reception_no(municipality: Municipality | None) -> str:
     assert municipality is not None
     Municipality.objects.select_for_update().filter(pk=municipality.pk).first()
     today = timezone.localdate()
-    start = timezone.make_aware(timezone.datetime(today.year, today.month, today.day))
+    start = timezone.make_aware(datetime(today.year, today.month, today.day))
     done = AuditLog.objects.filter(
         municipality=municipality, kind=AuditKind.EXPORT, function=FUNCTION, at__gte=start
     ).count()

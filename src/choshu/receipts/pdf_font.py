@@ -35,7 +35,9 @@ def register_font() -> str:
     return FONT_NAME
 
 
-def new_canvas(out: io.BytesIO, *, title: str, author: str, pagesize: tuple[float, float] = A4) -> canvas.Canvas:
+def new_canvas(
+    out: io.BytesIO, *, title: str, author: str, pagesize: tuple[float, float] = A4
+) -> canvas.Canvas:
     """A compressed canvas whose only font is the embedded IPAex Gothic, with Japanese metadata."""
     font = register_font()
     c = canvas.Canvas(out, pagesize=pagesize, pageCompression=1, initialFontName=font)

@@ -19,7 +19,15 @@ from reportlab.pdfgen import canvas
 from choshu.formats.display import wareki, yen
 from choshu.receipts.pdf_font import FONT_NAME, FONT_PATH, new_canvas, register_font
 
-__all__ = ["FONT_NAME", "FONT_PATH", "ReceiptData", "ReceiptLine", "receipt_number", "register_font", "render_receipt"]
+__all__ = [
+    "FONT_NAME",
+    "FONT_PATH",
+    "ReceiptData",
+    "ReceiptLine",
+    "receipt_number",
+    "register_font",
+    "render_receipt",
+]
 
 
 @dataclass(frozen=True)

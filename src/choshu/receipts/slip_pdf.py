@@ -217,7 +217,6 @@ def _part(c: canvas.Canvas, data: SlipData, x: float, w: float, title: str, keep
     _text(c, 12, x, y, title)
     _text(c, 7, x + w, y, keeper, right=True)
     y -= 6 * mm
-    first = data.lines[0] if data.lines else None
     items = sorted({line.tax_item_name for line in data.lines})
     years = sorted({line.levy_year for line in data.lines})
     _text(c, 8, x, y, f"税目 {'・'.join(items)}")

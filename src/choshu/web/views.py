@@ -35,6 +35,7 @@ from choshu.audit.services import audit_access, audit_record
 from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
 from choshu.operations.overview import person_overview
+from choshu.receipts.slip_issue import slip_history
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
@@ -189,6 +190,8 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "can_link_my_number": is_individual and has_right(user, Right.TAXPAYER_EDIT),
         "can_disclose": has_right(user, Right.DISCLOSURE_EXPORT),
         "reveal_form": MyNumberRevealForm(),
+        "slip_issues": slip_history(taxpayer),
+        "can_issue_slip": has_right(user, Right.SLIP_ISSUE),
     }
     return render(request, "web/overview.html", context)
 
