@@ -169,23 +169,28 @@ def _issue(
     reissue_no = min(9, SlipIssue.objects.filter(municipality=municipality, slip_no=slip_no).count())
     conf = confirmation_no(municipality.code, slip_no)
     tax_item = first.levy.tax_item
-    codes = slip_codes(
-        slip_no=slip_no,
-        confirmation_no=conf,
-        amount=total,
-        pay_by=pay_by,
-        tax_item=tax_item,
-        company_code=municipality.conveni_company_code,
-        client_code=municipality.conveni_client_code,
-        agency_no=municipality.eltax_agency_no,
-        reissue=reissue_no,
-    )
-    upper = ocr_upper(
-        amount=total,
-        municipality_code=municipality.code,
-        tax_item=tax_item,
-        levy_year=min(ln.installment.levy.levy_year for ln in lines),
-    )
+    try:
+        codes = slip_codes(
+            slip_no=slip_no,
+            confirmation_no=conf,
+            amount=total,
+            pay_by=pay_by,
+            tax_item=tax_item,
+            company_code=municipality.conveni_company_code,
+            client_code=municipality.conveni_client_code,
+            agency_no=municipality.eltax_agency_no,
+            reissue=reissue_no,
+        )
+        upper = ocr_upper(
+            amount=total,
+            municipality_code=municipality.code,
+            tax_item=tax_item,
+            levy_year=min(ln.installment.levy.levy_year for ln in lines),
+        )
+    except ValueError as exc:  # a 税目 the printed codes do not know, or an amount beyond their fields
+        raise ValidationError(
+            f"この納付書の番号・金額はバーコード・OCRに印字できません（税目 {tax_item}、合計 {total:,}円）。"
+        ) from exc
     printed = {
         "municipality_name": municipality.name,
         "confirmation_no": conf,

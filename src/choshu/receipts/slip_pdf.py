@@ -29,6 +29,7 @@ from reportlab.pdfgen import canvas
 
 from choshu.formats.display import wareki, yen
 from choshu.receipts.pdf_font import FONT_NAME, new_canvas
+from choshu.receipts.receipt_pdf import ReceiptLine
 
 FNC1 = "\xf1"  # reportlab's Code128 spelling of FNC1: first after the start code = GS1-128
 BAR_MODULE = 0.19 * mm  # X dimension; 288 modules + quiet zones ≈ 58.5 mm (guideline: ≤ 60 mm)
@@ -37,20 +38,10 @@ MAX_PART_LINES = 4  # 期別 listed on each part; more are in the upper part (�
 
 
 @dataclass(frozen=True)
-class SlipLine:
-    """One 期別 on the slip: 本税 still owed and 延滞金 as of the 計算基準日, in yen."""
+class SlipLine(ReceiptLine):
+    """One 期別 on the slip: 本税 still owed and 延滞金 as of the 計算基準日 (yen), and its 納期限."""
 
-    tax_item_name: str
-    levy_year: int
-    notice_no: str
-    installment_no: int
     due_date: date
-    principal: int
-    late_charge: int
-
-    @property
-    def total(self) -> int:
-        return self.principal + self.late_charge
 
 
 @dataclass(frozen=True)
@@ -189,7 +180,7 @@ def _guidance(c: canvas.Canvas, data: SlipData) -> list[SlipLine]:
     return rest
 
 
-_PART_TOP = 112 * mm  # the 3-part slip fills the lower part of the page
+_PART_TOP = 130 * mm  # the 3-part slip fills the lower part of the page
 _PART_W = (_R - _L) / 3
 _PARTS = (
     ("領収証書", "（納税者保管）", True),
@@ -228,7 +219,7 @@ def _part(c: canvas.Canvas, data: SlipData, x: float, w: float, title: str, keep
         _text(c, 7.5, x, y, f"第{line.installment_no}期 {line.notice_no} 納期限 {wareki(line.due_date)}")
         y -= 3.6 * mm
     if len(data.lines) > MAX_PART_LINES:
-        _text(c, 7.5, x, y, f"ほか{len(data.lines) - MAX_PART_LINES}件（明細は上部）")
+        _text(c, 7.5, x, y, f"ほか{len(data.lines) - MAX_PART_LINES}件（明細をご覧ください）")
         y -= 3.6 * mm
     y -= 1 * mm
     for label, amount in (("本税", data.principal), ("延滞金", data.late_charge), ("合計額", data.total)):

@@ -29,6 +29,7 @@ from pypdf import PdfReader
 from choshu.accounts.models import Role
 from choshu.accounts.permissions import ROLE_CEILING, ROLE_DEFAULTS, Right
 from choshu.audit.models import AuditKind, AuditLog
+from choshu.formats.slipcodes import ocr_upper
 from choshu.levies.models import Installment
 from choshu.receipts.models import PaymentSlip, SlipIssue
 from choshu.receipts.slip_issue import slip_issue
@@ -86,6 +87,24 @@ def test_reportlab_encodes_fnc1_first_and_every_digit_pair_in_code_set_c() -> No
     assert encoded[:2] == [105, 102] and encoded[2:24] == pairs and encoded[-1] == 106
     check = (105 + sum(i * v for i, v in enumerate([102, *pairs], start=1))) % 103
     assert encoded[24] == check and len(encoded) == 26
+
+
+def test_the_upper_ocr_line_carries_the_amount_the_city_and_the_era_year() -> None:
+    line = ocr_upper(amount=123456, municipality_code="112038", tax_item="01", levy_year=2026)
+    assert len(line) == 39 and ocr_check_digits(line[2:]) == line[:2]
+    body = line[2:]
+    assert body[:11] == "0" * 11 and int(body[11:22]) == 123456 and body[22] == "2"
+    assert body[23:28] == "11203" and body[28:32] == "0001" and body[32:34] == "08"  # 令和8年度
+    assert ocr_upper(amount=1, municipality_code="112038", tax_item="04", levy_year=2018)[2:][32:34] == "30"
+    for bad in ({"amount": 0}, {"tax_item": "99"}, {"municipality_code": "1120"}, {"levy_year": 1900}):
+        args: dict[str, Any] = {
+            "amount": 1,
+            "municipality_code": "112038",
+            "tax_item": "01",
+            "levy_year": 2026,
+        }
+        with pytest.raises(ValueError):
+            ocr_upper(**(args | bad))
 
 
 # --- the slip ----------------------------------------------------------------------------------------
