@@ -54,7 +54,8 @@ def _embedded(font: DictionaryObject) -> bool:
     if font.get("/Subtype") == "/Type3":
         return True  # glyphs are drawn by the document itself
     if font.get("/Subtype") == "/Type0":
-        font = font["/DescendantFonts"][0].get_object()
+        descendants: Any = font["/DescendantFonts"]
+        font = descendants.get_object()[0].get_object()
     descriptor = font.get("/FontDescriptor")
     return descriptor is not None and any(key in descriptor.get_object() for key in FONT_FILES)
 
@@ -72,7 +73,7 @@ def unembedded_fonts(pdf: bytes) -> list[str]:
 
 def _text(pdf: bytes) -> str:
     reader = PdfReader(io.BytesIO(pdf))
-    meta = reader.metadata or {}
+    meta: dict[str, Any] = dict(reader.metadata or {})
     return "\n".join([*(page.extract_text() for page in reader.pages), *(str(v) for v in meta.values())])
 
 
