@@ -33,9 +33,10 @@ class Right(models.TextChoices):
     SUSPENSE_WORK = "suspense_work", "未消込の処理"
     DAILY_TOTAL = "daily_total", "日計表の照会・出力"
     MUNICIPALITY_SETTINGS = "municipality_settings", "団体設定（収納代行・収納機関の番号）"
+    SLIP_ISSUE = "slip_issue", "納付書の発行・再発行"
 
 
-_STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT}
+_STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
 _RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, Right.DAILY_TOTAL}
 
 # What each role has unless a chief changes it.

@@ -40,6 +40,7 @@ __all__ = [
     "BarcodeFields",
     "OcrFields",
     "SlipCodes",
+    "ocr_upper",
     "parse_barcode",
     "parse_ocr_lower",
     "slip_codes",
@@ -149,6 +150,31 @@ def slip_codes(
     el_number = f"{agency_no}{slip_no}{confirmation_no}0{tax_item}" if agency_no else ""
     ocr_body = f"00000{tax_item}8000{slip_no}{confirmation_no}{_OCR_ZEROS}"
     return SlipCodes(barcode, el_number, ocr_check_digits(ocr_body) + ocr_body)
+
+
+def _era_year(fiscal_year: int) -> int:
+    """The 2-digit 和暦 year of a 年度 (令和 from 2019, 平成 before): 2026 → 8, 2018 → 30."""
+    return fiscal_year - 2018 if fiscal_year >= 2019 else fiscal_year - 1988
+
+
+def ocr_upper(*, amount: int, municipality_code: str, tax_item: str, levy_year: int) -> str:
+    """The upper OCR line (上段, formats-reference §5, the Kyoto 標準帳票 layout): 2 check digits + body::
+
+        口座番号 (11 zeros: no ゆうちょ account) | 金額 (11) | 払込料金負担区分 2 | 機関ID (5: the
+        municipality code without its check digit) | 印紙税区分 0 | 納付区分 (3: 0 + tax item)
+        | 調定年度 (2, 和暦) | 収支 0 | 会計 00
+
+    ``levy_year`` is the 年度 (a combined slip of several years gives its oldest).
+    """
+    if type(amount) is not int or not 1 <= amount <= 99_999_999_999:
+        raise ValueError(f"amount must be an int from 1 to 99,999,999,999 yen, got {amount!r}")
+    _check_code(municipality_code, 6, "municipality_code", optional=False)
+    if tax_item not in TAX_ITEMS:
+        raise ValueError(f"tax_item must be one of {', '.join(TAX_ITEMS)}, got {tax_item!r}")
+    if type(levy_year) is not int or not 1989 <= levy_year <= 2117:
+        raise ValueError(f"levy_year must be an int from 1989 to 2117, got {levy_year!r}")
+    body = f"{'0' * 11}{amount:011d}2{municipality_code[:5]}00{tax_item}{_era_year(levy_year) % 100:02d}000"
+    return ocr_check_digits(body) + body
 
 
 def strip_ean(s: str) -> str:

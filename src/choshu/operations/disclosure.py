@@ -13,30 +13,31 @@ import csv
 import hashlib
 import io
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from django.db import transaction
 from django.db.models import Field
 from django.http import HttpRequest
+from django.utils import timezone
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.cidfonts import UnicodeCIDFont
-from reportlab.pdfgen import canvas
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ChangeRequest
-from choshu.audit.models import AuditKind, AuditSubject, AuditSubjectType
+from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType
 from choshu.audit.services import audit_record
+from choshu.core.models import Municipality
+from choshu.formats.display import wareki
 from choshu.levies.selectors import amounts_due
 from choshu.receipts.models import Payment
+from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
 from choshu.taxpayers.services import TRACKED
 
-FONT = "HeiseiKakuGo-W5"  # a standard Japanese CID font every PDF reader provides
 FUNCTION = "開示請求出力"
 DOCUMENT = "開示請求用の出力（CSV・PDF）"
 
@@ -46,6 +47,7 @@ class DisclosureFiles:
     csv_path: Path
     pdf_path: Path
     rows: int
+    reception_no: str = ""  # 受付番号, printed on the PDF and kept in the export's audit record
 
 
 def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str]]:
@@ -120,21 +122,45 @@ def disclosure_export(
         raise ProtectedPersonRefused(refused)
     rows = disclosure_rows(taxpayer, as_of)
     folder.mkdir(parents=True, exist_ok=True)
-    csv_path = folder / f"disclosure-{taxpayer.taxpayer_no}-{as_of.isoformat()}.csv"
-    pdf_path = csv_path.with_suffix(".pdf")
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(["区分", "項目", "内容"])
-    writer.writerows(rows)
-    csv_path.write_bytes(buf.getvalue().encode("utf-8-sig"))
-    pdf_path.write_bytes(_pdf(taxpayer, rows, as_of))
-    _log(
-        actor,
-        taxpayer,
-        request,
-        {"rows": len(rows), "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)}},
-    )
-    return DisclosureFiles(csv_path, pdf_path, len(rows))
+    with transaction.atomic():
+        reception_no = _next_reception_no(actor.municipality)
+        csv_path = folder / f"disclosure-{taxpayer.taxpayer_no}-{as_of.isoformat()}-{reception_no}.csv"
+        pdf_path = csv_path.with_suffix(".pdf")
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow(["区分", "項目", "内容"])
+        writer.writerow(["受付", "受付番号", reception_no])
+        writer.writerows(rows)
+        csv_path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+        pdf_path.write_bytes(_pdf(taxpayer, rows, as_of, reception_no, actor.municipality))
+        _log(
+            actor,
+            taxpayer,
+            request,
+            {
+                "reception_no": reception_no,
+                "rows": len(rows),
+                "files": {p.name: _sha256(p) for p in (csv_path, pdf_path)},
+            },
+        )
+    return DisclosureFiles(csv_path, pdf_path, len(rows), reception_no)
+
+
+def _next_reception_no(municipality: Municipality | None) -> str:
+    """受付番号 of a new disclosure: the day and its sequence in the municipality, ``YYYYMMDD-NNNN``.
+
+    Derived from the audit log (every export, written or refused, is one EXPORT record of this
+    function), counted under a lock on the municipality row, so two clerks exporting at once get
+    different numbers. The office finds a disclosure again by searching the audit log for it.
+    """
+    assert municipality is not None
+    Municipality.objects.select_for_update().filter(pk=municipality.pk).first()
+    today = timezone.localdate()
+    start = timezone.make_aware(datetime(today.year, today.month, today.day))
+    done = AuditLog.objects.filter(
+        municipality=municipality, kind=AuditKind.EXPORT, function=FUNCTION, at__gte=start
+    ).count()
+    return f"{today:%Y%m%d}-{done + 1:04d}"
 
 
 def _log(actor: User, taxpayer: Taxpayer, request: HttpRequest | None, detail: dict[str, Any]) -> None:
@@ -155,35 +181,60 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _pdf(taxpayer: Taxpayer, rows: list[tuple[str, str, str]], as_of: date) -> bytes:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        pdfmetrics.registerFont(UnicodeCIDFont(FONT))
+_MARGIN = 20 * mm
+_BODY_WIDTH = A4[0] - 2 * _MARGIN
+
+
+def _pdf(
+    taxpayer: Taxpayer,
+    rows: list[tuple[str, str, str]],
+    as_of: date,
+    reception_no: str,
+    municipality: Municipality | None,
+) -> bytes:
+    """The citizen's copy: every row whole (long rows wrap, never cut off), the font embedded."""
     out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=A4)
-    c.setTitle(f"保有個人情報開示 {taxpayer.taxpayer_no}")
-    width, height = A4
-    y = height - 20 * mm
+    author = municipality.name if municipality is not None else ""
+    c = new_canvas(out, title=f"保有個人情報開示 {taxpayer.taxpayer_no}", author=author)
+    c.setSubject(f"保有個人情報の開示（受付番号 {reception_no}）")
+    height = A4[1]
+    y = height - _MARGIN
+    page = 1
+
+    def footer() -> None:
+        c.setFont(FONT_NAME, 8)
+        c.drawRightString(A4[0] - _MARGIN, 10 * mm, f"受付番号 {reception_no}　{page}ページ")
 
     def line(text: str, size: int = 9, indent: float = 0) -> None:
-        nonlocal y
-        if y < 20 * mm:
-            c.showPage()
-            y = height - 20 * mm
-        c.setFont(FONT, size)
-        c.drawString(20 * mm + indent, y, text[:80])
-        y -= size * 1.6
+        nonlocal y, page
+        for part in wrap(text, size, _BODY_WIDTH - indent):
+            if y < _MARGIN:
+                footer()
+                c.showPage()
+                page += 1
+                y = height - _MARGIN
+            c.setFont(FONT_NAME, size)
+            c.drawString(_MARGIN + indent, y, part)
+            y -= size * 1.6
 
     line("保有個人情報の開示（地方税の収納・滞納整理に関する事務）", 13)
-    line(f"宛名番号 {taxpayer.taxpayer_no}　作成日 {as_of.isoformat()}", 10)
+    line(f"受付番号 {reception_no}", 10)
+    line(f"宛名番号 {taxpayer.taxpayer_no}　作成日 {wareki(as_of)}（{as_of:%Y/%m/%d}）", 10)
     section = ""
     for sec, item, value in rows:
         if sec != section:
             section = sec
             line(f"■ {sec}", 11)
-        line(f"{item}: {value}", 9, 4 * mm)
+        line(f"{item}：{value}", 9, 4 * mm)
+    footer()
     c.save()
     return out.getvalue()
 
 
 def disclosure_summary(files: DisclosureFiles) -> dict[str, Any]:
-    return {"csv": str(files.csv_path), "pdf": str(files.pdf_path), "rows": files.rows}
+    return {
+        "csv": str(files.csv_path),
+        "pdf": str(files.pdf_path),
+        "rows": files.rows,
+        "reception_no": files.reception_no,
+    }

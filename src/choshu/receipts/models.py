@@ -137,6 +137,42 @@ class PaymentSlip(models.Model):
         return f"納付書 {self.slip_no}"
 
 
+class SlipIssue(models.Model):
+    """発行履歴 — one 納付書 issued (or reissued) from the screens: who, when, which 期別, the amounts
+    printed, the 延滞金's 計算基準日, the slip number and, for a reissue, why.
+
+    ``printed`` keeps what the PDF showed (宛名 as decided on the day, the lines, the codes), so the
+    same slip can be printed again exactly; ``sha256`` is the hash of the PDF first handed out.
+    """
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="slip_issues")
+    slip_no = models.CharField("納付番号", max_length=16)
+    payment_slip = models.ForeignKey(
+        PaymentSlip, null=True, blank=True, on_delete=models.PROTECT, related_name="issues"
+    )
+    installments = models.ManyToManyField("levies.Installment", related_name="slip_issues")
+    principal = models.BigIntegerField("本税")
+    late_charge = models.BigIntegerField("延滞金")
+    total = models.BigIntegerField("合計")
+    late_charge_as_of = models.DateField("延滞金計算基準日")
+    pay_by = models.DateField("使用期限")
+    reissue = models.BooleanField("再発行", default=False)
+    reissue_no = models.PositiveSmallIntegerField("再発行区分", default=0)
+    reason = models.CharField("再発行の理由", max_length=300, blank=True)
+    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    issued_at = models.DateTimeField("発行日時")
+    printed = models.JSONField("印字内容", default=dict)
+    sha256 = models.CharField("PDFのハッシュ", max_length=64, blank=True)
+
+    class Meta:
+        verbose_name = "納付書の発行履歴"
+        indexes = [models.Index(fields=["taxpayer", "issued_at"], name="slip_issue_person_idx")]
+
+    def __str__(self) -> str:
+        return f"納付書発行 {self.slip_no} {self.total}円"
+
+
 class SuspenseReason(models.TextChoices):
     UNKNOWN_SLIP = "unknown_slip", "納付番号が見つからない"
     CANCELLED_SLIP = "cancelled_slip", "無効な納付書"

@@ -1,8 +1,7 @@
 """領収証書 (the receipt handed over at the counter) as a PDF with an embedded Japanese font.
 
-The font is the vendored IPAex Gothic (IPA Font License v1.0, ``fonts/``), registered once per process
-with reportlab's ``TTFont``; reportlab embeds only the glyphs used (a subset, ``/FontFile2``), so the
-receipt prints the same on any reader or printer, unlike a CID font the reader must supply.
+The font is the vendored IPAex Gothic, embedded as a subset (``receipts.pdf_font``, shared by every
+PDF the system writes), so the receipt prints the same on any reader or printer.
 
 Rendering takes a ``ReceiptData`` of plain values and never touches the database.
 """
@@ -10,30 +9,25 @@ Rendering takes a ``ReceiptData`` of plain values and never touches the database
 from __future__ import annotations
 
 import io
-import threading
 from dataclasses import dataclass, field
 from datetime import date
-from pathlib import Path
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from choshu.formats.display import wareki, yen
+from choshu.receipts.pdf_font import FONT_NAME, FONT_PATH, new_canvas, register_font
 
-FONT_NAME = "IPAexGothic"
-FONT_PATH = Path(__file__).resolve().parent / "fonts" / "ipaexg.ttf"
-_register_lock = threading.Lock()
-
-
-def register_font() -> str:
-    """Register IPAex Gothic with reportlab (once per process) and return its name."""
-    with _register_lock:
-        if FONT_NAME not in pdfmetrics.getRegisteredFontNames():
-            pdfmetrics.registerFont(TTFont(FONT_NAME, str(FONT_PATH)))
-    return FONT_NAME
+__all__ = [
+    "FONT_NAME",
+    "FONT_PATH",
+    "ReceiptData",
+    "ReceiptLine",
+    "receipt_number",
+    "register_font",
+    "render_receipt",
+]
 
 
 @dataclass(frozen=True)
@@ -86,12 +80,9 @@ def render_receipt(data: ReceiptData) -> bytes:
     """The 領収証書 as PDF bytes (A4 portrait, the receipt in the upper half)."""
     font = register_font()
     out = io.BytesIO()
-    c = canvas.Canvas(out, pagesize=A4, pageCompression=1, initialFontName=font)
     number = receipt_number(data.receipt_no)
-    c.setTitle(f"領収証書 {number}")
-    c.setSubject(f"choshu receipt {data.receipt_no}")
-    c.setAuthor(data.municipality_name)
-    c.setCreator("choshu")
+    c = new_canvas(out, title=f"領収証書 {number}", author=data.municipality_name)
+    c.setSubject(f"領収証書（領収番号 {number}）")
     _header(c, font, data, number)
     y = _lines(c, font, data, A4[1] - 75 * mm)
     _footer(c, font, data, y)

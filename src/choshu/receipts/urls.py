@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.receipts import views
+from choshu.receipts import slip_views, views
 
 app_name = "receipts"
 urlpatterns = [
@@ -15,4 +15,7 @@ urlpatterns = [
     path("payments/<int:pk>/", views.payment_detail, name="payment-detail"),
     path("payments/<int:pk>/reverse/", views.payment_reverse_view, name="payment-reverse"),
     path("payments/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt-pdf"),
+    path("slips/issue/<int:taxpayer_pk>/", slip_views.slip_issue_form, name="slip-issue"),
+    path("slips/<int:pk>/", slip_views.slip_issue_detail, name="slip-issue-detail"),
+    path("slips/<int:pk>/slip.pdf", slip_views.slip_issue_pdf, name="slip-issue-pdf"),
 ]

@@ -35,6 +35,7 @@ from choshu.audit.services import audit_access, audit_record
 from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
 from choshu.operations.overview import person_overview
+from choshu.receipts.slip_issue import slip_history
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
@@ -196,6 +197,8 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "reveal_form": MyNumberRevealForm(),
         "as_of_form": as_of_form,
         "as_of_param": as_of.isoformat(),
+        "slip_issues": slip_history(taxpayer),
+        "can_issue_slip": has_right(user, Right.SLIP_ISSUE),
     }
     return render(request, "web/overview.html", context, status=400 if refused else 200)
 
@@ -301,6 +304,7 @@ def disclosure(request: HttpRequest, pk: int) -> HttpResponse:
         "rows": files.rows,
         "csv": files.csv_path.name,
         "pdf": files.pdf_path.name,
+        "reception_no": files.reception_no,
     }
     request.session[DISCLOSURE_SESSION_KEY] = pending
     return redirect("web:disclosure-ready", pk=taxpayer.pk, token=token)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import base64
+import io
 import re
 import zlib
 from datetime import date
 
+from pypdf import PdfReader
 from reportlab.pdfbase import pdfmetrics
 
 from choshu.receipts.receipt_pdf import (
@@ -88,7 +90,10 @@ def test_the_receipt_embeds_a_subset_of_ipaex_gothic() -> None:
 
 def test_the_receipt_number_is_in_the_document_information() -> None:
     pdf = render_receipt(RECEIPT)
-    assert b"choshu receipt 4321" in pdf
+    info = PdfReader(io.BytesIO(pdf)).metadata
+    assert info is not None
+    assert info.subject == "領収証書（領収番号 第004321号）"  # in Japanese: no English key in a PDF
+    assert info.title == "領収証書 第004321号"
     assert receipt_number(4321) == "第004321号"
 
 

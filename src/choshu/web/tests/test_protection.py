@@ -167,6 +167,16 @@ def _screens(w: World) -> dict[str, tuple[str, str, dict[str, str]]]:
             {"purpose": "identity_check"},
         ),
         "disclosure": ("post", reverse("web:disclosure", args=[tp]), {}),
+        "slip issue form": ("get", reverse("receipts:slip-issue", args=[tp]), {}),
+        "slip issue": (
+            "post",
+            reverse("receipts:slip-issue", args=[tp]),
+            {
+                "installments": [str(i) for i in w.taro.installments.values_list("pk", flat=True)],  # type: ignore[dict-item]
+                "late_charge_as_of": timezone.localdate().isoformat(),
+                "pay_by": timezone.localdate().isoformat(),
+            },
+        ),
     }
 
 
