@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -65,6 +66,8 @@ def test_the_readme_examples_run_as_printed_against_the_demo_city(
 
     call_command("demo", "--no-serve", "--taxpayers", "60", stdout=io.StringIO())
     monkeypatch.chdir(tmp_path)  # files the examples write (var/…) land here
+    # a command closes the connections when it ends; here they hold the test's transaction
+    monkeypatch.setattr(connections, "close_all", lambda: None)
     results: dict[str, Any] = {}
     for line in example_lines():
         args, stdin = parse(line)

@@ -51,10 +51,8 @@ def command_requires_database(name: str) -> bool:
     app = get_commands().get(name)
     if app is None:
         return False
-    if isinstance(app, str):
-        command = load_command_class(app, name)
-    else:  # an already loaded command object (call_command style)
-        command = app
+    # an app name, or an already loaded command object (call_command style)
+    command = load_command_class(app, name) if isinstance(app, str) else app
     return bool(getattr(command, "requires_migrated_database", True))
 
 

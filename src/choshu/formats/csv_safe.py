@@ -33,9 +33,7 @@ def neutralise_cell(value: object) -> str | int:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_stream(
-    header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True
-) -> Iterator[str]:
+def csv_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True) -> Iterator[str]:
     """The CSV text (CRLF line ends, every cell neutralised), one line at a time."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")

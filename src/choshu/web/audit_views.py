@@ -247,7 +247,7 @@ def _export_lines(municipality: Municipality, logs: QuerySet[AuditLog]) -> Itera
 @never_cache
 @right_required(Right.AUDIT_VIEW)
 @require_GET
-def audit_log_export(request: HttpRequest) -> HttpResponse:
+def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """アクセスログ出力: every record of the search as CSV (UTF-8 with BOM, formula cells neutralised),
     streamed; the export itself is logged first (kind 出力, with the conditions and the row count), and
     holds only the records that existed when it was asked for."""

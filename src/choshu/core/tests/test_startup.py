@@ -13,6 +13,7 @@ import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -39,12 +40,12 @@ def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[s
     import psycopg
 
     name = f"choshu_fresh_{uuid.uuid4().hex[:12]}"
-    conninfo = dict(
-        host=server["HOST"] or "127.0.0.1",
-        port=server["PORT"] or "5432",
-        user=server["USER"],
-        dbname="postgres",
-    )
+    conninfo: dict[str, Any] = {
+        "host": server["HOST"] or "127.0.0.1",
+        "port": server["PORT"] or "5432",
+        "user": server["USER"],
+        "dbname": "postgres",
+    }
     if server["PASSWORD"]:
         conninfo["password"] = server["PASSWORD"]
     with psycopg.connect(**conninfo, autocommit=True) as conn:

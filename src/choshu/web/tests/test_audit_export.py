@@ -80,9 +80,14 @@ def test_changes_and_approvals_carry_the_client_address(
     assert addresses("決裁否認") == ["10.3.3.3"]
 
 
-def test_a_record_written_by_a_command_says_cli(sample_city: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_record_written_by_a_command_says_cli(
+    sample_city: Any, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connections
+
     from choshu.cli import main
 
+    monkeypatch.setattr(connections, "close_all", lambda: None)  # it holds the test's transaction
     main(["balances", "--taxpayer", "1001", "--as-of", "2026-11-26", "--json"])
     capsys.readouterr()
     log = AuditLog.objects.get(function="期別残高照会(CLI)")
