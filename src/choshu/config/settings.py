@@ -56,6 +56,11 @@ def _database_url() -> dj_database_url.DBConfig:
 
 
 SECRET_KEY = os.environ.get("CHOSHU_SECRET_KEY") or _secret_from_file("secret.key")
+if len(SECRET_KEY.strip()) < 32:  # an emptied key file, a placeholder: refuse rather than run weakly
+    raise ImproperlyConfigured(
+        "環境変数 CHOSHU_SECRET_KEY（未設定なら鍵ファイル var/secret.key）が短すぎます。"
+        "32 文字以上のランダムな文字列にしてください（鍵ファイルを消すと次の起動で作り直されます）。"
+    )
 DEBUG = os.environ.get("CHOSHU_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("CHOSHU_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 

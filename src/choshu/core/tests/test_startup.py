@@ -167,6 +167,7 @@ def test_a_malformed_key_file_names_the_file(tmp_path: Path) -> None:
         ("CHOSHU_LOGIN_FAILURE_LIMIT", "five", ["CHOSHU_LOGIN_FAILURE_LIMIT", "1 以上の整数"]),
         ("CHOSHU_SESSION_IDLE_SECONDS", "-3", ["CHOSHU_SESSION_IDLE_SECONDS", "1 以上の整数"]),
         ("CHOSHU_DATABASE_URL", "foo://nowhere", ["CHOSHU_DATABASE_URL", "postgres://"]),
+        ("CHOSHU_SECRET_KEY", "changeme", ["CHOSHU_SECRET_KEY", "32 文字以上"]),
     ],
 )
 def test_a_malformed_setting_names_the_variable(
