@@ -8,12 +8,13 @@ from typing import Any, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import has_right
 
-View = TypeVar("View", bound=Callable[..., HttpResponse])
+View = TypeVar("View", bound=Callable[..., HttpResponseBase])  # a streamed response too
 
 
 def right_required(right: str) -> Callable[[View], View]:
@@ -21,7 +22,7 @@ def right_required(right: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not has_right(cast(User, request.user), right):
                 raise PermissionDenied("この画面を利用する権限がありません。")
             return view(request, *args, **kwargs)

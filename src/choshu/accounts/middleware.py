@@ -8,6 +8,20 @@ from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 
+from choshu.audit.services import audit_client, client_addr
+
+
+class AuditClientMiddleware:
+    """Every audit record written while a request is served carries its client address, including
+    records of services that are not given the request (changes, 決裁 request/approval/rejection)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        with audit_client(client_addr(request)):
+            return self.get_response(request)
+
 
 class RequireSecondFactorMiddleware:
     """A session that is authenticated but not OTP-verified is ended and sent back to the login page.

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
@@ -54,9 +56,28 @@ def compute_hash(log: AuditLog) -> str:
     return hashlib.sha256(_canonical(log)).hexdigest()
 
 
+# The client address of the work under way, for records written without the request at hand (a
+# service called from a view: a change, a 決裁 request, approval or rejection). The web middleware
+# ``accounts.middleware.AuditClientMiddleware`` sets it for each request; the console script sets
+# ``CLI_CLIENT``. Empty outside both (a service called directly, e.g. from a test).
+CLI_CLIENT = "cli"
+_CURRENT_CLIENT: ContextVar[str] = ContextVar("choshu_audit_client", default="")
+
+
+@contextmanager
+def audit_client(addr: str) -> Iterator[None]:
+    """Every audit record written inside this block carries ``addr`` unless given a request."""
+    token = _CURRENT_CLIENT.set(addr)
+    try:
+        yield
+    finally:
+        _CURRENT_CLIENT.reset(token)
+
+
 def client_addr(request: HttpRequest | None) -> str:
+    """The request's ``REMOTE_ADDR``; without a request, the address of the work under way."""
     if request is None:
-        return ""
+        return _CURRENT_CLIENT.get()
     return str(request.META.get("REMOTE_ADDR", ""))
 
 

@@ -17,6 +17,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 VAR_DIR = Path(os.environ.get("CHOSHU_VAR_DIR", Path.cwd() / "var")).resolve()
 
@@ -31,7 +32,35 @@ def _secret_from_file(name: str) -> str:
     return path.read_text().strip()
 
 
+def _int_env(name: str, default: int) -> int:
+    """A whole-number setting; a malformed value names its variable (in Japanese), no traceback."""
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isascii() or not text.isdigit() or int(text) <= 0:
+        raise ImproperlyConfigured(
+            f"環境変数 {name} の値「{text}」が正しくありません。1 以上の整数（例: {default}）にしてください。"
+        )
+    return int(text)
+
+
+def _database_url() -> dj_database_url.DBConfig:
+    url = os.environ.get("CHOSHU_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'choshu.sqlite3'}"
+    try:
+        return dj_database_url.parse(url, conn_max_age=0)
+    except ValueError as exc:  # an unknown scheme, a malformed port
+        raise ImproperlyConfigured(
+            f"環境変数 CHOSHU_DATABASE_URL の値が正しくありません（{exc}）。"
+            "postgres://ユーザー@ホスト:5432/データベース名 または sqlite:////絶対パス の形にしてください。"
+        ) from exc
+
+
 SECRET_KEY = os.environ.get("CHOSHU_SECRET_KEY") or _secret_from_file("secret.key")
+if len(SECRET_KEY.strip()) < 32:  # an emptied key file, a placeholder: refuse rather than run weakly
+    raise ImproperlyConfigured(
+        "環境変数 CHOSHU_SECRET_KEY（未設定なら鍵ファイル var/secret.key）が短すぎます。"
+        "32 文字以上のランダムな文字列にしてください（鍵ファイルを消すと次の起動で作り直されます）。"
+    )
 DEBUG = os.environ.get("CHOSHU_DEBUG", "") == "1"
 ALLOWED_HOSTS = [h for h in os.environ.get("CHOSHU_ALLOWED_HOSTS", "127.0.0.1,localhost").split(",") if h]
 
@@ -60,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "choshu.accounts.middleware.AuditClientMiddleware",  # client address on every audit record
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -93,12 +123,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": dj_database_url.parse(
-        os.environ.get("CHOSHU_DATABASE_URL") or f"sqlite:///{VAR_DIR / 'choshu.sqlite3'}",
-        conn_max_age=0,
-    )
-}
+DATABASES = {"default": _database_url()}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a batch import writes; a busy writer waits instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -123,7 +148,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 # Audit log retention (its own, longer than the deletion of personal data; docs/security.md).
-CHOSHU_AUDIT_RETENTION_YEARS = int(os.environ.get("CHOSHU_AUDIT_RETENTION_YEARS", "10"))
+CHOSHU_AUDIT_RETENTION_YEARS = _int_env("CHOSHU_AUDIT_RETENTION_YEARS", 10)
 
 # Lockout after repeated failed logins (django-axes): per user name, so a shared office address
 # does not lock out colleagues. A section chief (or `choshu axes_reset_username NAME`) unlocks.
@@ -131,8 +156,8 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-AXES_FAILURE_LIMIT = int(os.environ.get("CHOSHU_LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("CHOSHU_LOGIN_LOCKOUT_MINUTES", "30")))
+AXES_FAILURE_LIMIT = _int_env("CHOSHU_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=_int_env("CHOSHU_LOGIN_LOCKOUT_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
@@ -147,7 +172,7 @@ LOGIN_REDIRECT_URL = "web:search"
 LOGOUT_REDIRECT_URL = "web:login"
 
 # Idle sessions end after 30 minutes; every request renews the window.
-SESSION_COOKIE_AGE = int(os.environ.get("CHOSHU_SESSION_IDLE_SECONDS", "1800"))
+SESSION_COOKIE_AGE = _int_env("CHOSHU_SESSION_IDLE_SECONDS", 1800)
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True

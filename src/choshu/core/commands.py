@@ -25,6 +25,9 @@ EXIT_REFUSED = 2
 
 class ChoshuCommand(BaseCommand, metaclass=ABCMeta):
     uses_municipality = True
+    # `choshu` refuses to run the command on a database with migrations not applied (core/startup.py);
+    # False for a pure calculation or a command that migrates first.
+    requires_migrated_database = True
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--json", action="store_true", help="結果を JSON で最終行に出力する")

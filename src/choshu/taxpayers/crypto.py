@@ -27,24 +27,45 @@ class FieldKeyError(RuntimeError):
     pass
 
 
-def _load_master_key() -> bytes:
+KEY_FORM = (
+    "32 バイトの鍵を base64 で書いた 44 文字（末尾は「=」）にしてください。"
+    "作り方: python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'"
+)
+
+
+def _decode_key(text: str | bytes, where: str) -> bytes:
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise FieldKeyError(f"{where}が base64 ではありません。{KEY_FORM}") from exc
+    if len(key) != 32:
+        raise FieldKeyError(f"{where}の鍵が {len(key)} バイトです（32 バイトが必要です）。{KEY_FORM}")
+    return key
+
+
+def _load_master_key(*, create: bool = True) -> bytes:
     env = os.environ.get("CHOSHU_FIELD_KEY")
     if env:
-        try:
-            key = base64.b64decode(env, validate=True)
-        except binascii.Error as exc:
-            raise FieldKeyError("CHOSHU_FIELD_KEY は base64 で 32 バイトの鍵を指定してください") from exc
-    else:
-        path = settings.VAR_DIR / "field.key"
-        if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
-        key = base64.b64decode(path.read_bytes().strip())
-    if len(key) != 32:
-        raise FieldKeyError("個人番号暗号鍵の長さが 32 バイトではありません")
-    return key
+        return _decode_key(env.strip(), "環境変数 CHOSHU_FIELD_KEY（個人番号暗号鍵）")
+    path = settings.VAR_DIR / "field.key"
+    if not path.exists():
+        if not create:
+            return b""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
+    return _decode_key(path.read_bytes().strip(), f"鍵ファイル {path}（個人番号暗号鍵）")
+
+
+def field_key_problem() -> str | None:
+    """What is wrong with the configured My Number key (a Japanese sentence naming the variable or
+    file and the form it must have), or ``None``; creates no key file. Checked at every start."""
+    try:
+        _load_master_key(create=False)
+    except FieldKeyError as exc:
+        return str(exc)
+    return None
 
 
 def _derive(info: bytes) -> bytes:

@@ -6,8 +6,7 @@ municipality and are therefore not listed here (a failed login of a known user o
 is); the system administrator reads those with ``choshu audit_verify`` / the database. Using these
 screens is itself logged (「アクセスログ照会」 with the search conditions).
 
-The search is kept here, next to its only caller; it moves to ``audit.selectors`` once a second
-interface (a CSV export, an API) needs it.
+The search is kept here, next to its two callers (the screen and its CSV export).
 """
 
 from __future__ import annotations
@@ -19,11 +18,11 @@ from typing import Any
 
 from django.core.paginator import Paginator
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
@@ -31,8 +30,9 @@ from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectT
 from choshu.audit.selectors import ChainProblem, audit_chain_verify
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
+from choshu.formats.csv_safe import csv_stream
 from choshu.taxpayers.models import Taxpayer
-from choshu.web.audit_forms import AuditSearchForm
+from choshu.web.audit_forms import AUDIT_FUNCTIONS, EXPORT_FUNCTION, AuditSearchForm
 
 LOG_VIEW_FUNCTION = "アクセスログ照会"
 CHAIN_VERIFY_FUNCTION = "アクセスログ改ざん検証"
@@ -60,6 +60,7 @@ _DETAIL_LABELS = {
     "ok": "結果",
     "records": "件数",
     "problems": "問題",
+    "up_to": "記録番号（まで）",
 }
 _DETAIL_HIDDEN = {"purpose"}  # the code of the purpose; its label is shown
 
@@ -97,6 +98,8 @@ def audit_log_search(
     if username := conditions.get("username"):
         # a failed login has no user; the name typed is in the detail
         logs = logs.filter(Q(username=username) | Q(user__isnull=True, detail__username=username))
+    if function := conditions.get("function"):
+        logs = logs.filter(AUDIT_FUNCTIONS[function][1])
     if kind := conditions.get("kind"):
         logs = logs.filter(kind=kind)
     if start := conditions.get("date_from"):
@@ -127,8 +130,8 @@ def _format_value(value: Any) -> str:
     return str(value)
 
 
-def detail_summary(detail: Mapping[str, Any]) -> str:
-    """The detail of a record in one line, e.g. 「検索条件=カナ氏名… 件数=3」, cut at 200 characters."""
+def detail_summary(detail: Mapping[str, Any], limit: int | None = DETAIL_LENGTH) -> str:
+    """The detail of a record in one line, e.g. 「検索条件=カナ氏名… 件数=3」, cut at ``limit`` characters."""
     parts = []
     for key, value in detail.items():
         if key in _DETAIL_HIDDEN:
@@ -136,7 +139,13 @@ def detail_summary(detail: Mapping[str, Any]) -> str:
         shown = ",".join(map(str, value)) if key == "files" and isinstance(value, Mapping) else value
         parts.append(f"{_DETAIL_LABELS.get(key, key)}：{_format_value(shown)}")
     text = "　".join(parts)
-    return text if len(text) <= DETAIL_LENGTH else text[: DETAIL_LENGTH - 1] + "…"
+    return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _user_label(log: AuditLog) -> str:
+    if log.user is not None:
+        return f"{log.user}（{log.username}）" if str(log.user) != log.username else log.username
+    return str(log.detail.get("username", "")) if isinstance(log.detail, dict) else ""
 
 
 def _rows(municipality: Municipality, logs: Iterable[AuditLog]) -> list[LogRow]:
@@ -148,10 +157,7 @@ def _rows(municipality: Municipality, logs: Iterable[AuditLog]) -> list[LogRow]:
     rows = []
     for log in logs:
         subjects = [numbers.get(int(i), f"（削除済み #{i}）") for i in log.subject_ids]
-        if log.user is not None:
-            user_label = f"{log.user}（{log.username}）" if str(log.user) != log.username else log.username
-        else:
-            user_label = str(log.detail.get("username", "")) if isinstance(log.detail, dict) else ""
+        user_label = _user_label(log)
         rows.append(
             LogRow(
                 log=log,
@@ -193,9 +199,86 @@ def audit_log(request: HttpRequest) -> HttpResponse:
             subject_ids=person_ids,
             detail={"conditions": logged, "page": page.number, "count": paginator.count},
         )
-        context.update(page=page, rows=rows)
+        query = request.GET.copy()
+        query.pop("page", None)
+        context.update(page=page, rows=rows, export_query=query.urlencode())
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "audit/log.html", context, status=status)
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV export of a search
+# ---------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = ["記録番号", "日時", "利用者", "端末アドレス", "機能", "種別", "対象（宛名番号）", "内容"]
+EXPORT_CHUNK = 1000
+_KIND_LABELS = dict(AuditKind.choices)
+
+
+def _export_lines(municipality: Municipality, logs: QuerySet[AuditLog]) -> Iterable[list[object]]:
+    """The rows of the export, read ``EXPORT_CHUNK`` records at a time (bounded memory)."""
+    batch: list[AuditLog] = []
+
+    def flush() -> Iterable[list[object]]:
+        ids = {int(i) for log in batch for i in log.subject_ids}
+        numbers = dict(
+            Taxpayer.objects.filter(municipality=municipality, pk__in=ids).values_list("pk", "taxpayer_no")
+        )
+        for log in batch:
+            yield [
+                log.pk,
+                timezone.localtime(log.at).strftime("%Y-%m-%d %H:%M:%S"),
+                _user_label(log),
+                log.client_addr,
+                log.function,
+                _KIND_LABELS.get(log.kind, log.kind),
+                " ".join(numbers.get(int(i), f"（削除済み #{i}）") for i in log.subject_ids),
+                detail_summary(log.detail if isinstance(log.detail, dict) else {}, limit=None),
+            ]
+        batch.clear()
+
+    for log in logs.iterator(chunk_size=EXPORT_CHUNK):
+        batch.append(log)
+        if len(batch) >= EXPORT_CHUNK:
+            yield from flush()
+    yield from flush()
+
+
+@never_cache
+@right_required(Right.AUDIT_VIEW)
+@require_GET
+def audit_log_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+    """アクセスログ出力: every record of the search as CSV (UTF-8 with BOM, formula cells neutralised),
+    streamed; the export itself is logged first (kind 出力, with the conditions and the row count), and
+    holds only the records that existed when it was asked for."""
+    user = staff_user(request)
+    municipality = user.municipality
+    assert municipality is not None  # has_right requires one
+    form = AuditSearchForm(request.GET)
+    if not form.is_valid():
+        return render(request, "audit/log.html", {"form": form, "page": None, "rows": []}, status=400)
+    conditions = form.cleaned_data
+    person_ids = _person_ids(municipality, conditions["taxpayer_no"]) if conditions.get("taxpayer_no") else []
+    logs = audit_log_search(municipality=municipality, conditions=conditions, person_ids=person_ids)
+    last_id = AuditLog.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    logs = logs.filter(pk__lte=last_id)
+    audit_record(
+        kind=AuditKind.EXPORT,
+        function=EXPORT_FUNCTION,
+        municipality=municipality,
+        user=user,
+        request=request,
+        subject_type=AuditSubjectType.TAXPAYER if person_ids else "",
+        subject_ids=person_ids,
+        detail={"conditions": form.conditions(), "count": logs.count(), "up_to": last_id},
+    )
+    name = f"audit-log-{municipality.code}-{timezone.localtime():%Y%m%d-%H%M%S}.csv"
+    response = StreamingHttpResponse(
+        (line.encode("utf-8") for line in csv_stream(EXPORT_HEADER, _export_lines(municipality, logs))),
+        content_type="text/csv; charset=utf-8",
+    )
+    response["Content-Disposition"] = f'attachment; filename="{name}"'
+    return response
 
 
 # ---------------------------------------------------------------------------------------------------

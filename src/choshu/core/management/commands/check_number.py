@@ -26,6 +26,7 @@ KINDS: dict[int, tuple[str, str, Callable[[str], bool]]] = {
 class Command(ChoshuCommand):
     help = "個人番号(12桁)・法人番号(13桁)・地方公共団体コード(6桁)の検査用数字を確かめる"
     uses_municipality = False
+    requires_migrated_database = False  # a pure calculation (choshu.core.startup)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)

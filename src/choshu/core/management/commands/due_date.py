@@ -13,6 +13,7 @@ from choshu.rules.due_dates import shift_due_date
 class Command(ChoshuCommand):
     help = "納期限が土日祝・年末年始にあたるときの繰下げ後の日付を表示する（地方税法20条の5）"
     uses_municipality = False
+    requires_migrated_database = False  # a pure calculation (choshu.core.startup)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)

@@ -3,6 +3,8 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.core.management import call_command
+
 from choshu.core.commands import ChoshuCommand
 from choshu.core.services import municipality_create
 
@@ -10,6 +12,7 @@ from choshu.core.services import municipality_create
 class Command(ChoshuCommand):
     help = "自治体（テナント）を登録する。例: choshu init-municipality --code 112038 --name 川口市"
     uses_municipality = False
+    requires_migrated_database = False  # it initialises the database first
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
@@ -20,6 +23,7 @@ class Command(ChoshuCommand):
         parser.add_argument("--eltax-agency-no", default="", help="収納機関番号(5桁)")
 
     def run(self, **options: Any) -> None:
+        call_command("migrate", interactive=False, verbosity=0)  # a fresh database: create the tables first
         m = municipality_create(
             code=options["code"],
             name=options["name"],

@@ -60,6 +60,7 @@ def segments_table(result: Any) -> list[str]:
 class Command(ChoshuCommand):
     help = "延滞金を計算する（地方税法326条・369条等、附則3条の2、20条の4の2）"
     uses_municipality = False
+    requires_migrated_database = False  # a pure calculation (choshu.core.startup)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)

@@ -23,6 +23,7 @@ KIND_LABELS = {
 class Command(ChoshuCommand):
     help = "還付加算金を計算する（地方税法17条の4、附則3条の2の2、20条の4の2）"
     uses_municipality = False
+    requires_migrated_database = False  # a pure calculation (choshu.core.startup)
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)

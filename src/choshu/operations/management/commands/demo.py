@@ -31,6 +31,7 @@ DEMO_USERS = (
 class Command(ChoshuCommand):
     help = "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、Web サーバ"
     uses_municipality = False
+    requires_migrated_database = False  # it migrates first
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
