@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import base64
 import secrets
+import subprocess
+import sys
 from argparse import ArgumentParser
 from io import StringIO
 from typing import Any
@@ -29,7 +31,10 @@ DEMO_USERS = (
 
 
 class Command(ChoshuCommand):
-    help = "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、Web サーバ"
+    help = (
+        "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、"
+        "Web サーバとバックグラウンド処理のワーカー"
+    )
     uses_municipality = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -115,6 +120,28 @@ class Command(ChoshuCommand):
     def _serve(self, host: str, port: int) -> None:
         from waitress import serve  # type: ignore[import-untyped]
 
-        self.stdout.write(f"\nhttp://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
+        # The background worker (imports uploaded from the browser) runs as a child process, with
+        # this process's environment (the same database and var directory), and stops with it.
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", "choshu.cli", "worker", "--verbosity", "0"]
+        )
+        self.stdout.write(f"\nバックグラウンド処理のワーカーを起動しました（pid {worker.pid}）")
+        self.stdout.write(f"http://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
         self.stdout.flush()
-        serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")
+        try:
+            serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")
+        finally:
+            worker_stop(worker)
+
+
+def worker_stop(worker: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM lets the worker finish the task in hand; one that does not stop in time is killed
+    (its import's transaction is rolled back and the job shows as interrupted)."""
+    if worker.poll() is not None:
+        return
+    worker.terminate()
+    try:
+        worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()
