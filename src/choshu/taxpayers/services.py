@@ -127,6 +127,7 @@ def taxpayers_import(
     set-based SQL finds the new and the changed taxpayers by their 宛名番号 and writes them with their
     revisions. Memory does not grow with the file.
     """
+    queued = job
     started = time.monotonic()
     summary = ImportSummary()
     try:
@@ -141,7 +142,7 @@ def taxpayers_import(
                 actor=actor,
                 file_name=str(path),
                 file_sha256=source.sha256,
-                job=job,
+                job=queued,
             )
             phases = {"read_stage": 0.0}
             standard = _stage(source, str(path), summary, municipality.taxpayer_no_width, progress)
@@ -162,7 +163,7 @@ def taxpayers_import(
             logger.info("import phases %s", json.dumps(phases))
     except FileRefused as refused:
         _drop(TABLES)
-        _record_refusal(municipality, str(path), refused, actor, job)
+        _record_refusal(municipality, str(path), refused, actor, queued)
         raise
     return summary
 

@@ -366,3 +366,18 @@ def test_a_command_line_import_prints_nothing_extra_when_not_on_a_terminal(
     out, err = StringIO(), StringIO()
     call_command("import_payments", "--channel", "bank", str(path), "--json", stdout=out, stderr=err)
     assert err.getvalue() == "" and out.getvalue().count("\n") == 1
+
+
+@pytest.mark.parametrize("kind", ["import-taxpayers", "import-levies"])
+def test_a_refused_taxpayer_or_levy_file_refuses_its_own_queued_job(
+    chief_client: Client, sample_city: Any, kind: str
+) -> None:
+    jobs_before = Job.objects.count()
+    response = upload(chief_client, b"wrong,header\r\n1,2\r\n", kind=kind)
+    job_id = int(response["Location"].split("/")[-2])
+    import_job_run.call(job_id)
+    job = Job.objects.get(pk=job_id)
+    assert job.status == Job.Status.REFUSED and "見出し行" in job.errors[0]["reason"]
+    assert Job.objects.count() == jobs_before + 1  # the queued job itself, no second record
+    page = chief_client.get(reverse("web:job-detail", args=[job_id])).content.decode()
+    assert "取り込まなかった理由" in page

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+import signal
 import subprocess
 import sys
 from argparse import ArgumentParser
@@ -128,17 +129,24 @@ class Command(ChoshuCommand):
         self.stdout.write(f"\nバックグラウンド処理のワーカーを起動しました（pid {worker.pid}）")
         self.stdout.write(f"http://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
         self.stdout.flush()
+        # SIGTERM ends the demo as Ctrl+C does, so that the worker is stopped with it
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         try:
             serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")
         finally:
+            signal.signal(signal.SIGTERM, previous)
             worker_stop(worker)
 
 
 def worker_stop(worker: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    """SIGTERM lets the worker finish the task in hand; one that does not stop in time is killed
-    (its import's transaction is rolled back and the job shows as interrupted)."""
-    if worker.poll() is not None:
+    """Ctrl+C on a terminal reached the worker too (same process group): give it a moment to end by
+    itself; else SIGTERM, and a worker that does not stop in time is killed. A task cut short this way
+    is rolled back (one transaction) and its job shows as interrupted, to be re-run from its page."""
+    try:
+        worker.wait(2)
         return
+    except subprocess.TimeoutExpired:
+        pass
     worker.terminate()
     try:
         worker.wait(timeout)
