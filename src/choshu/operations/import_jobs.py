@@ -251,8 +251,8 @@ def job_interrupted(job: Job, *, now: Any = None) -> bool:
     if "upload" not in job.parameters:
         return False
     pid, host = job.parameters.get("worker_pid"), job.parameters.get("worker_host")
-    if pid and host == socket.gethostname() and not _pid_alive(int(pid)):
-        return True
+    if pid and host == socket.gethostname():
+        return not _pid_alive(int(pid))  # on this server the process itself tells (a long write is no crash)
     _, _, last = job_progress(job)
     last = last or job.started_at
     limit = timedelta(minutes=settings.CHOSHU_JOB_STALE_MINUTES)

@@ -25,6 +25,7 @@ from choshu.operations.import_jobs import (
     CHANNEL_OF_KIND,
     import_queue,
     import_rerun,
+    job_interrupted,
     job_view,
     suspense_of_job,
 )
@@ -93,6 +94,8 @@ def job_list(request: HttpRequest) -> HttpResponse:
         if form.cleaned_data["status"]:
             jobs = jobs.filter(status=form.cleaned_data["status"])
     page = Paginator(jobs, PAGE_SIZE).get_page(request.GET.get("page"))
+    for job in page:
+        job.interrupted = job_interrupted(job)  # type: ignore[attr-defined]
     return render(request, "web/jobs/list.html", {"form": form, "page": page})
 
 

@@ -264,6 +264,7 @@ def test_a_job_whose_worker_died_shows_as_interrupted_and_can_be_run_again(
     )
     page = chief_client.get(reverse("web:job-detail", args=[job.pk])).content.decode()
     assert "中断" in page and "同じファイルで再実行する" in page and "hx-trigger" not in page
+    assert "status-interrupted" in chief_client.get(reverse("web:job-list")).content.decode()
 
     again = chief_client.post(reverse("web:job-rerun", args=[job.pk]))
     new = Job.objects.get(pk=int(again["Location"].split("/")[-2]))
@@ -381,3 +382,24 @@ def test_a_refused_taxpayer_or_levy_file_refuses_its_own_queued_job(
     assert Job.objects.count() == jobs_before + 1  # the queued job itself, no second record
     page = chief_client.get(reverse("web:job-detail", args=[job_id])).content.decode()
     assert "取り込まなかった理由" in page
+
+
+def test_a_worker_on_another_server_is_judged_by_its_last_progress(sample_city: Any, settings: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from choshu.operations.import_jobs import job_interrupted
+
+    settings.CHOSHU_JOB_STALE_MINUTES = 30
+    job = Job.objects.create(
+        municipality=sample_city,
+        kind=Job.Kind.IMPORT_PAYMENTS_BANK,
+        status=Job.Status.RUNNING,
+        parameters={"source": "web", "upload": "x.csv", "worker_host": "elsewhere", "worker_pid": 1},
+        heartbeat_at=timezone.now() - timedelta(minutes=10),
+    )
+    assert not job_interrupted(job)
+    assert job_interrupted(job, now=timezone.now() + timedelta(minutes=25))
+    job.status = Job.Status.SUCCEEDED
+    assert not job_interrupted(job, now=timezone.now() + timedelta(days=1))
