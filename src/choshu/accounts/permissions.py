@@ -34,6 +34,7 @@ class Right(models.TextChoices):
     DAILY_TOTAL = "daily_total", "日計表の照会・出力"
     MUNICIPALITY_SETTINGS = "municipality_settings", "団体設定（収納代行・収納機関の番号）"
     SLIP_ISSUE = "slip_issue", "納付書の発行・再発行"
+    IMPORT_FILES = "import_files", "ファイル取込（宛名・調定・収納）と取込履歴"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -53,6 +54,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.RIGHTS_ADMIN,
             Right.RIGHTS_REPORT,
             Right.DISCLOSURE_EXPORT,
+            Right.IMPORT_FILES,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -66,7 +68,13 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(
         _STAFF
         | _RECEIPTS
-        | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT, Right.PROTECTED_ADDRESS_VIEW}
+        | {
+            Right.MY_NUMBER_REVEAL,
+            Right.APPROVE,
+            Right.DISCLOSURE_EXPORT,
+            Right.PROTECTED_ADDRESS_VIEW,
+            Right.IMPORT_FILES,
+        }
     ),
     Role.CASE_OFFICER: frozenset(
         _STAFF

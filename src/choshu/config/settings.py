@@ -7,6 +7,8 @@ Environment variables:
     CHOSHU_VAR_DIR        where runtime files live (default: ``./var``)
     CHOSHU_DEBUG          ``1`` for development error pages
     CHOSHU_ALLOWED_HOSTS  comma-separated host names
+    CHOSHU_UPLOAD_MAX_MB  largest import file accepted from the browser (default 200)
+    CHOSHU_JOB_STALE_MINUTES  a running import silent this long is shown as interrupted (default 30)
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ INSTALLED_APPS = [
     "django_otp",
     "django_otp.plugins.otp_totp",
     "axes",
+    "django_tasks",
+    "django_tasks.backends.database",
     "choshu.core",
     "choshu.accounts",
     "choshu.audit",
@@ -208,6 +212,17 @@ if PRODUCTION:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CHOSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
+
+# Background tasks (imports uploaded from the browser): the Django tasks API with its database
+# backend, so the queue lives in the same database (SQLite or PostgreSQL); `choshu worker` runs them.
+TASKS = {"default": {"BACKEND": "django_tasks.backends.database.DatabaseBackend"}}
+# Uploaded import files are kept under the var directory (never under the web root).
+CHOSHU_UPLOAD_DIR = VAR_DIR / "uploads"
+CHOSHU_UPLOAD_MAX_BYTES = int(os.environ.get("CHOSHU_UPLOAD_MAX_MB", "200")) * 1024 * 1024
+# A running import whose worker has given no sign of life for this long is shown as interrupted.
+CHOSHU_JOB_STALE_MINUTES = int(os.environ.get("CHOSHU_JOB_STALE_MINUTES", "30"))
+# Large uploads go to a temporary file, not memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 LANGUAGE_CODE = "ja"
 TIME_ZONE = "Asia/Tokyo"

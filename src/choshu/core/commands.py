@@ -17,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
 from choshu.core.models import Municipality
+from choshu.core.progress import TerminalBar, count_lines
 from choshu.core.services import MunicipalityNotFound, municipality_resolve
 from choshu.formats.errors import FileRefused
 
@@ -41,6 +42,18 @@ class ChoshuCommand(BaseCommand, metaclass=ABCMeta):
             return municipality_resolve(options.get("municipality"))
         except MunicipalityNotFound as exc:
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from exc
+
+    def progress_bar(self, path: str, *, header_lines: int = 0) -> TerminalBar | None:
+        """A progress bar on stderr for reading ``path``, only when stderr is a terminal (a redirected
+        or CI run prints nothing extra; ``--json`` output on stdout is never touched)."""
+        stream = getattr(self.stderr, "_out", sys.stderr)
+        if not (hasattr(stream, "isatty") and stream.isatty()):
+            return None
+        try:
+            total = max(count_lines(path) - header_lines, 0)
+        except OSError:
+            return None  # the import reports the unreadable file in Japanese
+        return TerminalBar(stream, total=total)
 
     def emit(self, options: dict[str, Any], payload: dict[str, Any], human: str = "") -> None:
         if options.get("json"):

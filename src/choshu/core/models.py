@@ -55,10 +55,14 @@ class Municipality(models.Model):
 class Job(models.Model):
     """A run of a batch command (import, seed, verification): who, what, counts, outcome.
 
-    Imports record the SHA-256 of the file so that the same file twice changes nothing.
+    Imports record the SHA-256 of the file so that the same file twice changes nothing. An import
+    uploaded from the browser is recorded ``queued`` when it is uploaded; the background worker runs
+    it and writes its progress (``progress_done`` of ``progress_total`` records, ``heartbeat_at``)
+    at chunk boundaries (``core.progress``).
     """
 
     class Status(models.TextChoices):
+        QUEUED = "queued", "待機中"
         RUNNING = "running", "実行中"
         SUCCEEDED = "succeeded", "正常終了"
         REFUSED = "refused", "取込拒否"
@@ -91,6 +95,9 @@ class Job(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     counts = models.JSONField(default=dict, blank=True)
     errors = models.JSONField(default=list, blank=True)
+    progress_done = models.PositiveBigIntegerField("処理済み件数", default=0)
+    progress_total = models.PositiveBigIntegerField("全件数", default=0)
+    heartbeat_at = models.DateTimeField("最終進捗時刻", null=True, blank=True)
 
     class Meta:
         verbose_name = "バッチ処理"

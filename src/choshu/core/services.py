@@ -75,7 +75,16 @@ def job_start(
     file_name: str = "",
     file_sha256: str = "",
     parameters: dict[str, Any] | None = None,
+    job: Job | None = None,
 ) -> Job:
+    """A new job record, or ``job`` itself when the caller recorded it beforehand (an import uploaded
+    from the browser is recorded when it is queued). That row is not written here: a progress
+    report from another connection must never wait for the import's open transaction; ``job_finish``
+    writes the file's hash with the outcome."""
+    if job is not None:
+        if file_sha256:
+            job.file_sha256 = file_sha256
+        return job
     return Job.objects.create(
         municipality=municipality,
         kind=kind,
@@ -97,7 +106,11 @@ def job_finish(
     job.finished_at = timezone.now()
     job.counts = counts or {}
     job.errors = errors or []
-    job.save(update_fields=["status", "finished_at", "counts", "errors"])
+    fields = ["status", "finished_at", "counts", "errors", "file_sha256"]
+    if status == Job.Status.SUCCEEDED and job.progress_total:
+        job.progress_done = job.progress_total
+        fields.append("progress_done")
+    job.save(update_fields=fields)
     return job
 
 

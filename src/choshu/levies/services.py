@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -69,7 +69,13 @@ def _on(left: str, right: str, columns: tuple[str, ...] = LEVY_KEY) -> str:
 
 
 def levies_import(
-    *, municipality: Municipality, path: str | Path, booking_date: date, actor: Any = None
+    *,
+    municipality: Municipality,
+    path: str | Path,
+    booking_date: date,
+    actor: Any = None,
+    job: Job | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
     """Import ``levies.csv`` (formats.md §2; the standard's layout or the old one, by the header).
     A changed principal books a correction (更正).
@@ -84,7 +90,11 @@ def levies_import(
     rolls everything back. Then the levies, the installments, their breakdown and the ledger (``levies.ledger.post_selected``: one 調定 transaction per new
     installment, a 更正 per changed principal, a 過誤納 when a reduction goes below what was paid)
     are written from it in a few statements. Memory does not grow with the file.
+
+    ``job``: the record made when the file was queued (browser uploads), else a new one is made.
+    ``progress`` is told the rows read so far once per batch (``core.progress``).
     """
+    queued = job
     summary = ImportSummary(
         extra={
             "levies_created": 0,
@@ -106,9 +116,10 @@ def levies_import(
                 actor=actor,
                 file_name=str(path),
                 file_sha256=source.sha256,
+                job=queued,
             )
             run = _LevyImport(municipality, job, actor, booking_date, summary)
-            run.stage(source, str(path))
+            run.stage(source, str(path), progress)
             run.check(str(path))
             run.write()
             summary.job_id = job.pk
@@ -125,7 +136,9 @@ def levies_import(
             logger.info("import phases %s", json.dumps(run.phases))
     except FileRefused as refused:
         _drop()
-        job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path))
+        job = job_start(
+            municipality=municipality, kind=JOB_KIND, actor=actor, file_name=str(path), job=queued
+        )
         job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])
         raise
     return summary
@@ -162,7 +175,7 @@ class _LevyImport:
 
     # -- stage -------------------------------------------------------------------------------------
 
-    def stage(self, source: CsvSource, file_name: str) -> None:
+    def stage(self, source: CsvSource, file_name: str, progress: Callable[[int], None] | None = None) -> None:
         _drop()
         with connection.cursor() as cur:
             cur.execute(
@@ -196,8 +209,12 @@ class _LevyImport:
                     copy_rows(STAGE, STAGE_COLUMNS, batch)
                     self.summary.rows += len(batch)
                     batch = []
+                    if progress is not None:
+                        progress(self.summary.rows)
             copy_rows(STAGE, STAGE_COLUMNS, batch)
             self.summary.rows += len(batch)
+            if progress is not None:
+                progress(self.summary.rows)
         analyze_tables(STAGE)
         self._phase("read_stage")
 

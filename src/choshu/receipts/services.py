@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
@@ -97,9 +97,18 @@ def channel_settings(municipality: Municipality) -> ChannelSettings:
 
 
 def payments_import(
-    *, municipality: Municipality, channel: str, path: str | Path, actor: Any = None
+    *,
+    municipality: Municipality,
+    channel: str,
+    path: str | Path,
+    actor: Any = None,
+    job: Job | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PaymentImportSummary:
     """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``).
+
+    ``job``: the record made when the file was queued (browser uploads), else a new one is made.
+    ``progress`` is told the records read so far once per chunk (``core.progress``).
 
     An import overtaken by a counter receipt on one of its installments (``StaleBalance``: the whole
     attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
@@ -108,11 +117,11 @@ def payments_import(
     try:
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
             try:
-                return _import_once(municipality, channel, str(path), actor, kind)
+                return _import_once(municipality, channel, str(path), actor, kind, job, progress)
             except StaleBalance as exc:
                 if attempt == IMPORT_ATTEMPTS:
                     _job_not_done(
-                        municipality, kind, actor, path, Job.Status.FAILED, [RowError(0, "", str(exc))]
+                        municipality, kind, actor, path, Job.Status.FAILED, [RowError(0, "", str(exc))], job
                     )
                     raise
                 logger.warning(
@@ -123,7 +132,7 @@ def payments_import(
                 )
         raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
     except FileRefused as refused:
-        _job_not_done(municipality, kind, actor, path, Job.Status.REFUSED, refused.errors)
+        _job_not_done(municipality, kind, actor, path, Job.Status.REFUSED, refused.errors, job)
         raise
 
 
@@ -134,14 +143,21 @@ def _job_not_done(
     path: str | Path,
     status: Job.Status,
     errors: Sequence[RowError],
+    job: Job | None = None,
 ) -> None:
     """The job record of an import that wrote nothing (its own transaction was rolled back)."""
-    job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path))
+    job = job_start(municipality=municipality, kind=kind, actor=actor, file_name=str(path), job=job)
     job_finish(job, status=status, errors=[e.as_dict() for e in errors[:200]])
 
 
 def _import_once(
-    municipality: Municipality, channel: str, path: str, actor: Any, kind: Job.Kind
+    municipality: Municipality,
+    channel: str,
+    path: str,
+    actor: Any,
+    kind: Job.Kind,
+    queued: Job | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> PaymentImportSummary:
     """One attempt: the whole file in one transaction. The file's bytes are let go once decoded (the
     stream holds the text only): a 500,000-record file is tens of megabytes each way."""
@@ -155,7 +171,12 @@ def _import_once(
     with transaction.atomic():
         _lock(municipality, channel)
         job = job_start(
-            municipality=municipality, kind=kind, actor=actor, file_name=path, file_sha256=stream.sha256
+            municipality=municipality,
+            kind=kind,
+            actor=actor,
+            file_name=path,
+            file_sha256=stream.sha256,
+            job=queued,
         )
         engine = PaymentEngine(
             municipality_id=municipality.pk,
@@ -165,7 +186,7 @@ def _import_once(
             actor_id=_actor_id(actor),
             now=timezone.now(),
         )
-        _run_engine(engine, stream, path, summary)
+        _run_engine(engine, stream, path, summary, progress)
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(
@@ -184,7 +205,11 @@ def _actor_id(actor: Any) -> int | None:
 
 
 def _run_engine(
-    engine: PaymentEngine, stream: PaymentStream, file_name: str, summary: PaymentImportSummary
+    engine: PaymentEngine,
+    stream: PaymentStream,
+    file_name: str,
+    summary: PaymentImportSummary,
+    progress: Callable[[int], None] | None = None,
 ) -> None:
     """Stage the file while it is read, then decide and write every record (``receipts.engine``).
 
@@ -196,12 +221,16 @@ def _run_engine(
     with engine:
         for rec in stream.records:
             summary.records += 1
+            if progress is not None and summary.records % CHUNK == 0:
+                progress(summary.records)  # at chunk boundaries: a bounded number of writes
             if stream.errors:
                 continue  # the file will be refused: read on only to report every error
             chunk.append(rec)
             if len(chunk) >= CHUNK:
                 engine.add(chunk)
                 chunk.clear()
+        if progress is not None:
+            progress(summary.records)
         if stream.errors:
             raise FileRefused(sorted(stream.errors, key=lambda e: e.line), file_name)
         engine.add(chunk)

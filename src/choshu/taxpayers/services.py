@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from datetime import time as time_of_day
@@ -104,8 +104,18 @@ def _duplicate_error(line: int, first: int, taxpayer_no: str) -> RowError:
     return RowError(line, "taxpayer_no", f"宛名番号が{first}行目と重複しています", taxpayer_no)
 
 
-def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any = None) -> ImportSummary:
+def taxpayers_import(
+    *,
+    municipality: Municipality,
+    path: str | Path,
+    actor: Any = None,
+    job: Job | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> ImportSummary:
     """Import ``taxpayers.csv`` (docs/formats.md §1). All or nothing; re-importing changes nothing.
+
+    ``job``: the record made when the file was queued (browser uploads), else a new one is made.
+    ``progress`` is told the rows read so far once per batch (``core.progress``).
 
     Either layout: a file of the old one (no 支援措置 period, no source stamps) leaves an existing
     person's period and stamps as they are. With ``Municipality.taxpayer_no_width`` set, every
@@ -117,6 +127,7 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
     set-based SQL finds the new and the changed taxpayers by their 宛名番号 and writes them with their
     revisions. Memory does not grow with the file.
     """
+    queued = job
     started = time.monotonic()
     summary = ImportSummary()
     try:
@@ -131,9 +142,10 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
                 actor=actor,
                 file_name=str(path),
                 file_sha256=source.sha256,
+                job=queued,
             )
             phases = {"read_stage": 0.0}
-            standard = _stage(source, str(path), summary, municipality.taxpayer_no_width)
+            standard = _stage(source, str(path), summary, municipality.taxpayer_no_width, progress)
             phases["read_stage"] = round(time.monotonic() - started, 2)
             _write(municipality, job, actor, summary, standard=standard)
             phases["write"] = round(time.monotonic() - started - phases["read_stage"], 2)
@@ -151,12 +163,18 @@ def taxpayers_import(*, municipality: Municipality, path: str | Path, actor: Any
             logger.info("import phases %s", json.dumps(phases))
     except FileRefused as refused:
         _drop(TABLES)
-        _record_refusal(municipality, str(path), refused, actor)
+        _record_refusal(municipality, str(path), refused, actor, queued)
         raise
     return summary
 
 
-def _stage(source: CsvSource, file_name: str, summary: ImportSummary, width: int | None) -> bool:
+def _stage(
+    source: CsvSource,
+    file_name: str,
+    summary: ImportSummary,
+    width: int | None,
+    progress: Callable[[int], None] | None = None,
+) -> bool:
     """Parse the file into the staging table; refuse it (``FileRefused``) if any row is bad.
     True when the file has the standard layout (every row does: the header decides)."""
     pg = connection.vendor == "postgresql"
@@ -172,8 +190,12 @@ def _stage(source: CsvSource, file_name: str, summary: ImportSummary, width: int
                 copy_rows(STAGE, STAGE_COLUMNS, batch)
                 summary.rows += len(batch)
                 batch = []
+                if progress is not None:
+                    progress(summary.rows)
         copy_rows(STAGE, STAGE_COLUMNS, batch)
         summary.rows += len(batch)
+        if progress is not None:
+            progress(summary.rows)
     analyze_tables(STAGE)
     with connection.cursor() as cur:
         # whether a number repeats at all (a hash aggregate); the rows, in file order, only then
@@ -360,6 +382,8 @@ def _drop(tables: Iterable[str]) -> None:
             cur.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _record_refusal(municipality: Municipality, file_name: str, refused: FileRefused, actor: Any) -> None:
-    job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=file_name)
+def _record_refusal(
+    municipality: Municipality, file_name: str, refused: FileRefused, actor: Any, job: Job | None = None
+) -> None:
+    job = job_start(municipality=municipality, kind=JOB_KIND, actor=actor, file_name=file_name, job=job)
     job_finish(job, status=Job.Status.REFUSED, errors=[e.as_dict() for e in refused.errors[:200]])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.web import late_charge_views, views
+from choshu.web import jobs_views, late_charge_views, views
 
 app_name = "web"
 urlpatterns = [
@@ -30,4 +30,9 @@ urlpatterns = [
         {"fmt": "pdf"},
         name="disclosure-pdf",
     ),
+    path("jobs/", jobs_views.job_list, name="job-list"),
+    path("jobs/upload/", jobs_views.job_upload, name="job-upload"),
+    path("jobs/<int:pk>/", jobs_views.job_detail, name="job-detail"),
+    path("jobs/<int:pk>/status/", jobs_views.job_status, name="job-status"),
+    path("jobs/<int:pk>/rerun/", jobs_views.job_rerun, name="job-rerun"),
 ]

@@ -25,9 +25,17 @@ class Command(ChoshuCommand):
 
     def run(self, **options: Any) -> None:
         booking_date = _booking_date(options["booking_date"])
-        summary = levies_import(
-            municipality=self.municipality(options), path=options["file"], booking_date=booking_date
-        )
+        bar = self.progress_bar(options["file"], header_lines=1)
+        try:
+            summary = levies_import(
+                municipality=self.municipality(options),
+                path=options["file"],
+                booking_date=booking_date,
+                progress=bar,
+            )
+        finally:
+            if bar is not None:
+                bar.finish("")
         d = summary.as_dict()
         self.emit(
             options,

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import base64
 import secrets
+import signal
+import subprocess
+import sys
 from argparse import ArgumentParser
 from io import StringIO
 from typing import Any
@@ -29,7 +32,10 @@ DEMO_USERS = (
 
 
 class Command(ChoshuCommand):
-    help = "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、Web サーバ"
+    help = (
+        "デモ環境を用意して起動する: DB 作成、川口市(112038)、合成データ2,000人、デモ職員、"
+        "Web サーバとバックグラウンド処理のワーカー"
+    )
     uses_municipality = False
     requires_migrated_database = False  # it migrates first
 
@@ -116,6 +122,35 @@ class Command(ChoshuCommand):
     def _serve(self, host: str, port: int) -> None:
         from waitress import serve  # type: ignore[import-untyped]
 
-        self.stdout.write(f"\nhttp://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
+        # The background worker (imports uploaded from the browser) runs as a child process, with
+        # this process's environment (the same database and var directory), and stops with it.
+        worker = subprocess.Popen(  # noqa: S603 - our own interpreter and module, no shell
+            [sys.executable, "-m", "choshu.cli", "worker", "--verbosity", "0"]
+        )
+        self.stdout.write(f"\nバックグラウンド処理のワーカーを起動しました（pid {worker.pid}）")
+        self.stdout.write(f"http://{host}:{port}/ で待ち受けています（終了は Ctrl+C）")
         self.stdout.flush()
-        serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")
+        # SIGTERM ends the demo as Ctrl+C does, so that the worker is stopped with it
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        try:
+            serve(get_wsgi_application(), host=host, port=port, threads=8, ident="choshu")
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+            worker_stop(worker)
+
+
+def worker_stop(worker: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """Ctrl+C on a terminal reached the worker too (same process group): give it a moment to end by
+    itself; else SIGTERM, and a worker that does not stop in time is killed. A task cut short this way
+    is rolled back (one transaction) and its job shows as interrupted, to be re-run from its page."""
+    try:
+        worker.wait(2)
+        return
+    except subprocess.TimeoutExpired:
+        pass
+    worker.terminate()
+    try:
+        worker.wait(timeout)
+    except subprocess.TimeoutExpired:
+        worker.kill()
+        worker.wait()

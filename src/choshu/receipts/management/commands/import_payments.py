@@ -20,12 +20,19 @@ class Command(ChoshuCommand):
         parser.add_argument("file")
 
     def run(self, **options: Any) -> None:
+        bar = self.progress_bar(options["file"], header_lines=1)
         try:
             summary = payments_import(
-                municipality=self.municipality(options), channel=options["channel"], path=options["file"]
+                municipality=self.municipality(options),
+                channel=options["channel"],
+                path=options["file"],
+                progress=bar,
             )
         except StaleBalance as exc:
             raise CommandError(f"{exc}（{IMPORT_ATTEMPTS}回試行）", returncode=1) from exc
+        finally:
+            if bar is not None:
+                bar.finish("")
         d = summary.as_dict()
         self.emit(
             options,

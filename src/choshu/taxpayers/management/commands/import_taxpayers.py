@@ -15,7 +15,14 @@ class Command(ChoshuCommand):
         parser.add_argument("file")
 
     def run(self, **options: Any) -> None:
-        summary = taxpayers_import(municipality=self.municipality(options), path=options["file"])
+        bar = self.progress_bar(options["file"], header_lines=1)
+        try:
+            summary = taxpayers_import(
+                municipality=self.municipality(options), path=options["file"], progress=bar
+            )
+        finally:
+            if bar is not None:
+                bar.finish("")
         d = summary.as_dict()
         self.emit(
             options,
