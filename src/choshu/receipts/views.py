@@ -599,7 +599,7 @@ def _slips_shown(user: User, slip_nos: list[str], paid_on: date) -> tuple[list[S
         info = _slip_info(user, slip_no, paid_on) if len(slip_no) == 16 else None
         if info is None:
             errors.append(
-                f"納付番号 {slip_no} の納付書はありません（または無効です）。番号を確認してください。"
+                f"この納付番号の納付書はありません（または無効です）: {slip_no}。番号を確認してください。"
             )
         else:
             slips.append(info)

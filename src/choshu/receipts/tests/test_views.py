@@ -149,6 +149,8 @@ VIEWS: dict[str, tuple[str, str, str, str]] = {
     "counter": ("get", "receipts:counter", "", Right.COUNTER_RECEIPT),
     "counter-take": ("post", "receipts:counter", "", Right.COUNTER_RECEIPT),
     "counter-result": ("get", "receipts:counter-result", "payment", Right.COUNTER_RECEIPT),
+    "counter-close": ("get", "receipts:counter-close", "", Right.COUNTER_RECEIPT),
+    "counter-close-post": ("post", "receipts:counter-close", "", Right.COUNTER_RECEIPT),
     "receipt-pdf": ("get", "receipts:receipt-pdf", "payment", Right.COUNTER_RECEIPT),
     "payment-detail": ("get", "receipts:payment-detail", "payment", Right.TAXPAYER_VIEW),
     "payment-reverse": ("post", "receipts:payment-reverse", "payment", Right.PAYMENT_REVERSE),
