@@ -248,7 +248,8 @@ def test_a_bank_payment_is_reversed_only_through_a_request_a_second_person_appro
         request_approve(actor=staff["clerk"], request=req, decided_on=NEXT)
     request_approve(actor=staff["chief"], request=req, decided_on=NEXT)
     payment.refresh_from_db()
-    assert payment.status == PaymentStatus.REVERSED and payment.reversal_txn.booking_date == NEXT
+    assert payment.status == PaymentStatus.REVERSED and payment.reversal_txn is not None
+    assert payment.reversal_txn.booking_date == NEXT
     assert Installment.objects.get(slip_no=slip["slip_no"]).principal_outstanding == 10800
     assert payment_totals_problems() == []
 
