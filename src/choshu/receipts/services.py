@@ -527,6 +527,9 @@ def counter_receipt_take(
     return Payment.objects.get(pk=receipt.payments[0])
 
 
+OVERPAYMENT_ACCEPTED = "受け入れる"  # the request's answer to 「過誤納金として受け入れる」, as shown in 決裁
+
+
 @transaction.atomic
 def counter_backdated_request(
     *,
@@ -565,9 +568,9 @@ def counter_backdated_request(
             "paid_on": paid_on.isoformat(),
             "entered_on": entered_on.isoformat(),
             "owed": sum(s.total for s in owed),
-            "tendered": tendered,
-            "overpayment_accepted": overpayment_accepted,
-            "note": note,
+            **({"tendered": tendered} if tendered is not None else {}),
+            "overpayment_accepted": OVERPAYMENT_ACCEPTED if overpayment_accepted else "受け入れない",
+            **({"note": note} if note else {}),
         },
         required_right=Right.COUNTER_RECEIPT,
     )
@@ -585,7 +588,7 @@ def _apply_counter_backdated(req: Any, approver: Any, decided_on: date) -> None:
         booked_from=decided_on,
         note=str(p.get("note") or ""),
         tendered=p.get("tendered"),
-        overpayment_accepted=bool(p.get("overpayment_accepted")),
+        overpayment_accepted=p.get("overpayment_accepted") == OVERPAYMENT_ACCEPTED,
         approval=req,
     )
 

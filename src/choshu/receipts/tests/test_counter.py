@@ -338,3 +338,49 @@ def test_the_payment_page_lists_the_reversal_request_for_the_chief(world: World)
     assert reverse("approvals:detail", args=[req.pk]) in queue.content.decode()
     detail = _text(_signed_in(world.chief).get(reverse("approvals:detail", args=[req.pk])))
     assert "取り消される充当（期別ごと）" in detail and "本税 10,800円" in detail
+
+
+def test_an_approved_back_dated_receipt_keeps_the_confirmed_overpayment(
+    sample_city: Any, staff: dict[str, Any]
+) -> None:
+    slip = _slip_of("1002", 10800)
+    req = counter_backdated_request(
+        actor=staff["window"],
+        municipality=sample_city,
+        slip_nos=[slip],
+        amount=11000,
+        paid_on=date(2024, 5, 31),
+        entered_on=DAY,
+        reason="出張徴収",
+        overpayment_accepted=True,
+    )
+    assert req.payload["overpayment_accepted"] == "受け入れる" and "tendered" not in req.payload
+    request_approve(actor=staff["chief"], request=req, decided_on=DAY)
+    payment = Payment.objects.get(slip_no=slip)
+    assert (payment.paid_on, payment.booked_on, payment.allocated, payment.overpaid) == (
+        date(2024, 5, 31),
+        DAY,
+        10800,
+        200,
+    )
+
+
+def test_several_slips_are_taken_in_one_receipt_at_the_counter(world: World) -> None:
+    client = _signed_in(world.clerk)
+    a, b = _slip(world.city, "1001", 0), _slip(world.city, "1001", 1)
+    [owed_a, _] = slips_owed(world.city, [a, b], paid_on=timezone.localdate())
+    shown = _text(client.get(reverse("receipts:counter"), {"slip_no": [a, b]}))
+    assert "2枚の納付書を1回の領収で収納します" in shown
+    response = client.post(
+        reverse("receipts:counter"),
+        {
+            "slip_no": f"{a}\n{b}",
+            "amount": str(owed_a.total + 100),
+            "paid_on": timezone.localdate().isoformat(),
+        },
+    )
+    assert response.status_code == 302
+    receipt = CounterReceipt.objects.filter(cashier=world.clerk).latest("pk")
+    assert len(receipt.payments) == 2 and receipt.amount == owed_a.total + 100
+    result = _text(client.get(response["Location"]))
+    assert f"領収番号 {receipt.pk}" in result and "同じ領収でまとめて収納した納付書" in result
