@@ -838,7 +838,9 @@ def _receipt_data(payment: Payment, municipality: Municipality) -> ReceiptData:
     clerk = (actor.display_name or actor.username) if actor else str(payment.detail.get("clerk", ""))
     lines = [line for line in allocation_lines(payment) if line.kind == TxnKind.PAYMENT and line.installment]
     return ReceiptData(
-        receipt_no=payment.pk,
+        # The counter's receipt number (one for every slip paid with the same cash); the payment id for
+        # a payment taken before receipts had their own number.
+        receipt_no=int(payment.detail.get("receipt") or payment.pk),
         municipality_name=municipality.name,
         taxpayer_no=payment.taxpayer.taxpayer_no,
         taxpayer_name=payment.taxpayer.name,

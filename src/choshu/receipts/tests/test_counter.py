@@ -384,3 +384,18 @@ def test_several_slips_are_taken_in_one_receipt_at_the_counter(world: World) -> 
     assert len(receipt.payments) == 2 and receipt.amount == owed_a.total + 100
     result = _text(client.get(response["Location"]))
     assert f"領収番号 {receipt.pk}" in result and "同じ領収でまとめて収納した納付書" in result
+
+
+def test_the_receipt_pdf_of_each_slip_carries_the_one_receipt_number(world: World) -> None:
+    client = _signed_in(world.clerk)
+    a, b = _slip(world.city, "1001", 0), _slip(world.city, "1001", 1)
+    receipt = counter_receipt_record(
+        actor=world.clerk,
+        municipality=world.city,
+        slip_nos=[a, b],
+        amount=40000,
+        paid_on=timezone.localdate(),
+    )
+    for pk in receipt.payments:
+        pdf = client.get(reverse("receipts:receipt-pdf", args=[pk]))
+        assert pdf.status_code == 200 and f"choshu receipt {receipt.pk}".encode() in pdf.content
