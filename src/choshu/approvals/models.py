@@ -21,6 +21,8 @@ class RequestKind(models.TextChoices):
     WRITE_OFF = "write_off", "不納欠損"
     ENFORCEMENT = "enforcement", "滞納処分"
     SUSPENSE_ASSIGN = "suspense_assign", "未消込の充当先指定"
+    COUNTER_BACKDATED = "counter_backdated", "窓口収納（本日以外の領収日）"
+    PAYMENT_REVERSAL = "payment_reversal", "収納取消"
 
 
 class ApprovalStatus(models.TextChoices):

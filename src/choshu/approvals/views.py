@@ -138,6 +138,11 @@ def queue(request: HttpRequest) -> HttpResponse:
     status = _status_filter(request)
     counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
     shown = visible if status == ALL else visible.filter(status=status)
+    kind = request.GET.get("kind", "")
+    if kind in RequestKind.values:  # e.g. 収納取消 only (linked from the payment screens)
+        shown = shown.filter(kind=kind)
+    else:
+        kind = ""
     order = ("requested_at", "pk") if status == ApprovalStatus.PENDING else ("-requested_at", "-pk")
     page = Paginator(shown.order_by(*order), PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [RequestRow(request=req, changes=change_lines(req)) for req in page]
@@ -161,6 +166,8 @@ def queue(request: HttpRequest) -> HttpResponse:
         "filters": filters,
         "total": sum(counts.values()),
         "sees_all": _sees_all(user),
+        "kind": kind,
+        "kind_label": RequestKind(kind).label if kind else "",
     }
     return render(request, "approvals/queue.html", context)
 

@@ -91,20 +91,48 @@ class DailyDateForm(forms.Form):
         return timezone.localdate()
 
 
-class CounterReceiptForm(forms.Form):
-    """窓口収納: slip number, amount received and the day the cash was taken."""
+MAX_SLIPS = 10  # slips paid with one receipt
 
-    slip_no = _slip_no_field()
-    amount = YenField(label="領収金額（円）", help_text="納付書の未納額が初期表示されます。")
+
+def split_slip_nos(value: str) -> list[str]:
+    """Slip numbers as typed: one a line (or separated by spaces, commas, 、), hyphens ignored."""
+    text = _nfkc(value).replace("、", " ").replace(",", " ").replace("-", "")
+    return [part for part in text.split() if part]
+
+
+class CounterReceiptForm(forms.Form):
+    """窓口収納: the slips (one or several), the amount received, お預かり, and the 領収日 (today; another
+    day needs a reason and a chief's approval). An overpayment needs ``accept_overpayment``."""
+
+    slip_no = forms.CharField(
+        label="納付番号",
+        max_length=400,
+        help_text="納付書に印字された16桁の番号。複数の納付書をまとめて収納するときは1行に1つ（上から順に充当）",
+        error_messages={"required": "納付番号を入力してください。"},
+        widget=forms.Textarea(attrs={"rows": 2, "inputmode": "numeric", "autocomplete": "off"}),
+    )
+    amount = YenField(
+        label="領収金額（円）", help_text="納付書の本税＋延滞金（領収日現在）が初期表示されます。"
+    )
+    tendered = YenField(label="お預かり（円）", required=False, help_text="お釣りの計算に使います（任意）。")
     paid_on = forms.DateField(
         label="領収日",
         input_formats=["%Y-%m-%d"],
+        help_text="本日以外の日付は、理由を入力して決裁（承認）を受けてから収納されます。",
         error_messages={
             "required": "領収日を入力してください。",
             "invalid": "領収日は YYYY-MM-DD の形で入力してください。",
         },
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
+    backdate_reason = forms.CharField(
+        label="本日以外の領収日とする理由",
+        max_length=300,
+        required=False,
+        help_text="例: 出張徴収で受領した現金を本日持ち帰ったため",
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+    )
+    accept_overpayment = forms.BooleanField(label="過誤納金として受け入れる", required=False)
     note = forms.CharField(
         label="メモ（任意）",
         max_length=200,
@@ -114,13 +142,60 @@ class CounterReceiptForm(forms.Form):
     token = forms.CharField(widget=forms.HiddenInput, required=False, max_length=64)
 
     def clean_slip_no(self) -> str:
-        return _clean_slip_no(self.cleaned_data["slip_no"], exact=True)
+        slip_nos = [_clean_slip_no(v, exact=True) for v in split_slip_nos(self.cleaned_data["slip_no"])]
+        if not slip_nos:
+            raise forms.ValidationError("納付番号を入力してください。")
+        if len(slip_nos) > MAX_SLIPS:
+            raise forms.ValidationError(f"一度に収納できる納付書は{MAX_SLIPS}枚までです。")
+        if len(set(slip_nos)) != len(slip_nos):
+            raise forms.ValidationError("同じ納付番号が2回入力されています。")
+        return " ".join(slip_nos)
 
     def clean_paid_on(self) -> date:
         paid_on: date = self.cleaned_data["paid_on"]
         if paid_on > timezone.localdate():
             raise forms.ValidationError("領収日に未来の日付は指定できません。")
         return paid_on
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        paid_on = cleaned.get("paid_on")
+        cleaned["backdate_reason"] = (cleaned.get("backdate_reason") or "").strip()
+        if paid_on is not None and paid_on != timezone.localdate() and not cleaned["backdate_reason"]:
+            self.add_error(
+                "backdate_reason",
+                "領収日が本日以外の場合は理由を入力してください（所属長の決裁後に収納されます）。",
+            )
+        tendered, amount = cleaned.get("tendered"), cleaned.get("amount")
+        if tendered is not None and amount is not None and tendered < amount:
+            self.add_error("tendered", "お預かり金額が領収金額より少なくなっています。")
+        return cleaned
+
+    def slip_nos(self) -> list[str]:
+        return str(self.cleaned_data["slip_no"]).split()
+
+
+class CashierCloseForm(forms.Form):
+    """日計締め: the cash counted in the drawer; a difference needs its reason."""
+
+    counted = YenField(
+        label="現金実査額（円）",
+        min_value=0,
+        help_text="レジの現金を数えた金額（釣銭準備金を除く）",
+        error_messages={
+            "required": "現金実査額を入力してください。",
+            "invalid": "金額は円単位の整数で入力してください（例: 10800）。",
+            "min_value": "金額は0円以上で入力してください。",
+            "max_value": "金額が大きすぎます。入力を確認してください。",
+        },
+    )
+    reason = forms.CharField(
+        label="過不足の理由",
+        max_length=300,
+        required=False,
+        help_text="現金実査額と領収金額の合計が一致しない場合は必須",
+        widget=forms.Textarea(attrs={"rows": 2, "autocomplete": "off"}),
+    )
 
 
 class SlipLookupForm(forms.Form):
@@ -139,7 +214,7 @@ class SlipLookupForm(forms.Form):
 
 
 class ReversalForm(forms.Form):
-    """収納取消: the reason is required and kept in the ledger memo and the audit log."""
+    """収納取消の申請: the reason is required; it is kept in the 決裁, the ledger memo and the audit log."""
 
     reason = _reason("取消理由", "例: 金融機関からの誤送金の連絡、不渡り、別人の納付書で入金")
 

@@ -217,3 +217,60 @@ class SuspenseItem(models.Model):
 
     def __str__(self) -> str:
         return f"未消込 {self.amount}円 ({self.get_reason_display()})"
+
+
+class CounterReceipt(models.Model):
+    """領収 at the counter: one receipt number, one cash amount, one or more slips.
+
+    Each slip's share is a ``Payment`` of its own (``payments``: their ids, in slip order), decided by the
+    payment engine like any other. ``paid_on`` is the legal 領収日; ``booked_on`` the 日計日 — the cashier's
+    first open day (a receipt for a day the cashier has closed is booked on the next open day)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    paid_on = models.DateField("領収日")
+    booked_on = models.DateField("日計日")
+    amount = models.BigIntegerField("領収金額")
+    tendered = models.BigIntegerField("お預かり", default=0)
+    change = models.BigIntegerField("お釣り", default=0)
+    payments = models.JSONField("収納", default=list)
+    # The 決裁 that allowed a 領収日 other than the day the receipt was entered.
+    approval = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "窓口領収"
+        indexes = [
+            models.Index(fields=["municipality", "cashier", "booked_on"], name="counter_receipt_day_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"領収番号 {self.pk} {self.amount}円"
+
+
+class CashierDay(models.Model):
+    """日計締め（レジ締め）: one cashier's day, closed. The cash counted against the receipts booked on
+    the day; a difference is recorded with its reason. A closed day takes no more receipts."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    cashier = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField("日計日")
+    receipts = models.PositiveIntegerField("領収件数", default=0)
+    amount = models.BigIntegerField("領収金額合計", default=0)
+    tendered = models.BigIntegerField("お預かり合計", default=0)
+    change = models.BigIntegerField("お釣り合計", default=0)
+    counted = models.BigIntegerField("現金実査額")
+    difference = models.BigIntegerField("過不足", default=0)
+    reason = models.CharField("過不足の理由", max_length=300, blank=True)
+    closed_at = models.DateTimeField("締め日時")
+
+    class Meta:
+        verbose_name = "日計締め"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "cashier", "day"], name="cashier_day_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"日計締め {self.day} {self.cashier_id}"

@@ -21,16 +21,18 @@ import logging
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Count, Min, Sum
 from django.utils import timezone
 
 from choshu.accounts.permissions import Right, has_right
-from choshu.approvals.models import RequestKind
+from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.approvals.services import request_create
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
@@ -38,6 +40,7 @@ from choshu.core.bulk import IdDrawer
 from choshu.core.models import Job, Municipality
 from choshu.core.services import file_already_imported, job_finish, job_start
 from choshu.formats.csvfile import read_bytes
+from choshu.formats.display import wareki, yen
 from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.payments import (
     ChannelSettings,
@@ -47,7 +50,8 @@ from choshu.formats.payments import (
     stream_payment_file,
 )
 from choshu.levies.ledger import Leg, Posting, StaleBalance, post_many
-from choshu.levies.models import Account, Component, TxnKind
+from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
+from choshu.levies.tax_items import tax_item_name
 from choshu.levies.verify import payment_totals_problems  # noqa: F401  (re-exported: receipts' own check)
 from choshu.receipts.engine import (
     ENGINE_ACCOUNTS,
@@ -58,7 +62,9 @@ from choshu.receipts.engine import (
 )
 from choshu.receipts.models import (
     IMPORT_JOB_KIND,
+    CashierDay,
     Channel,
+    CounterReceipt,
     Payment,
     PaymentStatus,
     SuspenseItem,
@@ -273,37 +279,182 @@ def payment_reverse_post(
 # --- staff actions: counter receipts, reversals, the suspense queue -------------------------------------
 
 
-@transaction.atomic
-def counter_receipt_take(
-    *, actor: Any, municipality: Municipality, slip_no: str, amount: int, paid_on: date, note: str = ""
-) -> Payment:
-    """窓口収納: cash taken at the counter against a slip (an installment's or a combined one).
+@dataclass(frozen=True)
+class SlipOwed:
+    """What one slip owes as of a 領収日: 本税 (with any fee) and 延滞金, as the engine would place them."""
 
-    Reconciled exactly like an imported payment (same allocation, overpayment and suspense rules);
-    the legal and booking dates are the day the cash was taken.
-    """
+    slip_no: str
+    target: SlipTarget
+    principal: int
+    late_charge: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.late_charge
+
+
+def slips_owed(municipality: Municipality, slip_nos: Sequence[str], *, paid_on: date) -> list[SlipOwed]:
+    """The slips in the order given, each with what it owes on ``paid_on`` (``owed_on_slip`` +
+    ``rules.reconcile.late_charge_owed``: the 延滞金 the engine computes for a payment of that day).
+
+    Refuses an unknown or cancelled slip, the same slip twice, and slips sharing an installment."""
+    if not slip_nos:
+        raise ValidationError("納付番号を入力してください")
+    if len(set(slip_nos)) != len(slip_nos):
+        raise ValidationError("同じ納付番号が2回入力されています")
+    targets = slip_targets(municipality, slip_nos)
+    seen: set[int] = set()
+    out = []
+    for slip_no in slip_nos:
+        target = targets.get(slip_no)
+        if target is None or target.cancelled or target.taxpayer_id is None:
+            raise ValidationError(f"この納付番号の納付書はありません（または無効です）: {slip_no}")
+        ids = {i.pk for i in target.installments}
+        if ids & seen:
+            raise ValidationError(f"納付番号 {slip_no} は、ほかの納付書と同じ期別を含んでいます")
+        seen |= ids
+        owed = owed_on_slip(target, paid_on=paid_on)
+        out.append(
+            SlipOwed(
+                slip_no=slip_no,
+                target=target,
+                principal=sum(
+                    max(0, o.principal_outstanding) + o.dunning_fee + o.enforcement_cost for o in owed
+                ),
+                late_charge=sum(rr.late_charge_owed(o, paid_on) for o in owed),
+            )
+        )
+    return out
+
+
+def split_amount(amount: int, owed: Sequence[SlipOwed]) -> list[int]:
+    """One cash amount over several slips, in the order given: each slip up to what it owes, the last
+    one the rest (an overpayment, when the amount is more than every slip owes)."""
+    shares, rest = [], amount
+    for k, slip in enumerate(owed):
+        share = rest if k == len(owed) - 1 else min(rest, slip.total)
+        if share <= 0:
+            raise ValidationError(
+                f"領収金額が不足しています。{k + 1}枚目の納付書（{slip.slip_no}）に充てる金額がありません。"
+                "納付書を外すか、金額を確認してください"
+            )
+        shares.append(share)
+        rest -= share
+    return shares
+
+
+def _check_levied_by(owed: Sequence[SlipOwed], paid_on: date) -> None:
+    """A 領収日 before the levy exists (its 調定日, the booking date of its levy transaction) is refused."""
+    ids = [i.pk for s in owed for i in s.target.installments]
+    first = (
+        LedgerEntry.objects.filter(installment_id__in=ids, account=Account.RECEIVABLE, txn__kind=TxnKind.LEVY)
+        .values("installment_id")
+        .annotate(levied_on=Min("txn__booking_date"))
+    )
+    for row in first:
+        if paid_on < row["levied_on"]:
+            raise ValidationError(
+                f"領収日（{wareki(paid_on)}）は調定日（{wareki(row['levied_on'])}）より前です。"
+                "調定前の税には収納できません。領収日を確認してください"
+            )
+
+
+def _check_counter(actor: Any, municipality: Municipality, amount: Any) -> None:
     if not has_right(actor, Right.COUNTER_RECEIPT) or actor.municipality_id != municipality.pk:
         raise PermissionDenied("窓口収納の権限がありません")
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationError("金額は1円以上の整数で入力してください")
-    target = slip_targets(municipality, [slip_no]).get(slip_no)
-    if target is None or target.cancelled:
-        raise ValidationError("この納付番号の納付書はありません（または無効です）")
-    seq = Payment.objects.filter(municipality=municipality, channel=Channel.COUNTER).count() + 1
-    rec = PaymentRecord(
-        line=1,
-        channel=Channel.COUNTER,
-        kind=RecordKind.FINAL,
-        reference=f"counter:{paid_on.isoformat()}:{actor.pk}:{seq}:{timezone.now().timestamp():.6f}",
-        slip_no=slip_no,
-        confirmation_no="",
-        tax_item="",
-        amount=amount,
-        paid_on=paid_on,
-        booked_on=paid_on,
-        detail={"clerk": actor.username, "note": note},
+
+
+def _check_receipt(
+    owed: Sequence[SlipOwed], *, amount: int, paid_on: date, tendered: int | None, overpayment_accepted: bool
+) -> None:
+    _check_levied_by(owed, paid_on)
+    total = sum(s.total for s in owed)
+    if amount > total and not overpayment_accepted:
+        raise ValidationError(
+            f"領収金額 {yen(amount)}円 は納付額の合計 {yen(total)}円 を {yen(amount - total)}円 超えています。"
+            "超える分を過誤納金として受け入れる場合は「過誤納金として受け入れる」を確認してください",
+            code="overpayment",
+        )
+    if tendered is not None and tendered < amount:
+        raise ValidationError("お預かり金額が領収金額より少なくなっています")
+    split_amount(amount, owed)
+
+
+def cashier_open_day(*, municipality: Municipality, cashier: Any, on: date) -> date:
+    """The cashier's first day on or after ``on`` that is not closed (日計締め)."""
+    closed = set(
+        CashierDay.objects.filter(municipality=municipality, cashier=cashier, day__gte=on).values_list(
+            "day", flat=True
+        )
     )
-    # The same engine as every import: one record, decided by rules.reconcile.
+    day = on
+    while day in closed:
+        day += timedelta(days=1)
+    return day
+
+
+def _lock_cashier(cashier: Any) -> None:
+    """Receipts and the day's close of one cashier serialise on the cashier's user row."""
+    list(get_user_model().objects.select_for_update().filter(pk=cashier.pk).values_list("pk", flat=True))
+
+
+def _record_receipt(
+    *,
+    actor: Any,
+    municipality: Municipality,
+    slip_nos: Sequence[str],
+    amount: int,
+    paid_on: date,
+    booked_from: date,
+    note: str,
+    tendered: int | None,
+    overpayment_accepted: bool,
+    approval: Any = None,
+) -> CounterReceipt:
+    """Write one receipt: a payment per slip, each decided by the engine, booked on the open day."""
+    _lock_cashier(actor)
+    owed = slips_owed(municipality, slip_nos, paid_on=paid_on)
+    _check_receipt(
+        owed, amount=amount, paid_on=paid_on, tendered=tendered, overpayment_accepted=overpayment_accepted
+    )
+    shares = split_amount(amount, owed)
+    booked_on = cashier_open_day(municipality=municipality, cashier=actor, on=booked_from)
+    tendered = amount if tendered is None else tendered
+    receipt = CounterReceipt.objects.create(
+        municipality=municipality,
+        cashier=actor,
+        paid_on=paid_on,
+        booked_on=booked_on,
+        amount=amount,
+        tendered=tendered,
+        change=tendered - amount,
+        approval=approval,
+    )
+    records = [
+        PaymentRecord(
+            line=k + 1,
+            channel=Channel.COUNTER,
+            kind=RecordKind.FINAL,
+            reference=f"counter:{receipt.pk}:{k + 1}",
+            slip_no=slip.slip_no,
+            confirmation_no="",
+            tax_item="",
+            amount=share,
+            paid_on=paid_on,
+            booked_on=booked_on,
+            detail={
+                "clerk": actor.username,
+                "note": note,
+                "receipt": str(receipt.pk),
+                **({"overpayment_confirmed": "1"} if overpayment_accepted else {}),
+                **({"approval": str(approval.pk)} if approval is not None else {}),
+            },
+        )
+        for k, (slip, share) in enumerate(zip(owed, shares, strict=True))
+    ]
+    # The same engine as every import: the records are decided by rules.reconcile.
     try:
         with PaymentEngine(
             municipality_id=municipality.pk,
@@ -314,23 +465,218 @@ def counter_receipt_take(
             now=timezone.now(),
             keep_payment_ids=True,
         ) as engine:
-            engine.add([rec])
+            engine.add(records)
             out = engine.run()
     except StaleBalance as exc:
         raise ValidationError(str(exc)) from exc
     if out.errors:
         raise ValidationError(out.errors[0][2])
-    payment = Payment.objects.get(pk=out.payment_ids[0])
+    receipt.payments = list(out.payment_ids)
+    receipt.save(update_fields=["payments"])
     audit_record(
         kind=AuditKind.CHANGE,
         function="窓口収納",
         municipality=municipality,
         user=actor,
         subject_type=AuditSubjectType.TAXPAYER,
-        subject_ids=[target.taxpayer_id] if target.taxpayer_id else [],
-        detail={"payment": payment.pk, "slip_no": slip_no, "amount": amount, "paid_on": paid_on.isoformat()},
+        subject_ids=sorted({s.target.taxpayer_id for s in owed if s.target.taxpayer_id}),
+        detail={
+            "receipt": receipt.pk,
+            "payments": receipt.payments,
+            "slip_nos": list(slip_nos),
+            "amount": amount,
+            "paid_on": paid_on.isoformat(),
+            "booked_on": booked_on.isoformat(),
+            "overpayment_accepted": overpayment_accepted,
+            "approval": approval.pk if approval is not None else None,
+        },
     )
-    return payment
+    return receipt
+
+
+@transaction.atomic
+def counter_receipt_record(
+    *,
+    actor: Any,
+    municipality: Municipality,
+    slip_nos: Sequence[str],
+    amount: int,
+    paid_on: date,
+    entered_on: date | None = None,
+    note: str = "",
+    tendered: int | None = None,
+    overpayment_accepted: bool = False,
+) -> CounterReceipt:
+    """窓口収納: cash taken at the counter against one or more slips (one receipt number).
+
+    ``entered_on`` is the day the receipt is entered (the screen passes today; not given = ``paid_on``).
+    The 領収日 must be that day: another date goes through ``counter_backdated_request`` (決裁).
+    The amount is split over the slips in order (``split_amount``); each slip's share is reconciled
+    exactly like an imported payment. More than every slip owes is refused unless
+    ``overpayment_accepted`` (the excess becomes 過誤納金 on the last slip, as the engine books it). The
+    receipt is booked on the cashier's first open day from ``entered_on`` (日計締め)."""
+    _check_counter(actor, municipality, amount)
+    entered_on = entered_on or paid_on
+    if paid_on != entered_on:
+        raise ValidationError("領収日が本日以外の収納は、理由を入力して決裁を申請してください")
+    return _record_receipt(
+        actor=actor,
+        municipality=municipality,
+        slip_nos=slip_nos,
+        amount=amount,
+        paid_on=paid_on,
+        booked_from=entered_on,
+        note=note,
+        tendered=tendered,
+        overpayment_accepted=overpayment_accepted,
+    )
+
+
+@transaction.atomic
+def counter_receipt_take(
+    *,
+    actor: Any,
+    municipality: Municipality,
+    slip_no: str,
+    amount: int,
+    paid_on: date,
+    note: str = "",
+    overpayment_accepted: bool = False,
+) -> Payment:
+    """One slip, entered on its 領収日 (``counter_receipt_record``): the slip's payment."""
+    receipt = counter_receipt_record(
+        actor=actor,
+        municipality=municipality,
+        slip_nos=[slip_no],
+        amount=amount,
+        paid_on=paid_on,
+        note=note,
+        overpayment_accepted=overpayment_accepted,
+    )
+    return Payment.objects.get(pk=receipt.payments[0])
+
+
+OVERPAYMENT_ACCEPTED = "受け入れる"  # the request's answer to 「過誤納金として受け入れる」, as shown in 決裁
+
+
+@transaction.atomic
+def counter_backdated_request(
+    *,
+    actor: Any,
+    municipality: Municipality,
+    slip_nos: Sequence[str],
+    amount: int,
+    paid_on: date,
+    entered_on: date,
+    reason: str,
+    note: str = "",
+    tendered: int | None = None,
+    overpayment_accepted: bool = False,
+) -> Any:
+    """A receipt with a 領収日 other than today: checked now, written only when a chief approves (決裁).
+
+    On approval it keeps its 領収日 (the 延滞金 stops that day) and is booked on the requester's first
+    open day from the approval day, so no closed 日計 ever changes."""
+    _check_counter(actor, municipality, amount)
+    if paid_on > entered_on:
+        raise ValidationError("領収日に未来の日付は指定できません")
+    if paid_on == entered_on:
+        raise ValidationError("領収日が本日の収納は決裁なしで登録できます")
+    owed = slips_owed(municipality, slip_nos, paid_on=paid_on)
+    _check_receipt(
+        owed, amount=amount, paid_on=paid_on, tendered=tendered, overpayment_accepted=overpayment_accepted
+    )
+    return request_create(
+        actor=actor,
+        kind=RequestKind.COUNTER_BACKDATED,
+        reason=reason,
+        taxpayer=Taxpayer.objects.get(pk=int(owed[0].target.taxpayer_id or 0)),
+        payload={
+            "slip_nos": " ".join(slip_nos),
+            "amount": amount,
+            "paid_on": paid_on.isoformat(),
+            "entered_on": entered_on.isoformat(),
+            "owed": sum(s.total for s in owed),
+            **({"tendered": tendered} if tendered is not None else {}),
+            "overpayment_accepted": OVERPAYMENT_ACCEPTED if overpayment_accepted else "受け入れない",
+            **({"note": note} if note else {}),
+        },
+        required_right=Right.COUNTER_RECEIPT,
+    )
+
+
+def _apply_counter_backdated(req: Any, approver: Any, decided_on: date) -> None:
+    """Approved: the receipt is written with its own 領収日, booked from the approval day."""
+    p = req.payload
+    _record_receipt(
+        actor=req.requested_by,
+        municipality=req.municipality,
+        slip_nos=str(p["slip_nos"]).split(),
+        amount=int(p["amount"]),
+        paid_on=date.fromisoformat(p["paid_on"]),
+        booked_from=decided_on,
+        note=str(p.get("note") or ""),
+        tendered=p.get("tendered"),
+        overpayment_accepted=p.get("overpayment_accepted") == OVERPAYMENT_ACCEPTED,
+        approval=req,
+    )
+
+
+def cashier_day_totals(*, municipality: Municipality, cashier: Any, day: date) -> dict[str, int]:
+    """The cashier's receipts booked on ``day``: count, amount, お預かり and お釣り."""
+    totals = CounterReceipt.objects.filter(
+        municipality=municipality, cashier=cashier, booked_on=day
+    ).aggregate(receipts=Count("pk"), amount=Sum("amount"), tendered=Sum("tendered"), change=Sum("change"))
+    return {k: int(v or 0) for k, v in totals.items()}
+
+
+@transaction.atomic
+def cashier_day_close(
+    *, actor: Any, municipality: Municipality, day: date, counted: int, reason: str, today: date
+) -> CashierDay:
+    """日計締め（レジ締め）: the cash counted against the day's receipts; a difference needs a reason.
+
+    After it, the cashier's receipts are booked on the next open day (``cashier_open_day``)."""
+    if not has_right(actor, Right.COUNTER_RECEIPT) or actor.municipality_id != municipality.pk:
+        raise PermissionDenied("窓口収納の権限がありません")
+    if day > today:
+        raise ValidationError("未来の日は締められません")
+    if not isinstance(counted, int) or isinstance(counted, bool) or counted < 0:
+        raise ValidationError("現金実査額は0円以上の整数で入力してください")
+    _lock_cashier(actor)
+    if CashierDay.objects.filter(municipality=municipality, cashier=actor, day=day).exists():
+        raise ValidationError(f"{wareki(day)}の日計は締め済みです")
+    totals = cashier_day_totals(municipality=municipality, cashier=actor, day=day)
+    difference = counted - totals["amount"]
+    if difference and not reason.strip():
+        raise ValidationError(f"現金に過不足（{yen(difference)}円）があります。理由を入力してください")
+    closed = CashierDay.objects.create(
+        municipality=municipality,
+        cashier=actor,
+        day=day,
+        receipts=totals["receipts"],
+        amount=totals["amount"],
+        tendered=totals["tendered"],
+        change=totals["change"],
+        counted=counted,
+        difference=difference,
+        reason=reason.strip(),
+        closed_at=timezone.now(),
+    )
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function="日計締め",
+        municipality=municipality,
+        user=actor,
+        detail={
+            "day": day.isoformat(),
+            **totals,
+            "counted": counted,
+            "difference": difference,
+            "reason": reason,
+        },
+    )
+    return closed
 
 
 @transaction.atomic
@@ -356,6 +702,119 @@ def payment_reverse(*, actor: Any, payment: Payment, reason: str, on: date) -> P
         detail={"payment": payment.pk, "amount": payment.amount, "reason": reason},
     )
     return payment
+
+
+def reversal_effects(payment: Payment) -> list[str]:
+    """What a reversal of ``payment`` undoes, one line per 期別 (本税・延滞金) and for 過誤納金・未消込."""
+    if payment.txn_id is None:
+        return []
+    rows = (
+        LedgerEntry.objects.filter(txn_id=payment.txn_id)
+        .exclude(account=Account.CASH)
+        .values("installment_id", "account")
+        .annotate(total=Sum("amount"))
+    )
+    per: dict[int | None, dict[str, int]] = {}
+    for row in rows:
+        key = (
+            row["installment_id"]
+            if row["account"] in (Account.RECEIVABLE, Account.LATE_CHARGE_INCOME)
+            else None
+        )
+        per.setdefault(key, {}).setdefault(row["account"], 0)
+        per[key][row["account"]] -= int(row["total"])
+    names = {
+        i.pk: f"{i.levy.levy_year}年度 {tax_item_name(i.municipality_id, i.levy.tax_item)} "
+        f"通知書番号{i.levy.notice_no} 第{i.installment_no}期"
+        for i in Installment.objects.filter(pk__in=[k for k in per if k is not None]).select_related("levy")
+    }
+    lines = [
+        f"{names.get(k, k)}：本税 {yen(v.get(Account.RECEIVABLE, 0))}円・延滞金 "
+        f"{yen(v.get(Account.LATE_CHARGE_INCOME, 0))}円"
+        for k, v in per.items()
+        if k is not None
+    ]
+    other = per.get(None, {})
+    if other.get(Account.OVERPAYMENT):
+        lines.append(f"過誤納金 {yen(other[Account.OVERPAYMENT])}円")
+    if other.get(Account.SUSPENSE):
+        lines.append(f"未消込 {yen(other[Account.SUSPENSE])}円")
+    return lines
+
+
+REVERSIBLE = (PaymentStatus.POSTED, PaymentStatus.SUSPENSE)
+
+
+def pending_reversal(payment: Payment) -> Any:
+    """The reversal of ``payment`` waiting for 決裁, if any."""
+    return (
+        ChangeRequest.objects.filter(
+            municipality_id=payment.municipality_id,
+            kind=RequestKind.PAYMENT_REVERSAL,
+            status=ApprovalStatus.PENDING,
+            payload__payment=payment.pk,
+        )
+        .defer("secret")
+        .first()
+    )
+
+
+@transaction.atomic
+def payment_reverse_request(*, actor: Any, payment: Payment, reason: str) -> Any:
+    """収納取消の申請 (any channel: counter, bank, conveni, eLTAX): nothing changes until a second person
+    with the approval right approves it; then the exact negation is booked on the approval day."""
+    if not has_right(actor, Right.PAYMENT_REVERSE) or actor.municipality_id != payment.municipality_id:
+        raise PermissionDenied("収納を取り消す権限がありません")
+    payment = Payment.objects.select_for_update().get(pk=payment.pk)
+    if payment.status not in REVERSIBLE:
+        raise ValidationError(f"この収納は「{payment.get_status_display()}」のため取り消せません")
+    if not reason.strip():
+        raise ValidationError("取消理由を入力してください")
+    pending = pending_reversal(payment)
+    if pending is not None:
+        raise ValidationError(f"この収納の取消は既に申請されています（申請 #{pending.pk}）")
+    taxpayer = Taxpayer.objects.filter(pk=payment.taxpayer_id).first() if payment.taxpayer_id else None
+    return request_create(
+        actor=actor,
+        kind=RequestKind.PAYMENT_REVERSAL,
+        reason=reason,
+        taxpayer=taxpayer,
+        payload={
+            "payment": payment.pk,
+            "channel": payment.get_channel_display(),
+            "amount": payment.amount,
+            "paid_on": payment.paid_on.isoformat(),
+            "slip_no": payment.slip_no,
+            "undo": " ／ ".join(reversal_effects(payment)),
+        },
+        required_right=Right.PAYMENT_REVERSE,
+    )
+
+
+def _apply_payment_reversal(req: Any, approver: Any, decided_on: date) -> None:
+    """Approved: the payment's exact negation, booked on the approval day; late charges re-open."""
+    payment = Payment.objects.select_for_update().get(
+        pk=req.payload["payment"], municipality=req.municipality
+    )
+    if payment.status not in REVERSIBLE:
+        raise ValidationError(f"この収納は「{payment.get_status_display()}」のため取り消せません")
+    payment_reverse_post(
+        payment,
+        legal_date=payment.paid_on,
+        booking_date=decided_on,
+        actor=approver,
+        job=None,
+        reason=f"{req.reason}（決裁#{req.pk}）",
+    )
+    audit_record(
+        kind=AuditKind.CHANGE,
+        function="収納取消",
+        municipality=req.municipality,
+        user=approver,
+        subject_type=AuditSubjectType.TAXPAYER,
+        subject_ids=[payment.taxpayer_id] if payment.taxpayer_id else [],
+        detail={"payment": payment.pk, "amount": payment.amount, "request": req.pk, "reason": req.reason},
+    )
 
 
 @transaction.atomic
@@ -507,3 +966,20 @@ def legs_of(decision: rr.Decision) -> list[Leg]:
             )
         )
     return legs
+
+
+REQUEST_LABELS = {
+    "slip_nos": "納付番号",
+    "amount": "領収金額（円）",
+    "paid_on": "領収日",
+    "entered_on": "入力日",
+    "owed": "領収日現在の納付額（本税＋延滞金、円）",
+    "tendered": "お預かり（円）",
+    "overpayment_accepted": "過誤納金として受け入れる",
+    "note": "メモ",
+    "payment": "収納番号",
+    "channel": "収納経路",
+    "slip_no": "納付番号",
+    "undo": "取り消される充当（期別ごと）",
+}
+"""Screen names of the attributes of the counter's two requests (決裁の画面)."""

@@ -12,6 +12,7 @@ urlpatterns = [
     path("suspense/<int:pk>/refund/", views.suspense_refund, name="suspense-refund"),
     path("counter/", views.counter, name="counter"),
     path("counter/<int:pk>/", views.counter_result, name="counter-result"),
+    path("counter/close/", views.counter_close, name="counter-close"),
     path("payments/<int:pk>/", views.payment_detail, name="payment-detail"),
     path("payments/<int:pk>/reverse/", views.payment_reverse_view, name="payment-reverse"),
     path("payments/<int:pk>/receipt.pdf", views.receipt_pdf, name="receipt-pdf"),

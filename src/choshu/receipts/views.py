@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -23,6 +22,7 @@ from django.db import transaction
 from django.db.models import Count, Q, QuerySet, Sum
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import content_disposition_header
 from django.views.decorators.cache import never_cache
@@ -35,6 +35,7 @@ from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
 from choshu.core.models import Municipality
+from choshu.formats.display import wareki, yen
 from choshu.levies.models import (
     Account,
     Component,
@@ -44,7 +45,9 @@ from choshu.levies.models import (
 )
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.forms import (
+    MAX_SLIPS,
     CandidateSearchForm,
+    CashierCloseForm,
     CounterReceiptForm,
     DailyDateForm,
     ReversalForm,
@@ -52,17 +55,34 @@ from choshu.receipts.forms import (
     SuspenseAssignForm,
     SuspenseFilterForm,
     SuspenseRefundForm,
+    split_slip_nos,
 )
-from choshu.receipts.models import Channel, Payment, PaymentSlip, PaymentStatus, SuspenseItem, SuspenseStatus
+from choshu.receipts.models import (
+    CashierDay,
+    Channel,
+    CounterReceipt,
+    Payment,
+    PaymentSlip,
+    PaymentStatus,
+    SuspenseItem,
+    SuspenseStatus,
+)
 from choshu.receipts.receipt_pdf import ReceiptData, ReceiptLine, render_receipt
 from choshu.receipts.selectors import YEAR_CLASS, DailyRow, daily_totals, daily_totals_csv
 from choshu.receipts.services import (
-    counter_receipt_take,
-    payment_reverse,
+    cashier_day_close,
+    cashier_day_totals,
+    cashier_open_day,
+    counter_backdated_request,
+    counter_receipt_record,
+    owed_on_slip,
+    payment_reverse_request,
+    pending_reversal,
     suspense_assign_request,
     suspense_mark_refund,
 )
 from choshu.receipts.slips import SlipView, slip_targets, taxpayer_slips
+from choshu.rules.reconcile import late_charge_owed
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.selectors import SearchQuery, taxpayer_get_for_user, taxpayer_search
 
@@ -134,15 +154,27 @@ def daily(request: HttpRequest) -> HttpResponse:
     """日計表: per channel × tax item × 現年/滞繰, what was booked on the day (no personal data)."""
     form = DailyDateForm(request.GET or None)
     day = form.day()
-    totals = daily_totals(municipality=_municipality(staff_user(request)), booked_on=day)
+    municipality = _municipality(staff_user(request))
+    totals = daily_totals(municipality=municipality, booked_on=day)
+    groups = _by_channel(totals.rows)
+    closes = list(
+        CashierDay.objects.filter(municipality=municipality, day=day).select_related("cashier").order_by("pk")
+    )
+    counter_amount = sum(g.amount for g in groups if g.channel_name == Channel.COUNTER.label)
+    closes_amount = sum(c.amount for c in closes)
     context = {
+        "closes": closes,
+        "closes_receipts": sum(c.receipts for c in closes),
+        "closes_amount": closes_amount,
+        "counter_amount": counter_amount,
+        "counter_agrees": counter_amount == closes_amount,
         "form": form,
         "day": day,
         "previous": day - timedelta(days=1),
         "next": day + timedelta(days=1),
         "is_today": day >= timezone.localdate(),
         "totals": totals,
-        "groups": _by_channel(totals.rows),
+        "groups": groups,
     }
     return render(request, "receipts/daily.html", context)
 
@@ -398,39 +430,87 @@ def suspense_refund(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @dataclass(frozen=True)
+class InstallmentOwed:
+    """One 期別 of a slip with what it owes as of the 領収日: 本税 · 延滞金 · 合計."""
+
+    installment: Installment
+    principal: int
+    late_charge: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.late_charge
+
+
+@dataclass(frozen=True)
 class SlipInfo:
-    """The slip the clerk is about to take cash for: its person, installments and outstanding amount."""
+    """A slip the clerk is about to take cash for: its person, 期別 and what it owes on the 領収日."""
 
     slip_no: str
     taxpayer: Taxpayer
-    installments: list[Installment]
-    outstanding: int
+    installments: list[InstallmentOwed]
     combined: bool
 
+    @property
+    def principal(self) -> int:
+        return sum(i.principal for i in self.installments)
 
-def _slip_info(user: User, slip_no: str) -> SlipInfo | None:
+    @property
+    def late_charge(self) -> int:
+        return sum(i.late_charge for i in self.installments)
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.late_charge
+
+    @property
+    def outstanding(self) -> int:
+        return self.principal
+
+
+def _slip_info(user: User, slip_no: str, paid_on: date) -> SlipInfo | None:
     target = slip_targets(_municipality(user), [slip_no]).get(slip_no)
     if target is None or target.cancelled or target.taxpayer_id is None:
         return None
     taxpayer = taxpayer_get_for_user(user=user, pk=target.taxpayer_id, right=Right.COUNTER_RECEIPT)
+    owed = {o.installment_id: o for o in owed_on_slip(target, paid_on=paid_on)}
     installments = (  # ``slip_targets`` gives light rows; the page shows 税目・年度・通知書番号 too
-        Installment.objects.filter(
-            municipality=taxpayer.municipality_id, pk__in=[i.pk for i in target.installments]
-        )
+        Installment.objects.filter(municipality=taxpayer.municipality_id, pk__in=list(owed))
         .select_related("levy")
         .order_by("due_date", "pk")
     )
     return SlipInfo(
         slip_no=slip_no,
         taxpayer=taxpayer,
-        installments=list(installments),
-        outstanding=sum(max(0, i.principal_outstanding) for i in target.installments),
+        installments=[
+            InstallmentOwed(
+                installment=i,
+                principal=max(0, owed[i.pk].principal_outstanding),
+                late_charge=late_charge_owed(owed[i.pk], paid_on),
+            )
+            for i in installments
+        ],
         combined=target.combined is not None,
     )
 
 
-def _lookup_slips(request: HttpRequest, user: User) -> tuple[SlipLookupForm, Taxpayer | None, list[SlipView]]:
-    """「宛名番号から選ぶ」: the person's slips with something outstanding."""
+@dataclass(frozen=True)
+class SlipRow:
+    """A row of the 「宛名番号から選ぶ」 list: the slip and what it owes on the 領収日."""
+
+    slip: SlipView
+    principal: int
+    late_charge: int
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.late_charge
+
+
+def _lookup_slips(
+    request: HttpRequest, user: User, paid_on: date
+) -> tuple[SlipLookupForm, Taxpayer | None, list[SlipRow]]:
+    """「宛名番号から選ぶ」: the person's slips with something outstanding, with 本税・延滞金・合計."""
     lookup = SlipLookupForm(request.GET if "taxpayer_no" in request.GET else None)
     if not (lookup.is_bound and lookup.is_valid()):
         return lookup, None, []
@@ -445,83 +525,177 @@ def _lookup_slips(request: HttpRequest, user: User) -> tuple[SlipLookupForm, Tax
         return lookup, None, []
     person = found.taxpayers[0]
     slips = [s for s in taxpayer_slips(_municipality(user), person.pk) if s.outstanding > 0]
-    return lookup, person, slips
+    targets = slip_targets(_municipality(user), [s.slip_no for s in slips])
+    rows = []
+    for s in slips:
+        owed = owed_on_slip(targets[s.slip_no], paid_on=paid_on)
+        rows.append(
+            SlipRow(
+                slip=s,
+                principal=sum(max(0, o.principal_outstanding) for o in owed),
+                late_charge=sum(late_charge_owed(o, paid_on) for o in owed),
+            )
+        )
+    return lookup, person, rows
 
 
 def _counter_page(
-    request: HttpRequest, user: User, form: CounterReceiptForm, slip: SlipInfo | None, status: int = 200
+    request: HttpRequest,
+    user: User,
+    form: CounterReceiptForm,
+    slips: list[SlipInfo],
+    *,
+    paid_on: date,
+    slip_errors: list[str] | None = None,
+    ask_overpayment: bool = False,
+    status: int = 200,
 ) -> HttpResponse:
-    lookup, person, slips = _lookup_slips(request, user)
-    shown = sorted({p.pk for p in (person, slip.taxpayer if slip else None) if p is not None})
+    lookup, person, rows = _lookup_slips(request, user, paid_on)
+    shown = sorted({p.pk for p in (person, *(s.taxpayer for s in slips)) if p is not None})
     if shown:
         audit_access(
             request=request,
             function=COUNTER_LOOKUP_FUNCTION,
             taxpayer_ids=shown,
             detail={
-                "slip_no": slip.slip_no if slip else "",
+                "slip_no": slips[0].slip_no if slips else "",
+                "slip_nos": [s.slip_no for s in slips],
                 "taxpayer_no": person.taxpayer_no if person else "",
             },
         )
+    today = timezone.localdate()
     context = {
         "form": form,
-        "slip": slip,
+        "slips": slips,
+        "slip_errors": slip_errors or [],
+        "slip_total": sum(s.total for s in slips),
+        "slip_principal": sum(s.principal for s in slips),
+        "slip_late_charge": sum(s.late_charge for s in slips),
+        "paid_on": paid_on,
+        "today": today,
+        "closed_today": cashier_open_day(municipality=_municipality(user), cashier=user, on=today) != today,
         "lookup": lookup,
         "person": person,
-        "slips": slips,
+        "rows": rows,
+        "ask_overpayment": ask_overpayment or bool(form.data.get("accept_overpayment")),
         "can_lookup": has_right(user, Right.TAXPAYER_SEARCH),
     }
     return render(request, "receipts/counter.html", context, status=status)
 
 
+def _query_paid_on(request: HttpRequest) -> date:
+    """The 領収日 the slips are shown for (``?paid_on=``; today when missing, invalid or in the future)."""
+    today = timezone.localdate()
+    try:
+        day = date.fromisoformat(request.GET.get("paid_on", ""))
+    except ValueError:
+        return today
+    return day if day <= today else today
+
+
+def _slips_shown(user: User, slip_nos: list[str], paid_on: date) -> tuple[list[SlipInfo], list[str]]:
+    slips, errors = [], []
+    for slip_no in slip_nos:
+        info = _slip_info(user, slip_no, paid_on) if len(slip_no) == 16 else None
+        if info is None:
+            errors.append(
+                f"この納付番号の納付書はありません（または無効です）: {slip_no}。番号を確認してください。"
+            )
+        else:
+            slips.append(info)
+    return slips, errors
+
+
 @never_cache
 @right_required(Right.COUNTER_RECEIPT)
 def counter(request: HttpRequest) -> HttpResponse:
-    """窓口収納: pick the slip, check the person and amount, take the cash → result and 領収証書."""
+    """窓口収納: pick the slips, check the person and amount, take the cash → result and 領収証書."""
     user = staff_user(request)
     if request.method == "POST":
         return _counter_take(request, user)
-    slip_no = "".join(
-        ch for ch in unicodedata.normalize("NFKC", request.GET.get("slip_no", "")) if ch.isdigit()
-    )[:16]
-    slip = _slip_info(user, slip_no) if slip_no else None
-    initial = {"slip_no": slip_no, "paid_on": timezone.localdate(), "token": secrets.token_urlsafe(16)}
-    if slip is not None and slip.outstanding > 0:
-        initial["amount"] = slip.outstanding
-    form = CounterReceiptForm(initial=initial)
-    if slip_no and slip is None:
-        form.add_error(
-            "slip_no", "この納付番号の納付書はありません（または無効です）。番号を確認してください。"
+    slip_nos = list(
+        dict.fromkeys(
+            "".join(ch for ch in no if ch.isdigit())[:16]
+            for value in request.GET.getlist("slip_no")
+            for no in split_slip_nos(value)
         )
-    return _counter_page(request, user, form, slip)
+    )[:MAX_SLIPS]
+    slip_nos = [no for no in slip_nos if no]
+    paid_on = _query_paid_on(request)
+    slips, errors = _slips_shown(user, slip_nos, paid_on)
+    initial: dict[str, Any] = {
+        "slip_no": "\n".join(s.slip_no for s in slips),
+        "paid_on": paid_on,
+        "token": secrets.token_urlsafe(16),
+    }
+    total = sum(s.total for s in slips)
+    if total > 0:
+        initial["amount"] = total
+    return _counter_page(
+        request, user, CounterReceiptForm(initial=initial), slips, paid_on=paid_on, slip_errors=errors
+    )
 
 
 def _counter_take(request: HttpRequest, user: User) -> HttpResponse:
     form = CounterReceiptForm(request.POST)
+    today = timezone.localdate()
     if not form.is_valid():
-        return _counter_page(request, user, form, None, status=400)
-    token = form.cleaned_data["token"]
+        return _counter_page(request, user, form, [], paid_on=today, status=400)
+    data = form.cleaned_data
+    paid_on = data["paid_on"]
+    token = data["token"]
     used: dict[str, int] = dict(request.session.get(COUNTER_TOKENS, {}))
     if token and token in used:  # the same form sent twice (double click, reload): one payment only
         messages.info(request, "この収納は登録済みです（二重登録はしていません）。")
+        if used[token] < 0:  # a request for 決裁, not a payment
+            return redirect("receipts:counter")
         return redirect("receipts:counter-result", pk=used[token])
+    common = {
+        "actor": user,
+        "municipality": _municipality(user),
+        "slip_nos": form.slip_nos(),
+        "amount": data["amount"],
+        "paid_on": paid_on,
+        "entered_on": today,
+        "note": data["note"],
+        "tendered": data["tendered"],
+        "overpayment_accepted": data["accept_overpayment"],
+    }
     try:
-        payment = counter_receipt_take(
-            actor=user,
-            municipality=_municipality(user),
-            slip_no=form.cleaned_data["slip_no"],
-            amount=form.cleaned_data["amount"],
-            paid_on=form.cleaned_data["paid_on"],
-            note=form.cleaned_data["note"],
-        )
+        if paid_on == today:
+            receipt = counter_receipt_record(**common)
+        else:
+            req = counter_backdated_request(**common, reason=data["backdate_reason"])
     except (ValidationError, PermissionDenied) as exc:
         form.add_error(None, _refusal(exc))
-        return _counter_page(request, user, form, _slip_info(user, form.cleaned_data["slip_no"]), status=400)
+        ask = isinstance(exc, ValidationError) and any(e.code == "overpayment" for e in exc.error_list)
+        slips, errors = _slips_shown(user, form.slip_nos(), paid_on)
+        return _counter_page(
+            request, user, form, slips, paid_on=paid_on, slip_errors=errors, ask_overpayment=ask, status=400
+        )
+    if paid_on != today:
+        if token:
+            used[token] = -req.pk
+            request.session[COUNTER_TOKENS] = dict(list(used.items())[-20:])
+        messages.success(
+            request,
+            f"領収日 {wareki(paid_on)} の収納（{yen(data['amount'])}円）の決裁を申請しました（申請 #{req.pk}）。"
+            "所属長が承認すると収納され、承認日以降の締めていない日の日計に計上されます。",
+        )
+        return redirect("receipts:counter")
     if token:
-        used[token] = payment.pk
+        used[token] = receipt.payments[0]
         request.session[COUNTER_TOKENS] = dict(list(used.items())[-20:])
-    messages.success(request, f"{payment.amount:,}円を収納しました（領収番号 {payment.pk}）。")
-    return redirect("receipts:counter-result", pk=payment.pk)
+    change = f"、お釣り {yen(receipt.change)}円" if receipt.change else ""
+    booked = (
+        f"（本日は日計締め済みのため {wareki(receipt.booked_on)} の日計に計上）"
+        if receipt.booked_on != receipt.paid_on
+        else ""
+    )
+    messages.success(
+        request, f"{yen(receipt.amount)}円を収納しました（領収番号 {receipt.pk}{change}）{booked}。"
+    )
+    return redirect("receipts:counter-result", pk=receipt.payments[0])
 
 
 def _counter_payment(user: User, pk: int) -> Payment:
@@ -550,13 +724,82 @@ def counter_result(request: HttpRequest, pk: int) -> HttpResponse:
             taxpayer_ids=[payment.taxpayer_id],
             detail={"payment": payment.pk},
         )
+    receipt = (
+        CounterReceipt.objects.filter(municipality=payment.municipality_id, pk=payment.detail.get("receipt"))
+        .select_related("cashier")
+        .first()
+    )
+    others = []
+    if receipt is not None and len(receipt.payments) > 1:
+        for other in Payment.objects.filter(
+            municipality=payment.municipality_id, pk__in=receipt.payments
+        ).exclude(pk=payment.pk):
+            others.append(other)
+        if others:
+            audit_access(
+                request=request,
+                function=COUNTER_RESULT_FUNCTION,
+                taxpayer_ids=sorted({o.taxpayer_id for o in others if o.taxpayer_id}),
+                detail={"receipt": receipt.pk, "payments": [o.pk for o in others]},
+            )
     context = {
         "payment": payment,
+        "receipt": receipt,
+        "others": sorted(others, key=lambda o: receipt.payments.index(o.pk) if receipt else 0),
         "lines": allocation_lines(payment),
         "can_view": has_right(user, Right.TAXPAYER_VIEW),
         "receipt_ok": payment.status == PaymentStatus.POSTED,
     }
     return render(request, "receipts/counter_result.html", context)
+
+
+@never_cache
+@right_required(Right.COUNTER_RECEIPT)
+def counter_close(request: HttpRequest) -> HttpResponse:
+    """日計締め（レジ締め）: the cashier's receipts of the day, お預かり・お釣り, and the cash counted
+    against them (現金照合); once closed, the cashier's receipts are booked on the next open day."""
+    user = staff_user(request)
+    municipality = _municipality(user)
+    today = timezone.localdate()
+    day = DailyDateForm(request.GET or None).day()
+    day = min(day, today)
+    form = CashierCloseForm(request.POST if request.method == "POST" else None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                cashier_day_close(
+                    actor=user,
+                    municipality=municipality,
+                    day=day,
+                    counted=form.cleaned_data["counted"],
+                    reason=form.cleaned_data["reason"],
+                    today=today,
+                )
+            except (ValidationError, PermissionDenied) as exc:
+                form.add_error(None, _refusal(exc))
+            else:
+                messages.success(
+                    request, f"{wareki(day)}の日計を締めました。以後の収納は翌営業日の日計に計上されます。"
+                )
+                return redirect(f"{reverse('receipts:counter-close')}?date={day.isoformat()}")
+        status = 400
+    closed = CashierDay.objects.filter(municipality=municipality, cashier=user, day=day).first()
+    receipts = list(
+        CounterReceipt.objects.filter(municipality=municipality, cashier=user, booked_on=day).order_by("pk")
+    )
+    context = {
+        "day": day,
+        "today": today,
+        "previous": day - timedelta(days=1),
+        "next": day + timedelta(days=1) if day < today else None,
+        "closed": closed,
+        "totals": cashier_day_totals(municipality=municipality, cashier=user, day=day),
+        "receipts": receipts,
+        "form": form,
+        "may_view_daily": has_right(user, Right.DAILY_TOTAL),
+    }
+    return render(request, "receipts/counter_close.html", context, status=status)
 
 
 @never_cache
@@ -595,7 +838,9 @@ def _receipt_data(payment: Payment, municipality: Municipality) -> ReceiptData:
     clerk = (actor.display_name or actor.username) if actor else str(payment.detail.get("clerk", ""))
     lines = [line for line in allocation_lines(payment) if line.kind == TxnKind.PAYMENT and line.installment]
     return ReceiptData(
-        receipt_no=payment.pk,
+        # The counter's receipt number (one for every slip paid with the same cash); the payment id for
+        # a payment taken before receipts had their own number.
+        receipt_no=int(payment.detail.get("receipt") or payment.pk),
         municipality_name=municipality.name,
         taxpayer_no=payment.taxpayer.taxpayer_no,
         taxpayer_name=payment.taxpayer.name,
@@ -755,11 +1000,21 @@ def _payment_page(
     )
     reversible = payment.status in (PaymentStatus.POSTED, PaymentStatus.SUSPENSE)
     suspense = SuspenseItem.objects.filter(payment=payment).first()
+    pending = pending_reversal(payment)
     context = {
         "payment": payment,
         "lines": allocation_lines(payment),
         "suspense": suspense,
-        "may_reverse": reversible and has_right(user, Right.PAYMENT_REVERSE),
+        "pending_reversal": pending,
+        "reversal_requests": ChangeRequest.objects.filter(
+            municipality_id=payment.municipality_id,
+            kind=RequestKind.PAYMENT_REVERSAL,
+            payload__payment=payment.pk,
+        )
+        .select_related("requested_by", "decided_by")
+        .defer("secret")
+        .order_by("-requested_at"),
+        "may_reverse": reversible and pending is None and has_right(user, Right.PAYMENT_REVERSE),
         "reversal_form": form or ReversalForm(),
         "receipt_ok": payment.channel == Channel.COUNTER
         and payment.status == PaymentStatus.POSTED
@@ -780,19 +1035,22 @@ def payment_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @right_required(Right.PAYMENT_REVERSE)
 def payment_reverse_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """収納取消: the exact negation is booked today; the installments (and late charges) re-open."""
+    """収納取消の申請: nothing changes until a second person approves it in 決裁; then the exact negation
+    is booked on the approval day and the installments (and late charges) re-open."""
     user = staff_user(request)
     payment = _payment_for_user(user, pk)
     form = ReversalForm(request.POST)
     if form.is_valid():
         try:
-            payment_reverse(
-                actor=user, payment=payment, reason=form.cleaned_data["reason"], on=timezone.localdate()
-            )
+            req = payment_reverse_request(actor=user, payment=payment, reason=form.cleaned_data["reason"])
         except (ValidationError, PermissionDenied) as exc:
             form.add_error(None, _refusal(exc))
         else:
-            messages.success(request, f"収納 #{payment.pk}（{payment.amount:,}円）を取り消しました。")
+            messages.success(
+                request,
+                f"収納 #{payment.pk}（{yen(payment.amount)}円）の取消を申請しました（申請 #{req.pk}）。"
+                "決裁（承認）されると取り消されます。",
+            )
             return redirect("receipts:payment-detail", pk=payment.pk)
     if not has_right(user, Right.TAXPAYER_VIEW):  # the form is on the 収納の照会 page, which needs this right
         raise PermissionDenied("取消理由を入力してください。")

@@ -99,5 +99,6 @@ def test_the_counter_charges_the_late_charge_from_the_statutory_due_date_of_a_se
         slip_no=_slip("2001", "300009")["slip_no"],
         amount=105000,
         paid_on=date(2024, 12, 31),
+        overpayment_accepted=True,  # the counter asks before it takes more than is owed
     )
     assert _late_charge_and_overpayment(payment) == (CORPORATE_CHARGE, 500)

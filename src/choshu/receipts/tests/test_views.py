@@ -30,6 +30,7 @@ from choshu.receipts.selectors import CSV_HEADER
 from choshu.receipts.services import counter_receipt_take, payments_import
 from choshu.receipts.slips import taxpayer_slips
 from choshu.rules.check_digits import make_slip_no
+from choshu.rules.late_charge import compute_late_charge
 from choshu.taxpayers.models import Taxpayer
 
 ROLES = list(Role)
@@ -61,6 +62,10 @@ def _eltax_suspense(municipality: Any, write_csv: Callable[..., Path], tid: str,
 
 def _signed_in(user: Any) -> Client:
     return login_verified(Client(), user)
+
+
+def _today() -> str:
+    return timezone.localdate().isoformat()
 
 
 def _text(response: Any) -> str:
@@ -144,6 +149,8 @@ VIEWS: dict[str, tuple[str, str, str, str]] = {
     "counter": ("get", "receipts:counter", "", Right.COUNTER_RECEIPT),
     "counter-take": ("post", "receipts:counter", "", Right.COUNTER_RECEIPT),
     "counter-result": ("get", "receipts:counter-result", "payment", Right.COUNTER_RECEIPT),
+    "counter-close": ("get", "receipts:counter-close", "", Right.COUNTER_RECEIPT),
+    "counter-close-post": ("post", "receipts:counter-close", "", Right.COUNTER_RECEIPT),
     "receipt-pdf": ("get", "receipts:receipt-pdf", "payment", Right.COUNTER_RECEIPT),
     "payment-detail": ("get", "receipts:payment-detail", "payment", Right.TAXPAYER_VIEW),
     "payment-reverse": ("post", "receipts:payment-reverse", "payment", Right.PAYMENT_REVERSE),
@@ -286,8 +293,16 @@ def test_picking_a_slip_fills_in_its_outstanding_amount_and_logs_the_access(worl
     response = _signed_in(world.window).get(reverse("receipts:counter"), {"slip_no": slip})
     html = response.content.decode()
     assert response.status_code == 200
-    assert "川口 太郎" in html and 'name="amount" value="30000"' in html
-    assert "個人住民税(普通徴収) 2024年度 100001 第1期 2024/07/01 30,000 30,000" in _text(response)
+    # 本税 + 延滞金 as of today (the 領収日), computed here by the rules package for the same dates
+    late = compute_late_charge(
+        principal=30000, due_date=date(2024, 7, 1), until=timezone.localdate()
+    ).late_charge
+    assert late > 0
+    assert "川口 太郎" in html and f'name="amount" value="{30000 + late}"' in html
+    assert (
+        f"個人住民税(普通徴収) 2024年度 100001 第1期 令和6年7月1日 30,000 30,000 {late:,} {30000 + late:,}"
+        in _text(response)
+    )
     assert f'name="paid_on" value="{timezone.localdate().isoformat()}"' in html  # today in Japan
     [log] = _access_logs("窓口収納（納付書照会）")
     assert log.subject_ids == [_tp(world.city, "1001").pk] and log.detail["slip_no"] == slip
@@ -307,7 +322,7 @@ def test_a_counter_receipt_settles_the_slip_and_its_receipt_pdf_can_be_downloade
     slip = _slip(world.city, "1001")
     response = client.post(
         reverse("receipts:counter"),
-        {"slip_no": slip, "amount": "30,000", "paid_on": "2024-06-28", "note": "", "token": "t-1"},
+        {"slip_no": slip, "amount": "30,000", "paid_on": _today(), "note": "", "token": "t-1"},
     )
     payment = Payment.objects.filter(municipality=world.city, slip_no=slip).get()
     assert response.status_code == 302
@@ -334,7 +349,7 @@ def test_a_counter_receipt_settles_the_slip_and_its_receipt_pdf_can_be_downloade
 
 def test_the_same_counter_form_sent_twice_takes_the_cash_once(world: World) -> None:
     client = _signed_in(world.window)
-    form = {"slip_no": _slip(world.city, "1001"), "amount": "30000", "paid_on": "2024-06-28", "token": "same"}
+    form = {"slip_no": _slip(world.city, "1001"), "amount": "30000", "paid_on": _today(), "token": "same"}
     first = client.post(reverse("receipts:counter"), form)
     second = client.post(reverse("receipts:counter"), form)
     assert first["Location"] == second["Location"]
@@ -354,7 +369,7 @@ def test_the_same_counter_form_sent_twice_takes_the_cash_once(world: World) -> N
 def test_a_wrong_counter_entry_is_refused_with_a_clerks_message_and_takes_nothing(
     world: World, change: dict[str, str], message: str
 ) -> None:
-    form = {"slip_no": _slip(world.city, "1001"), "amount": "30000", "paid_on": "2024-06-28", **change}
+    form = {"slip_no": _slip(world.city, "1001"), "amount": "30000", "paid_on": _today(), **change}
     response = _signed_in(world.window).post(reverse("receipts:counter"), form)
     assert response.status_code == 400
     assert message in response.content.decode()
@@ -364,9 +379,17 @@ def test_a_wrong_counter_entry_is_refused_with_a_clerks_message_and_takes_nothin
 def test_an_overpaid_counter_receipt_shows_the_overpayment_on_the_result(world: World) -> None:
     client = _signed_in(world.window)
     slip = _slip(world.city, "1001")
-    response = client.post(
-        reverse("receipts:counter"), {"slip_no": slip, "amount": "３１０００", "paid_on": "2024-06-28"}
+    owed = (
+        30000
+        + compute_late_charge(
+            principal=30000, due_date=date(2024, 7, 1), until=timezone.localdate()
+        ).late_charge
     )
+    form = {"slip_no": slip, "amount": f"{owed + 1000:,}", "paid_on": _today()}
+    asked = client.post(reverse("receipts:counter"), form)
+    assert asked.status_code == 400 and "過誤納金として受け入れる" in asked.content.decode()
+    assert not Payment.objects.filter(municipality=world.city, slip_no=slip).exists()  # nothing taken yet
+    response = client.post(reverse("receipts:counter"), {**form, "accept_overpayment": "on"})
     text = _text(client.get(response["Location"]))
     assert "過誤納金 1,000円" in text
 
@@ -382,7 +405,7 @@ def test_the_payment_detail_shows_where_the_money_went_and_logs_the_access(world
     assert response.status_code == 200
     assert "鳩ヶ谷 花子" in text
     assert "収納 2024/05/31 軽自動車税(種別割) 2024年度 500001 第1期 10,800 0 0 0 10,800" in text
-    assert "この収納を取り消す" in text
+    assert "この収納の取消を申請する" in text
     [log] = _access_logs("収納の照会")
     assert log.subject_ids == [world.payment.taxpayer_id] and log.detail == {"payment": world.payment.pk}
 
@@ -390,7 +413,7 @@ def test_the_payment_detail_shows_where_the_money_went_and_logs_the_access(world
 def test_the_reversal_form_is_shown_only_to_staff_with_the_reversal_right(world: World) -> None:
     response = _signed_in(world.window).get(reverse("receipts:payment-detail", args=[world.payment.pk]))
     assert response.status_code == 200
-    assert "この収納を取り消す" not in response.content.decode()
+    assert "この収納の取消を申請する" not in response.content.decode()
 
 
 def test_a_reversal_needs_a_reason_and_then_restores_the_balance(world: World) -> None:
@@ -402,11 +425,17 @@ def test_a_reversal_needs_a_reason_and_then_restores_the_balance(world: World) -
 
     response = client.post(url, {"reason": "別人の納付書で入金"})
     assert response.status_code == 302
+    # Only a request: nothing is undone until a second person approves it.
+    assert Payment.objects.get(pk=world.payment.pk).status == PaymentStatus.POSTED
+    req = ChangeRequest.objects.get(kind="payment_reversal")
+    pending = _text(client.get(response["Location"]))
+    assert f"申請 #{req.pk}" in pending and "この収納の取消を申請する" not in pending
+    request_approve(actor=world.chief, request=req, decided_on=DECIDED_ON)
     assert Payment.objects.get(pk=world.payment.pk).status == PaymentStatus.REVERSED
     assert Installment.objects.get(slip_no=world.payment.slip_no).principal_outstanding == 10800
     detail = _text(client.get(response["Location"]))
     assert "取消（戻し）" in detail and "収納取消 " in detail and "-10,800" in detail
-    assert "この収納を取り消す" not in detail
+    assert "この収納の取消を申請する" not in detail
     pdf = client.get(reverse("receipts:receipt-pdf", args=[world.payment.pk]))
     assert pdf.status_code == 404  # a reversed payment has no receipt
 
@@ -580,6 +609,7 @@ def test_the_overview_lists_the_persons_payments_and_the_overpayment_balance(wor
         slip_no=_slip(world.city, "1002"),
         amount=500,
         paid_on=PAID_ON,
+        overpayment_accepted=True,
     )
     response = _signed_in(world.clerk).get(reverse("web:taxpayer-overview", args=[hanako.pk]))
     text = _text(response)
