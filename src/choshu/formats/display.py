@@ -44,7 +44,12 @@ def wareki_short(day: date | None) -> str:
     return f"{day.year}.{day.month}.{day.day}"
 
 
-_REFERENCE_CHANNELS = {"counter": "窓口", "bank": "金融機関", "conveni": "コンビニ", "eltax": "地方税共通納税"}
+_REFERENCE_CHANNELS = {
+    "counter": "窓口",
+    "bank": "金融機関",
+    "conveni": "コンビニ",
+    "eltax": "地方税共通納税",
+}
 
 
 def payment_reference(reference: str) -> str:
@@ -61,7 +66,9 @@ def payment_reference(reference: str) -> str:
     return " ".join(shown)
 
 
-_ISO = re.compile(r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?(?!\d)")
+_ISO = re.compile(
+    r"(?<!\d)(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.\d+)?(?:[+-]\d{2}:\d{2}|Z)?)?(?!\d)"
+)
 
 
 def slashed_dates(text: str) -> str:

@@ -61,7 +61,10 @@ def short_date(day: date | None, empty: str = "－") -> str:
     if day is None:
         return empty
     return format_html(
-        '<time datetime="{}" title="{}">{}</time>', day.isoformat(), f"{day:%Y/%m/%d}", display.wareki_short(day)
+        '<time datetime="{}" title="{}">{}</time>',
+        day.isoformat(),
+        f"{day:%Y/%m/%d}",
+        display.wareki_short(day),
     )
 
 
