@@ -15,6 +15,7 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
+from choshu.core.labels import key_label
 
 
 class Subject(Protocol):
@@ -45,8 +46,17 @@ def register_field_labels(kind: str, label: Callable[[str], str]) -> None:
 
 
 def field_label_for(kind: str) -> Callable[[str], str]:
-    """How the attributes of a request of ``kind`` are named on screen (their code when nobody said)."""
-    return FIELD_LABELS.get(kind, str)
+    """How the attributes of a request of ``kind`` are named on screen: the owning app's names, else
+    the shared ones (``core.labels.key_label``: 納付番号, 金額 …)."""
+    own = FIELD_LABELS.get(kind)
+    if own is None:
+        return key_label
+
+    def label(name: str) -> str:
+        named = own(name)
+        return key_label(name) if named == name else named
+
+    return label
 
 
 @transaction.atomic

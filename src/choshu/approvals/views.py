@@ -10,6 +10,8 @@ never shown: the request says only that one is registered or corrected.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -28,6 +30,8 @@ from choshu.approvals.forms import ApproveForm, RejectForm
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.approvals.services import field_label_for, request_approve, request_reject, request_withdraw
 from choshu.audit.services import audit_access
+from choshu.core.labels import AMOUNT_KEYS, value_label
+from choshu.formats.display import wareki, yen
 
 QUEUE_FUNCTION = "決裁一覧"
 DETAIL_FUNCTION = "決裁の照会"
@@ -109,8 +113,26 @@ def change_lines(req: ChangeRequest) -> list[ChangeLine]:
         if "my_number" in name:
             lines.append(ChangeLine("個人番号", "", "個人番号の登録/訂正"))
             continue
-        lines.append(ChangeLine(label(name), str(req.before.get(name, "")), str(value), name))
+        before = _shown(name, req.before.get(name, ""))
+        lines.append(ChangeLine(label(name), before, _shown(name, value), name))
     return lines
+
+
+def _shown(name: str, value: Any) -> str:
+    """A payload value as a clerk reads it: yen with separators, dates in 和暦 (and western), codes named."""
+    if value is None or value == "":
+        return ""
+    if name in AMOUNT_KEYS and isinstance(value, int):
+        return f"{yen(value)}円"
+    if isinstance(value, str):
+        try:
+            day = date.fromisoformat(value) if len(value) == 10 else None
+        except ValueError:
+            day = None
+        if day is not None:
+            return f"{wareki(day)}（{day:%Y/%m/%d}）"
+        return value_label(value)
+    return str(value)
 
 
 @dataclass(frozen=True)

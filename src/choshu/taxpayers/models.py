@@ -73,6 +73,7 @@ class Taxpayer(SourceStamp):
             models.Index(fields=["municipality", "search_name"], name="taxpayer_name_idx"),
             models.Index(fields=["municipality", "search_address"], name="taxpayer_address_idx"),
             models.Index(fields=["municipality", "search_phone"], name="taxpayer_phone_idx"),
+            models.Index(fields=["municipality", "birth_date"], name="taxpayer_birth_idx"),  # 宛名検索
         ]
 
     def __str__(self) -> str:

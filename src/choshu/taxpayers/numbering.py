@@ -30,6 +30,19 @@ def taxpayer_no_for_search(municipality: Municipality, typed: str) -> str:
     return canonical_taxpayer_no(typed, municipality.taxpayer_no_width) or typed
 
 
+def taxpayer_nos_for_search(municipality: Municipality, typed: str) -> list[str]:
+    """Every way the 宛名番号 a clerk typed may be stored (issue 13 §7: with or without leading zeros).
+
+    With a fixed width (``Municipality.taxpayer_no_width``) there is one: the zero-filled number. With
+    none, numbers are kept as received, so 「1001」 may be held as 「0000001001」 and 「0001001」 as 「1001」:
+    the digits without their leading zeros, and zero-filled to every longer length up to the column's
+    15 — at most 16 values, each answered by the unique (municipality, 宛名番号) index."""
+    if municipality.taxpayer_no_width is not None or not typed.isdigit():
+        return [taxpayer_no_for_search(municipality, typed)]
+    stripped = typed.lstrip("0") or "0"
+    return list(dict.fromkeys([typed, *(stripped.zfill(n) for n in range(len(stripped), MAX_WIDTH + 1))]))
+
+
 @transaction.atomic
 def taxpayer_no_width_set(*, actor: Any, municipality: Municipality, width: int | None) -> int:
     """Set (or clear, ``None``) the fixed width of the municipality's 宛名番号 and zero-fill the numbers

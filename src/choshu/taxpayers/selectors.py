@@ -25,7 +25,7 @@ from choshu.core.models import PREFECTURES, Municipality
 from choshu.levies.models import Levy
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 from choshu.taxpayers.normalize import address_key, kana_key, name_key, phone_key
-from choshu.taxpayers.numbering import taxpayer_no_for_search
+from choshu.taxpayers.numbering import taxpayer_nos_for_search
 from choshu.taxpayers.protection import may_see_protected_address, not_active_on
 
 # Upper bound for a prefix range on SQLite: every string starting with p sorts before p + U+10FFFF.
@@ -68,6 +68,8 @@ class SearchQuery:
     address: str = ""
     phone: str = ""
     notice_no: str = ""
+    birth_date: str = ""  # ISO (the form reads 西暦 or 和暦 with ``formats.dates.parse_date``)
+    corporate_number: str = ""  # 13 digits, check digit valid (the form checks it)
 
     def is_empty(self) -> bool:
         return not any(self.as_dict().values())
@@ -77,6 +79,7 @@ class SearchQuery:
         values = {
             "taxpayer_no": self.taxpayer_no, "kana": self.kana, "name": self.name,
             "address": self.address, "phone": self.phone, "notice_no": self.notice_no,
+            "birth_date": self.birth_date, "corporate_number": self.corporate_number,
         }  # fmt: skip
         return {k: v for k, v in values.items() if v.strip()}
 
@@ -150,7 +153,12 @@ def _search_conditions(
     """
     condition = Q(municipality=municipality)
     if query.taxpayer_no.strip():
-        condition &= Q(taxpayer_no=taxpayer_no_for_search(municipality, _nfkc(query.taxpayer_no)))
+        condition &= Q(taxpayer_no__in=taxpayer_nos_for_search(municipality, _nfkc(query.taxpayer_no)))
+    if query.birth_date.strip():
+        condition &= Q(birth_date=date.fromisoformat(query.birth_date))
+    if query.corporate_number.strip():
+        # 法人番号 are public (国税庁法人番号公表サイト) and kept in clear: an exact match on its index
+        condition &= Q(corporate_number=query.corporate_number)
     if query.kana.strip():
         condition &= _prefix("search_kana", kana_key(query.kana))
     if query.name.strip():
@@ -254,6 +262,17 @@ def linked_identities(*, municipality: Municipality, taxpayer: Taxpayer) -> list
         if other.municipality_id == municipality.pk and other.pk != taxpayer.pk:
             found.setdefault(other.pk, LinkedIdentity(taxpayer=other, reason=link.reason))
     return list(found.values())
+
+
+def linked_taxpayer_ids(*, municipality: Municipality, taxpayer_ids: list[int]) -> set[int]:
+    """Which of ``taxpayer_ids`` have a 名寄せ link (in either direction): one query, for a list's flag."""
+    if not taxpayer_ids:
+        return set()
+    links = IdentityLink.objects.filter(municipality=municipality).filter(
+        Q(taxpayer_id__in=taxpayer_ids) | Q(linked_id__in=taxpayer_ids)
+    )
+    wanted = set(taxpayer_ids)
+    return {pk for pair in links.values_list("taxpayer_id", "linked_id") for pk in pair if pk in wanted}
 
 
 def revision_rows(taxpayer: Taxpayer) -> list[RevisionRow]:

@@ -29,8 +29,10 @@ from choshu.accounts.permissions import Right
 from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType
 from choshu.audit.selectors import ChainProblem, audit_chain_verify
 from choshu.audit.services import audit_record
+from choshu.core.labels import AMOUNT_KEYS, key_label, value_label
 from choshu.core.models import Municipality
 from choshu.formats.csv_safe import csv_stream
+from choshu.formats.display import slashed_dates, yen
 from choshu.taxpayers.models import Taxpayer
 from choshu.web.audit_forms import AUDIT_FUNCTIONS, EXPORT_FUNCTION, AuditSearchForm
 
@@ -40,28 +42,7 @@ PAGE_SIZE = 50
 SUBJECTS_SHOWN = 10
 DETAIL_LENGTH = 200
 
-# Japanese names of the keys services write into ``AuditLog.detail``; unknown keys are shown as is.
-_DETAIL_LABELS = {
-    "query": "検索条件",
-    "conditions": "検索条件",
-    "count": "件数",
-    "has_more": "上限超過",
-    "page": "頁",
-    "taxpayer_no": "宛名番号",
-    "purpose_label": "目的",
-    "reason": "理由",
-    "rows": "項目数",
-    "files": "ファイル",
-    "username": "入力ユーザー名",
-    "known_user": "登録済みユーザー",
-    "stage": "段階",
-    "request": "決裁番号",
-    "payload": "内容",
-    "ok": "結果",
-    "records": "件数",
-    "problems": "問題",
-    "up_to": "記録番号（まで）",
-}
+# The keys services write into ``AuditLog.detail`` are named by ``core.labels`` (one place for all screens).
 _DETAIL_HIDDEN = {"purpose"}  # the code of the purpose; its label is shown
 
 
@@ -120,13 +101,18 @@ class LogRow:
     detail: str
 
 
-def _format_value(value: Any) -> str:
+def _format_value(value: Any, key: str = "") -> str:
+    """A detail value as a clerk reads it: keys named, yen with separators, dates Y/m/d, codes named."""
     if isinstance(value, Mapping):
-        return " ".join(f"{_DETAIL_LABELS.get(str(k), k)}={_format_value(v)}" for k, v in value.items())
+        return " ".join(f"{key_label(str(k))}={_format_value(v, str(k))}" for k, v in value.items())
     if isinstance(value, list | tuple):
-        return ",".join(_format_value(v) for v in value)
+        return ",".join(_format_value(v, key) for v in value)
     if isinstance(value, bool):
         return "はい" if value else "いいえ"
+    if isinstance(value, int) and key in AMOUNT_KEYS:
+        return f"{yen(value)}円"
+    if isinstance(value, str):
+        return value_label(slashed_dates(value))
     return str(value)
 
 
@@ -137,7 +123,7 @@ def detail_summary(detail: Mapping[str, Any], limit: int | None = DETAIL_LENGTH)
         if key in _DETAIL_HIDDEN:
             continue
         shown = ",".join(map(str, value)) if key == "files" and isinstance(value, Mapping) else value
-        parts.append(f"{_DETAIL_LABELS.get(key, key)}：{_format_value(shown)}")
+        parts.append(f"{key_label(key)}：{_format_value(shown, key)}")
     text = "　".join(parts)
     return text if limit is None or len(text) <= limit else text[: limit - 1] + "…"
 

@@ -10,6 +10,8 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db import models
 
 from choshu.approvals.forms import reason_field
+from choshu.formats.dates import DateInputError, parse_date
+from choshu.rules.check_digits import is_valid_corporate_number
 from choshu.taxpayers.changes import EDITABLE
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.normalize import phone_key
@@ -59,12 +61,14 @@ def _field(label: str, max_length: int, help_text: str, *, inputmode: str = "tex
 class SearchForm(forms.Form):
     """宛名検索: fill one or more fields; every filled field must match."""
 
-    taxpayer_no = _field("宛名番号", 15, "完全一致", inputmode="numeric")
+    taxpayer_no = _field("宛名番号", 15, "完全一致（先頭の0は省略可）", inputmode="numeric")
     kana = _field("カナ氏名", 100, "前方一致（ひらがな・半角カナも可）")
     name = _field("氏名・名称", 100, "前方一致")
     address = _field("住所", 200, "前方一致（市内は町名から入力可）")
     phone = _field("電話番号", 30, "完全一致（ハイフン可）", inputmode="tel")
     notice_no = _field("通知書番号", 12, "完全一致", inputmode="numeric")
+    birth_date = _field("生年月日・設立日", 20, "例: S55.4.1、昭和55年4月1日、1980/4/1、19800401")
+    corporate_number = _field("法人番号", 20, "13桁・完全一致", inputmode="numeric")
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
@@ -75,6 +79,27 @@ class SearchForm(forms.Form):
         if phone and not phone_key(phone):
             raise forms.ValidationError("電話番号は数字で入力してください（ハイフンは入れても構いません）。")
         return phone
+
+    def clean_birth_date(self) -> str:
+        """西暦 or 和暦 as typed → ISO (``formats.dates.parse_date``; its message when unreadable)."""
+        typed: str = self.cleaned_data["birth_date"]
+        if not typed.strip():
+            return ""
+        try:
+            return parse_date(typed).isoformat()
+        except DateInputError as exc:
+            raise forms.ValidationError(str(exc)) from None
+
+    def clean_corporate_number(self) -> str:
+        typed = unicodedata.normalize("NFKC", self.cleaned_data["corporate_number"])
+        digits = typed.replace("-", "").replace(" ", "").strip()
+        if not digits:
+            return ""
+        if len(digits) != 13 or not digits.isdigit():
+            raise forms.ValidationError("法人番号は13桁の数字で入力してください。")
+        if not is_valid_corporate_number(digits):
+            raise forms.ValidationError("法人番号が正しくありません（先頭のチェックデジットが合いません）。")
+        return digits
 
     def to_query(self) -> SearchQuery:
         """The search condition; call only after ``is_valid()``."""

@@ -40,8 +40,9 @@ def _text(label: str, max_length: int, help_text: str = "") -> forms.CharField:
 
 def _day(label: str) -> forms.DateField:
     return forms.DateField(
-        label=label, required=False, help_text="例: 2025-04-01",
-        error_messages={"invalid": f"{label}は 2025-04-01 の形で入力してください。"},
+        label=label, required=False, help_text="カレンダーから選択（例: 2025/04/01）",
+        input_formats=["%Y-%m-%d", "%Y/%m/%d"],
+        error_messages={"invalid": f"{label}はカレンダーから選ぶか 2025/04/01 の形で入力してください。"},
         widget=forms.DateInput(attrs={"type": "date"}),
     )  # fmt: skip
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import secrets
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -32,6 +33,8 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.levies.arrears import NONE as NO_ARREARS
+from choshu.levies.arrears import Arrears, arrears_by_taxpayer
 from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
 from choshu.operations.overview import person_overview
@@ -39,7 +42,12 @@ from choshu.receipts.slip_issue import slip_history
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
-from choshu.taxpayers.selectors import taxpayer_get_for_user, taxpayer_search
+from choshu.taxpayers.selectors import (
+    SearchResult,
+    linked_taxpayer_ids,
+    taxpayer_get_for_user,
+    taxpayer_search,
+)
 from choshu.web.forms import LoginForm, MyNumberRevealForm, OtpForm, SearchForm
 from choshu.web.late_charge_views import as_of_from_request
 
@@ -148,9 +156,12 @@ def search(request: HttpRequest) -> HttpResponse:
     """宛名検索. An HTMX request gets only the results fragment; a normal request the whole page."""
     form = SearchForm(request.GET or None)
     result = None
+    rows: list[SearchRow] = []
     if form.is_bound and form.is_valid() and not form.to_query().is_empty():
         query = form.to_query()
-        result = taxpayer_search(user=staff_user(request), query=query, limit=SEARCH_LIMIT)
+        user = staff_user(request)
+        result = taxpayer_search(user=user, query=query, limit=SEARCH_LIMIT)
+        rows = _search_rows(user, result)
         audit_access(
             request=request,
             function=SEARCH_FUNCTION,
@@ -158,13 +169,31 @@ def search(request: HttpRequest) -> HttpResponse:
             detail={"query": query.as_dict(), "count": len(result.ids), "has_more": result.has_more},
             shows_address=True,
         )
-    context = {"form": form, "result": result, "searched": form.is_bound}
+    context = {"form": form, "result": result, "rows": rows, "searched": form.is_bound}
     template = "web/search.html"
     if request.htmx and not request.htmx.history_restore_request:  # type: ignore[attr-defined]
         template = "web/_search_results.html"
     response = render(request, template, context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@dataclass(frozen=True)
+class SearchRow:
+    """One result line: the person, their 未納額 (本税) as of today and whether 名寄せ links them."""
+
+    taxpayer: Taxpayer
+    arrears: Arrears
+    linked: bool
+
+
+def _search_rows(user: User, result: SearchResult) -> list[SearchRow]:
+    """The shown people with their arrears and 名寄せ flag: two set-based queries for the whole page."""
+    ids = result.ids
+    assert user.municipality is not None  # taxpayer_search required it
+    arrears = arrears_by_taxpayer(taxpayer_ids=ids, as_of=timezone.localdate())
+    linked = linked_taxpayer_ids(municipality=user.municipality, taxpayer_ids=ids)
+    return [SearchRow(tp, arrears.get(tp.pk, NO_ARREARS), tp.pk in linked) for tp in result.taxpayers]
 
 
 @never_cache

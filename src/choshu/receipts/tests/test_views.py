@@ -404,7 +404,8 @@ def test_the_payment_detail_shows_where_the_money_went_and_logs_the_access(world
     text = _text(response)
     assert response.status_code == 200
     assert "鳩ヶ谷 花子" in text
-    assert "収納 2024/05/31 軽自動車税(種別割) 2024年度 500001 第1期 10,800 0 0 0 10,800" in text
+    assert "収納 R6.5.31 軽自動車税(種別割) 2024年度 500001 第1期 10,800 0 0 0 10,800" in text
+    assert "領収日 令和6年5月31日（2024/05/31）" in text
     assert "この収納の取消を申請する" in text
     [log] = _access_logs("収納の照会")
     assert log.subject_ids == [world.payment.taxpayer_id] and log.detail == {"payment": world.payment.pk}

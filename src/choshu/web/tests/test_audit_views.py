@@ -263,7 +263,7 @@ def test_a_row_shows_time_user_address_function_kind_subjects_and_detail(
     )
     local = log.at.astimezone(JST)
     assert row.startswith(local.strftime("%Y/%m/%d %H:%M:%S") + " suzuki 10.20.30.40 宛名検索 照会 1001")
-    assert "検索条件：カナ氏名" not in row and "検索条件：kana=カワグチ" in row and "件数：1" in row
+    assert "検索条件：カナ氏名=カワグチ" in row and "kana" not in row and "件数：1" in row
 
 
 def test_the_viewing_of_the_log_is_itself_logged_with_the_conditions(
@@ -290,7 +290,15 @@ def test_the_my_number_never_appears_in_the_list_even_after_a_reveal(
 
 
 def test_the_detail_summary_is_readable_and_cut_when_long() -> None:
-    assert detail_summary({"query": {"kana": "カワ"}, "count": 2}) == "検索条件：kana=カワ　件数：2"
+    assert detail_summary({"query": {"kana": "カワ"}, "count": 2}) == "検索条件：カナ氏名=カワ　件数：2"
+    # issue 13 §6: keys, coded values, amounts and ISO dates as a clerk reads them
+    assert (
+        detail_summary({"request": 5, "kind": "taxpayer_edit", "amount": 12000, "paid_on": "2024-05-31"})
+        == "決裁番号：5　種別：宛名情報の訂正　金額：12,000円　領収日：2024/05/31"
+    )
+    assert detail_summary({"payload": {"slip_no": "123", "channel": "eltax"}}) == (
+        "内容：納付番号=123 収納経路=地方税共通納税"
+    )
     assert (
         detail_summary({"purpose": "other", "purpose_label": "その他", "reason": "x"})
         == "目的：その他　理由：x"

@@ -82,7 +82,7 @@ def test_a_deceased_person_shows_the_heirs_and_their_representative(
 ) -> None:
     html = page(clerk_on, tp(related_city, "1003"))
     assert "相続人（承継納税義務者）" in html and html.count(">相続人代表者</span>") == 1
-    assert link(tp(related_city, "1002")) in html and "2024/01/15" in html
+    assert link(tp(related_city, "1002")) in html and "2024/01/15" in html and ">R6.1.15</time>" in html
 
 
 def test_an_employer_shows_its_designation_special_due_dates_and_employees(
