@@ -141,7 +141,7 @@ def test_the_disclosure_pdf_keeps_every_row_whole_and_carries_a_reception_number
     rows = list(csv.reader(io.StringIO(first.csv_path.read_bytes().decode("utf-8-sig"))))
     assert ["受付", "受付番号", first.reception_no] in rows
     ledger = [r for r in rows if r[0] == "調定・収納"]
-    assert ledger and all("未納額" in r[2] for r in ledger)
+    assert ledger and all("本税（未納）" in r[2] and "延滞金" in r[2] and "合計" in r[2] for r in ledger)
     for _section, item, value in rows[2:]:
         assert re.sub(r"\s+", "", f"{item}：{value}") in flat, (item, value)  # nothing cut off
     log = AuditLog.objects.filter(function="開示請求出力").order_by("pk").first()
