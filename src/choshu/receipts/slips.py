@@ -119,6 +119,10 @@ def combined_slip_issue(
     owners = {i.taxpayer_id for i in installments}
     if len(owners) != 1 or any(i.municipality_id != municipality.pk for i in installments):
         raise ValueError("一括納付書は同じ自治体の同じ宛名の期別だけをまとめられます")
+    # The next number is read under the municipality's row lock (this function is atomic): two clerks
+    # issuing at the same moment would otherwise draw the same number, and one would fail on the
+    # unique constraint.
+    Municipality.objects.select_for_update().filter(pk=municipality.pk).first()
     last = (
         PaymentSlip.objects.filter(municipality=municipality)
         .order_by("-id")
