@@ -9,7 +9,6 @@ balances, payments, approvals concerning the person, and who accessed the record
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ChangeRequest
 from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType
 from choshu.audit.services import audit_record
+from choshu.core.labels import key_label
 from choshu.core.models import Municipality
+from choshu.formats.csv_safe import csv_stream
 from choshu.formats.display import wareki
 from choshu.levies.selectors import amounts_due
 from choshu.receipts.models import Payment
@@ -72,7 +73,7 @@ def disclosure_rows(taxpayer: Taxpayer, as_of: date) -> list[tuple[str, str, str
             (
                 "履歴",
                 f"履歴番号 {rev.revision}",
-                f"{rev.changed_at:%Y-%m-%d %H:%M} {','.join(rev.changed_fields)} {rev.reason}",
+                f"{rev.changed_at:%Y-%m-%d %H:%M} {'・'.join(key_label(f) for f in rev.changed_fields)} {rev.reason}",
             )
         )
     # 本税 · 延滞金 · 合計 owed per installment as of the export date (levies.selectors.amounts_due)
@@ -126,12 +127,9 @@ def disclosure_export(
         reception_no = _next_reception_no(actor.municipality)
         csv_path = folder / f"disclosure-{taxpayer.taxpayer_no}-{as_of.isoformat()}-{reception_no}.csv"
         pdf_path = csv_path.with_suffix(".pdf")
-        buf = io.StringIO()
-        writer = csv.writer(buf, lineterminator="\r\n")
-        writer.writerow(["区分", "項目", "内容"])
-        writer.writerow(["受付", "受付番号", reception_no])
-        writer.writerows(rows)
-        csv_path.write_bytes(buf.getvalue().encode("utf-8-sig"))
+        # The citizen opens it in a spreadsheet: every cell through formats.csv_safe (no formula).
+        lines = csv_stream(["区分", "項目", "内容"], [["受付", "受付番号", reception_no], *rows])
+        csv_path.write_bytes("".join(lines).encode("utf-8"))
         pdf_path.write_bytes(_pdf(taxpayer, rows, as_of, reception_no, actor.municipality))
         _log(
             actor,

@@ -91,3 +91,25 @@ def test_each_installment_shows_principal_late_charge_and_total_as_of_the_export
         f"納期限 2024-07-01 調定額 30,000円 収納額 0円 本税（未納） 30,000円 延滞金 {late:,}円"
         f" 合計 {30000 + late:,}円（2026-01-31 現在）"
     )
+
+
+def test_a_formula_in_a_name_is_written_as_text_and_the_history_names_fields_in_japanese(
+    sample_city: Any, make_user: Callable, tmp_path: Path
+) -> None:
+    """OWASP CSV injection: the citizen's copy is opened in a spreadsheet (issue 14 §3)."""
+    from choshu.approvals.services import request_approve
+    from choshu.taxpayers.changes import taxpayer_edit_request
+
+    clerk = make_user("clerk", role=Role.CLERK, municipality=sample_city)
+    chief = make_user("chief", role=Role.CHIEF, municipality=sample_city)
+    taro = Taxpayer.objects.get(taxpayer_no="1001")
+    formula = "=cmd|' /C calc'!A0"
+    req = taxpayer_edit_request(actor=clerk, taxpayer=taro, changes={"name": formula}, reason="届出")
+    request_approve(actor=chief, request=req, decided_on=date(2026, 11, 25))
+    taro.refresh_from_db()
+    files = disclosure_export(actor=chief, taxpayer=taro, folder=tmp_path, as_of=date(2026, 11, 26))
+    rows = list(csv.reader(io.StringIO(files.csv_path.read_bytes().decode("utf-8-sig"))))
+    assert ["宛名", "氏名・名称", "'" + formula] in rows
+    assert not any(cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row)
+    history = [r[2] for r in rows if r[0] == "履歴"]
+    assert any("氏名" in h for h in history) and not any("name" in h.split() for h in history)
