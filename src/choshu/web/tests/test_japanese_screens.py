@@ -339,7 +339,7 @@ def test_every_key_written_into_an_audit_record_has_a_japanese_name(world: World
     written = {k for detail in AuditLog.objects.values_list("detail", flat=True) for k in _keys(detail)}
     # file names and hashes are keys of the ``files`` detail: data, not names
     unnamed = sorted(k for k in written if key_label(k) == k and not FILE_NAME.fullmatch(k))
-    assert unnamed == []
+    assert unnamed == [], unnamed
 
 
 def test_no_screen_shows_an_english_key_or_an_amount_without_separators(world: World) -> None:

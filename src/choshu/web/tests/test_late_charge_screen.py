@@ -56,8 +56,8 @@ def test_each_installment_shows_principal_late_charge_and_total_equal_to_the_rul
     response = _page(clerk_client, taxpayer)
     assert response.status_code == 200
     text = _text(response.content.decode())
-    assert f"100001 第1期 2024/07/01 30,000 20,000 10,000 {yen(first)} {yen(10000 + first)}" in text
-    assert f"100001 第2期 2024/09/02 29,000 0 29,000 {yen(second)} {yen(29000 + second)}" in text
+    assert f"100001 第1期 R6.7.1 30,000 20,000 10,000 {yen(first)} {yen(10000 + first)}" in text
+    assert f"100001 第2期 R6.9.2 29,000 0 29,000 {yen(second)} {yen(29000 + second)}" in text
     resident = 10000 + 29000 + first + second
     assert f"2024年度 小計 59,000 20,000 39,000 {yen(first + second)} {yen(resident)}" in text
     assert f"個人住民税(普通徴収) 計 59,000 20,000 39,000 {yen(first + second)} {yen(resident)}" in text
@@ -76,7 +76,7 @@ def test_the_default_date_is_today_and_the_field_changes_it(clerk_client: Client
     assert f'value="{today.isoformat()}"' in html  # the field shows the date used
     assert f"（{today:%Y/%m/%d}）現在" in _text(html)
     earlier = _text(_page(clerk_client, taxpayer, "2024-07-01").content.decode())
-    assert "100001 第1期 2024/07/01 30,000 0 30,000 0 30,000" in earlier  # nothing yet on its due date
+    assert "100001 第1期 R6.7.1 30,000 0 30,000 0 30,000" in earlier  # nothing yet on its due date
 
 
 @pytest.mark.parametrize("bad", ["2026-02-30", "令和8年", "20260131x", "1900-01-01"])
@@ -96,7 +96,7 @@ def test_a_late_charge_of_an_installment_paid_in_full_still_shows(
     pay(write_csv, [("100001", 30000, "2025-06-30")])
     charge = _lc(30000, date(2024, 7, 1), date(2025, 6, 30))
     text = _text(_page(clerk_client, taxpayer).content.decode())
-    assert f"100001 第1期 2024/07/01 30,000 30,000 0 {yen(charge)} {yen(charge)}" in text
+    assert f"100001 第1期 R6.7.1 30,000 30,000 0 {yen(charge)} {yen(charge)}" in text
 
 
 def test_the_amount_links_to_its_derivation(clerk_client: Client, taxpayer: Any) -> None:

@@ -99,8 +99,8 @@ def test_the_overview_page_shows_the_amounts_with_thousands_separators(
     text = _text(html)
     assert "個人住民税(普通徴収)" in text
     assert "2024年度 第1期" not in text  # the year is a row header, not repeated on every line
-    assert "100001 第1期 2024/07/01 30,000 10,000 20,000" in text
-    assert "100001 第2期 2024/09/02 29,000 0 29,000" in text
+    assert "100001 第1期 R6.7.1 30,000 10,000 20,000" in text
+    assert "100001 第2期 R6.9.2 29,000 0 29,000" in text
     assert "2024年度 小計 59,000 10,000 49,000" in text
     assert "固定資産税・都市計画税 計 12,000 0 12,000" in text
     assert "調定額 71,000 円" in text
@@ -173,7 +173,7 @@ def test_linked_identities_are_listed_both_ways_and_their_levies_included(
     text = _text(clerk_client.get(reverse("web:taxpayer-overview", args=[taxpayer.pk])).content.decode())
     assert "1002 鳩ヶ谷 花子 ハトガヤ ハナコ" in text
     assert "住登外登録の統合" in text
-    assert "1002 500001 第1期 2024/05/31 10,800" in text
+    assert "1002 500001 第1期 R6.5.31 10,800" in text
 
 
 def test_a_link_to_another_municipalitys_person_is_never_shown(
@@ -231,7 +231,7 @@ def test_the_person_page_shows_the_breakdown_under_its_installment(
     text = _text(html)
     # 本税 7,000 · 延滞金 0 (7,000 yen from 5/1 to 12/1 is under 1,000 yen of 延滞金) · 合計 7,000
     assert (
-        "400001 第1期 2024/04/30 12,000 5,000 7,000 0 7,000 うち 固定資産税 9,882 4,118 5,764 うち 都市計画税 2,118 882 1,236"
+        "400001 第1期 R6.4.30 12,000 5,000 7,000 0 7,000 うち 固定資産税 9,882 4,118 5,764 うち 都市計画税 2,118 882 1,236"
         in text
     )
     assert "固定資産税・都市計画税 計 12,000 5,000 7,000" in text  # the components are not counted twice
