@@ -58,6 +58,14 @@ class DeactivateForm(forms.Form):
     reason = _reason_field("利用停止の理由")
 
 
+class UnlockForm(forms.Form):
+    """ログイン一時停止の解除: which user name, at which address (blank: every address), and why."""
+
+    username = forms.CharField(label="利用者ID", max_length=150)
+    address = forms.GenericIPAddressField(label="接続元", required=False)
+    reason = _reason_field("解除の理由")
+
+
 class UserCreateForm(forms.Form):
     """利用者登録. The initial password is told to the person by the chief and changed at first use."""
 
