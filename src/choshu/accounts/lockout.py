@@ -162,6 +162,12 @@ def unlock(
         request=request,
         subject_type=AuditSubjectType.USER if target else "",
         subject_ids=[target.pk] if target else [],
-        detail={"username": username, "address": address or "", "cleared": count, "reason": reason, "via": via},
+        detail={
+            "username": username,
+            "address": address or "",
+            "cleared": count,
+            "reason": reason,
+            "via": via,
+        },
     )
     return count

@@ -9,9 +9,10 @@ from typing import Any
 from django import forms
 
 from choshu.audit.models import AuditKind
+from choshu.core.forms import Form
 
 
-class AuditSearchForm(forms.Form):
+class AuditSearchForm(Form):
     """アクセスログ照会: by person (宛名番号), by user name, by kind and by period; all optional (AND)."""
 
     taxpayer_no = forms.CharField(
