@@ -121,6 +121,8 @@ def locks_for_admin(*, actor: User) -> list[Lock]:
     """Current lockouts of the actor's municipality's users (a chief sees only their own staff)."""
     if not has_right(actor, Right.RIGHTS_ADMIN):
         raise PermissionDenied("この画面を利用する権限がありません。")
+    if actor.municipality_id is None:
+        return []
     users = {u.username: u for u in User.objects.filter(municipality_id=actor.municipality_id)}
     attempts = AccessAttempt.objects.filter(username__in=list(users))
     return [
