@@ -21,6 +21,7 @@ class RequestKind(models.TextChoices):
     WRITE_OFF = "write_off", "不納欠損"
     ENFORCEMENT = "enforcement", "滞納処分"
     SUSPENSE_ASSIGN = "suspense_assign", "未消込の充当先指定"
+    PURGE = "purge", "保存期間経過データの消去"
 
 
 class ApprovalStatus(models.TextChoices):
