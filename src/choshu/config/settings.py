@@ -186,6 +186,33 @@ if PRODUCTION:
     SECURE_HSTS_PRELOAD = True
     CSRF_TRUSTED_ORIGINS = [o for o in os.environ.get("CHOSHU_CSRF_TRUSTED_ORIGINS", "").split(",") if o]
 
+
+def _field_key_beside_the_data() -> str | None:
+    """In production the field key must not live beside the database: whoever copies the data
+    directory (a backup, a stolen disk) would hold both the encrypted My Numbers and their key.
+    The reason the settings refuse to load, or ``None``."""
+    beside = {VAR_DIR / "field.key"}
+    name = DATABASES["default"].get("NAME")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and name:
+        beside.add(Path(str(name)).resolve().parent / "field.key")
+    stored = sorted(str(p) for p in beside if p.exists())
+    where = (
+        "本番環境では、個人番号暗号鍵はデータベースやデータディレクトリ（CHOSHU_VAR_DIR）の外に置き、"
+        "環境変数 CHOSHU_FIELD_KEY で渡してください（例: root だけが読める /etc/choshu/keys.env を "
+        "systemd の EnvironmentFile= で読み込む、またはシークレット管理サービス）。docs/security.md「鍵の置き場所」参照。"
+    )
+    if stored:
+        return f"起動を中止しました: 個人番号暗号鍵のファイルがデータベースと同じ場所にあります（{', '.join(stored)}）。{where}"
+    if not os.environ.get("CHOSHU_FIELD_KEY"):
+        return f"起動を中止しました: CHOSHU_FIELD_KEY が設定されていません（このままでは鍵が {VAR_DIR / 'field.key'} に作られます）。{where}"
+    return None
+
+
+if PRODUCTION and (_refusal := _field_key_beside_the_data()) is not None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(_refusal)
+
 LANGUAGE_CODE = "ja"
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
