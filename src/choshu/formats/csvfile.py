@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from choshu.formats.errors import FileRefused, RowError
-from choshu.formats.fields import CONTROL, CONTROL_BUT_LINE_BREAKS, control_character_reason
+from choshu.formats.fields import CONTROL, CONTROL_BUT_LINE_BREAKS, control_character_reason, visible_controls
 
 MAX_ERRORS = 200
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
@@ -356,7 +356,7 @@ def control_errors(line_no: int, header: Sequence[str], fields: Sequence[str]) -
     for column, value in zip(header, fields, strict=False):
         reason = control_character_reason(value)
         if reason is not None:
-            found.append(RowError(line_no, column, reason, value[:80]))
+            found.append(RowError(line_no, column, reason, visible_controls(value[:80])))
     return found
 
 

@@ -19,6 +19,12 @@ CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _CONTROL_NAMES = {0x00: "NUL", 0x09: "タブ", 0x0A: "改行(LF)", 0x0D: "改行(CR)", 0x1B: "ESC", 0x7F: "DEL"}
 
 
+def visible_controls(text: str) -> str:
+    """``text`` with each control character shown as its Unicode control picture (NUL → ␀, DEL → ␡):
+    an error may quote the value without carrying a NUL into a log or a database (PostgreSQL refuses it)."""
+    return CONTROL.sub(lambda m: chr(0x2421 if m.group() == "\x7f" else 0x2400 + ord(m.group())), text)
+
+
 def control_character_reason(text: str, *, multiline: bool = False) -> str | None:
     """The Japanese reason a text holding a control character is refused, or ``None`` when clean.
 

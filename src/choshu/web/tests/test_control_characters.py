@@ -43,6 +43,7 @@ def test_the_import_refuses_a_control_character_in_a_name(
     (error,) = payload["errors"]
     assert (error["line"], error["column"]) == (3, "name")
     assert "3文字目に制御文字" in error["reason"]
+    assert error["value"] == f"川口{chr(0x2400 + ord(char))}花子"  # quoted as ␀ / ␛, never the byte itself
     assert Taxpayer.objects.count() == 0
 
 
