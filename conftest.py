@@ -137,3 +137,35 @@ def sample_city(municipality: Any, write_csv: Callable[..., Path]) -> Any:
     taxpayers_import(municipality=municipality, path=taxpayers)
     levies_import(municipality=municipality, path=levies, booking_date=LEVIES_BOOKED_ON)
     return municipality
+
+
+def purge_with_approval(municipality: Any, as_of: str, *extra: str) -> dict[str, Any]:
+    """A real ``choshu purge`` as production runs it: chief A (granted the purge right by chief B)
+    requests it, chief B approves; returns the purge report (the last JSON line of the approval)."""
+    import json
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    from choshu.accounts.models import Role, User
+    from choshu.accounts.permissions import Right
+    from choshu.accounts.services import right_set
+
+    def chief(name: str) -> Any:
+        return User.objects.filter(username=name).first() or User.objects.create_user(
+            username=name, password="correct horse 1", role=Role.CHIEF, municipality=municipality
+        )
+
+    requester, approver = chief("purge-requester"), chief("purge-approver")
+    if not requester.right_overrides.filter(right=Right.PURGE, granted=True).exists():
+        right_set(actor=approver, user=requester, right=Right.PURGE, granted=True, reason="年次の消去")
+    out = StringIO()
+    common = ("--json", "--municipality", municipality.code)
+    call_command(
+        "purge", "--as-of", as_of, "--operator", requester.username, "--request", "--reason", "年次の消去",
+        *common, *extra, stdout=out,
+    )  # fmt: skip
+    request_id = json.loads(out.getvalue().strip().splitlines()[-1])["request_id"]
+    out = StringIO()
+    call_command("purge", "--operator", approver.username, "--approve", str(request_id), *common, stdout=out)
+    return dict(json.loads(out.getvalue().strip().splitlines()[-1]))

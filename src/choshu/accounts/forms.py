@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from choshu.accounts.models import RightChange, Role
 from choshu.accounts.permissions import Right
+from choshu.core.forms import Form
 
 REASON_HELP = "権限変更の報告書に記載されます。"
 
@@ -24,7 +25,7 @@ def _reason_field(label: str = "理由") -> forms.CharField:
     )
 
 
-class RightChangeForm(forms.Form):
+class RightChangeForm(Form):
     """One grant or revocation of one right, with the reason that goes into the report."""
 
     ACTIONS = ((RightChange.Action.GRANT, "付与"), (RightChange.Action.REVOKE, "取消"))
@@ -52,13 +53,21 @@ class RightChangeForm(forms.Form):
         return bool(self.cleaned_data["action"] == RightChange.Action.GRANT)
 
 
-class DeactivateForm(forms.Form):
+class DeactivateForm(Form):
     """利用停止: the reason goes into the rights-change report."""
 
     reason = _reason_field("利用停止の理由")
 
 
-class UserCreateForm(forms.Form):
+class UnlockForm(Form):
+    """ログイン一時停止の解除: which user name, at which address (blank: every address), and why."""
+
+    username = forms.CharField(label="利用者ID", max_length=150)
+    address = forms.GenericIPAddressField(label="接続元", required=False)
+    reason = _reason_field("解除の理由")
+
+
+class UserCreateForm(Form):
     """利用者登録. The initial password is told to the person by the chief and changed at first use."""
 
     username = forms.RegexField(
@@ -108,7 +117,7 @@ class UserCreateForm(forms.Form):
         return data
 
 
-class ReportPeriodForm(forms.Form):
+class ReportPeriodForm(Form):
     """The period of the rights-change report, from the query string ``?from=YYYY-MM-DD&to=YYYY-MM-DD``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -141,7 +150,7 @@ class ReportPeriodForm(forms.Form):
         return self.cleaned_data["from"], self.cleaned_data["to"]
 
 
-class MunicipalitySettingsForm(forms.Form):
+class MunicipalitySettingsForm(Form):
     """団体設定: the numbers the collection agent, eLTAX and Pay-easy assigned to the city."""
 
     conveni_company_code = forms.CharField(

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from choshu.accounts.lockout import record_lockout
 from choshu.accounts.models import User
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
@@ -55,3 +57,11 @@ def record_login_failed(
         request=request,
         detail={"username": username, "known_user": known is not None},
     )
+
+
+@receiver(user_locked_out, dispatch_uid="choshu.audit.locked_out")
+def record_locked_out(
+    sender: Any, request: HttpRequest | None = None, username: str | None = None, **kwargs: Any
+) -> None:
+    """ログイン一時停止: every new lockout (user name + address), with its cool-off."""
+    record_lockout(request, username or "")

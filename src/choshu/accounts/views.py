@@ -12,20 +12,21 @@ from urllib.parse import parse_qs, urlparse
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from choshu.accounts import admin_services
+from choshu.accounts import admin_services, lockout
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.forms import (
     DeactivateForm,
     MunicipalitySettingsForm,
     ReportPeriodForm,
     RightChangeForm,
+    UnlockForm,
     UserCreateForm,
 )
 from choshu.accounts.models import RightChange, User
@@ -149,6 +150,43 @@ def user_deactivate(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(request, f"{user} さんを利用停止にしました。以後ログインできません。")
     return redirect("accounts:user-detail", pk=user.pk)
+
+
+# ---------------------------------------------------------------------------------------------------
+# ログイン一時停止の解除
+# ---------------------------------------------------------------------------------------------------
+
+
+@never_cache
+@right_required(Right.RIGHTS_ADMIN)
+def lockout_list(request: HttpRequest) -> HttpResponse:
+    """ログイン一時停止中: the municipality's user names locked out, by address, until when."""
+    locks = lockout.locks_for_admin(actor=staff_user(request))
+    return render(request, "accounts/lockout_list.html", {"locks": locks})
+
+
+@never_cache
+@require_POST
+@right_required(Right.RIGHTS_ADMIN)
+def lockout_unlock(request: HttpRequest) -> HttpResponse:
+    """解除 (POST only): clears one user name's failed logins at one address (or all addresses)."""
+    form = UnlockForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "解除する利用者IDと理由を入力してください。")
+        return redirect("accounts:lockout-list")
+    data = form.cleaned_data
+    try:
+        lockout.unlock(
+            username=data["username"],
+            address=data["address"] or None,
+            actor=staff_user(request),
+            reason=data["reason"],
+            request=request,
+        )
+    except ValidationError as exc:
+        raise Http404(_refusal(exc)) from exc
+    messages.success(request, f"{data['username']} さんのログイン一時停止を解除しました。")
+    return redirect("accounts:lockout-list")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from choshu.core.forms import Form
+
 
 def reason_field(label: str, help_text: str = "") -> forms.CharField:
     return forms.CharField(
@@ -15,7 +17,7 @@ def reason_field(label: str, help_text: str = "") -> forms.CharField:
     )
 
 
-class ApproveForm(forms.Form):
+class ApproveForm(Form):
     """承認: a comment is optional."""
 
     comment = forms.CharField(
@@ -26,7 +28,7 @@ class ApproveForm(forms.Form):
     )
 
 
-class RejectForm(forms.Form):
+class RejectForm(Form):
     """否認: the reason is required, the requester reads it."""
 
     comment = reason_field("否認の理由", "申請者に表示されます。")

@@ -23,6 +23,7 @@ class RequestKind(models.TextChoices):
     SUSPENSE_ASSIGN = "suspense_assign", "未消込の充当先指定"
     COUNTER_BACKDATED = "counter_backdated", "窓口収納（本日以外の領収日）"
     PAYMENT_REVERSAL = "payment_reversal", "収納取消"
+    PURGE = "purge", "保存期間経過データの消去"
 
 
 class ApprovalStatus(models.TextChoices):

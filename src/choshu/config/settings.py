@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import secrets
-from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -154,21 +153,24 @@ AUTH_PASSWORD_VALIDATORS = [
 # Audit log retention (its own, longer than the deletion of personal data; docs/security.md).
 CHOSHU_AUDIT_RETENTION_YEARS = _int_env("CHOSHU_AUDIT_RETENTION_YEARS", 10)
 
-# Lockout after repeated failed logins (django-axes): per user name, so a shared office address
-# does not lock out colleagues. A section chief (or `choshu axes_reset_username NAME`) unlocks.
+# Lockout after repeated failed logins (django-axes), per user name *and* client address together:
+# wrong passwords typed for a chief's name elsewhere lock only that address out, never the chief at
+# their desk. Each repeated lockout in 24 hours doubles the cool-off (choshu.accounts.lockout).
+# A section chief unlocks from 利用者と権限 → ログイン一時停止, an operator with `choshu unlock-user`.
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 AXES_FAILURE_LIMIT = _int_env("CHOSHU_LOGIN_FAILURE_LIMIT", 5)
-AXES_COOLOFF_TIME = timedelta(minutes=_int_env("CHOSHU_LOGIN_LOCKOUT_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = ["username"]
+CHOSHU_LOGIN_LOCKOUT_MINUTES = _int_env("CHOSHU_LOGIN_LOCKOUT_MINUTES", 30)
+CHOSHU_LOGIN_LOCKOUT_MAX_HOURS = _int_env("CHOSHU_LOGIN_LOCKOUT_MAX_HOURS", 24)
+AXES_COOLOFF_TIME = "choshu.accounts.lockout.cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_CLIENT_IP_CALLABLE = "choshu.audit.services.client_addr"  # the address the audit log records
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a retry while locked does not extend it
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
-# axes.W006 asks to lock by address too; offices share addresses (NAT, call centre), so a locked
-# address would lock out every colleague. Locking by user name is the deliberate choice.
-SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 
 OTP_TOTP_ISSUER = os.environ.get("CHOSHU_OTP_ISSUER", "choshu")
 LOGIN_URL = "web:login"
@@ -223,6 +225,33 @@ CHOSHU_UPLOAD_MAX_BYTES = int(os.environ.get("CHOSHU_UPLOAD_MAX_MB", "200")) * 1
 CHOSHU_JOB_STALE_MINUTES = int(os.environ.get("CHOSHU_JOB_STALE_MINUTES", "30"))
 # Large uploads go to a temporary file, not memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
+
+
+def _field_key_beside_the_data() -> str | None:
+    """In production the field key must not live beside the database: whoever copies the data
+    directory (a backup, a stolen disk) would hold both the encrypted My Numbers and their key.
+    The reason the settings refuse to load, or ``None``."""
+    beside = {VAR_DIR / "field.key"}
+    name = DATABASES["default"].get("NAME")
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and name:
+        beside.add(Path(str(name)).resolve().parent / "field.key")
+    stored = sorted(str(p) for p in beside if p.exists())
+    where = (
+        "本番環境では、個人番号暗号鍵はデータベースやデータディレクトリ（CHOSHU_VAR_DIR）の外に置き、"
+        "環境変数 CHOSHU_FIELD_KEY で渡してください（例: root だけが読める /etc/choshu/keys.env を "
+        "systemd の EnvironmentFile= で読み込む、またはシークレット管理サービス）。docs/security.md「鍵の置き場所」参照。"
+    )
+    if stored:
+        return f"起動を中止しました: 個人番号暗号鍵のファイルがデータベースと同じ場所にあります（{', '.join(stored)}）。{where}"
+    if not os.environ.get("CHOSHU_FIELD_KEY"):
+        return f"起動を中止しました: CHOSHU_FIELD_KEY が設定されていません（このままでは鍵が {VAR_DIR / 'field.key'} に作られます）。{where}"
+    return None
+
+
+if PRODUCTION and (_refusal := _field_key_beside_the_data()) is not None:
+    from django.core.exceptions import ImproperlyConfigured
+
+    raise ImproperlyConfigured(_refusal)
 
 LANGUAGE_CODE = "ja"
 TIME_ZONE = "Asia/Tokyo"

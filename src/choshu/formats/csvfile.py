@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from choshu.formats.errors import FileRefused, RowError
+from choshu.formats.fields import CONTROL, CONTROL_BUT_LINE_BREAKS, control_character_reason, visible_controls
 
 MAX_ERRORS = 200
 _PRIVATE_USE = re.compile("[\ue000-\uf8ff]")
@@ -311,7 +312,7 @@ def iter_rows(
     """
     reader = _reader(text)
     header = _check_header(reader, expected_header, file_name, older)
-    for line_no, fields in _data_rows(reader, len(header), errors):
+    for line_no, fields in _data_rows(reader, header, errors):
         yield line_no, dict(zip(header, fields, strict=True))
 
 
@@ -325,8 +326,8 @@ def iter_fields(
 ) -> Iterator[tuple[int, list[str]]]:
     """``iter_rows`` yielding each row's fields as a list, in the header's order."""
     reader = _reader(text)
-    width = len(_check_header(reader, expected_header, file_name, older))
-    yield from _data_rows(reader, width, errors)
+    header = _check_header(reader, expected_header, file_name, older)
+    yield from _data_rows(reader, header, errors)
 
 
 def fields_of_layout(
@@ -338,7 +339,7 @@ def fields_of_layout(
     reader = _reader(text)
     header = _check_header(reader, layouts[0], file_name, layouts[1:])
     index = next(i for i, layout in enumerate(layouts) if tuple(layout) == header)
-    return index, _data_rows(reader, len(header), errors)
+    return index, _data_rows(reader, header, errors)
 
 
 def _reader(text: str | TextIO) -> Any:
@@ -346,7 +347,21 @@ def _reader(text: str | TextIO) -> Any:
     return csv.reader(source, strict=True)
 
 
-def _data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+def control_errors(line_no: int, header: Sequence[str], fields: Sequence[str]) -> list[RowError]:
+    """A row's fields holding a control character (NUL, ESC, or a TAB/CR/LF inside a field), each
+    with its line, column and a Japanese reason. Every CSV parser's rows pass through here."""
+    if CONTROL.search("".join(fields)) is None:
+        return []
+    found = []
+    for column, value in zip(header, fields, strict=False):
+        reason = control_character_reason(value)
+        if reason is not None:
+            found.append(RowError(line_no, column, reason, visible_controls(value[:80])))
+    return found
+
+
+def _data_rows(reader: Any, header: Sequence[str], errors: list[RowError]) -> Iterator[tuple[int, list[str]]]:
+    width = len(header)
     while len(errors) < MAX_ERRORS:
         line_no = reader.line_num + 1
         try:
@@ -360,6 +375,10 @@ def _data_rows(reader: Any, width: int, errors: list[RowError]) -> Iterator[tupl
             continue
         if len(fields) != width:
             errors.append(_width_error(line_no, len(fields), width))
+            continue
+        bad = control_errors(line_no, header, fields)
+        if bad:
+            errors.extend(bad)
             continue
         yield line_no, fields
 
@@ -425,8 +444,17 @@ class RawRows:
             found = findall(text, pos, end)
             if not (found[-1][0] or found[-1][-1]):
                 found.pop()  # the empty match at the end of the chunk
+            if CONTROL_BUT_LINE_BREAKS.search(text, pos, end) is not None:
+                found = [self._not_plain(line) for line in found]
             yield found
             pos = end
+
+    @classmethod
+    def _not_plain(cls, line: tuple[str, ...]) -> tuple[str, ...]:
+        """A plain line holding a control character goes to ``row()``, which refuses it."""
+        if not line[0] or CONTROL_BUT_LINE_BREAKS.search(line[0]) is None:
+            return line
+        return ("",) * (len(line) - 1) + (cls.raw(line),)
 
     @staticmethod
     def raw(line: tuple[str, ...]) -> str:
@@ -459,5 +487,9 @@ class RawRows:
         width = len(self._header)
         if len(fields) != width:
             self._errors.append(_width_error(line_no, len(fields), width))
+            return None
+        bad = control_errors(line_no, self._header, fields)
+        if bad:
+            self._errors.extend(bad)
             return None
         return dict(zip(self._header, fields, strict=True))

@@ -12,6 +12,35 @@ _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 _INT = re.compile(r"-?[0-9]+")
 _TIME = re.compile(r"[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
+CONTROL = re.compile("[\x00-\x1f\x7f]")
+"""C0 control characters and DEL: never part of a text field (a TAB, CR or LF only as a delimiter)."""
+CONTROL_BUT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+"""The same without TAB, CR and LF: for multi-line text typed in a text area."""
+_CONTROL_NAMES = {0x00: "NUL", 0x09: "タブ", 0x0A: "改行(LF)", 0x0D: "改行(CR)", 0x1B: "ESC", 0x7F: "DEL"}
+
+
+def visible_controls(text: str) -> str:
+    """``text`` with each control character shown as its Unicode control picture (NUL → ␀, DEL → ␡):
+    an error may quote the value without carrying a NUL into a log or a database (PostgreSQL refuses it)."""
+    return CONTROL.sub(lambda m: chr(0x2421 if m.group() == "\x7f" else 0x2400 + ord(m.group())), text)
+
+
+def control_character_reason(text: str, *, multiline: bool = False) -> str | None:
+    """The Japanese reason a text holding a control character is refused, or ``None`` when clean.
+
+    ``multiline``: TAB, CR and LF are allowed (a text area); otherwise every C0 control character
+    and DEL is refused. NUL is never stored: PostgreSQL cannot hold it in text, other systems cut at it.
+    """
+    found = (CONTROL_BUT_LINE_BREAKS if multiline else CONTROL).search(text)
+    if found is None:
+        return None
+    code = ord(found.group())
+    name = _CONTROL_NAMES.get(code, f"U+{code:04X}")
+    return (
+        f"{found.start() + 1}文字目に制御文字（{name}, U+{code:04X}）が含まれています"
+        "（制御文字は使えません。元のデータを確認してください）"
+    )
+
 
 class RowChecker:
     """Collects the errors of one row; ``ok`` tells whether the row was clean."""

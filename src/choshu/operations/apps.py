@@ -9,3 +9,7 @@ class OperationsConfig(AppConfig):
     name = "choshu.operations"
     label = "operations"
     verbose_name = "運用"
+
+    def ready(self) -> None:
+        # Registers the approval handler of a purge request (``RequestKind.PURGE``).
+        from choshu.operations import retention  # noqa: F401

@@ -19,10 +19,14 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max, Sum
 from django.utils import timezone
 
+from choshu.accounts.permissions import Right, has_right
+from choshu.approvals.models import ChangeRequest, RequestKind
+from choshu.approvals.services import register, register_field_labels, request_approve, request_create
 from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurgePermit, AuditSubject
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
@@ -223,3 +227,63 @@ def purge_audit_log(*, as_of: date) -> int:
         )
         permit.delete()
     return count
+
+
+# ---------------------------------------------------------------------------------------------------
+# 二人目の確認 (issue 14 §6): a real purge runs only when a second person approves the request.
+# ---------------------------------------------------------------------------------------------------
+
+PURGE_LABELS = {
+    "as_of": "基準日",
+    "examined": "対象（人）",
+    "would_delete": "消去予定（人）",
+    "kept": "保存（人）",
+    "kept_reasons": "保存の理由",
+    "report_file": "消去予定の一覧（宛名番号のみ）",
+}
+
+
+def purge_request(*, actor: Any, municipality: Municipality, as_of: date, reason: str) -> ChangeRequest:
+    """Ask for a real purge: a dry run now shows what will go; nothing is deleted until a different
+    person with the approval right approves (``approvals`` screens or ``purge --approve``).
+
+    ``actor`` must hold the purge right (権限: 保存期間経過データの削除) in ``municipality``."""
+    if not has_right(actor, Right.PURGE) or actor.municipality_id != municipality.pk:
+        raise PermissionDenied(f"{actor.username} には保存期間経過データの削除の権限がありません")
+    preview = purge_run(municipality=municipality, as_of=as_of, dry_run=True, actor=actor)
+    payload = {
+        "as_of": as_of.isoformat(),
+        "examined": preview.examined,
+        "would_delete": preview.deleted,
+        "kept": preview.kept,
+        "kept_reasons": preview.kept_reasons,
+        "report_file": preview.report_file,
+    }
+    return request_create(
+        actor=actor,
+        kind=RequestKind.PURGE,
+        reason=reason,
+        payload=payload,
+        required_right=Right.PURGE,
+    )
+
+
+def purge_approve(*, actor: Any, request_id: int, comment: str = "") -> tuple[ChangeRequest, dict[str, Any]]:
+    """Approve a purge request from the command line (the same check as the approvals screen); the
+    approved request and the report of the purge it ran."""
+    req = ChangeRequest.objects.filter(pk=request_id, kind=RequestKind.PURGE).first()
+    if req is None or req.municipality_id != actor.municipality_id:
+        raise ValidationError(f"消去の申請 #{request_id} は見つかりません")
+    req = request_approve(actor=actor, request=req, decided_on=timezone.localdate(), comment=comment)
+    job = Job.objects.filter(municipality_id=req.municipality_id, kind=Job.Kind.PURGE).order_by("-id").first()
+    return req, dict(job.counts) if job is not None else {}
+
+
+@register(RequestKind.PURGE)
+def _apply_purge(req: ChangeRequest, approver: Any, decided_on: date) -> None:
+    """The approved purge runs now, as the approver (the requester is in the request and the log)."""
+    as_of = date.fromisoformat(str(req.payload["as_of"]))
+    purge_run(municipality=req.municipality, as_of=as_of, dry_run=False, actor=approver)
+
+
+register_field_labels(RequestKind.PURGE, lambda name: PURGE_LABELS.get(name, name))

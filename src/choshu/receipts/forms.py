@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from choshu.core.forms import Form
 from choshu.receipts.models import SuspenseStatus
 
 MAX_YEN = 10**12  # far above any single payment; stops a slip of the finger on the keypad
@@ -73,7 +74,7 @@ def _clean_slip_no(value: str, *, exact: bool) -> str:
     return slip_no
 
 
-class DailyDateForm(forms.Form):
+class DailyDateForm(Form):
     """日計表: the booking date to show (default: today)."""
 
     date = forms.DateField(
@@ -100,7 +101,7 @@ def split_slip_nos(value: str) -> list[str]:
     return [part for part in text.split() if part]
 
 
-class CounterReceiptForm(forms.Form):
+class CounterReceiptForm(Form):
     """窓口収納: the slips (one or several), the amount received, お預かり, and the 領収日 (today; another
     day needs a reason and a chief's approval). An overpayment needs ``accept_overpayment``."""
 
@@ -175,7 +176,7 @@ class CounterReceiptForm(forms.Form):
         return str(self.cleaned_data["slip_no"]).split()
 
 
-class CashierCloseForm(forms.Form):
+class CashierCloseForm(Form):
     """日計締め: the cash counted in the drawer; a difference needs its reason."""
 
     counted = YenField(
@@ -198,7 +199,7 @@ class CashierCloseForm(forms.Form):
     )
 
 
-class SlipLookupForm(forms.Form):
+class SlipLookupForm(Form):
     """窓口収納: find a person's slips by 宛名番号 to pick one."""
 
     taxpayer_no = forms.CharField(
@@ -213,13 +214,13 @@ class SlipLookupForm(forms.Form):
         return _nfkc(self.cleaned_data["taxpayer_no"])
 
 
-class ReversalForm(forms.Form):
+class ReversalForm(Form):
     """収納取消の申請: the reason is required; it is kept in the 決裁, the ledger memo and the audit log."""
 
     reason = _reason("取消理由", "例: 金融機関からの誤送金の連絡、不渡り、別人の納付書で入金")
 
 
-class SuspenseFilterForm(forms.Form):
+class SuspenseFilterForm(Form):
     """未消込一覧: by status (default: 未処理), or every status (``ALL``)."""
 
     ALL = "all"  # not a status: the filter showing every one
@@ -236,7 +237,7 @@ class SuspenseFilterForm(forms.Form):
         return SuspenseStatus.OPEN
 
 
-class CandidateSearchForm(forms.Form):
+class CandidateSearchForm(Form):
     """未消込の充当先候補: slip number prefix, amount and/or kana; every filled field must match."""
 
     slip_prefix = forms.CharField(
@@ -268,7 +269,7 @@ class CandidateSearchForm(forms.Form):
         return cleaned
 
 
-class SuspenseAssignForm(forms.Form):
+class SuspenseAssignForm(Form):
     """未消込の充当先指定: the slip to place the amount on; a second person approves (決裁)."""
 
     slip_no = _slip_no_field(label="充当先の納付番号")
@@ -278,7 +279,7 @@ class SuspenseAssignForm(forms.Form):
         return _clean_slip_no(self.cleaned_data["slip_no"], exact=True)
 
 
-class SuspenseRefundForm(forms.Form):
+class SuspenseRefundForm(Form):
     """未消込を還付へ: placing it was given up; the reason is required."""
 
     note = _reason("還付とする理由", "例: 該当する納税者なし。振込人へ返金")

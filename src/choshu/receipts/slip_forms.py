@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from choshu.core.forms import Form
+
 
 def _date(label: str, help_text: str) -> forms.DateField:
     return forms.DateField(
@@ -18,7 +20,7 @@ def _date(label: str, help_text: str) -> forms.DateField:
     )
 
 
-class SlipIssueForm(forms.Form):
+class SlipIssueForm(Form):
     installments = forms.TypedMultipleChoiceField(
         label="期別",
         coerce=int,

@@ -10,6 +10,7 @@ from django import forms
 from django.db.models import Q
 
 from choshu.audit.models import AuditKind
+from choshu.core.forms import Form
 
 EXPORT_FUNCTION = "アクセスログ出力"
 
@@ -42,7 +43,7 @@ AUDIT_FUNCTIONS: dict[str, tuple[str, Q]] = {
 }
 
 
-class AuditSearchForm(forms.Form):
+class AuditSearchForm(Form):
     """アクセスログ照会: by person (宛名番号), by user name, by function, by kind and by period; all
     optional (AND)."""
 

@@ -10,6 +10,7 @@ from django.contrib.auth.forms import AuthenticationForm
 from django.db import models
 
 from choshu.approvals.forms import reason_field
+from choshu.core.forms import Form, RefuseControlCharacters
 from choshu.formats.dates import DateInputError, parse_date
 from choshu.rules.check_digits import is_valid_corporate_number
 from choshu.taxpayers.changes import EDITABLE
@@ -18,7 +19,7 @@ from choshu.taxpayers.normalize import phone_key
 from choshu.taxpayers.selectors import SearchQuery
 
 
-class LoginForm(AuthenticationForm):
+class LoginForm(RefuseControlCharacters, AuthenticationForm):
     """ログイン: user name and password, with messages a clerk can act on."""
 
     error_messages = {
@@ -34,7 +35,7 @@ class LoginForm(AuthenticationForm):
         self.fields["password"].label = "パスワード"
 
 
-class OtpForm(forms.Form):
+class OtpForm(Form):
     """二要素認証: the 6-digit code from the authenticator app (the IC-card equivalent)."""
 
     token = forms.RegexField(
@@ -58,7 +59,7 @@ def _field(label: str, max_length: int, help_text: str, *, inputmode: str = "tex
     )
 
 
-class SearchForm(forms.Form):
+class SearchForm(Form):
     """宛名検索: fill one or more fields; every filled field must match."""
 
     taxpayer_no = _field("宛名番号", 15, "完全一致（先頭の0は省略可）", inputmode="numeric")
@@ -115,7 +116,7 @@ class RevealPurpose(models.TextChoices):
     OTHER = "other", "その他（理由を入力）"
 
 
-class MyNumberRevealForm(forms.Form):
+class MyNumberRevealForm(Form):
     """個人番号の表示: the purpose is required; 「その他」 requires the reason in words."""
 
     purpose = forms.ChoiceField(
@@ -155,7 +156,7 @@ class MyNumberRevealForm(forms.Form):
 POSTAL_FIELDS = ("postal_code", "mailing_postal_code")
 
 
-class TaxpayerEditForm(forms.Form):
+class TaxpayerEditForm(Form):
     """宛名情報の訂正: the current values of the correctable attributes, and the reason for the change.
     ``without`` leaves attributes out (a 支援措置 person's address, for a user who may not see it)."""
 
@@ -199,7 +200,7 @@ class TaxpayerEditForm(forms.Form):
         return {name: self.cleaned_data[name] for name in self.editable}
 
 
-class MyNumberLinkForm(forms.Form):
+class MyNumberLinkForm(Form):
     """個人番号の登録・訂正. The number is never sent back to the browser, not even after an error."""
 
     number = forms.CharField(

@@ -7,13 +7,14 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 
+from choshu.core.forms import Form
 from choshu.core.models import Job
 from choshu.operations.import_jobs import UPLOAD_KINDS, upload_check
 
 HISTORY_KINDS = [(k.value, k.label) for k in Job.Kind if k.value.startswith("import-")]
 
 
-class ImportUploadForm(forms.Form):
+class ImportUploadForm(Form):
     """ファイル取込: which file, and (for levies) the business day it is booked on."""
 
     kind = forms.ChoiceField(
@@ -51,6 +52,6 @@ class ImportUploadForm(forms.Form):
         return upload
 
 
-class JobFilterForm(forms.Form):
+class JobFilterForm(Form):
     kind = forms.ChoiceField(label="処理", required=False, choices=[("", "すべて"), *HISTORY_KINDS])
     status = forms.ChoiceField(label="状態", required=False, choices=[("", "すべて"), *Job.Status.choices])

@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
 from choshu.audit.services import audit_access
+from choshu.core.forms import Form
 from choshu.levies.selectors import AmountDue, amounts_due, late_charge_result
 from choshu.rules.late_charge import LateChargeResult, first_month_end, late_charge_articles
 from choshu.taxpayers.selectors import taxpayer_get_for_user
@@ -30,7 +31,7 @@ EARLIEST = date(1990, 1, 1)
 LATEST = date(2100, 12, 31)
 
 
-class AsOfForm(forms.Form):
+class AsOfForm(Form):
     """計算基準日: the date the amounts are computed as of (GET ``as_of``, YYYY-MM-DD)."""
 
     as_of = forms.DateField(

@@ -16,6 +16,7 @@ from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
 from choshu.approvals.forms import reason_field
 from choshu.approvals.views import refusal
+from choshu.core.forms import Form
 from choshu.formats.related_csv import ALL_ITEMS
 from choshu.levies.tax_items import catalog
 from choshu.taxpayers.mailing_changes import (
@@ -47,7 +48,7 @@ def _day(label: str) -> forms.DateField:
     )  # fmt: skip
 
 
-class MailingAddressForm(forms.Form):
+class MailingAddressForm(Form):
     """One tax item's 送付先: the values to register or change it to, or its end; and why."""
 
     tax_item = forms.ChoiceField(

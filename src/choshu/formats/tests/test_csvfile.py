@@ -41,10 +41,19 @@ def test_a_wrong_header_refuses_the_file() -> None:
 
 def test_rows_with_the_wrong_column_count_are_reported_and_skipped() -> None:
     errors: list[RowError] = []
-    rows = list(iter_rows('a,b\r\n1,2\r\n3\r\n"x\r\ny",5\r\n6,7,8\r\n', ("a", "b"), errors))
+    rows = list(iter_rows('a,b\r\n1,2\r\n3\r\n"x,y",5\r\n6,7,8\r\n', ("a", "b"), errors))
     assert [line for line, _ in rows] == [2, 4]
-    assert rows[1][1] == {"a": "x\r\ny", "b": "5"}
-    assert [e.line for e in errors] == [3, 6]
+    assert rows[1][1] == {"a": "x,y", "b": "5"}
+    assert [e.line for e in errors] == [3, 5]
+
+
+def test_line_numbers_count_the_lines_of_a_quoted_field_refused_for_its_line_break() -> None:
+    """A line break inside a field is a control character (issue 14 §4): refused, and the rows after it
+    keep their physical line numbers."""
+    errors: list[RowError] = []
+    rows = list(iter_rows('a,b\r\n1,2\r\n3\r\n"x\r\ny",5\r\n6,7,8\r\n9,9\r\n', ("a", "b"), errors))
+    assert [line for line, _ in rows] == [2, 7]
+    assert [(e.line, e.column) for e in errors] == [(3, ""), (4, "a"), (6, "")]
 
 
 def test_an_empty_file_is_refused() -> None:

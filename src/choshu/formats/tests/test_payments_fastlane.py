@@ -521,12 +521,24 @@ def test_a_csv_syntax_error_stops_both_paths() -> None:
 
 
 def test_a_quoted_field_over_several_lines_keeps_the_line_numbers() -> None:
+    """A line break inside a field is refused as a control character (issue 14 §4) by both paths
+    alike; the rows after it keep their physical line numbers."""
     _, conveni = _valid_rows(6)
     lines = conveni.split("\r\n")
     lines[2] = lines[2].replace(',"ローソン",', ',"ロー\r\nソン\nX",')
     records, errors, _ = assert_same("conveni", "\r\n".join(lines))
-    assert [r.line for r in records] == [2, 3, 6, 7, 8, 9] and not errors
-    assert records[1].detail["chain_name"] == "ロー\r\nソン\nX"
+    assert [r.line for r in records] == [2, 6, 7, 8, 9]
+    assert [e.line for e in errors] == [3] and "制御文字（改行(CR)" in errors[0].reason
+
+
+def test_a_nul_in_a_plain_line_is_refused_by_both_paths() -> None:
+    bank, conveni = _valid_rows(4)
+    for channel, text in (("bank", bank), ("conveni", conveni)):
+        lines = text.split("\r\n")
+        lines[2] = lines[2][:-1] + "\x00" + lines[2][-1:]
+        records, errors, _ = assert_same(channel, "\r\n".join(lines))
+        assert [r.line for r in records] == [2, 4, 5]
+        assert [e.line for e in errors] == [3] and "NUL" in errors[0].reason
 
 
 def test_a_small_csv_field_size_limit_leaves_the_fast_lane(monkeypatch: pytest.MonkeyPatch) -> None:

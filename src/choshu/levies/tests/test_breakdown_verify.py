@@ -3,14 +3,11 @@ no breakdown row or split of a purged person behind."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
-from io import StringIO
 from typing import Any
 
-from conftest import LEVY_HEADER, TAXPAYER_HEADER
-from django.core.management import call_command
+from conftest import LEVY_HEADER, TAXPAYER_HEADER, purge_with_approval
 from django.db import connection
 
 from choshu.levies.models import BreakdownSplit, Installment, InstallmentBreakdown
@@ -114,9 +111,7 @@ def test_the_purge_removes_a_purged_person_s_breakdown_and_splits(
         give_breakdown(Installment.objects.get(levy__notice_no=notice), FIXED)
     pay(write_csv, [("1", 12000, "2015-04-20"), ("2", 12000, "2022-04-20")])
     assert BreakdownSplit.objects.count() == 4
-    out = StringIO()
-    call_command("purge", "--as-of", "2026-11-26", "--json", stdout=out)
-    assert json.loads(out.getvalue().strip().splitlines()[-1])["deleted"] == 1
+    assert purge_with_approval(municipality, "2026-11-26")["deleted"] == 1
     kept = Installment.objects.get()
     assert Taxpayer.objects.get().taxpayer_no == "2"
     assert set(InstallmentBreakdown.objects.values_list("installment_id", flat=True)) == {kept.pk}

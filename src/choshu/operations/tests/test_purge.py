@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import LEVY_HEADER, TAXPAYER_HEADER
+from conftest import LEVY_HEADER, TAXPAYER_HEADER, purge_with_approval
 from django.core.management import call_command
 
 from choshu.audit.models import AuditLog
+from choshu.core.models import Municipality
 from choshu.levies.ledger import Leg, post
 from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
 from choshu.levies.services import levies_import
@@ -74,6 +75,10 @@ def city(municipality: Any, write_csv: Callable) -> Any:
 
 
 def purge(*args: str, as_of: str = "2026-11-26") -> dict[str, Any]:
+    """A dry run directly; a real purge as production runs it: requested by one person, approved by
+    another (issue 14 §6)."""
+    if "--dry-run" not in args:
+        return purge_with_approval(Municipality.objects.get(), as_of, *args)
     out = StringIO()
     call_command("purge", "--as-of", as_of, "--json", *args, stdout=out)
     return json.loads(out.getvalue().strip().splitlines()[-1])
