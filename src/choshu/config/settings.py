@@ -99,6 +99,14 @@ DATABASES = {
         conn_max_age=0,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Persistent connections: each worker process (``choshu serve``) keeps its connection between
+    # requests instead of opening one per request (a new PostgreSQL backend each time: fork,
+    # authentication, empty catalogue caches). Checked before reuse after an error or a restart of the
+    # server (CONN_HEALTH_CHECKS); replaced after CHOSHU_DB_CONN_MAX_AGE seconds (0: one per request).
+    # Connections held = workers × threads (docs/operations.md, "Web server").
+    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("CHOSHU_DB_CONN_MAX_AGE", "600"))
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a batch import writes; a busy writer waits instead of failing.
     DATABASES["default"]["OPTIONS"] = {
