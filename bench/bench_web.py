@@ -16,9 +16,10 @@
    connection per request (``CONN_MAX_AGE=0``) and the session row saved on every request
    (``SESSION_SAVE_EVERY_REQUEST``, without ``IdleSessionMiddleware``), i.e. the settings before
    issue 13, on today's code — then ``choshu serve --workers N`` for each N of ``--workers``.
-4. **Load.** Each clerk is one connection loop without think time (a closed loop: the next request
-   leaves when the answer is in), for ``--warmup`` seconds unmeasured and then ``--duration``
-   seconds. Per request, at random: 25 % 宛名検索 by カナ (the family name of a random person: up to 50
+4. **Load.** Each clerk is one connection loop, by default without think time (a closed loop: the
+   next request leaves when the answer is in; ``--think S`` makes each clerk read the page for an
+   exponentially distributed time of mean S seconds first), for ``--warmup`` seconds unmeasured
+   and then ``--duration`` seconds. Per request, at random: 25 % 宛名検索 by カナ (the family name of a random person: up to 50
    results), 25 % 宛名検索 by 宛名番号, 50 % the person page (個人別収納状況照会) of a random person.
    The client is one asyncio process (plain HTTP/1.1, keep-alive where the server keeps it): it takes
    far less CPU than the server, but it shares the machine.
@@ -131,18 +132,19 @@ for kind, url in kinds.items():
     rows = []
     for i, p in enumerate(people):
         with CaptureQueriesContext(connection) as ctx:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             response = client.get(url(p))
-            total = time.perf_counter() - started
+            total, cpu = time.perf_counter() - started, time.process_time() - cpu
         assert response.status_code == 200, (url(p), response.status_code)
         if i >= 10:  # the first requests warm caches
             sql = sum(float(q["time"]) for q in ctx.captured_queries)
-            rows.append((total * 1000, sql * 1000, len(ctx.captured_queries)))
+            rows.append((total * 1000, sql * 1000, len(ctx.captured_queries), cpu * 1000))
     out[kind] = {
         "requests": len(rows),
         "total_ms_p50": round(statistics.median(r[0] for r in rows), 1),
         "sql_ms_p50": round(statistics.median(r[1] for r in rows), 1),
         "python_ms_p50": round(statistics.median(r[0] - r[1] for r in rows), 1),
+        "python_cpu_ms_p50": round(statistics.median(r[3] for r in rows), 1),
         "statements_p50": statistics.median(r[2] for r in rows),
         "statements_max": max(r[2] for r in rows),
         "total_ms_p95": round(sorted(r[0] for r in rows)[int(len(rows) * 0.95) - 1], 1),
@@ -154,6 +156,15 @@ print(json.dumps(out))
 # ------------------------------------------------------------------------------------------------
 # the city and the clerks
 # ------------------------------------------------------------------------------------------------
+
+
+def run_python(code: str, env: dict[str, str]) -> Any:
+    """A Django snippet in its own process; its last line of output is JSON (stderr shown on failure)."""
+    done = subprocess.run([sys.executable, "-c", code], env=env, check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        sys.stderr.write(done.stderr)
+        raise SystemExit(f"bench_web: a step failed (exit {done.returncode})")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def pg_admin(url: str) -> str:
@@ -387,6 +398,7 @@ async def clerk_loop(
     measure_from: float,
     stop_at: float,
     samples: list[tuple[str, float, int]],
+    think: float = 0.0,
 ) -> None:
     rng = random.Random(seed)
     conn = Connection(port, dict(cookies))
@@ -402,6 +414,8 @@ async def clerk_loop(
                 await conn.close()
             if started >= measure_from and time.monotonic() <= stop_at:
                 samples.append((kind, (time.monotonic() - started) * 1000, status))
+            if think > 0:  # the clerk reads the page (exponential, mean ``think`` seconds)
+                await asyncio.sleep(rng.expovariate(1 / think))
     finally:
         await conn.close()
 
@@ -438,14 +452,48 @@ async def load(
     people: list[tuple[int, str, str]],
     warmup: float,
     duration: float,
+    think: float = 0.0,
+    server_pgid: int | None = None,
 ) -> dict[str, Any]:
     samples: list[tuple[str, float, int]] = []
     start = time.monotonic()
     measure_from, stop_at = start + warmup, start + warmup + duration
+    cpu: list[float] = []
+
+    async def sample_cpu() -> None:
+        for at in (measure_from, stop_at):
+            await asyncio.sleep(max(0.0, at - time.monotonic()))
+            cpu.append(process_group_cpu(server_pgid) if server_pgid else 0.0)
+
     await asyncio.gather(
-        *(clerk_loop(port, c, people, i, measure_from, stop_at, samples) for i, c in enumerate(sessions))
+        sample_cpu(),
+        *(
+            clerk_loop(port, c, people, i, measure_from, stop_at, samples, think)
+            for i, c in enumerate(sessions)
+        ),
     )
-    return summarise(samples, duration)
+    out = summarise(samples, duration)
+    if server_pgid and samples:
+        # CPU seconds of the server's processes (not PostgreSQL's) per answered request: a property of
+        # the code, much less disturbed by other work on the machine than the latencies are.
+        out["server_cpu_ms_per_request"] = round((cpu[1] - cpu[0]) * 1000 / len(samples), 1)
+    return out
+
+
+def process_group_cpu(pgid: int) -> float:
+    """User + system CPU seconds of every live process in the group (the server and its workers)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:  # fields after the name: state, ppid, pgrp, …, utime (11), stime (12)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 # ------------------------------------------------------------------------------------------------
@@ -519,6 +567,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds before that")
     parser.add_argument("--workers", default="1,2,4", help="worker counts of `choshu serve`, comma-separated")
     parser.add_argument("--threads", type=int, default=None, help="threads per worker (default: serve's)")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="mean seconds a clerk reads a page (0: none, a stress test)"
+    )
     parser.add_argument("--no-baseline", action="store_true", help="skip the old single-process server")
     parser.add_argument("--no-profile", action="store_true")
     parser.add_argument(
@@ -553,21 +604,12 @@ def main() -> None:
         "taxpayers": args.taxpayers,
         "concurrency": args.concurrency,
         "duration_seconds": args.duration,
+        "think_seconds": args.think,
         "mix": "25% search by kana (family name), 25% search by taxpayer_no, 50% person page",
     }
     results["city"] = city(url, args.taxpayers, env, args.reseed)
     print(json.dumps({"city": results["city"]}, ensure_ascii=False), flush=True)
-    users = json.loads(
-        subprocess.run(
-            [sys.executable, "-c", USERS],
-            env={**env, "BENCH_USERS": str(args.concurrency)},
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
+    users = run_python(USERS, {**env, "BENCH_USERS": str(args.concurrency)})
     people = sample_people(url, 5000)
     log = tmp / "server.log"
     runs: list[tuple[str, int]] = [("serve", int(w)) for w in args.workers.split(",") if w]
@@ -582,7 +624,9 @@ def main() -> None:
             if not sessions:
                 sessions = asyncio.run(_sign_in_all(port, users))
             load_average = os.getloadavg()
-            figures = asyncio.run(load(port, sessions, people, args.warmup, args.duration))
+            figures = asyncio.run(
+                load(port, sessions, people, args.warmup, args.duration, args.think, proc.pid)
+            )
         finally:
             stop_server(proc)
         label = (
@@ -599,10 +643,7 @@ def main() -> None:
         results["runs"].append(run)
         print(json.dumps(run, ensure_ascii=False), flush=True)
     if not args.no_profile:
-        out = subprocess.run(
-            [sys.executable, "-c", PROFILE], env=env, check=True, capture_output=True, text=True
-        )
-        results["profile"] = json.loads(out.stdout.strip().splitlines()[-1])
+        results["profile"] = run_python(PROFILE, env)
         print(json.dumps({"profile": results["profile"]}, ensure_ascii=False), flush=True)
     results["targets"] = targets(results["runs"])
     print(json.dumps({"targets": results["targets"]}, ensure_ascii=False), flush=True)
