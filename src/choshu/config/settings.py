@@ -7,6 +7,9 @@ Environment variables:
     CHOSHU_VAR_DIR        where runtime files live (default: ``./var``)
     CHOSHU_DEBUG          ``1`` for development error pages
     CHOSHU_ALLOWED_HOSTS  comma-separated host names
+    CHOSHU_DB_CONN_MAX_AGE          seconds a PostgreSQL connection is kept between requests (600)
+    CHOSHU_SESSION_IDLE_SECONDS     idle session timeout (1800)
+    CHOSHU_SESSION_RENEW_SECONDS    the idle window is moved (the session row written) at most this often (60)
 """
 
 from __future__ import annotations
