@@ -9,6 +9,9 @@ Environment variables:
     CHOSHU_ALLOWED_HOSTS  comma-separated host names
     CHOSHU_UPLOAD_MAX_MB  largest import file accepted from the browser (default 200)
     CHOSHU_JOB_STALE_MINUTES  a running import silent this long is shown as interrupted (default 30)
+    CHOSHU_DB_CONN_MAX_AGE          seconds a PostgreSQL connection is kept between requests (600)
+    CHOSHU_SESSION_IDLE_SECONDS     idle session timeout (1800)
+    CHOSHU_SESSION_RENEW_SECONDS    the idle window is moved (the session row written) at most this often (60)
 """
 
 from __future__ import annotations
@@ -95,6 +98,7 @@ MIDDLEWARE = [
     "choshu.accounts.middleware.AuditClientMiddleware",  # client address on every audit record
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "choshu.accounts.middleware.IdleSessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -127,6 +131,14 @@ TEMPLATES = [
 ]
 
 DATABASES = {"default": _database_url()}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Persistent connections: each worker process (``choshu serve``) keeps its connection between
+    # requests instead of opening one per request (a new PostgreSQL backend each time: fork,
+    # authentication, empty catalogue caches). Checked before reuse after an error or a restart of the
+    # server (CONN_HEALTH_CHECKS); replaced after CHOSHU_DB_CONN_MAX_AGE seconds (0: one per request).
+    # Connections held = workers × threads (docs/operations.md, "Web server").
+    DATABASES["default"]["CONN_MAX_AGE"] = _int_env("CHOSHU_DB_CONN_MAX_AGE", 600)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web server read while a batch import writes; a busy writer waits instead of failing.
     DATABASES["default"]["OPTIONS"] = {
@@ -177,9 +189,12 @@ LOGIN_URL = "web:login"
 LOGIN_REDIRECT_URL = "web:search"
 LOGOUT_REDIRECT_URL = "web:login"
 
-# Idle sessions end after 30 minutes; every request renews the window.
+# Idle sessions end after 30 minutes. A request renews the window (a write of the session row) only
+# once SESSION_RENEW_SECONDS have passed since the last renewal, not on every request
+# (accounts.middleware.IdleSessionMiddleware): a session ends between 29 and 30 idle minutes.
 SESSION_COOKIE_AGE = _int_env("CHOSHU_SESSION_IDLE_SECONDS", 1800)
-SESSION_SAVE_EVERY_REQUEST = True
+SESSION_RENEW_SECONDS = min(_int_env("CHOSHU_SESSION_RENEW_SECONDS", 60), SESSION_COOKIE_AGE)
+SESSION_SAVE_EVERY_REQUEST = False
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
