@@ -402,5 +402,5 @@ def test_the_receipt_pdf_of_each_slip_carries_the_one_receipt_number(world: Worl
     for pk in receipt.payments:
         pdf = client.get(reverse("receipts:receipt-pdf", args=[pk]))
         assert pdf.status_code == 200
-        subject = PdfReader(io.BytesIO(pdf.content)).metadata.subject
-        assert subject == f"領収証書（領収番号 {receipt_number(receipt.pk)}）"
+        info = PdfReader(io.BytesIO(pdf.content)).metadata
+        assert info is not None and info.subject == f"領収証書（領収番号 {receipt_number(receipt.pk)}）"
