@@ -615,7 +615,7 @@ def test_the_overview_lists_the_persons_payments_and_the_overpayment_balance(wor
     response = _signed_in(world.clerk).get(reverse("web:taxpayer-overview", args=[hanako.pk]))
     text = _text(response)
     assert "収納履歴" in text and "過誤納金残高 500円" in text
-    assert "2024/05/31 2024/05/31 窓口" in text and "10,800 10,800 0 消込済" in text
+    assert "R6.5.31 R6.5.31 窓口" in text and "10,800 10,800 0 消込済" in text
     assert "500 0 500 消込済" in text
     assert reverse("receipts:payment-detail", args=[world.payment.pk]) in response.content.decode()
 
