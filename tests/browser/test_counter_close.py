@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.browser.test_login_search_overview import PASSWORD, SCREENSHOTS, page  # noqa: F401  (fixture)
+from browser_page import PASSWORD, SCREENSHOTS, page  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.browser
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_login_search_overview import PASSWORD, SCREENSHOTS, page  # noqa: F401  (its fixture)
+from browser_page import PASSWORD, SCREENSHOTS, page  # noqa: F401  (its fixture)
 
 pytestmark = pytest.mark.browser
 

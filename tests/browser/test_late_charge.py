@@ -6,51 +6,23 @@ Same fixtures as ``test_login_search_overview.py`` (Debian Chromium through Play
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
-
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's event loop runs in this thread
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct horse 1"
+from browser_page import PASSWORD, SCREENSHOTS, page  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk）"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-        connections.close_all()  # see test_login_search_overview.py
-
-
 def test_a_clerk_sees_the_late_charges_as_of_a_date_and_opens_a_derivation(
-    transactional_db: Any, live_server: Any, sample_city: Any, make_user: Callable[..., Any], page: Any
+    transactional_db: Any,
+    live_server: Any,
+    sample_city: Any,
+    make_user: Callable[..., Any],
+    page: Any,  # noqa: F811
 ) -> None:
     from conftest import totp_device, totp_now
     from playwright.sync_api import expect

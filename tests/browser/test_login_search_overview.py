@@ -6,55 +6,24 @@ Playwright against pytest-django's live server. Screenshots go to ``var/screensh
 
 from __future__ import annotations
 
-import os
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
+from browser_page import PASSWORD, SCREENSHOTS, page  # noqa: F401  (the fixture)
 
-# Playwright's sync API runs an event loop in this thread; Django would otherwise refuse ORM calls.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct horse 1"
 MY_NUMBER_OF_TARO = "621498320257"
 
 pytestmark = pytest.mark.browser
 
 
-@pytest.fixture
-def page() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        message = f"{CHROMIUM} がありません（apt-get install chromium fonts-noto-cjk）"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    from django.db import connections
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
-        page = context.new_page()
-        page.set_default_timeout(10_000)
-        yield page
-        context.close()
-        browser.close()
-        # The test's ORM calls ran while Playwright's event loop was running, so Django (asgiref's
-        # context-local connections) opened a connection of their own: closed here, or it would still
-        # hold the test database when pytest-django drops it at the end of the session.
-        connections.close_all()
-
-
 def test_a_clerk_logs_in_searches_by_kana_and_sees_a_persons_amounts(
-    transactional_db: Any, live_server: Any, sample_city: Any, make_user: Callable[..., Any], page: Any
+    transactional_db: Any,
+    live_server: Any,
+    sample_city: Any,
+    make_user: Callable[..., Any],
+    page: Any,  # noqa: F811
 ) -> None:
     from conftest import totp_device, totp_now
     from playwright.sync_api import expect
