@@ -28,6 +28,7 @@ from choshu.accounts.services import _check_admin, rights_review
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
+from choshu.formats.csv_safe import neutralise_cell
 
 # ---------------------------------------------------------------------------------------------------
 # 利用者の参照（権限管理の画面用）
@@ -260,8 +261,9 @@ def csv_bytes(header: list[str], rows: list[list[str]], *, encoding: str = "cp93
         raise ValidationError(f"文字コード {encoding!r} には対応していません（cp932 または utf-8）")
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(header)
-    writer.writerows(rows)
+    # Opened in a spreadsheet: a cell starting like a formula is written as text (formats.csv_safe).
+    writer.writerow([neutralise_cell(c) for c in header])
+    writer.writerows([neutralise_cell(c) for c in row] for row in rows)
     text = buf.getvalue()
     if encoding == "utf-8":
         return text.encode("utf-8-sig")

@@ -31,6 +31,7 @@ from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurg
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
+from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
 from choshu.levies.verify import forget_installments
@@ -201,7 +202,8 @@ def _write_report(
         writer = csv.writer(fh)
         writer.writerow(["taxpayer_no", "kind", "last_updated", "action"])
         for no, kind, updated in rows:
-            writer.writerow([no, kind, updated.date().isoformat(), "would_delete" if dry_run else "deleted"])
+            cells = [no, kind, updated.date().isoformat(), "would_delete" if dry_run else "deleted"]
+            writer.writerow([neutralise_cell(c) for c in cells])  # opened in a spreadsheet too
     return path
 
 

@@ -132,28 +132,25 @@ CSV_HEADER = ["日計日", "収納経路", "税目コード", "税目", "現年�
 
 
 def daily_totals_csv(totals: DailyTotals, *, encoding: str = "cp932") -> bytes:
-    """The daily totals as CSV for Excel users (CP932 by default, CRLF)."""
-    import csv
-    import io
+    """The daily totals as CSV for Excel users (CP932 by default, CRLF); every cell through
+    ``formats.csv_safe`` (no cell can become a formula)."""
+    from choshu.formats.csv_safe import csv_stream
 
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for r in totals.rows:
-        writer.writerow(
-            [
-                r.booked_on,
-                r.channel_name,
-                r.tax_item,
-                r.tax_item_name,
-                YEAR_CLASS[r.year_class],
-                r.count,
-                r.amount,
-                r.amount_posted,
-                r.amount_suspense,
-            ]
-        )
-    writer.writerow(
+    rows: list[list[Any]] = [
+        [
+            r.booked_on,
+            r.channel_name,
+            r.tax_item,
+            r.tax_item_name,
+            YEAR_CLASS[r.year_class],
+            r.count,
+            r.amount,
+            r.amount_posted,
+            r.amount_suspense,
+        ]
+        for r in totals.rows
+    ]
+    rows.append(
         [
             totals.booked_on.isoformat(),
             "合計",
@@ -166,7 +163,7 @@ def daily_totals_csv(totals: DailyTotals, *, encoding: str = "cp932") -> bytes:
             totals.amount_suspense,
         ]
     )
-    text = buf.getvalue()
+    text = "".join(csv_stream(CSV_HEADER, rows, bom=False))
     return (
         text.encode("utf-8-sig")
         if encoding.lower().replace("-", "") in ("utf8", "utf8sig")

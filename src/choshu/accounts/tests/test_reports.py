@@ -3,6 +3,7 @@ and the ``rights-report`` / ``rights-review`` commands that write the same files
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import io
 import json
@@ -292,3 +293,28 @@ def test_the_command_report_is_byte_for_byte_the_download(
     _run("rights_review", "--output", str(target))
     download = auditor_client.get(reverse("accounts:report-review-csv")).content
     assert download == target.read_bytes()
+
+
+def test_a_display_name_like_a_formula_is_written_as_text_in_the_review_csv(
+    staff: dict[str, Any], auditor_client: Client
+) -> None:
+    """OWASP CSV injection (issue 14 §3): the rights-review CSV is opened in a spreadsheet."""
+    from choshu.accounts.services import user_create
+
+    formula = '=HYPERLINK("http://example.invalid/","開く")'
+    user_create(
+        username="formula",
+        password="correct horse 1",
+        role=Role.CLERK,
+        municipality=staff["chief"].municipality,
+        display_name=formula,
+        actor=staff["chief"],
+    )
+    for encoding in ("cp932", "utf-8"):
+        content = auditor_client.get(
+            reverse("accounts:report-review-csv"), {**_period(), "encoding": encoding}
+        )
+        lines = _csv_lines(content.content, "utf-8-sig" if encoding == "utf-8" else encoding)
+        cells = [cell for line in lines for cell in next(csv.reader([line]))]
+        assert "'" + formula in cells
+        assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)
