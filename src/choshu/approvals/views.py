@@ -152,7 +152,7 @@ def _status_filter(request: HttpRequest) -> str:
 
 
 @never_cache
-@right_required(Right.TAXPAYER_VIEW)
+@right_required(Right.TAXPAYER_VIEW, any_of=(Right.APPROVE, Right.TAXPAYER_EDIT))
 def queue(request: HttpRequest) -> HttpResponse:
     """決裁一覧: pending requests oldest first (the order they should be decided in), or by status."""
     user = staff_user(request)
@@ -195,7 +195,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @never_cache
-@right_required(Right.TAXPAYER_VIEW)
+@right_required(Right.TAXPAYER_VIEW, any_of=(Right.APPROVE, Right.TAXPAYER_EDIT))
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One request with its before → after values, and the decision forms."""
     user = staff_user(request)
@@ -270,7 +270,7 @@ def reject(request: HttpRequest, pk: int) -> HttpResponse:
 
 @never_cache
 @require_POST
-@right_required(Right.TAXPAYER_VIEW)
+@right_required(Right.TAXPAYER_VIEW, any_of=(Right.APPROVE, Right.TAXPAYER_EDIT))
 def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     """取下げ: only the person who asked may take a pending request back."""
     user = staff_user(request)
