@@ -62,6 +62,10 @@ class QuotedLine:
     def total(self) -> int:
         return self.principal + self.late_charge
 
+    @property
+    def tax_item_name(self) -> str:
+        return tax_item_name(self.installment.municipality_id, self.installment.levy.tax_item)
+
 
 def slip_quote(taxpayer: Taxpayer, installment_ids: list[int] | None, as_of: date) -> list[QuotedLine]:
     """本税 and 延滞金 owed on ``as_of`` for the person's 期別 (``None`` = every 期別 with something
@@ -310,7 +314,8 @@ def slip_history(taxpayer: Taxpayer, limit: int = 20) -> list[SlipIssue]:
 
 
 def _line_name(inst: Installment) -> str:
-    return f"{inst.levy.levy_year}年度 {inst.levy.notice_no} 第{inst.installment_no}期"
+    name = tax_item_name(inst.municipality_id, inst.levy.tax_item)
+    return f"{name} {inst.levy.levy_year}年度 {inst.levy.notice_no} 第{inst.installment_no}期"
 
 
 def _log(actor: Any, taxpayer: Taxpayer, detail: dict[str, Any]) -> None:

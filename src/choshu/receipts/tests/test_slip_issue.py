@@ -345,6 +345,7 @@ def test_a_clerk_issues_a_slip_from_the_person_page_and_sees_it_in_the_history(
     assert issued["mine"].slip_no in page
     form = client.get(reverse("receipts:slip-issue", args=[taro.pk]))
     assert "発行済み（再発行）" in form.content.decode()
+    assert "個人住民税(普通徴収) 2024年度" in re.sub(r"<[^>]+>|\s+", " ", form.content.decode())  # 税目 named
     today = timezone.localdate().isoformat()
     second = _residents(issued["mine"].municipality)[1]
     response = client.post(
