@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,7 +21,7 @@ from choshu.levies.models import (
     LedgerEntry,
 )
 from choshu.levies.tax_items import catalog, tax_item_name
-from choshu.rules.late_charge import LateChargeResult, compute_late_charge
+from choshu.rules.late_charge import LateChargeResult, late_charge_as_of, late_charge_until
 from choshu.rules.parameters import RateNotKnownError
 
 
@@ -130,8 +130,8 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
                 principal_paid=paid,
                 principal_outstanding=levied - paid,
                 # from the day after the 納期限, or the 法定納期限 of a 申告納付 item (law.md §a7)
-                late_charge_accrued=late_charge_as_of(
-                    levied, inst.late_charge_base_date, as_of, paid_by_date
+                late_charge_accrued=_accrued(
+                    late_charge_result(levied, inst.late_charge_base_date, as_of, paid_by_date.items())
                 ),
                 components=_named(parts.get(inst.pk, ()), inst.municipality_id, inst.levy.tax_item),
             )
@@ -217,36 +217,15 @@ def component_totals(rows: Sequence[InstallmentBalance]) -> list[ComponentTotal]
     ]
 
 
-def late_charge_as_of(principal: int, due_date: date, as_of: date, paid: dict[date, int]) -> int | None:
-    """延滞金 accrued on one installment up to ``as_of`` (or up to its final payment, if paid in full),
-    from the day after ``due_date`` — the installment's ``late_charge_base_date``.
-
-    Payments of principal reduce the base for the days after their legal date (rules.late_charge).
-    ``None`` when the rate of a year in the period is not configured yet (rules/params).
-    """
-    if principal <= 0 or as_of <= due_date:
-        return 0
-    ordered = sorted((d, y) for d, y in paid.items() if y > 0)
-    until = as_of
-    if sum(y for _, y in ordered) >= principal and ordered:
-        until = max(ordered[-1][0], due_date)
-    try:
-        return compute_late_charge(
-            principal=principal, due_date=due_date, until=until, payments=ordered
-        ).late_charge
-    except RateNotKnownError:
-        return None
-
-
 @dataclass(frozen=True)
 class AmountDue:
     """What one installment owes as of a date (``amounts_due``): 本税 · 延滞金 · 督促手数料 · 合計.
 
     ``principal_due`` = levied − paid (never below 0; ``principal_outstanding`` keeps the sign);
-    ``late_charge_accrued`` is ``rules.late_charge.compute_late_charge`` up to ``late_charge_until``
-    (``as_of``, or the day of the final principal payment when the 本税 is paid in full), from the
-    day after ``late_charge_base_date``, with every principal payment (領収日 ≤ ``as_of``) reducing
-    the base; ``late_charge_paid`` what payments placed on 延滞金 (``Account.LATE_CHARGE_INCOME``);
+    ``late_charge_accrued`` is ``rules.late_charge.late_charge_as_of`` (the engine's rule too) up to
+    ``late_charge_until`` (``as_of``, or the day the principal payments completed the 本税), from
+    the day after ``late_charge_base_date``, with every principal payment (領収日 ≤ ``as_of``)
+    reducing the base; ``late_charge_paid`` what payments placed on 延滞金 (``Account.LATE_CHARGE_INCOME``);
     ``late_charge`` = accrued − paid (never below 0), ``None`` when a year's rate is not configured
     yet. ``dunning_fee`` is the unpaid 督促手数料 (``Component.DUNNING_FEE`` receivable; 0 until the
     dunning issue books one). ``total`` = principal_due + late_charge (0 if unknown) + dunning_fee.
@@ -347,30 +326,19 @@ def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _H
     return found
 
 
-def late_charge_until(
-    principal: int, base_date: date, as_of: date, payments: Sequence[tuple[date, int]]
-) -> date:
-    """The last day the 延滞金 runs as of ``as_of``: ``as_of``, or the day of the payment that
-    completed the 本税 (法326条等: 「納付の日までの期間」)."""
-    ordered = sorted((d, y) for d, y in payments if y > 0)
-    if ordered and sum(y for _, y in ordered) >= principal:
-        return max(ordered[-1][0], base_date)
-    return as_of
-
-
 def late_charge_result(
-    principal: int, base_date: date, as_of: date, payments: Sequence[tuple[date, int]]
+    principal: int, base_date: date, as_of: date, payments: Iterable[tuple[date, int]]
 ) -> LateChargeResult | None:
-    """``compute_late_charge`` for one installment as of ``as_of`` (the derivation the person page
-    shows); ``None`` when a year's rate is not configured. No 延滞金 before the base date."""
-    ordered = sorted((d, y) for d, y in payments if y > 0 and d <= as_of)
-    until = late_charge_until(principal, base_date, as_of, ordered)
-    if principal <= 0 or until <= base_date:
-        return LateChargeResult(late_charge=0, base=0, segments=(), subtotal=0)
+    """``rules.late_charge.late_charge_as_of`` for one installment (the derivation the person page
+    shows); ``None`` when a year's rate is not configured yet (rules/params)."""
     try:
-        return compute_late_charge(principal=principal, due_date=base_date, until=until, payments=ordered)
+        return late_charge_as_of(principal=principal, base_date=base_date, as_of=as_of, payments=payments)
     except RateNotKnownError:
         return None
+
+
+def _accrued(result: LateChargeResult | None) -> int | None:
+    return None if result is None else result.late_charge
 
 
 def amounts_due(
@@ -382,7 +350,7 @@ def amounts_due(
     A fixed number of queries whatever the number of installments: the installments with their levy,
     one grouped read of their ledger entries, and the breakdowns (``installment_components``). ``installment_ids`` narrows the result
     to those installments (of these taxpayers). Reusable by the counter and the slips: the figures
-    equal ``rules.late_charge.compute_late_charge`` for the same dates, less 延滞金 already paid.
+    equal ``rules.late_charge.late_charge_as_of`` for the same dates, less 延滞金 already paid.
     """
     qs = Installment.objects.filter(taxpayer_id__in=list(taxpayer_ids))
     if installment_ids is not None:
@@ -403,8 +371,7 @@ def amounts_due(
         paid = sum(y for _, y in payments)
         outstanding = h.levied - paid
         base_date = inst.late_charge_base_date
-        result = late_charge_result(h.levied, base_date, as_of, payments)
-        accrued = None if result is None else result.late_charge
+        accrued = _accrued(late_charge_result(h.levied, base_date, as_of, payments))
         charge = None if accrued is None else max(0, accrued - h.late_charge_paid)
         principal_due = max(0, outstanding)
         fee = max(0, h.dunning_fee)
@@ -426,7 +393,9 @@ def amounts_due(
                 principal_outstanding=outstanding,
                 principal_due=principal_due,
                 principal_payments=payments,
-                late_charge_until=late_charge_until(h.levied, base_date, as_of, payments),
+                late_charge_until=late_charge_until(
+                    principal=h.levied, base_date=base_date, as_of=as_of, payments=payments
+                ),
                 late_charge_accrued=accrued,
                 late_charge_paid=h.late_charge_paid,
                 late_charge=charge,

@@ -34,7 +34,7 @@ ignores payments until the final one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
@@ -54,6 +54,8 @@ __all__ = [
     "default_late_charge_params",
     "first_month_end",
     "late_charge_articles",
+    "late_charge_as_of",
+    "late_charge_until",
 ]
 
 _ONE = timedelta(days=1)
@@ -328,3 +330,74 @@ def _emit(
     num, den = p.ratio(rate)
     yen = base * num * days // (den * divisor)
     out.append(Segment(start=start, end=end, days=days, rate=rate, base=base, yen=yen))
+
+
+# --- one installment "as of a date": until when the 延滞金 runs, on which balances ----------------------
+
+
+def _counted(as_of: date, payments: Iterable[tuple[date, int]]) -> list[tuple[date, int]]:
+    """The principal payments made by ``as_of`` (領収日 on or before it), oldest first.
+
+    A later payment has not been made yet as of that date, so it neither reduces the base nor ends the
+    period. A non-positive entry (a date whose reversals exceed its payments, e.g. an eLTAX 取消 dated
+    after the payment it undoes) is not counted: the history does not say which payment it undoes."""
+    return sorted((d, y) for d, y in payments if y > 0 and d <= as_of)
+
+
+def _until(principal: int, base_date: date, as_of: date, counted: Sequence[tuple[date, int]]) -> date:
+    remaining = principal
+    for d, y in counted:
+        remaining -= y
+        if remaining <= 0:
+            return max(d, base_date)
+    return as_of
+
+
+def late_charge_until(
+    *, principal: int, base_date: date, as_of: date, payments: Iterable[tuple[date, int]]
+) -> date:
+    """計算の終期: the last day the 延滞金 of one installment runs, as of ``as_of``.
+
+    The charging articles (地方税法326条・369条・463条の24・702条の8・723条; law.md §a1) compute it
+    on the tax "納期限の翌日から納付の日までの期間の日数に応じ": it runs through the day the 本税 is
+    paid in full — the 領収日 of the payment that brought the principal payments (those made by
+    ``as_of``, oldest first) to ``principal``, the levied amount — and otherwise through ``as_of``
+    itself (law.md §a4: the payment day counts). Never before ``base_date`` (the 納期限, or the
+    法定納期限 of a 申告納付 item, law.md §a7): a 本税 paid in full by then bears nothing.
+    """
+    return _until(principal, base_date, as_of, _counted(as_of, payments))
+
+
+def late_charge_as_of(
+    *,
+    principal: int,
+    base_date: date,
+    as_of: date,
+    payments: Iterable[tuple[date, int]] = (),
+    exemptions: Sequence[Exemption] = (),
+    params: LateChargeParams | None = None,
+) -> LateChargeResult:
+    """延滞金 accrued on one installment (税目別・期別) as of ``as_of``: the one rule the payment
+    engine, the balances and the person page use.
+
+    ``principal`` is the levied 本税 (every 調定・更正 booked so far); ``payments`` its principal
+    payments ``(領収日, yen)`` in any order, including any made after ``as_of`` (ignored). The charge
+    runs from the day after ``base_date`` through :func:`late_charge_until`, on the balance left
+    after the payments made so far (国税通則法62条1項 analogue, law.md §a6): each balance truncated to
+    1,000 yen and dropped whole under 2,000 yen (地方税法20条の4の2第2項;
+    ``LateChargeParams.min_principal_each_period``), the sum truncated to 100 yen and dropped under
+    1,000 yen (同条第5項) — :func:`compute_late_charge`. Raises ``RateNotKnownError`` when a year's
+    rate is not configured yet; the caller decides what that means for it.
+    """
+    counted = _counted(as_of, payments)
+    until = _until(principal, base_date, as_of, counted)
+    if principal <= 0 or until <= base_date:
+        return LateChargeResult(late_charge=0, base=0, segments=(), subtotal=0)
+    return compute_late_charge(
+        principal=principal,
+        due_date=base_date,
+        until=until,
+        payments=[(d, y) for d, y in counted if d <= until],
+        exemptions=exemptions,
+        params=params,
+    )

@@ -30,11 +30,10 @@ from functools import cache
 from typing import NamedTuple
 
 from choshu.rules.allocation import DEFAULT_ORDER, AllocationOrder, Component, OwedItem, allocate
-from choshu.rules.late_charge import compute_late_charge
+from choshu.rules.late_charge import default_late_charge_params, late_charge_as_of
 from choshu.rules.parameters import RateNotKnownError
 
 __all__ = [
-    "LATE_CHARGE_MINIMUM_PRINCIPAL",
     "Action",
     "Decision",
     "Kind",
@@ -49,9 +48,6 @@ __all__ = [
     "reconcile",
     "suspense_reason",
 ]
-
-LATE_CHARGE_MINIMUM_PRINCIPAL = 2000
-"""No 延滞金 on a principal under 2,000 yen (法20条の4の2第1項); ``rules.late_charge`` applies it too."""
 
 
 class Kind(StrEnum):
@@ -316,24 +312,22 @@ _DEFAULT_PRINCIPAL_FIRST = _principal_before_late_charge(DEFAULT_ORDER)
 
 
 def late_charge_owed(owed: Owed, paid_on: date) -> int:
-    """延滞金 due on the installment as of ``paid_on``, less what was already paid (法326条 etc.).
+    """延滞金 due on the installment as of ``paid_on``, less what was already paid.
 
-    Paid in full before ``paid_on``: the charge stopped running on the day of that last payment.
-    """
+    ``rules.late_charge.late_charge_as_of`` on the installment's principal payment history: only the
+    payments made by ``paid_on`` count, and the charge stops on the day they completed the 本税
+    (法326条等 「納付の日まで」). An unknown rate counts as no 延滞金 (the payment is placed as if
+    none were owed; the balances show the charge as unknown)."""
     base = owed.late_charge_from
-    if paid_on <= base or owed.principal_levied < LATE_CHARGE_MINIMUM_PRINCIPAL:
-        return 0
+    if paid_on <= base or owed.principal_levied < default_late_charge_params().min_principal:
+        return 0  # nothing can accrue (法20条の4の2第2項): the history is not needed
     if owed.principal_payments is None:
         raise ValueError(
             f"installment {owed.installment_id}: earlier payments are needed and were not loaded"
         )
-    prior = sorted((d, y) for d, y in owed.principal_payments if d <= paid_on and y > 0)
-    until = paid_on
-    if owed.principal_outstanding <= 0 and prior:
-        until = max(prior[-1][0], base)
     try:
-        accrued = compute_late_charge(
-            principal=owed.principal_levied, due_date=base, until=until, payments=prior
+        accrued = late_charge_as_of(
+            principal=owed.principal_levied, base_date=base, as_of=paid_on, payments=owed.principal_payments
         ).late_charge
     except RateNotKnownError:
         return 0
