@@ -2,8 +2,9 @@
 延滞金 (延滞金計算明細), opened from its amount on 個人別収納状況照会.
 
 The derivation is the same ``levies.selectors.amounts_due`` row the page shows, with the segments
-``rules.late_charge.compute_late_charge`` returned for it: periods, days, rate per period, base per
-period, each line truncated to the yen, the 100-yen and 1,000-yen steps, and the articles.
+``rules.late_charge.late_charge_as_of`` (the payment engine's rule too) returned for it: periods,
+days, rate per period, base per period, each line truncated to the yen, the 100-yen and 1,000-yen
+steps, and the articles.
 """
 
 from __future__ import annotations

@@ -91,3 +91,31 @@ def test_a_back_dated_partial_payment_imported_after_the_final_one_counts_from_i
         D(2024, 9, 29),
         compute_late_charge(principal=30000, due_date=DUE, until=D(2024, 9, 29)).late_charge,
     )
+
+
+def test_on_or_after_every_payment_date_the_person_page_total_is_what_the_counter_asks(
+    sample_city: Any, write_csv: Callable
+) -> None:
+    """``amounts_due`` (the ledger as of the date) and ``slips_owed`` (the engine's view: cached
+    outstanding, every 延滞金 payment whatever its date) answer different questions, but on or after the
+    last 領収日 they must give the same amount: 31,000 on 2025-06-30 pays 30,000 本税 and 1,000 of the
+    2,400 延滞金."""
+    pay(write_csv, [("100001", 31000, "2025-06-30")])
+    inst = Installment.objects.get(levy__notice_no="100001", installment_no=1)
+    assert inst.slip_no is not None
+    for as_of in (D(2025, 6, 30), D(2026, 1, 31)):
+        (due,) = amounts_due(taxpayer_ids=[inst.taxpayer_id], as_of=as_of, installment_ids=[inst.pk])
+        (counter,) = slips_owed(sample_city, [inst.slip_no], paid_on=as_of)
+        assert (due.principal_due, due.late_charge, due.total) == (
+            counter.principal,
+            counter.late_charge,
+            counter.total,
+        )
+        assert due.total == 1400
+    # Before that payment they differ on purpose: the page shows what was owed on 2025-01-31; the counter,
+    # what a payment dated 2025-01-31 can still settle now (the 本税 is paid; 1,300 accrued by then, 1,000
+    # of it paid since).
+    (due,) = amounts_due(taxpayer_ids=[inst.taxpayer_id], as_of=D(2025, 1, 31), installment_ids=[inst.pk])
+    (counter,) = slips_owed(sample_city, [inst.slip_no], paid_on=D(2025, 1, 31))
+    assert (due.principal_due, due.late_charge) == (30000, 1300)
+    assert (counter.principal, counter.late_charge) == (0, 300)
