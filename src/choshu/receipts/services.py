@@ -294,8 +294,8 @@ class SlipOwed:
 
 
 def slips_owed(municipality: Municipality, slip_nos: Sequence[str], *, paid_on: date) -> list[SlipOwed]:
-    """The slips in the order given, each with what it owes on ``paid_on`` (``owed_on_slip`` +
-    ``rules.reconcile.late_charge_owed``: the 延滞金 the engine computes for a payment of that day).
+    """The slips in the order given, each with what it owes on ``paid_on`` (``owed_amounts``: the
+    延滞金 the engine computes for a payment of that day).
 
     Refuses an unknown or cancelled slip, the same slip twice, and slips sharing an installment."""
     if not slip_nos:
@@ -313,15 +313,13 @@ def slips_owed(municipality: Municipality, slip_nos: Sequence[str], *, paid_on: 
         if ids & seen:
             raise ValidationError(f"納付番号 {slip_no} は、ほかの納付書と同じ期別を含んでいます")
         seen |= ids
-        owed = owed_on_slip(target, paid_on=paid_on)
+        owed = owed_amounts(target, paid_on=paid_on)
         out.append(
             SlipOwed(
                 slip_no=slip_no,
                 target=target,
-                principal=sum(
-                    max(0, o.principal_outstanding) + o.dunning_fee + o.enforcement_cost for o in owed
-                ),
-                late_charge=sum(rr.late_charge_owed(o, paid_on) for o in owed),
+                principal=sum(o.principal + o.fees for o in owed),
+                late_charge=sum(o.late_charge for o in owed),
             )
         )
     return out
@@ -939,6 +937,40 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             late_charge_base_date=i.late_charge_base_date,
         )
         for i in target.installments
+    ]
+
+
+@dataclass(frozen=True)
+class OwedOn:
+    """What a payment dated ``paid_on`` settles on one installment, as the engine places it: 本税
+    outstanding now (the cache: a later-dated payment already counts), fees, and the 延滞金 as of
+    ``paid_on`` less all 延滞金 paid (``rules.reconcile.late_charge_owed``)."""
+
+    owed: rr.Owed
+    principal: int
+    fees: int
+    late_charge: int
+
+    @property
+    def installment_id(self) -> int:
+        return self.owed.installment_id
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.fees + self.late_charge
+
+
+def owed_amounts(target: SlipTarget, *, paid_on: date) -> list[OwedOn]:
+    """``owed_on_slip`` with the amounts: the one place the counter, the slip lists and the 納付書 read
+    what a payment of ``paid_on`` settles (the figure the engine's ``reconcile`` would place)."""
+    return [
+        OwedOn(
+            owed=o,
+            principal=max(0, o.principal_outstanding),
+            fees=o.dunning_fee + o.enforcement_cost,
+            late_charge=rr.late_charge_owed(o, paid_on),
+        )
+        for o in owed_on_slip(target, paid_on=paid_on)
     ]
 
 

@@ -2,7 +2,7 @@
 
 ``slip_quote`` says what a slip for some 期別 of one person would carry on a 計算基準日: per 期別 the
 本税 still owed and the 延滞金 owed on that day, computed the way a payment on that day is reconciled
-(``services.owed_on_slip`` → ``rules.reconcile.late_charge_owed``, i.e. ``rules.late_charge``), so
+(``services.owed_amounts`` → ``rules.reconcile.late_charge_owed``, i.e. ``rules.late_charge``), so
 the slip's amount is what the counter or a bank payment on that day will settle.
 
 ``slip_issue`` issues it: one 期別 with its own number prints that number; several (or one without a
@@ -31,7 +31,7 @@ from choshu.formats.slipcodes import ocr_upper, slip_codes
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import SlipIssue
-from choshu.receipts.services import owed_on_slip
+from choshu.receipts.services import owed_amounts
 from choshu.receipts.slip_pdf import SlipData, SlipLine, render_slip
 from choshu.receipts.slips import (
     _STATE_FIELDS,
@@ -40,7 +40,6 @@ from choshu.receipts.slips import (
     combined_slip_issue,
     confirmation_no,
 )
-from choshu.rules import reconcile as rr
 from choshu.taxpayers.addressee import Addressee, addressee_for
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
@@ -76,11 +75,8 @@ def slip_quote(taxpayer: Taxpayer, installment_ids: list[int] | None, as_of: dat
     insts = {i.pk: i for i in qs.select_related("levy")}
     states = [InstallmentState(*row) for row in qs.values_list(*_STATE_FIELDS)]
     states.sort(key=lambda s: (s.due_date, s.pk))
-    owed = owed_on_slip(SlipTarget(slip_no="", installments=states), paid_on=as_of)
-    lines = [
-        QuotedLine(insts[o.installment_id], max(0, o.principal_outstanding), rr.late_charge_owed(o, as_of))
-        for o in owed
-    ]
+    owed = owed_amounts(SlipTarget(slip_no="", installments=states), paid_on=as_of)
+    lines = [QuotedLine(insts[o.installment_id], o.principal, o.late_charge) for o in owed]
     return [line for line in lines if installment_ids is not None or line.total > 0]
 
 

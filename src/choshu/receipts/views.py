@@ -75,14 +75,13 @@ from choshu.receipts.services import (
     cashier_open_day,
     counter_backdated_request,
     counter_receipt_record,
-    owed_on_slip,
+    owed_amounts,
     payment_reverse_request,
     pending_reversal,
     suspense_assign_request,
     suspense_mark_refund,
 )
 from choshu.receipts.slips import SlipView, slip_targets, taxpayer_slips
-from choshu.rules.reconcile import late_charge_owed
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.selectors import SearchQuery, taxpayer_get_for_user, taxpayer_search
 
@@ -473,7 +472,7 @@ def _slip_info(user: User, slip_no: str, paid_on: date) -> SlipInfo | None:
     if target is None or target.cancelled or target.taxpayer_id is None:
         return None
     taxpayer = taxpayer_get_for_user(user=user, pk=target.taxpayer_id, right=Right.COUNTER_RECEIPT)
-    owed = {o.installment_id: o for o in owed_on_slip(target, paid_on=paid_on)}
+    owed = {o.installment_id: o for o in owed_amounts(target, paid_on=paid_on)}
     installments = (  # ``slip_targets`` gives light rows; the page shows 税目・年度・通知書番号 too
         Installment.objects.filter(municipality=taxpayer.municipality_id, pk__in=list(owed))
         .select_related("levy")
@@ -485,8 +484,8 @@ def _slip_info(user: User, slip_no: str, paid_on: date) -> SlipInfo | None:
         installments=[
             InstallmentOwed(
                 installment=i,
-                principal=max(0, owed[i.pk].principal_outstanding),
-                late_charge=late_charge_owed(owed[i.pk], paid_on),
+                principal=owed[i.pk].principal,
+                late_charge=owed[i.pk].late_charge,
             )
             for i in installments
         ],
@@ -528,12 +527,12 @@ def _lookup_slips(
     targets = slip_targets(_municipality(user), [s.slip_no for s in slips])
     rows = []
     for s in slips:
-        owed = owed_on_slip(targets[s.slip_no], paid_on=paid_on)
+        owed = owed_amounts(targets[s.slip_no], paid_on=paid_on)
         rows.append(
             SlipRow(
                 slip=s,
-                principal=sum(max(0, o.principal_outstanding) for o in owed),
-                late_charge=sum(late_charge_owed(o, paid_on) for o in owed),
+                principal=sum(o.principal for o in owed),
+                late_charge=sum(o.late_charge for o in owed),
             )
         )
     return lookup, person, rows
