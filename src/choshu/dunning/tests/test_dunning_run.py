@@ -1,0 +1,250 @@
+"""``choshu dunning-run`` (issue 15 §1, §2, §6): worked examples on the sample city.
+
+The sample city (conftest): 1001 has 個人住民税 (01) 第1期 30,000 円 納期限 2024-07-01 and 第2期
+29,000 円 2024-09-02, and 軽自動車税 (04) 12,000 円 2024-04-30; 1002 has 05 10,800 円 2024-05-31;
+2001 (a company) 03 70,000 円 2024-05-31. The old layout gives 指定納期限 = 納期限. 督促手数料: 100 円
+from 2024-04-01 (registered in each test as a city does from its 税条例).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from io import StringIO
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from choshu.audit.models import AuditKind, AuditLog
+from choshu.core.models import Job
+from choshu.dunning.models import (
+    DunningBatch,
+    DunningNotice,
+    DunningNoticeInstallment,
+    DunningSuppression,
+    SuppressionReason,
+)
+from choshu.dunning.services import dunning_fee_set, suppression_add
+from choshu.levies.models import Component, Installment, LedgerEntry, TxnKind
+from choshu.levies.selectors import amounts_due
+from choshu.receipts.models import PaymentSlip
+from choshu.rules.check_digits import is_valid_slip_no
+from choshu.rules.dunning import dunning_payment_deadline
+from choshu.rules.late_charge import compute_late_charge
+from choshu.taxpayers.models import Taxpayer
+
+pytestmark = pytest.mark.django_db
+D = date
+
+
+def run(city: Any, as_of: str, *extra: str) -> dict[str, Any]:
+    out = StringIO()
+    call_command("dunning_run", "--as-of", as_of, "--json", "--municipality", city.code, *extra, stdout=out)
+    return dict(json.loads(out.getvalue().strip().splitlines()[-1]))
+
+
+def inst(notice_no: str, no: int = 1) -> Installment:
+    return Installment.objects.get(levy__notice_no=notice_no, installment_no=no)
+
+
+def notice_of(notice_no: str) -> DunningNotice:
+    return DunningNoticeInstallment.objects.get(installment=inst(notice_no)).notice
+
+
+@pytest.fixture
+def city(sample_city: Any) -> Any:
+    dunning_fee_set(
+        actor=None, municipality=sample_city, valid_from=D(2024, 4, 1), yen=100, source="川口市税条例（例）"
+    )
+    return sample_city
+
+
+def written() -> tuple[int, ...]:
+    return (
+        DunningBatch.objects.count(),
+        DunningNotice.objects.count(),
+        DunningNoticeInstallment.objects.count(),
+        PaymentSlip.objects.count(),
+        LedgerEntry.objects.filter(component=Component.DUNNING_FEE).count(),
+        Job.objects.filter(kind=Job.Kind.DUNNING_RUN).count(),
+    )
+
+
+def test_one_notice_per_taxpayer_and_tax_item_with_the_rules_dates_fee_and_slip(city: Any) -> None:
+    out = run(city, "2024-07-15")
+    # 01 第1期 (07-01), 04 (04-30), 05 (05-31), 03 (05-31) are past their 指定納期限; 01 第2期 is not.
+    assert (out["candidates"], out["suppressed"], out["issued"], out["installments"]) == (4, 0, 4, 4)
+    assert out["fee_total"] == 400
+    assert out["pay_by"] == "2024-07-25"  # 10 days have elapsed from 07-15 (法331条; a Thursday)
+    assert out["pay_by"] == dunning_payment_deadline(D(2024, 7, 15)).isoformat()
+    n = notice_of("100001")
+    assert (n.tax_item, n.issued_on, n.pay_by, n.fee, n.principal) == ("01", D(2024, 7, 15), D(2024, 7, 25), 100, 30000)
+    charge = compute_late_charge(principal=30000, due_date=D(2024, 7, 1), until=D(2024, 7, 15)).late_charge
+    assert n.late_charge == charge
+    assert n.total == 30000 + charge + 100
+    slip = n.slip
+    assert slip is not None and is_valid_slip_no(slip.slip_no) and slip.slip_no.startswith("8")
+    assert (slip.amount, slip.pay_by, slip.issued_on) == (n.total, D(2024, 7, 25), D(2024, 7, 15))
+    assert list(slip.installments.all()) == [inst("100001")]
+    assert not DunningNoticeInstallment.objects.filter(installment=inst("100001", 2)).exists()
+
+
+def test_the_fee_is_a_receivable_of_its_own_on_the_ledger(city: Any) -> None:
+    run(city, "2024-07-15")
+    i = inst("500001")
+    entries = LedgerEntry.objects.filter(txn__kind=TxnKind.DUNNING_FEE, installment=i)
+    assert sorted((e.account, e.amount) for e in entries) == [("levied", -100), ("receivable", 100)]
+    assert {e.txn.legal_date for e in entries} == {D(2024, 7, 15)}
+    [due] = amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2024, 7, 15))
+    assert due.dunning_fee == 100
+    assert i.principal_outstanding == Installment.objects.get(pk=i.pk).principal_outstanding == 10800
+    assert amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2024, 7, 14))[0].dunning_fee == 0
+
+
+def test_all_installments_of_one_tax_item_go_on_one_notice_with_one_fee(city: Any) -> None:
+    out = run(city, "2024-09-24")
+    assert (out["issued"], out["installments"], out["fee_total"]) == (4, 5, 400)
+    n = notice_of("100001")
+    assert notice_of("100001") == DunningNoticeInstallment.objects.get(installment=inst("100001", 2)).notice
+    assert n.principal == 59000 and n.fee_installment == inst("100001")  # the fee on the oldest
+    assert n.slip is not None and set(n.slip.installments.all()) == {inst("100001"), inst("100001", 2)}
+
+
+def test_a_second_run_the_same_day_issues_nothing(city: Any) -> None:
+    first = run(city, "2024-07-15")
+    before = written()
+    second = run(city, "2024-07-15")
+    assert first["issued"] == 4
+    assert (second["candidates"], second["issued"], second["fee_total"]) == (0, 0, 0)
+    assert written()[:5] == before[:5]  # only the second run's job record is new
+
+
+def test_notices_after_the_20_day_period_are_issued_and_counted_as_late(city: Any) -> None:
+    # 法329条: within 20 days after the 納期限. 01 第1期 (07-01): the 20th day is 07-21.
+    out = run(city, "2024-07-21")
+    assert out["late_issue"] == 3  # 04 (04-30), 05 and 03 (05-31) are late; 01 is not
+    assert notice_of("100001").late_issue is False
+    assert notice_of("400001").late_issue is True
+
+
+def test_the_day_after_the_20th_day_is_late(city: Any) -> None:
+    out = run(city, "2024-07-22")
+    assert out["late_issue"] == 4
+    assert notice_of("100001").late_issue is True
+
+
+def test_a_dry_run_counts_by_tax_item_and_writes_nothing(city: Any) -> None:
+    before = written()
+    out = run(city, "2024-07-15", "--dry-run")
+    assert out["dry_run"] is True and out["issued"] == 4 and out["batch_id"] is None
+    assert out["by_tax_item"]["01"]["notices"] == 1 and out["by_tax_item"]["01"]["principal"] == 30000
+    assert sum(v["fee"] for v in out["by_tax_item"].values()) == out["fee_total"] == 400
+    assert written() == before
+
+
+def test_suppressed_installments_are_left_out_and_counted(city: Any, make_user: Callable[..., Any]) -> None:
+    clerk = make_user("clerk1", role="clerk", municipality=city)
+    suppression_add(
+        actor=clerk, installment=inst("500001"), reason=SuppressionReason.PAYMENT_PLAN, start=D(2024, 7, 1)
+    )
+    ended = suppression_add(
+        actor=clerk,
+        installment=inst("300001"),
+        reason=SuppressionReason.DIRECT_DEBIT,
+        start=D(2024, 6, 1),
+        end=D(2024, 7, 14),
+    )
+    out = run(city, "2024-07-15")
+    assert (out["candidates"], out["suppressed"], out["issued"]) == (4, 1, 3)
+    assert not DunningNoticeInstallment.objects.filter(installment=inst("500001")).exists()
+    assert DunningNoticeInstallment.objects.filter(installment=ended.installment).exists()  # ended 07-14
+
+
+def test_a_person_under_support_measures_is_blocked_and_printed_in_the_office(city: Any) -> None:
+    Taxpayer.objects.filter(taxpayer_no="1002").update(support_measure_from=D(2024, 1, 1))
+    out = run(city, "2024-07-15")
+    assert (out["issued"], out["blocked"]) == (4, 1)
+    assert notice_of("500001").print_in_office is True
+    assert notice_of("100001").print_in_office is False
+
+
+def test_the_run_is_one_batch_audit_record_with_its_counts(city: Any) -> None:
+    out = run(city, "2024-07-15")
+    logs = AuditLog.objects.filter(kind=AuditKind.BATCH, function="督促状の一括発付")
+    assert logs.count() == 1
+    assert logs[0].detail["issued"] == 4 and logs[0].detail["fee_total"] == 400
+    assert logs[0].job_id == out["job_id"]
+
+
+def test_a_run_date_in_the_future_is_refused_and_nothing_is_written(city: Any) -> None:
+    before = written()
+    with pytest.raises(CommandError) as exc:
+        run(city, "2999-01-04")
+    assert exc.value.returncode == 2 and "未来の日付" in str(exc.value)
+    assert written() == before
+
+
+def test_a_malformed_date_is_refused(city: Any) -> None:
+    with pytest.raises(CommandError) as exc:
+        run(city, "2024-13-01")
+    assert exc.value.returncode == 2 and "--as-of" in str(exc.value)
+
+
+def test_no_fee_setting_for_the_date_is_refused_and_nothing_is_written(city: Any) -> None:
+    before = written()
+    with pytest.raises(CommandError) as exc:
+        run(city, "2024-03-31")  # the setting starts 2024-04-01
+    assert exc.value.returncode == 2 and "督促手数料" in str(exc.value) and "dunning-fee" in str(exc.value)
+    assert written() == before
+
+
+def test_a_municipality_without_any_fee_setting_is_refused(sample_city: Any) -> None:
+    with pytest.raises(CommandError) as exc:
+        run(sample_city, "2024-07-15")
+    assert exc.value.returncode == 2 and "督促手数料" in str(exc.value)
+    assert DunningNotice.objects.count() == 0
+
+
+def test_an_abolished_fee_issues_notices_without_fee(city: Any) -> None:
+    dunning_fee_set(actor=None, municipality=city, valid_from=D(2024, 7, 1), yen=0, source="条例改正（廃止）")
+    out = run(city, "2024-07-15")
+    assert (out["issued"], out["fee_total"]) == (4, 0)
+    assert not LedgerEntry.objects.filter(component=Component.DUNNING_FEE).exists()
+    assert notice_of("100001").fee_installment is None
+
+
+def test_a_crash_mid_run_leaves_nothing_and_a_rerun_gives_one_clean_run(
+    city: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import choshu.dunning.services as services
+
+    before = written()
+
+    def boom(**kwargs: Any) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(services, "post_many", boom)
+    with pytest.raises(RuntimeError):
+        run(city, "2024-07-15")
+    assert written() == before
+    monkeypatch.undo()
+    assert run(city, "2024-07-15")["issued"] == 4
+    assert written()[1:5] == (4, 4, 4, 8)
+
+
+def test_a_suppression_period_must_not_end_before_it_starts(city: Any, make_user: Callable[..., Any]) -> None:
+    from django.core.exceptions import ValidationError
+
+    clerk = make_user("clerk1", role="clerk", municipality=city)
+    with pytest.raises(ValidationError):
+        suppression_add(
+            actor=clerk,
+            installment=inst("500001"),
+            reason=SuppressionReason.BANKRUPTCY,
+            start=D(2024, 7, 1),
+            end=D(2024, 6, 30),
+        )
+    assert not DunningSuppression.objects.exists()
