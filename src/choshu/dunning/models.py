@@ -75,7 +75,9 @@ class DunningNotice(models.Model):
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
     batch = models.ForeignKey(DunningBatch, on_delete=models.PROTECT, related_name="notices")
-    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="dunning_notices")
+    taxpayer = models.ForeignKey(
+        "taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="dunning_notices"
+    )
     tax_item = models.CharField("業務詳細（科目）コード", max_length=2)
     issued_on = models.DateField("発付日")
     pay_by = models.DateField("指定期限")
@@ -91,7 +93,9 @@ class DunningNotice(models.Model):
     )
     late_issue = models.BooleanField("発付期限（納期限後20日）経過", default=False)
     print_in_office = models.BooleanField("庁内印刷（支援措置）", default=False)
-    status = models.CharField("状態", max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.ISSUED)
+    status = models.CharField(
+        "状態", max_length=10, choices=NoticeStatus.choices, default=NoticeStatus.ISSUED
+    )
 
     class Meta:
         verbose_name = "督促状"
@@ -166,12 +170,15 @@ class DunningSuppression(models.Model):
         indexes = [models.Index(fields=["installment", "start"], name="dunning_suppression_inst_idx")]
         constraints = [
             models.CheckConstraint(
-                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="dunning_suppression_period"
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")),
+                name="dunning_suppression_period",
             )
         ]
 
     def __str__(self) -> str:
-        return f"督促停止 期別#{self.installment_id} {self.get_reason_display()} {self.start}〜{self.end or ''}"
+        return (
+            f"督促停止 期別#{self.installment_id} {self.get_reason_display()} {self.start}〜{self.end or ''}"
+        )
 
 
 def suppressed_on(day: object) -> Q:

@@ -79,7 +79,6 @@ class FeeLookup:
                 "--source 根拠` で登録してから実行してください（何も発付していません）"
             ) from exc
 
-
     def check(self, issued_on: date) -> None:
         """Refuse up front when no fee applies on ``issued_on`` (a fee keyed by the 納期限 is checked
         per notice)."""
@@ -267,15 +266,11 @@ def _slices(cur: Any) -> Iterator[list[tuple[int, int, str, date, bool]]]:
         yield [(int(i), int(t), str(x), _as_date(d), bool(b)) for i, t, x, d, b in cur.fetchall()]
 
 
-def _notices(
-    rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: FeeLookup
-) -> list[_Notice]:
+def _notices(rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: FeeLookup) -> list[_Notice]:
     """One notice per taxpayer and tax item of the slice, with the amounts as of ``as_of``."""
     designated = {r[0]: r[3] for r in rows}
     blocked = {r[1]: r[4] for r in rows}
-    dues = amounts_due(
-        taxpayer_ids=sorted(blocked), as_of=as_of, installment_ids=[r[0] for r in rows]
-    )
+    dues = amounts_due(taxpayer_ids=sorted(blocked), as_of=as_of, installment_ids=[r[0] for r in rows])
     grouped: dict[tuple[int, str], _Notice] = {}
     for a in dues:
         if a.principal_due <= 0:  # paid in full by the run date after all (a 領収日 before it)
@@ -306,7 +301,8 @@ def _count(summary: RunSummary, notices: Sequence[_Notice], as_of: date) -> None
         summary.late_charge_total += n.late_charge
         summary.amount_total += n.total
         item = summary.by_tax_item.setdefault(
-            n.tax_item, {"notices": 0, "installments": 0, "principal": 0, "late_charge": 0, "fee": 0, "total": 0}
+            n.tax_item,
+            {"notices": 0, "installments": 0, "principal": 0, "late_charge": 0, "fee": 0, "total": 0},
         )
         item["notices"] += 1
         item["installments"] += len(n.lines)
@@ -353,8 +349,17 @@ class _Writer:
         self.next_seq += n
         insert_rows(
             PaymentSlip,
-            ("id", "municipality_id", "slip_no", "taxpayer_id", "amount", "pay_by", "issued_on", "issued_by_id",
-             "cancelled_on"),  # fmt: skip
+            (
+                "id",
+                "municipality_id",
+                "slip_no",
+                "taxpayer_id",
+                "amount",
+                "pay_by",
+                "issued_on",
+                "issued_by_id",
+                "cancelled_on",
+            ),  # fmt: skip
             [
                 (sid, self.m.pk, no, x.taxpayer_id, x.total, self.pay_by, self.as_of, user_id, None)
                 for sid, no, x in zip(slip_ids, numbers, notices, strict=True)
@@ -367,14 +372,43 @@ class _Writer:
         )
         insert_rows(
             DunningNotice,
-            ("id", "municipality_id", "batch_id", "taxpayer_id", "tax_item", "issued_on", "pay_by", "principal",
-             "late_charge", "fee", "total", "fee_installment_id", "slip_id", "late_issue", "print_in_office",
-             "status"),  # fmt: skip
+            (
+                "id",
+                "municipality_id",
+                "batch_id",
+                "taxpayer_id",
+                "tax_item",
+                "issued_on",
+                "pay_by",
+                "principal",
+                "late_charge",
+                "fee",
+                "total",
+                "fee_installment_id",
+                "slip_id",
+                "late_issue",
+                "print_in_office",
+                "status",
+            ),  # fmt: skip
             [
-                (nid, self.m.pk, self.batch.pk, x.taxpayer_id, x.tax_item, self.as_of, self.pay_by, x.principal,
-                 x.late_charge, x.fee, x.total, x.oldest.installment_id if x.fee else None, sid,
-                 any(self.as_of > dunning_issue_deadline(d) for _, d in x.lines), x.blocked,
-                 NoticeStatus.ISSUED.value)  # fmt: skip
+                (
+                    nid,
+                    self.m.pk,
+                    self.batch.pk,
+                    x.taxpayer_id,
+                    x.tax_item,
+                    self.as_of,
+                    self.pay_by,
+                    x.principal,
+                    x.late_charge,
+                    x.fee,
+                    x.total,
+                    x.oldest.installment_id if x.fee else None,
+                    sid,
+                    any(self.as_of > dunning_issue_deadline(d) for _, d in x.lines),
+                    x.blocked,
+                    NoticeStatus.ISSUED.value,
+                )  # fmt: skip
                 for nid, sid, x in zip(notice_ids, slip_ids, notices, strict=True)
             ],
         )
@@ -400,10 +434,20 @@ def _fee_posting(notice: _Notice, as_of: date) -> Posting:
         legal_date=as_of,
         booking_date=as_of,
         legs=[
-            Leg(Account.RECEIVABLE, notice.fee, Component.DUNNING_FEE, installment_id=inst,
-                taxpayer_id=notice.taxpayer_id),  # fmt: skip
-            Leg(Account.LEVIED, -notice.fee, Component.DUNNING_FEE, installment_id=inst,
-                taxpayer_id=notice.taxpayer_id),  # fmt: skip
+            Leg(
+                Account.RECEIVABLE,
+                notice.fee,
+                Component.DUNNING_FEE,
+                installment_id=inst,
+                taxpayer_id=notice.taxpayer_id,
+            ),  # fmt: skip
+            Leg(
+                Account.LEVIED,
+                -notice.fee,
+                Component.DUNNING_FEE,
+                installment_id=inst,
+                taxpayer_id=notice.taxpayer_id,
+            ),  # fmt: skip
         ],
         memo=f"督促手数料 {notice.tax_item}",
     )
@@ -579,7 +623,9 @@ def _apply_manual_suppression(req: ChangeRequest, approver: User, decided_on: da
 
 
 @transaction.atomic
-def suppression_end(*, actor: User, suppression: DunningSuppression, end: date, note: str) -> DunningSuppression:
+def suppression_end(
+    *, actor: User, suppression: DunningSuppression, end: date, note: str
+) -> DunningSuppression:
     """End a suppression on ``end`` (the last day it applies); the row stays as history."""
     s = DunningSuppression.objects.select_for_update().get(pk=suppression.pk)
     _check_actor(actor, s.installment)

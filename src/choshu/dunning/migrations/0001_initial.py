@@ -6,126 +6,316 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('approvals', '0005_dunning_suppression_request_kind'),
-        ('core', '0007_dunning_run_job_kind'),
-        ('levies', '0011_dunning_fee_txn_kind'),
-        ('receipts', '0008_counter_cashier_day'),
-        ('taxpayers', '0005_japanese_birth_date_index'),
+        ("approvals", "0005_dunning_suppression_request_kind"),
+        ("core", "0007_dunning_run_job_kind"),
+        ("levies", "0011_dunning_fee_txn_kind"),
+        ("receipts", "0008_counter_cashier_day"),
+        ("taxpayers", "0005_japanese_birth_date_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DunningBatch',
+            name="DunningBatch",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('as_of', models.DateField(verbose_name='発付日（基準日）')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('counts', models.JSONField(blank=True, default=dict, verbose_name='件数')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("as_of", models.DateField(verbose_name="発付日（基準日）")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("counts", models.JSONField(blank=True, default=dict, verbose_name="件数")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督促状の一括発付',
+                "verbose_name": "督促状の一括発付",
             },
         ),
         migrations.CreateModel(
-            name='DunningFeeSetting',
+            name="DunningFeeSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(verbose_name='適用開始日')),
-                ('yen', models.PositiveIntegerField(help_text='0 = 廃止', verbose_name='督促手数料（円）')),
-                ('source', models.CharField(max_length=300, verbose_name='根拠（条例・告示）')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="適用開始日")),
+                ("yen", models.PositiveIntegerField(help_text="0 = 廃止", verbose_name="督促手数料（円）")),
+                ("source", models.CharField(max_length=300, verbose_name="根拠（条例・告示）")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督促手数料の設定',
-                'ordering': ['municipality', 'valid_from'],
+                "verbose_name": "督促手数料の設定",
+                "ordering": ["municipality", "valid_from"],
             },
         ),
         migrations.CreateModel(
-            name='DunningNotice',
+            name="DunningNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tax_item', models.CharField(max_length=2, verbose_name='業務詳細（科目）コード')),
-                ('issued_on', models.DateField(verbose_name='発付日')),
-                ('pay_by', models.DateField(verbose_name='指定期限')),
-                ('principal', models.BigIntegerField(verbose_name='本税（未納）')),
-                ('late_charge', models.BigIntegerField(verbose_name='延滞金（発付日現在）')),
-                ('fee', models.BigIntegerField(verbose_name='督促手数料')),
-                ('total', models.BigIntegerField(verbose_name='請求額')),
-                ('late_issue', models.BooleanField(default=False, verbose_name='発付期限（納期限後20日）経過')),
-                ('print_in_office', models.BooleanField(default=False, verbose_name='庁内印刷（支援措置）')),
-                ('status', models.CharField(choices=[('issued', '発付'), ('cancelled', '取消')], default='issued', max_length=10, verbose_name='状態')),
-                ('batch', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='notices', to='dunning.dunningbatch')),
-                ('fee_installment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('slip', models.OneToOneField(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='dunning_notice', to='receipts.paymentslip')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dunning_notices', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tax_item", models.CharField(max_length=2, verbose_name="業務詳細（科目）コード")),
+                ("issued_on", models.DateField(verbose_name="発付日")),
+                ("pay_by", models.DateField(verbose_name="指定期限")),
+                ("principal", models.BigIntegerField(verbose_name="本税（未納）")),
+                ("late_charge", models.BigIntegerField(verbose_name="延滞金（発付日現在）")),
+                ("fee", models.BigIntegerField(verbose_name="督促手数料")),
+                ("total", models.BigIntegerField(verbose_name="請求額")),
+                (
+                    "late_issue",
+                    models.BooleanField(default=False, verbose_name="発付期限（納期限後20日）経過"),
+                ),
+                ("print_in_office", models.BooleanField(default=False, verbose_name="庁内印刷（支援措置）")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("issued", "発付"), ("cancelled", "取消")],
+                        default="issued",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                (
+                    "batch",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="notices",
+                        to="dunning.dunningbatch",
+                    ),
+                ),
+                (
+                    "fee_installment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="levies.installment",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "slip",
+                    models.OneToOneField(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dunning_notice",
+                        to="receipts.paymentslip",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dunning_notices",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督促状',
+                "verbose_name": "督促状",
             },
         ),
         migrations.CreateModel(
-            name='DunningNoticeInstallment',
+            name="DunningNoticeInstallment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('principal', models.BigIntegerField(verbose_name='本税（未納）')),
-                ('late_charge', models.BigIntegerField(verbose_name='延滞金（発付日現在）')),
-                ('installment', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='dunning_line', to='levies.installment')),
-                ('notice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='dunning.dunningnotice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("principal", models.BigIntegerField(verbose_name="本税（未納）")),
+                ("late_charge", models.BigIntegerField(verbose_name="延滞金（発付日現在）")),
+                (
+                    "installment",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dunning_line",
+                        to="levies.installment",
+                    ),
+                ),
+                (
+                    "notice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="dunning.dunningnotice",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督促状の期別',
+                "verbose_name": "督促状の期別",
             },
         ),
         migrations.CreateModel(
-            name='DunningSuppression',
+            name="DunningSuppression",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason', models.CharField(choices=[('direct_debit', '口座振替の結果待ち'), ('collection_deferral', '徴収猶予'), ('liquidation_deferral', '換価の猶予'), ('enforcement_suspension', '滞納処分の執行停止'), ('bankruptcy', '破産手続中'), ('payment_plan', '分納（納付誓約）'), ('returned_mail', '返戻（新しい住所が不明）'), ('manual', 'その他（職員の判断・決裁済）')], max_length=30, verbose_name='停止理由')),
-                ('start', models.DateField(verbose_name='開始日')),
-                ('end', models.DateField(blank=True, null=True, verbose_name='終了日')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='備考')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('end_note', models.CharField(blank=True, max_length=300, verbose_name='終了理由')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('ended_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('installment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dunning_suppressions', to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.changerequest')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='dunning_suppressions', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "reason",
+                    models.CharField(
+                        choices=[
+                            ("direct_debit", "口座振替の結果待ち"),
+                            ("collection_deferral", "徴収猶予"),
+                            ("liquidation_deferral", "換価の猶予"),
+                            ("enforcement_suspension", "滞納処分の執行停止"),
+                            ("bankruptcy", "破産手続中"),
+                            ("payment_plan", "分納（納付誓約）"),
+                            ("returned_mail", "返戻（新しい住所が不明）"),
+                            ("manual", "その他（職員の判断・決裁済）"),
+                        ],
+                        max_length=30,
+                        verbose_name="停止理由",
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="開始日")),
+                ("end", models.DateField(blank=True, null=True, verbose_name="終了日")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="備考")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("end_note", models.CharField(blank=True, max_length=300, verbose_name="終了理由")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "ended_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "installment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dunning_suppressions",
+                        to="levies.installment",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.changerequest",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="dunning_suppressions",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '督促停止',
+                "verbose_name": "督促停止",
             },
         ),
         migrations.AddIndex(
-            model_name='dunningbatch',
-            index=models.Index(fields=['municipality', 'as_of'], name='dunning_batch_date_idx'),
+            model_name="dunningbatch",
+            index=models.Index(fields=["municipality", "as_of"], name="dunning_batch_date_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dunningfeesetting',
-            constraint=models.UniqueConstraint(fields=('municipality', 'valid_from'), name='dunning_fee_setting_unique'),
+            model_name="dunningfeesetting",
+            constraint=models.UniqueConstraint(
+                fields=("municipality", "valid_from"), name="dunning_fee_setting_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='dunningnotice',
-            index=models.Index(fields=['municipality', 'taxpayer'], name='dunning_notice_taxpayer_idx'),
+            model_name="dunningnotice",
+            index=models.Index(fields=["municipality", "taxpayer"], name="dunning_notice_taxpayer_idx"),
         ),
         migrations.AddIndex(
-            model_name='dunningsuppression',
-            index=models.Index(fields=['installment', 'start'], name='dunning_suppression_inst_idx'),
+            model_name="dunningsuppression",
+            index=models.Index(fields=["installment", "start"], name="dunning_suppression_inst_idx"),
         ),
         migrations.AddConstraint(
-            model_name='dunningsuppression',
-            constraint=models.CheckConstraint(condition=models.Q(('end__isnull', True), ('end__gte', models.F('start')), _connector='OR'), name='dunning_suppression_period'),
+            model_name="dunningsuppression",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__isnull", True), ("end__gte", models.F("start")), _connector="OR"),
+                name="dunning_suppression_period",
+            ),
         ),
     ]

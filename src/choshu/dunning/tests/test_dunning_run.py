@@ -81,7 +81,13 @@ def test_one_notice_per_taxpayer_and_tax_item_with_the_rules_dates_fee_and_slip(
     assert out["pay_by"] == "2024-07-25"  # 10 days have elapsed from 07-15 (法331条; a Thursday)
     assert out["pay_by"] == dunning_payment_deadline(D(2024, 7, 15)).isoformat()
     n = notice_of("100001")
-    assert (n.tax_item, n.issued_on, n.pay_by, n.fee, n.principal) == ("01", D(2024, 7, 15), D(2024, 7, 25), 100, 30000)
+    assert (n.tax_item, n.issued_on, n.pay_by, n.fee, n.principal) == (
+        "01",
+        D(2024, 7, 15),
+        D(2024, 7, 25),
+        100,
+        30000,
+    )
     charge = compute_late_charge(principal=30000, due_date=D(2024, 7, 1), until=D(2024, 7, 15)).late_charge
     assert n.late_charge == charge
     assert n.total == 30000 + charge + 100
@@ -248,3 +254,61 @@ def test_a_suppression_period_must_not_end_before_it_starts(city: Any, make_user
             end=D(2024, 6, 30),
         )
     assert not DunningSuppression.objects.exists()
+
+
+def _pay_slip(write_csv: Callable[..., Any], taxpayer_no: str, slip_no: str, amount: int, paid: str) -> None:
+    """A bank payment of ``amount`` on the slip ``slip_no`` (its OCR line), through the real import."""
+    from choshu.formats.payments import BANK_HEADER
+
+    out = StringIO()
+    call_command("slips", "--taxpayer", taxpayer_no, "--json", stdout=out)
+    slips = json.loads(out.getvalue().strip().splitlines()[-1])["slips"]
+    slip = next(s for s in slips if s["slip_no"] == slip_no)
+    line = f"{slip['ocr_lower']},{amount},{paid},0001,123,{paid}"
+    call_command(
+        "import_payments",
+        "--channel",
+        "bank",
+        str(write_csv(",".join(BANK_HEADER), [line])),
+        stdout=StringIO(),
+    )
+
+
+def test_the_engine_pays_the_fee_first_as_the_rules_order_says(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
+    # rules.allocation.DEFAULT_ORDER: 滞納処分費 → 督促手数料 → 本税 → 延滞金.
+    run(city, "2024-07-15")
+    n = notice_of("500001")
+    assert n.slip is not None
+    _pay_slip(write_csv, "1002", n.slip.slip_no, 5100, "2024-07-20")
+    i = inst("500001")
+    assert i.principal_outstanding == 10800 - 5000
+    fee_paid = LedgerEntry.objects.filter(
+        installment=i, component=Component.DUNNING_FEE, txn__kind=TxnKind.PAYMENT
+    ).values_list("amount", flat=True)
+    assert list(fee_paid) == [-100]
+    assert amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2024, 7, 20))[0].dunning_fee == 0
+
+
+def test_a_payment_dated_before_the_notice_does_not_pay_its_fee(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
+    run(city, "2024-07-15")
+    # paid at a bank on 07-10 (before the 督促状 was issued), on the installment's own slip
+    _pay_slip(write_csv, "1002", str(inst("500001").slip_no), 5000, "2024-07-10")
+    i = inst("500001")
+    assert i.principal_outstanding == 10800 - 5000
+    assert amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2024, 7, 20))[0].dunning_fee == 100
+
+
+def test_the_counter_owes_the_fee_too(city: Any) -> None:
+    from choshu.receipts.services import slips_owed
+
+    run(city, "2024-07-15")
+    n = notice_of("500001")
+    assert n.slip is not None
+    [owed] = slips_owed(city, [n.slip.slip_no], paid_on=D(2024, 7, 15))
+    assert owed.principal == 10800 + 100  # 本税 and the fee
+    [before] = slips_owed(city, [str(inst("500001").slip_no)], paid_on=D(2024, 7, 14))
+    assert before.principal == 10800

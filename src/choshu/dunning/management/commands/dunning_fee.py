@@ -17,9 +17,7 @@ def _refused(message: str) -> CommandError:
 
 
 class Command(ChoshuCommand):
-    help = (
-        "団体設定: 督促手数料（税条例）を適用開始日ごとに登録する（廃止は 0 円）。引数なしで登録済みの一覧を出す"
-    )
+    help = "団体設定: 督促手数料（税条例）を適用開始日ごとに登録する（廃止は 0 円）。引数なしで登録済みの一覧を出す"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
