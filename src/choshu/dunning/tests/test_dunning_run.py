@@ -1,7 +1,7 @@
 """``choshu dunning-run`` (issue 15 §1, §2, §6): worked examples on the sample city.
 
 The sample city (conftest): 1001 has 個人住民税 (01) 第1期 30,000 円 納期限 2024-07-01 and 第2期
-29,000 円 2024-09-02, and 軽自動車税 (04) 12,000 円 2024-04-30; 1002 has 05 10,800 円 2024-05-31;
+29,000 円 2024-09-02, and 固定資産税・都市計画税 (04) 12,000 円 2024-04-30; 1002 has 05 10,800 円 2024-05-31;
 2001 (a company) 03 70,000 円 2024-05-31. The old layout gives 指定納期限 = 納期限. 督促手数料: 100 円
 from 2024-04-01 (registered in each test as a city does from its 税条例).
 """
