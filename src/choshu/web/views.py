@@ -33,11 +33,11 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.dunning.selectors import dunning_history
 from choshu.levies.arrears import NONE as NO_ARREARS
 from choshu.levies.arrears import Arrears, arrears_by_taxpayer
 from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
-from choshu.dunning.selectors import dunning_history
 from choshu.operations.overview import person_overview
 from choshu.receipts.slip_issue import slip_history
 from choshu.taxpayers.crypto import decrypt_my_number
