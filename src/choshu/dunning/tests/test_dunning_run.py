@@ -312,3 +312,40 @@ def test_the_counter_owes_the_fee_too(city: Any) -> None:
     assert owed.principal == 10800 + 100  # 本税 and the fee
     [before] = slips_owed(city, [str(inst("500001").slip_no)], paid_on=D(2024, 7, 14))
     assert before.principal == 10800
+
+
+def test_the_retention_purge_deletes_a_settled_persons_notices(city: Any, write_csv: Callable[..., Any]) -> None:
+    from conftest import purge_with_approval
+
+    run(city, "2024-07-15")
+    n = notice_of("500001")
+    assert n.slip is not None and n.total == 10800 + 100  # a 延滞金 under 1,000 円 is not collected
+    _pay_slip(write_csv, "1002", n.slip.slip_no, n.total, "2024-07-20")
+    suppression_add(
+        actor=_clerk(city),
+        installment=inst("500001"),
+        reason=SuppressionReason.RETURNED_MAIL,
+        start=D(2024, 8, 1),
+    )
+    report = purge_with_approval(city, "2035-01-04")
+    assert report["deleted"] >= 1
+    assert not Taxpayer.objects.filter(taxpayer_no="1002").exists()
+    assert not DunningNotice.objects.filter(pk=n.pk).exists() and not DunningSuppression.objects.exists()
+    assert DunningNotice.objects.count() == 3  # the others are kept (arrears)
+
+
+def _clerk(city: Any) -> Any:
+    from choshu.accounts.models import User
+
+    return User.objects.create_user(username="clerk-r", password="correct horse 1", role="clerk", municipality=city)
+
+
+def test_the_ledger_verifies_after_a_run_and_a_fee_payment(city: Any, write_csv: Callable[..., Any]) -> None:
+    run(city, "2024-07-15")
+    n = notice_of("300001")
+    assert n.slip is not None
+    _pay_slip(write_csv, "2001", n.slip.slip_no, 3000, "2024-07-22")
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert result["ok"] is True, result
