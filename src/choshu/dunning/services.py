@@ -501,7 +501,7 @@ def dunning_run(
                 municipality=municipality,
                 user=actor,
                 job=job,
-                detail=summary.as_dict(),
+                detail={k: v for k, v in summary.as_dict().items() if k != "by_tax_item"},  # counts only
             )
     return summary
 

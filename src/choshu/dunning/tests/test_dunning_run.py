@@ -314,7 +314,9 @@ def test_the_counter_owes_the_fee_too(city: Any) -> None:
     assert before.principal == 10800
 
 
-def test_the_retention_purge_deletes_a_settled_persons_notices(city: Any, write_csv: Callable[..., Any]) -> None:
+def test_the_retention_purge_deletes_a_settled_persons_notices(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
     from conftest import purge_with_approval
 
     run(city, "2024-07-15")
@@ -337,7 +339,9 @@ def test_the_retention_purge_deletes_a_settled_persons_notices(city: Any, write_
 def _clerk(city: Any) -> Any:
     from choshu.accounts.models import User
 
-    return User.objects.create_user(username="clerk-r", password="correct horse 1", role="clerk", municipality=city)
+    return User.objects.create_user(
+        username="clerk-r", password="correct horse 1", role="clerk", municipality=city
+    )
 
 
 def test_the_ledger_verifies_after_a_run_and_a_fee_payment(city: Any, write_csv: Callable[..., Any]) -> None:
@@ -349,3 +353,17 @@ def test_the_ledger_verifies_after_a_run_and_a_fee_payment(city: Any, write_csv:
     call_command("verify_ledger", "--json", stdout=out)
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["ok"] is True, result
+
+
+def test_every_key_of_the_runs_and_suppressions_audit_records_has_a_japanese_name(
+    city: Any, make_user: Callable[..., Any]
+) -> None:
+    from choshu.core.labels import key_label
+
+    clerk = make_user("clerk1", role="clerk", municipality=city)
+    suppression_add(
+        actor=clerk, installment=inst("500001"), reason=SuppressionReason.PAYMENT_PLAN, start=D(2024, 7, 1)
+    )
+    run(city, "2024-07-15")
+    keys = {k for d in AuditLog.objects.values_list("detail", flat=True) for k in d}
+    assert sorted(k for k in keys if key_label(k) == k) == []
