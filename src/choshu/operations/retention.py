@@ -31,8 +31,8 @@ from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurg
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
-from choshu.formats.csv_safe import neutralise_cell
 from choshu.dunning.models import DunningNotice, DunningNoticeInstallment, DunningSuppression
+from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
 from choshu.levies.verify import forget_installments
