@@ -19,6 +19,7 @@ class DunningConfig(AppConfig):
             {
                 "suppression": "督促停止",
                 "installment": "期別",
+                "installment_id": "期別（内部番号）",
                 "ended_at": "終了日時",
                 "candidates": "督促対象の期別",
                 "suppressed": "督促停止中の期別",
