@@ -367,3 +367,45 @@ def test_every_key_of_the_runs_and_suppressions_audit_records_has_a_japanese_nam
     run(city, "2024-07-15")
     keys = {k for d in AuditLog.objects.values_list("detail", flat=True) for k in d}
     assert sorted(k for k in keys if key_label(k) == k) == []
+
+
+def _queries_of_a_run(city: Any, as_of: date) -> list[str]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from choshu.dunning.services import dunning_run
+
+    with CaptureQueriesContext(connection) as ctx:
+        dunning_run(municipality=city, as_of=as_of, today=as_of)
+    return [q["sql"][:90] for q in ctx.captured_queries]
+
+
+def test_the_number_of_queries_does_not_grow_with_the_notices(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
+    from conftest import LEVIES_BOOKED_ON, LEVY_HEADER, TAXPAYER_HEADER
+
+    from choshu.dunning.services import dunning_run
+    from choshu.levies.services import levies_import
+    from choshu.taxpayers.services import taxpayers_import
+
+    dunning_run(municipality=city, as_of=D(2024, 7, 15), today=D(2024, 7, 15), dry_run=True)  # warm caches
+    small = _queries_of_a_run(city, D(2024, 7, 15))  # 4 notices
+    people = [
+        f"{3000 + k},individual,試験 {k},シケン,1980-01-01,1,3330801,埼玉県川口市本町{k},,,,,1,"
+        for k in range(40)
+    ]
+    levies = [
+        f"01,2024,{700000 + k},{3000 + k},{n},2024-0{5 + n}-30,{1000 * (k + 1)},"
+        for k in range(40)
+        for n in (1, 2)
+    ]
+    taxpayers_import(municipality=city, path=write_csv(TAXPAYER_HEADER, people))
+    levies_import(municipality=city, path=write_csv(LEVY_HEADER, levies), booking_date=LEVIES_BOOKED_ON)
+    large = _queries_of_a_run(city, D(2024, 9, 30))  # 80 installments of 40 people, and 1001's 第2期
+    assert DunningNotice.objects.count() == 4 + 40 + 1
+    assert DunningNoticeInstallment.objects.count() == 4 + 80 + 1
+    # the same statements, whatever the number of notices (the sample city's 04 has a breakdown: one read
+    # of its splits that the new people's 01 levies do not need)
+    small = [q for q in small if "levies_breakdownsplit" not in q]
+    assert len(large) == len(small), "\n".join(large) + "\n----\n" + "\n".join(small)
