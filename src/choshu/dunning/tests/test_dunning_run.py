@@ -409,3 +409,45 @@ def test_the_number_of_queries_does_not_grow_with_the_notices(
     # of its splits that the new people's 01 levies do not need)
     small = [q for q in small if "levies_breakdownsplit" not in q]
     assert len(large) == len(small), "\n".join(large) + "\n----\n" + "\n".join(small)
+
+
+def _standard_levy(write_csv: Callable[..., Any], **values: str) -> None:
+    """One levy row in the standard's layout (docs/formats.md §2) through the real import."""
+    from choshu.formats.levies_csv import HEADER
+    from choshu.levies.tests.test_import_levies_standard import row
+
+    path = write_csv(",".join(HEADER), [row(**values)])
+    call_command("import_levies", str(path), "--booking-date", "2025-06-01", "--json", stdout=StringIO())
+
+
+def test_the_run_reads_the_designated_due_date_of_the_standard_model(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
+    # 納期限 2025-06-30, 指定納期限 2025-07-10 (標準準拠: the dunning runs from the 指定納期限, 法329条)
+    _standard_levy(write_csv, notice_no="700001", due_date="2025-06-30", designated_due_date="2025-07-10")
+    late = inst("700001")
+    assert (late.due_date, late.designated_due_date) == (D(2025, 6, 30), D(2025, 7, 10))
+    run(city, "2025-07-10")  # on the 指定納期限 itself: not yet
+    assert not DunningNoticeInstallment.objects.filter(installment=late).exists()
+    run(city, "2025-07-30")  # the 20th day after the 指定納期限: in time
+    line = DunningNoticeInstallment.objects.get(installment=late)
+    assert line.notice.late_issue is False and line.notice.pay_by == D(2025, 8, 12)
+    # 07-30 + 10 = 08-09, a Saturday; 08-10 Sunday, 08-11 山の日: the next open day (法20条の5)
+
+
+def test_a_suppressed_installment_is_left_off_its_items_notice_and_dunned_once_the_suppression_ends(
+    city: Any, make_user: Callable[..., Any]
+) -> None:
+    clerk = make_user("clerk1", role="clerk", municipality=city)
+    s = suppression_add(
+        actor=clerk, installment=inst("100001", 2), reason=SuppressionReason.DIRECT_DEBIT, start=D(2024, 9, 1)
+    )
+    out = run(city, "2024-09-24")
+    assert (out["suppressed"], out["issued"], out["installments"]) == (1, 4, 4)
+    assert [x.installment for x in notice_of("100001").lines.all()] == [inst("100001")]
+    from choshu.dunning.services import suppression_end
+
+    suppression_end(actor=clerk, suppression=s, end=D(2024, 9, 30), note="振替不能の通知")
+    later = run(city, "2024-10-01")
+    assert (later["candidates"], later["issued"], later["fee_total"]) == (1, 1, 100)  # its own notice and fee
+    assert DunningNoticeInstallment.objects.get(installment=inst("100001", 2)).notice != notice_of("100001")
