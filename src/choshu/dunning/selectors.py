@@ -12,6 +12,7 @@ from choshu.dunning.models import (
     DunningNoticeInstallment,
     DunningSuppression,
     NoticeStatus,
+    SuppressionReason,
     suppressed_on,
 )
 from choshu.levies.models import Installment
@@ -51,6 +52,32 @@ class SuppressionRow:
 class DunningHistory:
     notices: list[NoticeRow]
     suppressions: list[SuppressionRow]
+
+
+@dataclass(frozen=True)
+class InstallmentMark:
+    """What the person page shows beside an installment: its 督促 date and a 督促停止 in force."""
+
+    dunned_on: date | None = None
+    suppression: str = ""  # the reason's label, when a 督促停止 is in force on the day
+
+
+def installment_marks(installment_ids: Sequence[int], *, on: date) -> dict[int, InstallmentMark]:
+    """The 督促 and 督促停止 of these installments as of ``on`` (two queries)."""
+    ids = list(installment_ids)
+    dunned = dict(
+        DunningNoticeInstallment.objects.filter(
+            installment_id__in=ids, notice__status=NoticeStatus.ISSUED, notice__issued_on__lte=on
+        ).values_list("installment_id", "notice__issued_on")
+    )
+    stopped: dict[int, str] = {}
+    for inst_id, reason in (
+        DunningSuppression.objects.filter(installment_id__in=ids)
+        .filter(suppressed_on(on))
+        .order_by("start", "pk")
+    ).values_list("installment_id", "reason"):
+        stopped[inst_id] = SuppressionReason(reason).label
+    return {i: InstallmentMark(dunned.get(i), stopped.get(i, "")) for i in ids if i in dunned or i in stopped}
 
 
 def prescription_events(installment_ids: Sequence[int]) -> dict[int, list[PrescriptionEvent]]:

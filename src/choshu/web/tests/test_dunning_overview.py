@@ -76,3 +76,17 @@ def test_the_dunning_date_renews_prescription(clerk: Any, taxpayer: Any, sample_
     assert line.prescription.prescription_completes_on == D(2029, 7, 25)
     without = compute_extinguishment(statutory_due_date=D(2024, 7, 1))
     assert without.prescription_completes_on == D(2029, 7, 1)
+
+
+def test_the_installment_line_shows_its_dunning_date_and_a_suppression_in_force(
+    clerk_client: Client, clerk: Any, taxpayer: Any, sample_city: Any
+) -> None:
+    _dun(sample_city, clerk)
+    url = reverse("web:taxpayer-overview", args=[taxpayer.pk])
+    text = _text(clerk_client.get(url, {"as_of": "2024-07-20"}).content.decode())
+    assert re.search(r"100001 第1期 督促 R6\.7\.15 R6\.7\.1 30,000", text), text
+    assert re.search(r"400001 第1期 督促停止（破産手続中） R6\.4\.30 12,000", text), text
+    before = _text(clerk_client.get(url, {"as_of": "2024-06-30"}).content.decode())
+    assert (
+        "100001 第1期 R6.7.1" in before and "督促停止（破産手続中）" not in before.split("督促状 発付日")[0]
+    )
