@@ -35,6 +35,8 @@ class Right(models.TextChoices):
     MUNICIPALITY_SETTINGS = "municipality_settings", "団体設定（収納代行・収納機関の番号）"
     SLIP_ISSUE = "slip_issue", "納付書の発行・再発行"
     IMPORT_FILES = "import_files", "ファイル取込（宛名・調定・収納）と取込履歴"
+    DUNNING_RUN = "dunning_run", "督促状の一括発付"
+    DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -42,8 +44,10 @@ _RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, 
 
 # What each role has unless a chief changes it.
 ROLE_DEFAULTS: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset(_STAFF | _RECEIPTS),
-    Role.CASE_OFFICER: frozenset(_STAFF | {Right.MY_NUMBER_REVEAL, Right.COUNTER_RECEIPT, Right.DAILY_TOTAL}),
+    Role.CLERK: frozenset(_STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS}),
+    Role.CASE_OFFICER: frozenset(
+        _STAFF | {Right.MY_NUMBER_REVEAL, Right.COUNTER_RECEIPT, Right.DAILY_TOTAL, Right.DUNNING_SUPPRESS}
+    ),
     Role.CHIEF: frozenset(
         _STAFF
         | _RECEIPTS
@@ -55,6 +59,8 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.RIGHTS_REPORT,
             Right.DISCLOSURE_EXPORT,
             Right.IMPORT_FILES,
+            Right.DUNNING_RUN,
+            Right.DUNNING_SUPPRESS,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -74,12 +80,20 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.DISCLOSURE_EXPORT,
             Right.PROTECTED_ADDRESS_VIEW,
             Right.IMPORT_FILES,
+            Right.DUNNING_RUN,
+            Right.DUNNING_SUPPRESS,
         }
     ),
     Role.CASE_OFFICER: frozenset(
         _STAFF
         | _RECEIPTS
-        | {Right.MY_NUMBER_REVEAL, Right.APPROVE, Right.DISCLOSURE_EXPORT, Right.PROTECTED_ADDRESS_VIEW}
+        | {
+            Right.MY_NUMBER_REVEAL,
+            Right.APPROVE,
+            Right.DISCLOSURE_EXPORT,
+            Right.PROTECTED_ADDRESS_VIEW,
+            Right.DUNNING_SUPPRESS,
+        }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),

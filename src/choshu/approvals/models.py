@@ -24,6 +24,7 @@ class RequestKind(models.TextChoices):
     COUNTER_BACKDATED = "counter_backdated", "窓口収納（本日以外の領収日）"
     PAYMENT_REVERSAL = "payment_reversal", "収納取消"
     PURGE = "purge", "保存期間経過データの消去"
+    DUNNING_SUPPRESSION = "dunning_suppression", "督促停止（職員の判断）"
 
 
 class ApprovalStatus(models.TextChoices):

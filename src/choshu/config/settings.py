@@ -89,6 +89,7 @@ INSTALLED_APPS = [
     "choshu.levies",
     "choshu.receipts",
     "choshu.approvals",
+    "choshu.dunning",
     "choshu.operations",
     "choshu.web",
 ]

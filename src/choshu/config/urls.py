@@ -6,4 +6,5 @@ urlpatterns = [
     path("approvals/", include("choshu.web.approvals_urls")),
     path("audit/", include("choshu.web.audit_urls")),
     path("receipts/", include("choshu.receipts.urls")),
+    path("dunning/", include("choshu.dunning.urls")),
 ]

@@ -83,6 +83,7 @@ class Job(models.Model):
         IMPORT_SPECIAL_EMPLOYEES = "import-special-employees", "特別徴収対象者取込"
         SEED = "seed", "合成データ作成"
         PURGE = "purge", "保存年限経過データの削除"
+        DUNNING_RUN = "dunning-run", "督促状の一括発付"
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField("処理", max_length=40, choices=Kind.choices)

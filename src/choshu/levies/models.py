@@ -301,6 +301,7 @@ class TxnKind(models.TextChoices):
     REFUND = "refund", "還付"
     APPROPRIATION = "appropriation", "充当"
     WRITE_OFF = "write_off", "不納欠損"
+    DUNNING_FEE = "dunning_fee", "督促手数料"
 
 
 class Account(models.TextChoices):

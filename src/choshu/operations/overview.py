@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.accounts.permissions import Right
+from choshu.dunning.selectors import InstallmentMark, installment_marks
 from choshu.formats.related_csv import ALL_ITEMS
 from choshu.levies.models import Levy
 from choshu.levies.selectors import AmountDue, amounts_due, overpayment_balance
@@ -71,6 +72,7 @@ class InstallmentRow:
 
     taxpayer_no: str
     balance: AmountDue
+    mark: InstallmentMark | None = None  # 督促 date, 督促停止 in force (dunning.selectors)
 
 
 @dataclass(frozen=True)
@@ -261,9 +263,11 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
     people = [taxpayer, *(link.taxpayer for link in linked)]
     people_ids = [p.pk for p in people]
     numbers = {p.pk: p.taxpayer_no for p in people}
+    dues = amounts_due(taxpayer_ids=people_ids, as_of=as_of)
+    marks = installment_marks([due.installment_id for due in dues], on=as_of)
     rows = [
-        InstallmentRow(taxpayer_no=numbers[due.taxpayer_id], balance=due)
-        for due in amounts_due(taxpayer_ids=people_ids, as_of=as_of)
+        InstallmentRow(taxpayer_no=numbers[due.taxpayer_id], balance=due, mark=marks.get(due.installment_id))
+        for due in dues
     ]
     related = related_panel(user=user, taxpayer=taxpayer)
     shown = [p.pk for p in related.records.people if p.pk not in people_ids]

@@ -31,6 +31,7 @@ from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurg
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
+from choshu.dunning.models import DunningNotice, DunningNoticeInstallment, DunningSuppression
 from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
@@ -134,6 +135,10 @@ def _delete_people(ids: list[int]) -> None:
     # ledger's own purge (the only deletion the ledger allows); no posted row of anyone else changes.
     SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
     Payment.objects.filter(taxpayer_id__in=ids).delete()
+    # 督促状 and 督促停止 (the run's DunningBatch holds counts only and stays)
+    DunningNoticeInstallment.objects.filter(notice__taxpayer_id__in=ids).delete()
+    DunningNotice.objects.filter(taxpayer_id__in=ids).delete()
+    DunningSuppression.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
     purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
     installments = list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True))

@@ -51,9 +51,10 @@ TARGET = "choshu_pay_target"
 MULTI = "choshu_pay_multi"
 REPEAT = "choshu_pay_repeat"
 NEED = "choshu_pay_need"
+FEES = "choshu_pay_fees"
 DECIDED = "choshu_pay_decided"
 LINES = "choshu_pay_lines"
-TABLES = (STAGE, SEEN, TARGET, MULTI, REPEAT, NEED, DECIDED, LINES)
+TABLES = (STAGE, SEEN, TARGET, MULTI, REPEAT, NEED, FEES, DECIDED, LINES)
 STAGE_COLUMNS = ("line", "kind", "reference", "slip_no", "confirmation_no", "tax_item", "amount", "paid_on",
                  "booked_on", "detail", "conf_ok")  # fmt: skip
 DECIDED_COLUMNS = ("line", "payment_id", "is_new", "status", "taxpayer_id", "allocated", "overpaid", "suspended",
@@ -323,9 +324,27 @@ class PaymentEngine:
                   AND (t.combined = 1 OR s.amount > i.principal_outstanding
                        OR t.installment_id IN (SELECT installment_id FROM {MULTI}))"""  # noqa: S608
         )
+        # The 督促手数料 owed on the installments a record pays (a receivable of its own, booked by the
+        # dunning run on the notice's oldest installment). A fee exists only after the 納期限, so only
+        # records paid after it probe the ledger; a fee booked after the record's 領収日 is not owed by it
+        # (``services.fees_owed`` says the same for the counter).
+        cur.execute(
+            f"""CREATE TEMP TABLE {FEES} AS
+                SELECT t.line, t.installment_id,
+                       SUM(CASE WHEN x.kind = '{TxnKind.DUNNING_FEE.value}' AND x.legal_date > s.paid_on
+                                THEN 0 ELSE e.amount END) AS fee
+                FROM {TARGET} t
+                JOIN {STAGE} s ON s.line = t.line
+                JOIN levies_installment i ON i.id = t.installment_id
+                JOIN levies_ledgerentry e ON e.installment_id = t.installment_id
+                     AND e.account = '{Account.RECEIVABLE.value}' AND e.component = '{Component.DUNNING_FEE.value}'
+                JOIN levies_ledgertransaction x ON x.id = e.txn_id
+                WHERE s.paid_on > i.due_date
+                GROUP BY t.line, t.installment_id"""  # noqa: S608 - constants only
+        )
         cur.execute(f"CREATE INDEX {TARGET}_line ON {TARGET} (line)")
         if self.pg:
-            cur.execute(f"ANALYZE {TARGET}, {MULTI}, {REPEAT}, {NEED}")
+            cur.execute(f"ANALYZE {TARGET}, {MULTI}, {REPEAT}, {NEED}, {FEES}")
 
     def _history(self) -> dict[int, tuple[list[tuple[date, int]], int]]:
         """Earlier principal payments (領収日, yen) and 延滞金 paid, of the installments in ``NEED``."""
@@ -361,7 +380,8 @@ class PaymentEngine:
                    CASE WHEN r.reference IS NULL THEN 0 ELSE 1 END,
                    t.installment_id, t.combined, t.cancelled, t.slip_taxpayer,
                    i.taxpayer_id, i.due_date, l.tax_item, i.principal_levied, i.principal_outstanding,
-                   CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on, i.late_charge_base_date
+                   CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on, i.late_charge_base_date,
+                   f.fee
             FROM {STAGE} s
             LEFT JOIN {SEEN} p ON p.line = s.line
             LEFT JOIN {REPEAT} r ON r.reference = s.reference
@@ -369,6 +389,7 @@ class PaymentEngine:
             LEFT JOIN levies_installment i ON i.id = t.installment_id
             LEFT JOIN levies_levy l ON l.id = i.levy_id
             LEFT JOIN {MULTI} mu ON mu.installment_id = t.installment_id
+            LEFT JOIN {FEES} f ON f.line = t.line AND f.installment_id = t.installment_id
             WHERE s.kind {which} '{RecordKind.CANCEL.value}'
             ORDER BY s.line, i.due_date, i.id"""  # noqa: S608 - constants only
         if cancels:
@@ -442,9 +463,9 @@ class PaymentEngine:
             o = shared.get(inst_id)
             if o is None:
                 hist = history.get(inst_id)
-                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, fees (none yet), history,
-                # the 延滞金's base date
-                o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], 0, 0,
+                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, 督促手数料, 滞納処分費
+                # (none yet), history, the 延滞金's base date
+                o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], max(0, int(r[23] or 0)), 0,
                             list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0,
                             self._date(r[22]))  # fmt: skip
                 if r[20]:

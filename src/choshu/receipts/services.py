@@ -919,11 +919,31 @@ def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> Suspen
 # --- the decision's legs, for the single postings (suspense assignment) ------------------------------
 
 
+def fees_owed(installment_ids: Sequence[int], *, paid_on: date) -> dict[int, int]:
+    """督促手数料 owed on these installments by a payment of ``paid_on`` (one grouped query, as the
+    engine's ``FEES``): every fee entry, except a fee booked after ``paid_on``."""
+    if not installment_ids:
+        return {}
+    rows = (
+        LedgerEntry.objects.filter(
+            installment_id__in=list(installment_ids),
+            account=Account.RECEIVABLE,
+            component=Component.DUNNING_FEE,
+        )
+        .exclude(txn__kind=TxnKind.DUNNING_FEE, txn__legal_date__gt=paid_on)
+        .values_list("installment_id")
+        .annotate(total=Sum("amount"))
+        .order_by()
+    )
+    return {int(inst): max(0, int(total)) for inst, total in rows if total}
+
+
 def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
     """The slip's installments as ``rules.reconcile`` sees them, with the earlier payments of those paid
     after the 延滞金's base date (the 延滞金 owed on ``paid_on`` depends on them)."""
     late = [i.pk for i in target.installments if paid_on > i.late_charge_base_date]
     history = installment_history(late)
+    fees = fees_owed([i.pk for i in target.installments if paid_on > i.due_date], paid_on=paid_on)
     return [
         rr.Owed(
             installment_id=i.pk,
@@ -932,6 +952,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             tax_item=i.tax_item,
             principal_levied=i.principal_levied,
             principal_outstanding=i.principal_outstanding,
+            dunning_fee=fees.get(i.pk, 0),
             principal_payments=list(history[i.pk][0]) if i.pk in history else None,
             late_charge_paid=history[i.pk][1] if i.pk in history else 0,
             late_charge_base_date=i.late_charge_base_date,

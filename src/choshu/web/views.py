@@ -33,6 +33,7 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
+from choshu.dunning.selectors import dunning_history
 from choshu.levies.arrears import NONE as NO_ARREARS
 from choshu.levies.arrears import Arrears, arrears_by_taxpayer
 from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
@@ -228,6 +229,7 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "as_of_param": as_of.isoformat(),
         "slip_issues": slip_history(taxpayer),
         "can_issue_slip": has_right(user, Right.SLIP_ISSUE),
+        "dunning": dunning_history(taxpayer, on=as_of),
     }
     return render(request, "web/overview.html", context, status=400 if refused else 200)
 

@@ -135,7 +135,8 @@ def test_the_review_marks_each_right_each_account_holds(
     html = auditor_client.get(reverse("accounts:report-review")).content.decode()
     assert "権限一覧（定期確認用）" in html
     held = sum(len(effective_rights(user)) for user in staff.values())
-    assert held == 15 + 9 + 2  # the chief's defaults, the clerk's with the grant, the auditor's
+    # the chief's defaults (15 + 督促状の一括発付, 督促停止), the clerk's with the grant (9 + 督促停止), the auditor's
+    assert held == 17 + 10 + 2
     assert html.count('class="mark">○</td>') == held
     assert Right.BACKUP.label in html
 

@@ -33,7 +33,10 @@ from choshu.approvals.models import ChangeRequest
 from choshu.approvals.services import request_approve
 from choshu.audit.models import AuditLog
 from choshu.core.labels import key_label
+from choshu.dunning.models import SuppressionReason
+from choshu.dunning.services import dunning_fee_set, dunning_run, suppression_add, suppression_request
 from choshu.formats.payments import ELTAX_HEADER
+from choshu.levies.models import Installment
 from choshu.receipts.models import Payment, SuspenseItem
 from choshu.receipts.services import (
     counter_receipt_take,
@@ -145,7 +148,24 @@ def world(sample_city: Any, make_user: Callable[..., Any], write_csv: Callable[.
         "suspense_assign": suspense_assign_request(
             actor=users["clerk"], item=other, slip_no=slips[0].slip_no, reason="納付書の番号違い"
         ),
+        "dunning_suppression": suppression_request(
+            actor=users["clerk"],
+            installment=Installment.objects.get(levy__notice_no="500001"),
+            start=date(2024, 7, 1),
+            end=None,
+            reason="本人から相談中",
+        ),
     }
+    # 督促 (issue 15): a fee, a suppression and a run, so the person page lists a 督促状 and a 督促停止
+    dunning_fee_set(actor=None, municipality=sample_city, valid_from=date(2024, 4, 1), yen=100, source="条例")
+    suppression_add(
+        actor=users["clerk"],
+        installment=Installment.objects.get(levy__notice_no="100001", installment_no=2),
+        reason=SuppressionReason.PAYMENT_PLAN,
+        start=date(2024, 8, 1),
+        note="分納誓約",
+    )
+    dunning_run(municipality=sample_city, as_of=date(2024, 9, 24), today=today, actor=users["chief"])
     return World(
         taro, {k: type(v).objects.get(pk=v.pk) for k, v in users.items()}, payment, undone, item, requests
     )
@@ -193,6 +213,8 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
         "rights changes report": ("chief", "get", reverse("accounts:report-changes"), {}),
         "rights review report": ("chief", "get", reverse("accounts:report-review"), {}),
         "audit log": ("auditor", "get", reverse("audit:log"), {}),
+        "dunning run": ("chief", "get", reverse("dunning:run"), {}),
+        "dunning dry run": ("chief", "post", reverse("dunning:run"), {"as_of": "2024-10-01"}),
     }
     for kind, req in w.requests.items():
         screens[f"approval detail {kind}"] = ("chief", "get", reverse("approvals:detail", args=[req.pk]), {})
