@@ -92,7 +92,7 @@ def read() -> Iterator[Checkpoint | BadLine]:
                 sig = base64.b64decode(entry["sig"], validate=True)
                 public.verify(sig, _signed_bytes(entry))
                 kind = str(entry["type"])
-                size = int(entry["size"] if kind == "checkpoint" else entry["through"])
+                size = int(entry["through"] if kind == "purge" else entry["size"])
                 yield Checkpoint(
                     line=number,
                     type=kind,

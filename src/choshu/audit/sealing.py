@@ -107,6 +107,15 @@ def checkpoint(chain: int) -> dict[str, object] | None:
     return checkpoints.append({"type": "checkpoint", "chain": chain, "size": seq, "head": mac})
 
 
+def restore_checkpoints() -> None:
+    """After a restore from backup: append a signed ``restore`` line with each chain's head as
+    restored. The verifier takes it as the chain's reference from then on, so the records written
+    after the backup (lost by the restore, as everything else) are not reported as deleted."""
+    for chain in sorted(AuditSeal.objects.values_list("chain", flat=True).distinct()):
+        seq, mac = head(chain)
+        checkpoints.append({"type": "restore", "chain": chain, "size": seq, "head": mac})
+
+
 def pending_chains() -> list[int]:
     return sorted(AuditPending.objects.values_list("chain", flat=True).distinct())
 

@@ -155,8 +155,8 @@ def _read_checkpoints(
         elif entry.type == "purge":
             if entry.chain not in purged or entry.size > purged[entry.chain].size:
                 purged[entry.chain] = entry
-        elif entry.chain not in latest or entry.size > latest[entry.chain].size:
-            latest[entry.chain] = entry
+        elif entry.type == "restore" or entry.chain not in latest or entry.size > latest[entry.chain].size:
+            latest[entry.chain] = entry  # a restore from backup resets the reference
     return latest, purged
 
 
