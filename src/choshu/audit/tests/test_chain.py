@@ -310,3 +310,12 @@ def test_a_chain_being_sealed_elsewhere_is_left_to_that_process_without_waiting(
         release.set()
         thread.join()
     assert seal_chain(municipality.pk).sealed == waiting and head(municipality.pk)[0] == 2
+
+
+def test_a_queue_row_added_for_a_sealed_record_does_not_stop_the_sealer(municipality: Any) -> None:
+    logs = sealed(municipality, 2)
+    AuditPending.objects.create(chain=municipality.pk, log=logs[0], at=logs[0].at)  # would seal it twice
+    write_logs(municipality, 1)
+    [result] = seal_all()
+    assert result.sealed == 1 and head(municipality.pk)[0] == 3 and not AuditPending.objects.exists()
+    assert audit_chain_verify().ok
