@@ -73,11 +73,10 @@ def seal_chain(chain: int, *, batch: int = BATCH) -> SealResult:
     with transaction.atomic():
         if not _try_lock(chain):
             return SealResult(chain, 0, 0, 0, busy=True)
-        ids = list(
-            AuditPending.objects.filter(chain=chain)
-            .order_by("log_id")
-            .values_list("log_id", flat=True)[:batch]
-        )
+        queue = AuditPending.objects.filter(chain=chain)
+        # A queue row for a record already sealed (not written by choshu) is dropped, not resealed.
+        queue.filter(log__seal__isnull=False).delete()
+        ids = list(queue.order_by("log_id").values_list("log_id", flat=True)[:batch])
         seq, prev = head(chain)
         if not ids:
             return SealResult(chain, 0, 0, seq, busy=False)
