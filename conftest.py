@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 os.environ.setdefault("CHOSHU_FIELD_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")  # test-only key
+os.environ.setdefault("CHOSHU_AUDIT_KEY", "YXVkaXQta2V5LWZvci10ZXN0cy1vbmx5LTMyYnl0ZXM=")  # test-only key
 
 TAXPAYER_HEADER = (
     "taxpayer_no,kind,name,name_kana,birth_date,sex,postal_code,address,address_extra,phone,"
@@ -19,6 +20,17 @@ TAXPAYER_HEADER = (
 # The business day the sample city's levies are booked on (調定日・日計日).
 LEVIES_BOOKED_ON = date(2024, 4, 1)
 LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+
+
+@pytest.fixture(autouse=True)
+def _own_audit_checkpoints(settings: Any, tmp_path: Path) -> Any:
+    """Each test has its own checkpoint file (its database is rolled back; the file would not be)."""
+    from choshu.audit.sealing import forget_process_state
+
+    settings.CHOSHU_AUDIT_CHECKPOINT_DIR = tmp_path / "audit-checkpoints"
+    forget_process_state()
+    yield
+    forget_process_state()
 
 
 @pytest.fixture(autouse=True)

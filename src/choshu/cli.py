@@ -32,9 +32,10 @@ def startup_checks(args: list[str]) -> None:
         django.setup()
     except ImproperlyConfigured as exc:
         _fail(str(exc))
+    from choshu.audit.keys import audit_key_problem
     from choshu.taxpayers.crypto import field_key_problem
 
-    if problem := field_key_problem():
+    if problem := field_key_problem() or audit_key_problem():
         _fail(problem)
     if not args or _NO_CHECK_FLAGS & set(args):
         return

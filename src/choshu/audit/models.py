@@ -1,8 +1,11 @@
 """Access and operation logs (アクセスログ・操作ログ).
 
 Every read of a person's data and every change is one ``AuditLog`` row, written in the same
-transaction as the work it records. Rows form a hash chain: each row stores the hash of the previous
-row, so an edit or deletion anywhere breaks the chain (``choshu audit-verify``).
+transaction as the work it records and signed there with a key kept outside the database
+(``row_mac``). A sealer then links each municipality's records in order (``AuditSeal``: a keyed hash
+chain, one per municipality, so no request waits for another tenant's) and writes signed
+checkpoints of each chain's head outside the database (``audit.checkpoints``). ``choshu
+audit-verify`` checks every record, seal, per-person index row and checkpoint (docs/security.md).
 """
 
 from __future__ import annotations
@@ -42,8 +45,10 @@ class AuditLog(models.Model):
     subject_ids = models.JSONField("対象", default=list, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT)
-    prev_hash = models.CharField(max_length=64)
-    record_hash = models.CharField(max_length=64, unique=True)
+    nonce = models.CharField(max_length=32)
+    # HMAC of the record's content under its chain's key (``audit.services.row_mac``): a row written
+    # by anyone without the key — the database's own role included — does not verify.
+    row_mac = models.CharField(max_length=64, unique=True)
 
     class Meta:
         verbose_name = "監査ログ"
@@ -70,22 +75,45 @@ class AuditSubject(models.Model):
         return f"{self.log_id} → {self.taxpayer_id}"
 
 
-class AuditChainAnchor(models.Model):
-    """Where the hash chain starts after the audit log's own retention purge removed older rows.
+def chain_of(municipality_id: int | None) -> int:
+    """The chain a record belongs to: its municipality's, or 0 for records of no municipality."""
+    return int(municipality_id or 0)
 
-    The verifier starts from the newest anchor: the first remaining row must point at its hash.
+
+class AuditSeal(models.Model):
+    """A record's place in its chain: ``mac`` = HMAC(chain key, previous mac, seq, record, row_mac).
+
+    Written by the sealer (``audit.sealing``) in batches, never by a request; append-only like the
+    records. A gap in ``seq``, a seal that does not verify or a record without a seal is reported.
     """
 
-    last_purged_id = models.BigIntegerField()
-    last_purged_hash = models.CharField(max_length=64)
-    purged_count = models.BigIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
+    chain = models.BigIntegerField()
+    seq = models.BigIntegerField()
+    log = models.OneToOneField(AuditLog, on_delete=models.PROTECT, related_name="seal")
+    mac = models.CharField(max_length=64)
+    sealed_at = models.DateTimeField()
 
     class Meta:
-        verbose_name = "監査ログ連鎖の起点"
+        verbose_name = "監査ログ封印"
+        constraints = [models.UniqueConstraint(fields=["chain", "seq"], name="audit_seal_chain_seq")]
 
     def __str__(self) -> str:
-        return f"anchor after #{self.last_purged_id}"
+        return f"{self.chain}#{self.seq}"
+
+
+class AuditPending(models.Model):
+    """A record written but not yet sealed: the sealer's queue (small; rows leave when sealed)."""
+
+    chain = models.BigIntegerField()
+    log = models.OneToOneField(AuditLog, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "監査ログ封印待ち"
+        indexes = [models.Index(fields=["chain", "log"])]
+
+    def __str__(self) -> str:
+        return f"pending {self.log_id}"
 
 
 class AuditPurgePermit(models.Model):

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
+import secrets
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import date
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditSubject, AuditSubjectType
+from choshu.audit.macs import row_mac
+from choshu.audit.models import AuditKind, AuditLog, AuditPending, AuditSubject, AuditSubjectType, chain_of
+from choshu.audit.sealing import seal_soon
 from choshu.core.models import Job, Municipality
-
-GENESIS = "0" * 64
-_LOCK_KEY = 0x43484F53  # "CHOS": one advisory lock serialises the chain on PostgreSQL
 
 # What an app adds to every record about taxpayers: (user, taxpayer ids, whether the screen or file
 # shows addresses, the day) → detail keys. ``taxpayers`` registers the 支援措置 flags (``protected``,
@@ -30,30 +29,6 @@ _SUBJECT_FLAGS: list[SubjectFlags] = []
 def register_subject_flags(flags: SubjectFlags) -> None:
     if flags not in _SUBJECT_FLAGS:
         _SUBJECT_FLAGS.append(flags)
-
-
-def _canonical(log: AuditLog) -> bytes:
-    payload = {
-        "municipality": log.municipality_id,
-        "kind": log.kind,
-        "at": log.at.isoformat(),
-        "user": log.user_id,
-        "username": log.username,
-        "client_addr": log.client_addr,
-        "function": log.function,
-        "subject_type": log.subject_type,
-        "subject_ids": log.subject_ids,
-        "detail": log.detail,
-        "job": log.job_id,
-        "prev_hash": log.prev_hash,
-    }
-    return json.dumps(
-        payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str
-    ).encode()
-
-
-def compute_hash(log: AuditLog) -> str:
-    return hashlib.sha256(_canonical(log)).hexdigest()
 
 
 # The client address of the work under way, for records written without the request at hand (a
@@ -95,7 +70,11 @@ def audit_record(
     job: Job | None = None,
     shows_address: bool = False,
 ) -> AuditLog:
-    """Append one record to the hash chain (the chain is global, so logs of all tenants are linked).
+    """Write one record, signed with its chain's key, and queue it for sealing.
+
+    No lock is taken: the record waits in ``AuditPending`` until the sealer links it into its
+    municipality's chain (right after this transaction commits, at most once per
+    ``CHOSHU_AUDIT_SEAL_SECONDS`` per process, and by ``choshu worker`` / ``choshu audit-seal``).
 
     ``shows_address``: the screen or file recorded shows the subjects' addresses to a user allowed to
     see them (the 支援措置 flag ``address_shown``).
@@ -105,16 +84,6 @@ def audit_record(
     if subject_type == AuditSubjectType.TAXPAYER and ids:
         for flags in _SUBJECT_FLAGS:
             detail.update(flags(user, ids, shows_address, timezone.localdate()))
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK_KEY])
-    last = AuditLog.objects.order_by("-id").values_list("record_hash", flat=True).first()
-    if last is None:  # empty, or everything purged: continue from the purge anchor
-        last = (
-            AuditChainAnchor.objects.order_by("-last_purged_id")
-            .values_list("last_purged_hash", flat=True)
-            .first()
-        )
     authenticated = user is not None and getattr(user, "is_authenticated", False)
     log = AuditLog(
         municipality=municipality,
@@ -128,14 +97,20 @@ def audit_record(
         subject_ids=ids,
         detail=detail,
         job=job,
-        prev_hash=last or GENESIS,
+        nonce=secrets.token_hex(16),
     )
-    log.record_hash = compute_hash(log)
+    # Roundtrip the JSON fields as the database will return them, so the signature covers exactly
+    # what a verifier reads back (e.g. a date in ``detail`` becomes its ISO string).
+    log.detail = json.loads(json.dumps(log.detail, default=str))
+    log.row_mac = row_mac(log)
     log.save()
     if municipality is not None and subject_type == AuditSubjectType.TAXPAYER and ids:
         AuditSubject.objects.bulk_create(
             [AuditSubject(log=log, municipality=municipality, taxpayer_id=i) for i in set(ids)]
         )
+    chain = chain_of(log.municipality_id)
+    AuditPending.objects.create(chain=chain, log=log, at=log.at)
+    transaction.on_commit(lambda: seal_soon(chain))
     return log
 
 

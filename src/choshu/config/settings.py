@@ -4,6 +4,9 @@ Environment variables:
     CHOSHU_DATABASE_URL   database URL (default: SQLite file ``var/choshu.sqlite3``)
     CHOSHU_SECRET_KEY     Django secret key (default: a key file under ``var/`` created on first use)
     CHOSHU_FIELD_KEY      base64 32-byte key for My Number encryption (default: ``var/field.key``)
+    CHOSHU_AUDIT_KEY      base64 32-byte key signing the audit trail (default: ``var/audit.key``)
+    CHOSHU_AUDIT_CHECKPOINT_DIR  where signed audit checkpoints are appended (default: ``var/audit-checkpoints``)
+    CHOSHU_AUDIT_SEAL_SECONDS, CHOSHU_AUDIT_CHECKPOINT_SECONDS  sealing and checkpoint intervals (1, 60)
     CHOSHU_VAR_DIR        where runtime files live (default: ``./var``)
     CHOSHU_DEBUG          ``1`` for development error pages
     CHOSHU_ALLOWED_HOSTS  comma-separated host names
@@ -165,6 +168,18 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 # Audit log retention (its own, longer than the deletion of personal data; docs/security.md).
 CHOSHU_AUDIT_RETENTION_YEARS = _int_env("CHOSHU_AUDIT_RETENTION_YEARS", 10)
+# The audit trail's proof lives outside the database (issue 14 §1; docs/security.md): the key
+# (CHOSHU_AUDIT_KEY, or var/audit.key in development) and the signed checkpoints of each chain's
+# head, appended to CHOSHU_AUDIT_CHECKPOINT_DIR/checkpoints.jsonl (put it on WORM storage or ship it
+# to syslog through the logger ``choshu.audit.checkpoint``).
+CHOSHU_AUDIT_CHECKPOINT_DIR = Path(
+    os.environ.get("CHOSHU_AUDIT_CHECKPOINT_DIR") or VAR_DIR / "audit-checkpoints"
+).resolve()
+# A request's record is sealed into its municipality's chain right after it commits, at most this
+# often per process and chain (the worker and `choshu audit-seal` seal the rest).
+CHOSHU_AUDIT_SEAL_SECONDS = float(_int_env("CHOSHU_AUDIT_SEAL_SECONDS", 1))
+# A signed checkpoint of a chain's head is written at most this often per process and chain.
+CHOSHU_AUDIT_CHECKPOINT_SECONDS = float(_int_env("CHOSHU_AUDIT_CHECKPOINT_SECONDS", 60))
 
 # Lockout after repeated failed logins (django-axes), per user name *and* client address together:
 # wrong passwords typed for a chief's name elsewhere lock only that address out, never the chief at
@@ -243,28 +258,43 @@ CHOSHU_JOB_STALE_MINUTES = int(os.environ.get("CHOSHU_JOB_STALE_MINUTES", "30"))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 
 
-def _field_key_beside_the_data() -> str | None:
-    """In production the field key must not live beside the database: whoever copies the data
-    directory (a backup, a stolen disk) would hold both the encrypted My Numbers and their key.
-    The reason the settings refuse to load, or ``None``."""
-    beside = {VAR_DIR / "field.key"}
+def _key_beside_the_data(file_name: str, env: str, label: str) -> str | None:
+    """In production a key must not live beside the database: whoever copies the data directory (a
+    backup, a stolen disk) would hold both the data and its key. The reason to refuse, or ``None``."""
+    beside = {VAR_DIR / file_name}
     name = DATABASES["default"].get("NAME")
     if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3" and name:
-        beside.add(Path(str(name)).resolve().parent / "field.key")
+        beside.add(Path(str(name)).resolve().parent / file_name)
     stored = sorted(str(p) for p in beside if p.exists())
     where = (
-        "本番環境では、個人番号暗号鍵はデータベースやデータディレクトリ（CHOSHU_VAR_DIR）の外に置き、"
-        "環境変数 CHOSHU_FIELD_KEY で渡してください（例: root だけが読める /etc/choshu/keys.env を "
+        f"本番環境では、{label}はデータベースやデータディレクトリ（CHOSHU_VAR_DIR）の外に置き、"
+        f"環境変数 {env} で渡してください（例: root だけが読める /etc/choshu/keys.env を "
         "systemd の EnvironmentFile= で読み込む、またはシークレット管理サービス）。docs/security.md「鍵の置き場所」参照。"
     )
     if stored:
-        return f"起動を中止しました: 個人番号暗号鍵のファイルがデータベースと同じ場所にあります（{', '.join(stored)}）。{where}"
-    if not os.environ.get("CHOSHU_FIELD_KEY"):
-        return f"起動を中止しました: CHOSHU_FIELD_KEY が設定されていません（このままでは鍵が {VAR_DIR / 'field.key'} に作られます）。{where}"
+        return f"起動を中止しました: {label}のファイルがデータベースと同じ場所にあります（{', '.join(stored)}）。{where}"
+    if not os.environ.get(env):
+        return f"起動を中止しました: {env} が設定されていません（このままでは鍵が {VAR_DIR / file_name} に作られます）。{where}"
     return None
 
 
-if PRODUCTION and (_refusal := _field_key_beside_the_data()) is not None:
+def _production_refusal() -> str | None:
+    for file_name, env, label in (
+        ("field.key", "CHOSHU_FIELD_KEY", "個人番号暗号鍵"),
+        ("audit.key", "CHOSHU_AUDIT_KEY", "監査ログ署名鍵"),
+    ):
+        if (refusal := _key_beside_the_data(file_name, env, label)) is not None:
+            return refusal
+    if not os.environ.get("CHOSHU_AUDIT_CHECKPOINT_DIR"):
+        return (
+            "起動を中止しました: CHOSHU_AUDIT_CHECKPOINT_DIR が設定されていません。本番環境では監査ログの"
+            "署名付きチェックポイントを、データベースの外の追記専用（WORM）の場所に書き出してください。"
+            "docs/security.md「鍵の置き場所」参照。"
+        )
+    return None
+
+
+if PRODUCTION and (_refusal := _production_refusal()) is not None:
     from django.core.exceptions import ImproperlyConfigured
 
     raise ImproperlyConfigured(_refusal)

@@ -21,7 +21,8 @@ try:
 except ImproperlyConfigured as exc:
     _refuse(str(exc))
 
-from choshu.taxpayers.crypto import field_key_problem  # noqa: E402  (needs the settings configured)
+from choshu.audit.keys import audit_key_problem  # noqa: E402  (needs the settings configured)
+from choshu.taxpayers.crypto import field_key_problem  # noqa: E402
 
-if _problem := field_key_problem():
+if _problem := field_key_problem() or audit_key_problem():
     _refuse(_problem)

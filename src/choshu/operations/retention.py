@@ -27,7 +27,8 @@ from django.utils import timezone
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ChangeRequest, RequestKind
 from choshu.approvals.services import register, register_field_labels, request_approve, request_create
-from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditPurgePermit, AuditSubject
+from choshu.audit.models import AuditKind
+from choshu.audit.sealing import purge_before, seal_all
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
@@ -215,25 +216,12 @@ def _write_report(
 def purge_audit_log(*, as_of: date) -> int:
     """Delete audit records older than the audit retention (``CHOSHU_AUDIT_RETENTION_YEARS``, default 10).
 
-    The hash chain is global, so the retention is one setting for the installation and only a prefix
-    of the chain is removed; an anchor records where the remaining chain starts.
+    Each municipality's chain loses a prefix; the purge is a signed line in the checkpoint file
+    (``audit.sealing.purge_before``). Records still waiting to be sealed are sealed first.
     """
     cutoff = add_years(as_of, -settings.CHOSHU_AUDIT_RETENTION_YEARS)
-    old = AuditLog.objects.filter(at__date__lt=cutoff).order_by("id")
-    last = old.last()
-    if last is None:
-        return 0
-    # The chain is global: delete only a prefix of it (every record up to the last old one).
-    with transaction.atomic():
-        permit = AuditPurgePermit.objects.create()
-        count = AuditLog.objects.filter(id__lte=last.pk).count()
-        AuditSubject.objects.filter(log_id__lte=last.pk).delete()
-        AuditLog.objects.filter(id__lte=last.pk).delete()
-        AuditChainAnchor.objects.create(
-            last_purged_id=last.pk, last_purged_hash=last.record_hash, purged_count=count
-        )
-        permit.delete()
-    return count
+    seal_all()
+    return purge_before(cutoff)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
-from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType
+from choshu.audit.models import AuditKind, AuditLog, AuditSubject, AuditSubjectType, chain_of
 from choshu.audit.selectors import ChainProblem, audit_chain_verify
 from choshu.audit.services import audit_record
 from choshu.core.labels import AMOUNT_KEYS, key_label, value_label
@@ -284,13 +284,14 @@ class ProblemRow:
 @right_required(Right.AUDIT_VIEW)
 @require_POST
 def chain_verify(request: HttpRequest) -> HttpResponse:
-    """改ざん検証: recompute the whole hash chain now and show OK or every problem found.
+    """改ざん検証: verify this municipality's chain now (signatures, seals, the per-person index,
+    the signed checkpoints) and show OK or every problem found, with the sealing lag.
 
-    The chain links the records of all municipalities, so a problem may lie in another
-    municipality's record: it is reported by number only, without its content.
+    Each municipality's records form their own chain, so only the auditor's own is checked; a
+    problem in the checkpoint file itself (not about one record) is shown by description only.
     """
     user = staff_user(request)
-    report = audit_chain_verify()
+    report = audit_chain_verify(chains=[chain_of(user.municipality_id)])
     audit_record(
         kind=AuditKind.ACCESS,
         function=CHAIN_VERIFY_FUNCTION,
@@ -303,6 +304,13 @@ def chain_verify(request: HttpRequest) -> HttpResponse:
         municipality=user.municipality, pk__in=[p.id for p in report.problems]
     ).in_bulk()
     problems = [ProblemRow(problem=p, log=own.get(p.id)) for p in report.problems]
-    context = {"report": report, "problems": problems, "checked_at": timezone.now()}
+    state = report.chains[0] if report.chains else None
+    context = {
+        "report": report,
+        "problems": problems,
+        "checked_at": report.checked_at,
+        "chain": state,
+        "lag_seconds": report.lag_seconds,
+    }
     template = "audit/_chain_panel.html" if request.htmx else "audit/chain.html"  # type: ignore[attr-defined]
     return render(request, template, context)

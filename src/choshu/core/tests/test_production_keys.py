@@ -46,8 +46,36 @@ def test_a_sqlite_database_elsewhere_with_a_key_file_beside_it_is_refused_too(tm
     assert started.returncode != 0 and str(data / "field.key") in started.stderr
 
 
+def _ready(tmp_path: Path) -> dict[str, str]:
+    """Everything production needs, kept outside the data directory."""
+    return {
+        "CHOSHU_FIELD_KEY": KEY,
+        "CHOSHU_AUDIT_KEY": KEY,
+        "CHOSHU_AUDIT_CHECKPOINT_DIR": str(tmp_path / "worm"),
+        "CHOSHU_SECRET_KEY": "x" * 50,
+    }
+
+
+def test_production_without_the_audit_key_or_checkpoint_place_refuses_to_start(tmp_path: Path) -> None:
+    env = _ready(tmp_path)
+    del env["CHOSHU_AUDIT_KEY"]
+    started = _start(tmp_path, **env)
+    assert started.returncode != 0 and "CHOSHU_AUDIT_KEY が設定されていません" in started.stderr
+    (tmp_path / "audit.key").write_text(KEY)
+    started = _start(tmp_path, **_ready(tmp_path))
+    assert (
+        started.returncode != 0
+        and "監査ログ署名鍵のファイルがデータベースと同じ場所にあります" in started.stderr
+    )
+    (tmp_path / "audit.key").unlink()
+    env = _ready(tmp_path)
+    del env["CHOSHU_AUDIT_CHECKPOINT_DIR"]
+    started = _start(tmp_path, **env)
+    assert started.returncode != 0 and "CHOSHU_AUDIT_CHECKPOINT_DIR が設定されていません" in started.stderr
+
+
 def test_production_with_the_key_in_the_environment_starts(tmp_path: Path) -> None:
-    started = _start(tmp_path, CHOSHU_FIELD_KEY=KEY, CHOSHU_SECRET_KEY="x" * 50)
+    started = _start(tmp_path, **_ready(tmp_path))
     assert started.returncode == 0, started.stderr
     assert started.stdout.strip() == "started"
 

@@ -29,7 +29,7 @@ def snapshot() -> list[Any]:
             )
         ),
         list(LedgerEntry.objects.order_by("pk").values_list("pk", "amount")),
-        list(AuditLog.objects.order_by("pk").values_list("pk", "record_hash")),
+        list(AuditLog.objects.order_by("pk").values_list("pk", "row_mac")),
         list(Taxpayer.objects.order_by("pk").values_list("pk", "name", "my_number_hash")),
     ]
 

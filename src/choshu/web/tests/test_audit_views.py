@@ -16,7 +16,8 @@ from django.urls import reverse
 
 from choshu.accounts.models import Role
 from choshu.accounts.permissions import Right, effective_rights
-from choshu.audit.models import AuditKind, AuditLog
+from choshu.audit.models import AuditKind, AuditLog, AuditSeal
+from choshu.audit.sealing import head, seal_all
 from choshu.audit.services import audit_record
 from choshu.audit.tests.test_chain import raw
 from choshu.web.audit_views import detail_summary
@@ -320,7 +321,7 @@ def test_the_check_reports_ok_on_an_intact_chain_and_is_logged(
     response = auditor_client.post(VERIFY_URL)
     html = response.content.decode()
     assert response.status_code == 200
-    assert "OK：改ざんの形跡はありません。" in html
+    assert "OK：改ざん・削除の形跡はありません。" in html
     assert '<html lang="ja">' in html  # without HTMX: a page of its own
     log = AuditLog.objects.get(function="アクセスログ改ざん検証")
     assert log.user == auditor and log.detail == {"ok": True, "records": records, "problems": 0}
@@ -335,24 +336,38 @@ def test_an_edited_record_shows_as_a_problem_in_the_panel(auditor_client: Client
     html = response.content.decode()
     assert "<html" not in html  # HTMX: only the panel
     assert "問題が1件見つかりました" in html
-    assert "内容がハッシュと一致しません（改ざんの疑い）" in html
+    assert "内容が署名と一致しません（改ざん・偽造の疑い）" in html
     assert f'<td class="num">{logs[1].pk}</td>' in html
     assert "OK：" not in html
     assert AuditLog.objects.get(function="アクセスログ改ざん検証").detail["ok"] is False
 
 
-def test_a_deleted_record_of_another_municipality_shows_by_number_only(
+def test_each_auditor_checks_their_own_municipality_s_chain_with_its_lag(
     auditor_client: Client, sample_city: Any, other_city: Any
 ) -> None:
-    audit_record(kind=AuditKind.ACCESS, function="川口市の照会", municipality=sample_city)
-    gone = audit_record(kind=AuditKind.ACCESS, function="草加市の照会", municipality=other_city)
-    after = audit_record(kind=AuditKind.ACCESS, function="草加市の次の照会", municipality=other_city)
-    raw("DELETE FROM audit_auditlog WHERE id = %s", [gone.pk])
+    mine = [
+        audit_record(kind=AuditKind.ACCESS, function=f"川口市の照会{i}", municipality=sample_city)
+        for i in range(3)
+    ]
+    theirs = [
+        audit_record(kind=AuditKind.ACCESS, function=f"草加市の照会{i}", municipality=other_city)
+        for i in range(2)
+    ]
+    seal_all(force_checkpoint=True)
+    audit_record(kind=AuditKind.ACCESS, function="川口市の封印待ち", municipality=sample_city)
+    raw("DELETE FROM audit_auditseal WHERE log_id = %s", [theirs[0].pk])  # another tenant's problem
+    raw("DELETE FROM audit_auditlog WHERE id = %s", [theirs[0].pk])
     html = auditor_client.post(VERIFY_URL).content.decode()
-    assert "前のレコードとの連鎖が切れています（削除・挿入の疑い）" in html
-    assert f'<td class="num">{after.pk}</td>' in html
-    assert "他の団体または団体のない記録" in html
-    assert "草加市の次の照会" not in html
+    assert "OK：改ざん・削除の形跡はありません。" in html and "草加市" not in html
+    n = head(sample_city.pk)[0]  # the sample city's imports wrote records before these
+    assert f"{n}件（封印番号 1〜{n}）" in html and f"{n}件目まで" in html
+    assert "封印待ち</dt><dd>1件（最も古いもので" in html
+    seq = AuditSeal.objects.get(log=mine[1]).seq
+    raw("DELETE FROM audit_auditseal WHERE log_id = %s", [mine[1].pk])
+    raw("DELETE FROM audit_auditlog WHERE id = %s", [mine[1].pk])
+    html = auditor_client.post(VERIFY_URL).content.decode()
+    assert f"封印番号 {seq}〜{seq} の記録がありません（削除の疑い）" in html
+    assert f'<td class="num">{mine[2].pk}</td>' in html and "川口市の照会2" in html
 
 
 def test_the_log_page_offers_the_check_as_a_post_button(auditor_client: Client) -> None:

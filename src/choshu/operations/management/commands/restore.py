@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 
 from choshu.accounts.models import User
 from choshu.audit.models import AuditKind
+from choshu.audit.sealing import restore_checkpoints
 from choshu.audit.services import audit_record
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.operations.backup import BackupError, restore_from
@@ -40,6 +41,9 @@ class Command(ChoshuCommand):
             restore_from(path)
         except BackupError as exc:
             raise CommandError(str(exc), returncode=EXIT_REFUSED) from exc
+        # The restored database's chains are shorter than the checkpoints already written: a signed
+        # restore line per chain says so (the verifier takes it as each chain's new reference).
+        restore_checkpoints()
         # Logged after the restore, so the record survives in the restored database's chain.
         actor = User.objects.filter(username=user.username).first()
         audit_record(

@@ -1,7 +1,8 @@
 """``choshu worker``: run the background tasks (imports uploaded from the browser).
 
 A thin wrapper of django-tasks' ``db_worker`` (database backend): it polls the task table of the
-project's own database, runs each task once, and records its outcome. Stop it with SIGTERM or
+project's own database, runs each task once, and records its outcome. It also seals the audit trail
+every few seconds (``audit.sealing``), so records wait at most that long. Stop it with SIGTERM or
 Ctrl+C: a task in progress is finished first (a second signal ends it at once; the import's
 transaction is then rolled back and its job shows as interrupted, ready to be re-run).
 """
@@ -11,11 +12,13 @@ from __future__ import annotations
 from argparse import ArgumentParser
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connection
 from django_tasks.backends.database.models import DBTaskResult
 
+from choshu.audit.sealing import seal_all, start_sealer
 from choshu.core.commands import EXIT_REFUSED
 
 
@@ -54,4 +57,11 @@ class Command(BaseCommand):
         }
         if options["worker_id"]:
             kwargs["worker_id"] = options["worker_id"]
-        call_command("db_worker", **kwargs)
+        sealer = None if options["batch"] else start_sealer(settings.CHOSHU_AUDIT_SEAL_SECONDS * 5)
+        try:
+            call_command("db_worker", **kwargs)
+        finally:
+            if sealer is not None:
+                sealer.set()
+        if options["batch"]:
+            seal_all()
