@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from choshu.audit.models import AuditChainAnchor, AuditKind, AuditLog, AuditSubject, AuditSubjectType
+from choshu.core.client_ip import client_ip
 from choshu.core.models import Job, Municipality
 
 GENESIS = "0" * 64
@@ -75,10 +76,11 @@ def audit_client(addr: str) -> Iterator[None]:
 
 
 def client_addr(request: HttpRequest | None) -> str:
-    """The request's ``REMOTE_ADDR``; without a request, the address of the work under way."""
+    """The request's client address (``REMOTE_ADDR``, or behind a trusted proxy the client it names:
+    ``core.client_ip``); without a request, the address of the work under way."""
     if request is None:
         return _CURRENT_CLIENT.get()
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return client_ip(request)
 
 
 @transaction.atomic
