@@ -39,7 +39,7 @@ def chief(make_user: Callable[..., Any], municipality: Any) -> Any:
     return user
 
 
-def _password(client: Client, username: str, password: str, **headers: str) -> Any:
+def _password(client: Client, username: str, password: str, **headers: Any) -> Any:
     return client.post(reverse("web:login"), {"username": username, "password": password}, **headers)
 
 

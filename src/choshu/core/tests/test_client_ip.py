@@ -14,7 +14,7 @@ CLIENT = "203.0.113.7"
 
 
 def _request(remote: str, forwarded: str | None = None) -> Any:
-    extra = {"REMOTE_ADDR": remote}
+    extra: dict[str, Any] = {"REMOTE_ADDR": remote}
     if forwarded is not None:
         extra["HTTP_X_FORWARDED_FOR"] = forwarded
     return RequestFactory().get("/", **extra)
