@@ -43,10 +43,11 @@ class NoControlCharacters:
 
 
 # The days a date entered on a screen may name: from the first day the 和暦 are converted from (the
-# Gregorian calendar in Japan, 明治6年1月1日; formats.dates) to the end of 2100, far beyond any
-# business date of the system, yet leaving room for the arithmetic of days and years around it.
+# Gregorian calendar in Japan, 明治6年1月1日; formats.dates) to the end of 2999, far beyond any
+# business date of the system (a form's own rule, e.g. 「領収日に未来の日付は指定できません」, still
+# speaks first for the days between), yet leaving room for the arithmetic of days and years around it.
 EARLIEST_DATE = date(1873, 1, 1)
-LATEST_DATE = date(2100, 12, 31)
+LATEST_DATE = date(2999, 12, 31)
 DATE_RANGE_MESSAGE = (
     f"日付は {EARLIEST_DATE:%Y-%m-%d} から {LATEST_DATE:%Y-%m-%d} までの範囲で入力してください。"
 )

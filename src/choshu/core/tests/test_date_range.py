@@ -39,7 +39,7 @@ class _DayForm(Form):
         (EARLIEST_DATE.isoformat(), True),
         (LATEST_DATE.isoformat(), True),
         ("1872-12-31", False),
-        ("2101-01-01", False),
+        ("3000-01-01", False),
         ("9999-12-31", False),
         ("0001-01-01", False),
     ],

@@ -47,7 +47,7 @@ MALFORMED = [
     "2026-13-45",
     "9999-12-31",  # a real date with no day after it
     "0001-01-01",  # nor before it
-    "2100-12-31",  # the last and first days a screen takes (core.forms.LATEST_DATE, EARLIEST_DATE)
+    "2999-12-31",  # the last and first days a screen takes (core.forms.LATEST_DATE, EARLIEST_DATE)
     "1873-01-01",
     "R99.99.99",
     "令和99年13月45日",
