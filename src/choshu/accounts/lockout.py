@@ -27,6 +27,7 @@ from choshu.accounts.models import User
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.models import AuditKind, AuditLog, AuditSubjectType
 from choshu.audit.services import audit_record, client_addr
+from choshu.formats.fields import control_character_reason
 
 LOCKOUT_FUNCTION = "ログイン一時停止"
 UNLOCK_FUNCTION = "ログイン一時停止の解除"
@@ -46,8 +47,10 @@ def _typed_username(request: HttpRequest | None) -> str:
     if request is None:
         return ""
     credentials = getattr(request, "axes_credentials", None) or {}
-    name = credentials.get("username") or request.POST.get("username", "")
-    return str(name)[:_MAX_USERNAME]
+    name = str(credentials.get("username") or request.POST.get("username", ""))[:_MAX_USERNAME]
+    # No account's name holds a control character (every form refuses them), and PostgreSQL cannot
+    # compare a JSON text holding NUL: such a name is no one's, and its cool-off is the base one.
+    return "" if control_character_reason(name) else name
 
 
 def recent_lockouts(username: str, address: str, now: datetime | None = None) -> int:

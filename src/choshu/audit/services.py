@@ -17,6 +17,7 @@ from django.utils import timezone
 from choshu.audit.macs import row_mac
 from choshu.audit.models import AuditKind, AuditLog, AuditPending, AuditSubject, AuditSubjectType, chain_of
 from choshu.audit.sealing import seal_soon
+from choshu.core.client_ip import client_ip
 from choshu.core.models import Job, Municipality
 
 # What an app adds to every record about taxpayers: (user, taxpayer ids, whether the screen or file
@@ -50,10 +51,11 @@ def audit_client(addr: str) -> Iterator[None]:
 
 
 def client_addr(request: HttpRequest | None) -> str:
-    """The request's ``REMOTE_ADDR``; without a request, the address of the work under way."""
+    """The request's client address (``REMOTE_ADDR``, or behind a trusted proxy the client it names:
+    ``core.client_ip``); without a request, the address of the work under way."""
     if request is None:
         return _CURRENT_CLIENT.get()
-    return str(request.META.get("REMOTE_ADDR", ""))
+    return client_ip(request)
 
 
 @transaction.atomic

@@ -15,6 +15,8 @@ Environment variables:
     CHOSHU_DB_CONN_MAX_AGE          seconds a PostgreSQL connection is kept between requests (600)
     CHOSHU_SESSION_IDLE_SECONDS     idle session timeout (1800)
     CHOSHU_SESSION_RENEW_SECONDS    the idle window is moved (the session row written) at most this often (60)
+    CHOSHU_TRUSTED_PROXIES  comma-separated addresses / networks of the reverse proxies whose
+                            X-Forwarded-For names the client (default: none, REMOTE_ADDR is the client)
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from choshu.core.client_ip import parse_networks
 
 VAR_DIR = Path(os.environ.get("CHOSHU_VAR_DIR", Path.cwd() / "var")).resolve()
 
@@ -49,6 +53,19 @@ def _int_env(name: str, default: int) -> int:
             f"環境変数 {name} の値「{text}」が正しくありません。1 以上の整数（例: {default}）にしてください。"
         )
     return int(text)
+
+
+def _trusted_proxies_env() -> tuple[str, ...]:
+    """``CHOSHU_TRUSTED_PROXIES``: addresses or networks (CIDR); a malformed entry names itself."""
+    entries = tuple(e.strip() for e in os.environ.get("CHOSHU_TRUSTED_PROXIES", "").split(",") if e.strip())
+    try:
+        parse_networks(entries)
+    except ValueError as exc:
+        raise ImproperlyConfigured(
+            f"環境変数 CHOSHU_TRUSTED_PROXIES の「{exc}」は IP アドレスでもネットワーク（CIDR）でもありません。"
+            "リバースプロキシのアドレスをカンマ区切りで書いてください（例: 127.0.0.1,10.0.0.0/24）。"
+        ) from None
+    return entries
 
 
 def _database_url() -> dj_database_url.DBConfig:
@@ -195,6 +212,11 @@ CHOSHU_LOGIN_LOCKOUT_MAX_HOURS = _int_env("CHOSHU_LOGIN_LOCKOUT_MAX_HOURS", 24)
 AXES_COOLOFF_TIME = "choshu.accounts.lockout.cool_off"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "choshu.audit.services.client_addr"  # the address the audit log records
+
+# The reverse proxies whose X-Forwarded-For is believed (issue 14 §6; choshu.core.client_ip): when a
+# request comes from one of them, the client is the first address of the header, read from the right,
+# that is not one of them. Empty: REMOTE_ADDR is the client, and any X-Forwarded-For is ignored.
+CHOSHU_TRUSTED_PROXIES = _trusted_proxies_env()
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False  # a retry while locked does not extend it
 AXES_LOCKOUT_TEMPLATE = "web/locked_out.html"
 AXES_RESET_ON_SUCCESS = True

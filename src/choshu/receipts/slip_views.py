@@ -21,6 +21,7 @@ from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
+from choshu.core.forms import date_in_range
 from choshu.formats.display import wareki
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import SlipIssue
@@ -111,10 +112,13 @@ def _selected(form: SlipIssueForm) -> set[int]:
 
 
 def _day(value: str | None, default: date) -> date:
+    """The ISO date typed, or ``default`` when it is not one or lies outside the dates a screen takes
+    (9999-12-31 is an ISO date, but a 延滞金 cannot be computed to it)."""
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         return default
+    return day if date_in_range(day) else default
 
 
 def _issue_for(request: HttpRequest, pk: int, right: str) -> SlipIssue:

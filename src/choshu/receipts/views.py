@@ -34,6 +34,7 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
+from choshu.core.forms import date_in_range
 from choshu.core.models import Municipality
 from choshu.formats.display import wareki, yen
 from choshu.levies.models import (
@@ -583,13 +584,14 @@ def _counter_page(
 
 
 def _query_paid_on(request: HttpRequest) -> date:
-    """The 領収日 the slips are shown for (``?paid_on=``; today when missing, invalid or in the future)."""
+    """The 領収日 the slips are shown for (``?paid_on=``; today when missing, invalid, in the future or
+    before the dates a screen takes)."""
     today = timezone.localdate()
     try:
         day = date.fromisoformat(request.GET.get("paid_on", ""))
     except ValueError:
         return today
-    return day if day <= today else today
+    return day if date_in_range(day) and day <= today else today
 
 
 def _slips_shown(user: User, slip_nos: list[str], paid_on: date) -> tuple[list[SlipInfo], list[str]]:

@@ -7,8 +7,10 @@ from typing import Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.validators import MaxLengthValidator
 from django.db import models
 
+from choshu.accounts.models import User
 from choshu.approvals.forms import reason_field
 from choshu.core.forms import Form, RefuseControlCharacters
 from choshu.formats.dates import DateInputError, parse_date
@@ -33,6 +35,12 @@ class LoginForm(RefuseControlCharacters, AuthenticationForm):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["username"].label = "ユーザー名"
         self.fields["password"].label = "パスワード"
+        # Django's form sets the length on the field only after building it, so it checks nothing: a
+        # longer name reached the lockout's record (255 characters on PostgreSQL) and answered 500.
+        limit = User._meta.get_field("username").max_length or 150
+        self.fields["username"].validators.append(
+            MaxLengthValidator(limit, message=f"ユーザー名は{limit}文字以内で入力してください。")
+        )
 
 
 class OtpForm(Form):

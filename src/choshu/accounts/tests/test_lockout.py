@@ -151,3 +151,18 @@ def test_lockout_screens_need_the_admin_right_and_stay_in_the_municipality(
     response = chief_client.post(unlock_url, {"username": "yoso", "reason": "x"})
     assert response.status_code == 404
     assert AccessAttempt.objects.filter(username="yoso").exists()
+
+
+@pytest.mark.parametrize("name", ["\x00", "kacho\x00"])
+def test_a_control_character_in_the_name_typed_while_locked_is_refused_not_a_500(
+    chief: Any, settings: Any, name: str
+) -> None:
+    """Found by the fuzzer (core/tests/test_malformed_input.py): while an address was locked out, a
+    POST naming a user with NUL made the cool-off look the name up in the audit log, which PostgreSQL
+    refused (JSON text cannot hold NUL): 500. No account's name holds a control character."""
+    attacker = _lock(chief.username, ATTACKER, settings.AXES_FAILURE_LIMIT)
+    for url in (reverse("web:login"), reverse("web:logout")):
+        response = attacker.post(url, {"username": name, "password": "wrong-password-1"})
+        assert response.status_code < 500, (url, response.status_code)
+    assert _password(attacker, chief.username, PASSWORD).status_code == 429  # still locked
+    assert AuditLog.objects.filter(function=LOCKOUT_FUNCTION).count() == 1

@@ -4,7 +4,14 @@ Every view of the URL configuration names its right (``accounts.decorators.right
 view with ``required_right``) or is listed in ``OPEN`` with why. Then, for every route and every role:
 a role without the right gets 403 (for GET, or for POST where the view takes POST only) and a role with
 it never gets 403 or a 5xx; a user of another municipality holding every right never sees a person of
-this one (404). A view added without a rule fails ``test_every_view_names_its_right``.
+this one (404), nor any other object a URL takes the id of (決裁, 取込, 仮受, 収納, 納付書の発行, 職員:
+``object_world``), by GET or by POST. A view added without a rule fails
+``test_every_view_names_its_right``; a route taking an id of a kind the battery does not know fails
+``test_every_route_taking_an_id_is_known``.
+
+Teams (班): ``User.team`` is recorded and reported, but no model carries a team and no selector
+restricts by it, so there is no "other team" case to test; the day a function is team-scoped, its
+selector and a case here come together.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from django.urls import resolve
 
 from choshu.accounts.models import Role
 from choshu.accounts.permissions import effective_rights
+from choshu.core.tests.object_world import all_rights_chief, fill, kinds_of, objects_of
 from choshu.core.tests.test_url_protection import ROUTES, _concrete
 from choshu.taxpayers.models import Taxpayer
 
@@ -93,3 +101,48 @@ def test_another_municipality_never_sees_a_person_of_this_one(
         if status not in (403, 404, 405):
             seen.append(f"{name}: {status}")
     assert seen == []
+
+
+OBJECT_ROUTES = [(name, route) for name, route in GUARDED if "<int:" in route]
+
+
+def test_every_route_taking_an_id_is_known() -> None:
+    assert len(OBJECT_ROUTES) >= 20
+    for _, route in OBJECT_ROUTES:
+        kinds_of(route)  # raises, naming what to add
+
+
+def test_another_municipality_never_opens_an_object_of_this_one(
+    sample_city: Any,
+    other_municipality: Any,
+    make_user: Callable[..., Any],
+    write_csv: Callable[..., Any],
+    settings: Any,
+    tmp_path: Any,
+) -> None:
+    """Every route taking an id, filled with the id of a real object of this city: the other city's
+    chief (every right) gets 403 or 404 by GET and by POST, while this city's chief opens it (so the
+    ids are real and the refusal is the municipality's, not a missing object's)."""
+    from conftest import login_verified
+
+    settings.VAR_DIR = tmp_path
+    ids = objects_of(sample_city, make_user, write_csv)
+    stranger = login_verified(Client(), all_rights_chief("stranger", other_municipality, make_user))
+    home = login_verified(Client(), all_rights_chief("home", sample_city, make_user))
+    opened: list[str] = []
+    leaked: list[str] = []
+    for name, route in OBJECT_ROUTES:
+        url = fill(route, ids)
+        for method in ("get", "post"):
+            status = getattr(stranger, method)(url).status_code
+            if status not in (403, 404, 405):
+                leaked.append(f"{method.upper()} {name} {url}: {status}")
+        if "<slug:" in route:
+            continue  # a token of the home user's own session: not a stored object
+        status = home.get(url).status_code
+        if status == 405:
+            status = home.post(url).status_code
+        if status in (403, 404):
+            opened.append(f"{name} {url}: {status}")
+    assert leaked == []
+    assert opened == [], f"this city's chief cannot open these (the ids are wrong?): {opened}"

@@ -168,6 +168,7 @@ def test_a_malformed_key_file_names_the_file(tmp_path: Path) -> None:
         ("CHOSHU_SESSION_IDLE_SECONDS", "-3", ["CHOSHU_SESSION_IDLE_SECONDS", "1 以上の整数"]),
         ("CHOSHU_DATABASE_URL", "foo://nowhere", ["CHOSHU_DATABASE_URL", "postgres://"]),
         ("CHOSHU_SECRET_KEY", "changeme", ["CHOSHU_SECRET_KEY", "32 文字以上"]),
+        ("CHOSHU_TRUSTED_PROXIES", "10.0.0.0/24,proxy.local", ["CHOSHU_TRUSTED_PROXIES", "「proxy.local」"]),
     ],
 )
 def test_a_malformed_setting_names_the_variable(

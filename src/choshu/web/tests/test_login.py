@@ -71,3 +71,15 @@ def test_a_malformed_code_gets_a_clear_message(client: Client, clerk: Any, field
     response = client.post(reverse("web:login-otp"), {"token": field})
     assert response.status_code == 200
     assert "確認コード" in response.content.decode()
+
+
+def test_a_user_name_longer_than_any_account_is_refused_in_the_form(client: Client, clerk: Any) -> None:
+    """Found by the fuzzer (core/tests/test_malformed_input.py): a 5,000-character name went on to the
+    lockout's record of failures (255 characters on PostgreSQL) and the page answered 500."""
+    from axes.models import AccessAttempt
+
+    response = password_step(client, username="x" * 5000, password="wrong-password-1")
+    assert response.status_code == 200
+    assert "ユーザー名は150文字以内で入力してください。" in response.content.decode()
+    assert not AccessAttempt.objects.exists()
+    assert password_step(client).status_code == 302  # a name of ordinary length still signs in

@@ -1,0 +1,123 @@
+"""One real object of every kind a URL takes an id of, made through the real services, and the map from
+each ``<int:…>`` path parameter of the URL configuration to its kind.
+
+Shared by the permission battery (another municipality must never open these objects) and the
+malformed-input fuzzer (every object page is fuzzed with a real id, not only with one that 404s).
+A route that takes an id this map does not know fails ``kinds_of`` with what to add.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+from django.utils import timezone
+
+from choshu.accounts.models import Role
+from choshu.accounts.permissions import ROLE_CEILING, effective_rights
+from choshu.accounts.services import right_set
+from choshu.core.models import Job
+from choshu.formats.payments import ELTAX_HEADER
+from choshu.levies.models import Installment
+from choshu.receipts.models import SuspenseItem
+from choshu.receipts.services import counter_receipt_take, payments_import
+from choshu.receipts.slip_issue import slip_issue
+from choshu.receipts.slips import taxpayer_slips
+from choshu.rules.check_digits import make_slip_no
+from choshu.taxpayers.changes import taxpayer_edit_request
+from choshu.taxpayers.models import Taxpayer
+
+# (the route up to the parameter, the parameter) → the kind of object its value is the id of
+PARAM_KINDS: dict[tuple[str, str], str] = {
+    ("taxpayers/", "pk"): "taxpayer",
+    ("taxpayers/<int:pk>/late-charge/", "installment_pk"): "installment",
+    ("jobs/", "pk"): "job",
+    ("approvals/", "pk"): "change_request",
+    ("approvals/taxpayers/", "taxpayer_pk"): "taxpayer",
+    ("receipts/suspense/", "pk"): "suspense_item",
+    ("receipts/counter/", "pk"): "payment",
+    ("receipts/payments/", "pk"): "payment",
+    ("receipts/slips/issue/", "taxpayer_pk"): "taxpayer",
+    ("receipts/slips/", "pk"): "slip_issue",
+    ("accounts/users/", "pk"): "user",
+}
+_INT_PARAM = re.compile(r"<int:(\w+)>")
+UNKNOWN_SLIP = make_slip_no("444444444444444")
+PAID_ON = date(2024, 5, 31)
+
+
+def kinds_of(route: str) -> dict[str, str]:
+    """``{"pk": "job"}`` for ``jobs/<int:pk>/``; ``KeyError`` naming a parameter not in ``PARAM_KINDS``."""
+    found = {}
+    for match in _INT_PARAM.finditer(route):
+        key = (route[: match.start()], match.group(1))
+        if key not in PARAM_KINDS:
+            raise KeyError(f"{route}: add {key} to object_world.PARAM_KINDS and an object of that kind")
+        found[match.group(1)] = PARAM_KINDS[key]
+    return found
+
+
+def fill(route: str, ids: dict[str, int], slug: str = "x") -> str:
+    """The route with each id parameter replaced by the id of its kind and other parameters by ``slug``."""
+    kinds = kinds_of(route)
+    url = _INT_PARAM.sub(lambda m: str(ids[kinds[m.group(1)]]), route)
+    url = re.sub(r"<(?:\w+:)?\w+>", slug, url)
+    return "/" + url.lstrip("/")
+
+
+def all_rights_chief(username: str, municipality: Any, make_user: Callable[..., Any]) -> Any:
+    """A chief holding every right a chief may hold (a second chief grants those not held by default)."""
+    chief = make_user(username, role=Role.CHIEF, municipality=municipality)
+    granter = make_user(f"{username}-granter", role=Role.CHIEF, municipality=municipality)
+    for right in sorted(ROLE_CEILING[Role.CHIEF] - effective_rights(chief)):
+        right_set(actor=granter, user=chief, right=right, granted=True, reason="試験のため全権限")
+    chief = type(chief).objects.get(pk=chief.pk)  # effective rights are cached on the instance
+    assert effective_rights(chief) == ROLE_CEILING[Role.CHIEF]
+    return chief
+
+
+def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[..., Path]) -> dict[str, int]:
+    """One of each kind in ``city`` (the ``sample_city`` fixture): a 決裁 request, a counter payment, a
+    suspense item, a 納付書 issue, an import job, a staff user; kind → id."""
+    clerk = make_user(f"world-clerk-{city.code}", role=Role.CLERK, municipality=city)
+    taro = Taxpayer.objects.get(municipality=city, taxpayer_no="1001")
+    hanako = Taxpayer.objects.get(municipality=city, taxpayer_no="1002")
+    request = taxpayer_edit_request(
+        actor=clerk, taxpayer=taro, changes={"phone": "048-999-0000"}, reason="本人申出"
+    )
+    payment = counter_receipt_take(
+        actor=clerk,
+        municipality=city,
+        slip_no=taxpayer_slips(city, hanako.pk)[0].slip_no,
+        amount=10800,
+        paid_on=PAID_ON,
+    )
+    row = f"world-{city.code},{city.eltax_agency_no},{UNKNOWN_SLIP},1234,001,5000,2024-05-30,2024-06-03,0"
+    payments_import(municipality=city, channel="eltax", path=write_csv(",".join(ELTAX_HEADER), [row]))
+    item = SuspenseItem.objects.filter(payment__municipality=city).order_by("-pk").first()
+    installment = Installment.objects.filter(levy__taxpayer=taro).order_by("pk").first()
+    assert item is not None and installment is not None
+    today = timezone.localdate()
+    issue, _ = slip_issue(
+        actor=clerk,
+        taxpayer=taro,
+        installment_ids=[installment.pk],
+        late_charge_as_of=today + timedelta(days=10),
+        pay_by=today + timedelta(days=10),
+        today=today,
+    )
+    job = Job.objects.filter(municipality=city, kind__startswith="import-").order_by("pk").first()
+    assert job is not None  # the sample city's imports each leave one
+    return {
+        "taxpayer": taro.pk,
+        "installment": installment.pk,
+        "job": job.pk,
+        "change_request": request.pk,
+        "suspense_item": item.pk,
+        "payment": payment.pk,
+        "slip_issue": issue.pk,
+        "user": clerk.pk,
+    }
