@@ -17,6 +17,7 @@ from choshu.audit.models import AuditKind, AuditLog
 from choshu.dunning.models import (
     ReminderLetter,
     ReminderLetterInstallment,
+    ReminderList,
     ReminderListStatus,
     SuppressionReason,
 )
@@ -129,7 +130,7 @@ def test_issue_writes_one_letter_per_person_with_one_combined_slip_once(city: An
     with pytest.raises(ValidationError, match="発付済み"):
         list_issue(actor=chief, reminder_list=rl, today=TODAY)
     with pytest.raises(ValidationError, match="発付済み"):
-        exclusion_add(actor=chief, reminder_list=rl, taxpayer=Taxpayer.objects.first(), reason="後から")
+        exclusion_add(actor=chief, reminder_list=rl, taxpayer=Taxpayer.objects.all()[0], reason="後から")
     assert ReminderLetter.objects.count() == 3
 
 
@@ -146,3 +147,23 @@ def test_bad_dates_are_refused_with_nothing_written(city: Any, chief: Any) -> No
         list_save(actor=chief, municipality=city, name="x", criteria=Criteria(), as_of=TODAY, pay_by=D(2025, 1, 1),
                   today=TODAY)  # fmt: skip
     assert not ReminderLetter.objects.exists()
+
+
+def test_a_reminder_slip_pays_the_arrears_and_the_purge_then_removes_the_letter(
+    city: Any, chief: Any, write_csv: Any
+) -> None:
+    from conftest import purge_with_approval
+
+    from choshu.dunning.tests.test_dunning_run import _pay_slip
+
+    rl = list_save(actor=chief, municipality=city, name="8月", criteria=Criteria(tax_items=("05",)),
+                   as_of=D(2024, 8, 1), pay_by=D(2024, 8, 15), today=D(2024, 8, 1))  # fmt: skip
+    list_issue(actor=chief, reminder_list=rl, today=D(2024, 8, 1))
+    letter = ReminderLetter.objects.get()
+    assert letter.slip is not None and letter.total == 10800 + 100  # 延滞金 under 1,000 円 is not collected
+    _pay_slip(write_csv, "1002", letter.slip.slip_no, letter.total, "2024-08-10")
+    assert Installment.objects.get(levy__tax_item="05").principal_outstanding == 0
+    purge_with_approval(city, "2035-01-04")
+    assert not Taxpayer.objects.filter(taxpayer_no="1002").exists()
+    assert not ReminderLetter.objects.exists() and not ReminderLetterInstallment.objects.exists()
+    assert ReminderList.objects.filter(pk=rl.pk).exists()  # criteria and counts stay
