@@ -37,6 +37,7 @@ class Right(models.TextChoices):
     IMPORT_FILES = "import_files", "ファイル取込（宛名・調定・収納）と取込履歴"
     DUNNING_RUN = "dunning_run", "督促状の一括発付"
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
+    REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -46,7 +47,14 @@ _RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, 
 ROLE_DEFAULTS: dict[str, frozenset[str]] = {
     Role.CLERK: frozenset(_STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS}),
     Role.CASE_OFFICER: frozenset(
-        _STAFF | {Right.MY_NUMBER_REVEAL, Right.COUNTER_RECEIPT, Right.DAILY_TOTAL, Right.DUNNING_SUPPRESS}
+        _STAFF
+        | {
+            Right.MY_NUMBER_REVEAL,
+            Right.COUNTER_RECEIPT,
+            Right.DAILY_TOTAL,
+            Right.DUNNING_SUPPRESS,
+            Right.REMINDER_LIST,
+        }
     ),
     Role.CHIEF: frozenset(
         _STAFF
@@ -61,6 +69,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.IMPORT_FILES,
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
+            Right.REMINDER_LIST,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -82,6 +91,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.IMPORT_FILES,
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
+            Right.REMINDER_LIST,
         }
     ),
     Role.CASE_OFFICER: frozenset(
@@ -93,6 +103,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.DISCLOSURE_EXPORT,
             Right.PROTECTED_ADDRESS_VIEW,
             Right.DUNNING_SUPPRESS,
+            Right.REMINDER_LIST,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

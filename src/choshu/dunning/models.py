@@ -184,3 +184,28 @@ class DunningSuppression(models.Model):
 def suppressed_on(day: object) -> Q:
     """The suppressions in force on ``day`` (a query condition)."""
     return Q(start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
+
+
+from choshu.dunning.reminder_models import (  # noqa: E402  (催告書: models of this app in their own module)
+    ReminderExclusion,
+    ReminderLetter,
+    ReminderLetterInstallment,
+    ReminderList,
+    ReminderListStatus,
+)
+
+__all__ = [
+    "DunningBatch",
+    "DunningFeeSetting",
+    "DunningNotice",
+    "DunningNoticeInstallment",
+    "DunningSuppression",
+    "NoticeStatus",
+    "ReminderExclusion",
+    "ReminderLetter",
+    "ReminderLetterInstallment",
+    "ReminderList",
+    "ReminderListStatus",
+    "SuppressionReason",
+    "suppressed_on",
+]

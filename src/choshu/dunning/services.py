@@ -38,12 +38,10 @@ from choshu.dunning.models import (
     SuppressionReason,
     suppressed_on,
 )
+from choshu.dunning.slips import CombinedSlips, SlipRow
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, TxnKind
 from choshu.levies.selectors import AmountDue, amounts_due
-from choshu.receipts.models import PaymentSlip
-from choshu.receipts.slips import COMBINED_PREFIX
-from choshu.rules.check_digits import make_slip_no
 from choshu.rules.dunning import dunning_fee, dunning_issue_deadline, dunning_payment_deadline
 from choshu.rules.parameters import DunningFeeTable, FeeWindow, RateNotKnownError, dunning_fee_table
 from choshu.taxpayers.models import Taxpayer
@@ -323,13 +321,8 @@ class _Writer:
         self.actor = actor
         self.job = job
         self.batch: DunningBatch | None = None
-        last = (
-            PaymentSlip.objects.filter(municipality=municipality)
-            .order_by("-id")
-            .values_list("slip_no", flat=True)
-            .first()
-        )
-        self.next_seq = int(last[1:15]) + 1 if last else 1
+        user_id = actor.pk if getattr(actor, "is_authenticated", False) else None
+        self.slips = CombinedSlips(municipality, issued_on=as_of, pay_by=self.pay_by, user_id=user_id)
 
     def write(self, notices: Sequence[_Notice]) -> None:
         if not notices:
@@ -342,34 +335,10 @@ class _Writer:
                 created_by=self.actor if getattr(self.actor, "is_authenticated", False) else None,
             )
         n = len(notices)
-        slip_ids = reserve_id_block(PaymentSlip, n)
+        slip_ids = self.slips.write(
+            [SlipRow(x.taxpayer_id, x.total, [a.installment_id for a, _ in x.lines]) for x in notices]
+        )
         notice_ids = reserve_id_block(DunningNotice, n)
-        user_id = self.actor.pk if getattr(self.actor, "is_authenticated", False) else None
-        numbers = [make_slip_no(f"{COMBINED_PREFIX}{self.next_seq + k:014d}") for k in range(n)]
-        self.next_seq += n
-        insert_rows(
-            PaymentSlip,
-            (
-                "id",
-                "municipality_id",
-                "slip_no",
-                "taxpayer_id",
-                "amount",
-                "pay_by",
-                "issued_on",
-                "issued_by_id",
-                "cancelled_on",
-            ),  # fmt: skip
-            [
-                (sid, self.m.pk, no, x.taxpayer_id, x.total, self.pay_by, self.as_of, user_id, None)
-                for sid, no, x in zip(slip_ids, numbers, notices, strict=True)
-            ],
-        )
-        insert_rows(
-            PaymentSlip.installments.through,
-            ("paymentslip_id", "installment_id"),
-            [(sid, a.installment_id) for sid, x in zip(slip_ids, notices, strict=True) for a, _ in x.lines],
-        )
         insert_rows(
             DunningNotice,
             (

@@ -1,8 +1,19 @@
 from django.urls import path
 
-from choshu.dunning import views
+from choshu.dunning import reminder_views, views
 
 app_name = "dunning"
 urlpatterns = [
     path("run/", views.run_view, name="run"),
+    path("reminders/", reminder_views.list_index, name="reminders"),
+    path("reminders/new/", reminder_views.list_edit, name="reminder-new"),
+    path("reminders/<int:pk>/", reminder_views.list_detail, name="reminder"),
+    path("reminders/<int:pk>/edit/", reminder_views.list_edit, name="reminder-edit"),
+    path("reminders/<int:pk>/exclude/", reminder_views.exclude, name="reminder-exclude"),
+    path(
+        "reminders/<int:pk>/exclusions/<int:exclusion_pk>/remove/",
+        reminder_views.exclusion_delete,
+        name="reminder-exclusion-remove",
+    ),
+    path("reminders/<int:pk>/issue/", reminder_views.issue, name="reminder-issue"),
 ]

@@ -32,7 +32,14 @@ from choshu.audit.sealing import purge_before, seal_all
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
-from choshu.dunning.models import DunningNotice, DunningNoticeInstallment, DunningSuppression
+from choshu.dunning.models import (
+    DunningNotice,
+    DunningNoticeInstallment,
+    DunningSuppression,
+    ReminderExclusion,
+    ReminderLetter,
+    ReminderLetterInstallment,
+)
 from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
@@ -140,6 +147,10 @@ def _delete_people(ids: list[int]) -> None:
     DunningNoticeInstallment.objects.filter(notice__taxpayer_id__in=ids).delete()
     DunningNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningSuppression.objects.filter(taxpayer_id__in=ids).delete()
+    # 催告書 and hand exclusions (the lists hold criteria and counts only and stay)
+    ReminderLetterInstallment.objects.filter(letter__taxpayer_id__in=ids).delete()
+    ReminderLetter.objects.filter(taxpayer_id__in=ids).delete()
+    ReminderExclusion.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
     purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
     installments = list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True))
