@@ -20,6 +20,7 @@ from choshu.accounts.models import Role
 from choshu.accounts.permissions import ROLE_CEILING, effective_rights
 from choshu.accounts.services import right_set
 from choshu.core.models import Job
+from choshu.dunning.reminders import Criteria, exclusion_add, list_save
 from choshu.formats.payments import ELTAX_HEADER
 from choshu.levies.models import Installment
 from choshu.receipts.models import SuspenseItem
@@ -43,6 +44,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("receipts/slips/issue/", "taxpayer_pk"): "taxpayer",
     ("receipts/slips/", "pk"): "slip_issue",
     ("accounts/users/", "pk"): "user",
+    ("dunning/reminders/", "pk"): "reminder_list",
+    ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -111,6 +114,11 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     )
     job = Job.objects.filter(municipality=city, kind__startswith="import-").order_by("pk").first()
     assert job is not None  # the sample city's imports each leave one
+    reminders = list_save(
+        actor=clerk, municipality=city, name="催告", criteria=Criteria(dunned_only=False), as_of=today,
+        pay_by=today + timedelta(days=14), today=today,
+    )  # fmt: skip
+    exclusion = exclusion_add(actor=clerk, reminder_list=reminders, taxpayer=hanako, reason="納付相談中")
     return {
         "taxpayer": taro.pk,
         "installment": installment.pk,
@@ -120,4 +128,6 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "payment": payment.pk,
         "slip_issue": issue.pk,
         "user": clerk.pk,
+        "reminder_list": reminders.pk,
+        "reminder_exclusion": exclusion.pk,
     }
