@@ -9,6 +9,7 @@ from choshu.audit.checkpoints import checkpoint_path
 from choshu.audit.keys import key_id, public_key_bytes
 from choshu.audit.selectors import audit_chain_verify
 from choshu.core.commands import ChoshuCommand
+from choshu.core.models import Municipality
 
 
 class Command(ChoshuCommand):
@@ -35,11 +36,13 @@ class Command(ChoshuCommand):
         payload = {**report.as_dict(), "checkpoint_file": str(checkpoint_path())}
         if report.ok:
             lines = [f"監査ログ {report.records:,} 件: 改ざん・削除は検出されませんでした"]
+            names = {m.pk: f"{m.name}（{m.code}）" for m in Municipality.objects.all()}
             for c in report.chains:
                 lines.append(
-                    f"  連鎖 {c.chain}: 封印済み {c.sealed:,} 件（{c.start_seq}〜{c.head_seq}番）"
-                    f" 封印待ち {c.pending:,} 件（最古 {c.lag_seconds(report.checked_at)} 秒前）"
-                    f" チェックポイント {c.checkpoint_size or 0:,} 件目まで"
+                    f"  {names.get(c.chain, '団体のない記録')}: 封印済み {c.sealed:,} 件（{c.start_seq}〜{c.head_seq}番）"
+                    f" 封印待ち {c.pending:,} 件"
+                    + (f"（最古 {c.lag_seconds(report.checked_at)} 秒前）" if c.pending else "")
+                    + f" チェックポイント {c.checkpoint_size or 0:,} 件目まで"
                 )
             human = "\n".join(lines)
         else:
