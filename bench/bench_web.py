@@ -526,7 +526,8 @@ def start_server(
     port = free_port()
     if kind == "baseline":
         (tmp / "bench_baseline_settings.py").write_text(BASELINE_SETTINGS)
-        env = {**env, "PYTHONPATH": str(tmp), "DJANGO_SETTINGS_MODULE": "bench_baseline_settings"}
+        path = os.pathsep.join(p for p in (str(tmp), env.get("PYTHONPATH", "")) if p)  # keep a source tree
+        env = {**env, "PYTHONPATH": path, "DJANGO_SETTINGS_MODULE": "bench_baseline_settings"}
         cmd = [sys.executable, "-c", BASELINE_SERVER, str(port)]
     else:
         cmd = [
