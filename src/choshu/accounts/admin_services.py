@@ -8,7 +8,6 @@ Screens and commands call these; neither builds a report or writes an export rec
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
@@ -28,7 +27,7 @@ from choshu.accounts.services import _check_admin, rights_review
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
-from choshu.formats.csv_safe import neutralise_cell
+from choshu.formats.csv_safe import encode_cp932, neutralise_cell
 
 # ---------------------------------------------------------------------------------------------------
 # 利用者の参照（権限管理の画面用）
@@ -228,29 +227,6 @@ def rights_review_report(*, actor: User | None, municipality: Municipality, as_o
 
 ENCODINGS = ("cp932", "utf-8")
 
-# Characters that Excel users type and CP932 spells differently (the usual JIS/CP932 mapping gaps).
-_CP932_SPELLING = str.maketrans(
-    {
-        "\u301c": "\uff5e",  # WAVE DASH → FULLWIDTH TILDE
-        "\u2016": "\u2225",  # DOUBLE VERTICAL LINE → PARALLEL TO
-        "\u2212": "\uff0d",  # MINUS SIGN → FULLWIDTH HYPHEN-MINUS
-        "\u2014": "\u2015",  # EM DASH → HORIZONTAL BAR
-        "\u00a2": "\uffe0",
-        "\u00a3": "\uffe1",
-        "\u00ac": "\uffe2",
-    }
-)
-_GETA = "〓"  # the customary mark for a character the code page cannot hold
-
-
-def _geta(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return _GETA * (error.end - error.start), error.end
-
-
-codecs.register_error("choshu-geta", _geta)
-
 
 def csv_bytes(header: list[str], rows: list[list[str]], *, encoding: str = "cp932") -> bytes:
     """CSV with CRLF line ends. CP932 (for Japanese Excel) by default; ``utf-8`` adds a BOM.
@@ -267,7 +243,7 @@ def csv_bytes(header: list[str], rows: list[list[str]], *, encoding: str = "cp93
     text = buf.getvalue()
     if encoding == "utf-8":
         return text.encode("utf-8-sig")
-    return text.translate(_CP932_SPELLING).encode("cp932", errors="choshu-geta")
+    return encode_cp932(text)
 
 
 @dataclass(frozen=True)
