@@ -36,7 +36,10 @@ class Municipality(models.Model):
         help_text="固定桁の団体のみ: 取込ファイルの宛名番号は先頭0の有無を問わずこの桁数で照合する",
     )
     office_name = models.CharField(
-        "担当課（督促状・通知書の発行者）", max_length=100, blank=True, help_text="例: 川口市 市民生活部 納税課"
+        "担当課（督促状・通知書の発行者）",
+        max_length=100,
+        blank=True,
+        help_text="例: 川口市 市民生活部 納税課",
     )
     office_phone = models.CharField("担当課の電話番号", max_length=30, blank=True)
     retention_years = models.PositiveSmallIntegerField(

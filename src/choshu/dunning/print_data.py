@@ -176,12 +176,16 @@ def batch_for_print(municipality: Municipality, batch_id: int) -> DunningBatch:
 
 def _check_out(out: Path) -> None:
     if out.exists():
-        raise _refused(f"出力先 {out} は既に存在します。別のファイル名を指定してください（何も出力していません）")
+        raise _refused(
+            f"出力先 {out} は既に存在します。別のファイル名を指定してください（何も出力していません）"
+        )
     parent = out.parent if str(out.parent) else Path(".")
     if not parent.is_dir():
         raise _refused(f"出力先のフォルダ {parent} がありません（何も出力していません）")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise _refused(f"出力先のフォルダ {parent} に書き込めません（権限を確認してください。何も出力していません）")
+        raise _refused(
+            f"出力先のフォルダ {parent} に書き込めません（権限を確認してください。何も出力していません）"
+        )
 
 
 def _notices(batch: DunningBatch) -> Iterator[list[DunningNotice]]:
@@ -237,8 +241,14 @@ def _groups(lines: list[PrintedLine]) -> list[object]:
 def _row(m: Municipality, n: DunningNotice, lines: list[PrintedLine], who: Addressee) -> list[object]:
     slip_no = n.slip.slip_no if n.slip else ""
     codes = (
-        notice_codes(m, slip_no=slip_no, amount=n.total, pay_by=n.pay_by, tax_item=n.tax_item,
-                     levy_year=min((x.levy_year for x in lines), default=n.issued_on.year))  # fmt: skip
+        notice_codes(
+            m,
+            slip_no=slip_no,
+            amount=n.total,
+            pay_by=n.pay_by,
+            tax_item=n.tax_item,
+            levy_year=min((x.levy_year for x in lines), default=n.issued_on.year),
+        )  # fmt: skip
         if slip_no
         else NoticeCodes("", NO_CODES, "")
     )
@@ -261,7 +271,9 @@ def _rows(m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary)
     for chunk in _notices(batch):
         who = addressees_for(((n.taxpayer, n.tax_item) for n in chunk), on)
         protected = set(
-            protected_ids({n.taxpayer_id for n in chunk} | {a.protected_taxpayer_id for a in who.values()}, on)
+            protected_ids(
+                {n.taxpayer_id for n in chunk} | {a.protected_taxpayer_id for a in who.values()}, on
+            )
         )
         lines = notice_lines([n.pk for n in chunk])
         for n in chunk:
@@ -293,13 +305,17 @@ def print_data_export(
     the day of writing (addressees and 支援措置 as of that day)."""
     encoding = encoding.lower()
     if encoding not in ENCODINGS:
-        raise _refused(f"文字コード {encoding!r} には対応していません（cp932 または utf-8 を指定してください）")
+        raise _refused(
+            f"文字コード {encoding!r} には対応していません（cp932 または utf-8 を指定してください）"
+        )
     batch = batch_for_print(municipality, batch_id)
     path = Path(out)
     _check_out(path)
     summary = PrintSummary(batch_id=batch.pk, file=path.name, encoding=encoding)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent if str(path.parent) else ".")
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.", suffix=".part", dir=path.parent if str(path.parent) else "."
+    )
     try:
         with os.fdopen(fd, "wb") as f:
             for line in csv_stream(HEADER, _rows(municipality, batch, on, summary), bom=False):

@@ -4,20 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0007_dunning_run_job_kind'),
+        ("core", "0007_dunning_run_job_kind"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='municipality',
-            name='office_name',
-            field=models.CharField(blank=True, help_text='例: 川口市 市民生活部 納税課', max_length=100, verbose_name='担当課（督促状・通知書の発行者）'),
+            model_name="municipality",
+            name="office_name",
+            field=models.CharField(
+                blank=True,
+                help_text="例: 川口市 市民生活部 納税課",
+                max_length=100,
+                verbose_name="担当課（督促状・通知書の発行者）",
+            ),
         ),
         migrations.AddField(
-            model_name='municipality',
-            name='office_phone',
-            field=models.CharField(blank=True, max_length=30, verbose_name='担当課の電話番号'),
+            model_name="municipality",
+            name="office_phone",
+            field=models.CharField(blank=True, max_length=30, verbose_name="担当課の電話番号"),
         ),
     ]

@@ -19,8 +19,12 @@ class Command(ChoshuCommand):
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--batch", required=True, metavar="ID", help="一括発付番号（dunning-run の batch_id）")
-        parser.add_argument("--out", required=True, metavar="FILE", help="出力ファイル（既存のファイルは上書きしない）")
+        parser.add_argument(
+            "--batch", required=True, metavar="ID", help="一括発付番号（dunning-run の batch_id）"
+        )
+        parser.add_argument(
+            "--out", required=True, metavar="FILE", help="出力ファイル（既存のファイルは上書きしない）"
+        )
         parser.add_argument("--encoding", default="cp932", help="文字コード: cp932（既定）または utf-8")
         parser.add_argument("--operator", metavar="USERNAME", help="出力する職員の利用者ID（記録用）")
 
