@@ -50,6 +50,12 @@ from choshu.taxpayers.addressee_bulk import addressees_for
 from choshu.taxpayers.protection import protected_ids
 
 FUNCTION = "督促状印刷データ出力"
+LABELS = {  # the keys of this module's and the notice PDF's audit records (registered by the app)
+    "notice": "督促状",
+    "replaced": "外字を〓に置換した督促状",
+    "without_codes": "OCR・バーコードを印字できない督促状",
+    "address_withheld": "住所を記載せず（支援措置）",
+}
 CHUNK = 1000
 ENCODINGS = ("cp932", "utf-8")
 INSTALLMENT_GROUPS = 12
