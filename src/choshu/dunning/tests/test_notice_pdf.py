@@ -27,6 +27,7 @@ from choshu.dunning.models import DunningNotice
 from choshu.dunning.notice_pdf import WITHHELD, fiscal_year_name, notice_print, render_notice
 from choshu.dunning.services import dunning_fee_set
 from choshu.dunning.tests.test_dunning_run import notice_of, run
+from choshu.operations.tests.test_pdf_fonts import ENGLISH_KEY, unembedded_fonts
 from choshu.receipts.slips import confirmation_no
 from choshu.receipts.tests.test_slip_issue import _decode_barcodes, gs1_mod10, ocr_check_digits
 from choshu.taxpayers.models import Taxpayer
@@ -55,22 +56,6 @@ def pdf_text(pdf: bytes) -> str:
     return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
-def fonts(pdf: bytes) -> set[tuple[str, bool]]:
-    """Every font of the document with whether its glyphs are embedded."""
-    found = set()
-    for page in PdfReader(io.BytesIO(pdf)).pages:
-        for font in page["/Resources"]["/Font"].values():
-            font = font.get_object()
-            descendants = font.get("/DescendantFonts")
-            target = descendants[0].get_object() if descendants else font
-            descriptor = target.get("/FontDescriptor")
-            embedded = descriptor is not None and any(
-                k in descriptor.get_object() for k in ("/FontFile", "/FontFile2", "/FontFile3")
-            )
-            found.add((str(font["/BaseFont"]), embedded))
-    return found
-
-
 def test_the_notice_prints_the_demand_its_basis_the_table_the_deadline_and_a_slip_that_checks(
     city: Any, make_user: Callable[..., Any]
 ) -> None:
@@ -78,7 +63,8 @@ def test_the_notice_prints_the_demand_its_basis_the_table_the_deadline_and_a_sli
     notice = notice_of("100001")
     clerk = make_user("clerk", role=Role.CLERK, municipality=city)
     pdf = render_notice(notice_print(notice, user=clerk, on=D(2024, 10, 1)))
-    assert all(embedded for _, embedded in fonts(pdf)) and any("IPAex" in f for f, _ in fonts(pdf))
+    assert unembedded_fonts(pdf) == [] and b"IPAexGothic" in pdf and b"HeiseiKakuGo" not in pdf
+    assert not ENGLISH_KEY.findall(pdf_text(pdf))
     text = pdf_text(pdf)
     flat = re.sub(r"\s", "", text)
     assert "督促状" in flat

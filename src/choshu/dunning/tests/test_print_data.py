@@ -240,3 +240,24 @@ def test_a_batch_not_from_a_dunning_run_is_refused(city: Any, outdir: Path) -> N
     message = refused(city, batch.pk, outdir / "y.csv")
     assert "督促状の一括発付（choshu dunning-run）で作成されたものではありません" in message
     assert not (outdir / "y.csv").exists()
+
+
+def test_the_queries_grow_with_the_chunks_not_with_the_notices(
+    city: Any, outdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from choshu.dunning import print_data as module
+
+    batch = run(city, "2024-07-15")["batch_id"]  # 4 notices
+    counts = {}
+    for chunk in (1, 2, 4):
+        monkeypatch.setattr(module, "CHUNK", chunk)
+        with CaptureQueriesContext(connection) as queries:
+            assert print_data(city, batch, outdir / f"c{chunk}.csv")["rows"] == 4
+        counts[chunk] = len(queries.captured_queries)
+    per_chunk = counts[2] - counts[4]
+    assert 0 < per_chunk <= 6
+    assert counts[1] - counts[2] == 2 * per_chunk  # 4 chunks, 2 chunks, 1 chunk: linear in chunks
+    assert (outdir / "c1.csv").read_bytes() == (outdir / "c4.csv").read_bytes()
