@@ -1,7 +1,7 @@
 """督促状の印刷データ (issue 15 §4, §6): one row per 督促状 of a dunning batch for the print vendor.
 
 ``print_data_export`` writes the file of a batch (``DunningBatch``, the ``batch_id`` a dunning run
-returns) in the layout of docs/formats.md §7: the addressee block (``taxpayers.addressee_bulk``: the
+returns) in the layout of docs/formats.md §13: the addressee block (``taxpayers.addressee_bulk``: the
 送付先 of the tax item if any, else the address — the rules of ``addressee_for``), up to
 ``INSTALLMENT_GROUPS`` installments with their amounts, the totals, the dates (ISO and 和暦), the slip
 number and the printed codes (``formats.slipcodes.slip_codes`` / ``ocr_upper`` with the

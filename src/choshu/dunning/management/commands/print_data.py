@@ -14,7 +14,7 @@ from choshu.dunning.print_data import ENCODINGS, print_data_export
 class Command(ChoshuCommand):
     help = (
         "督促状の印刷データ（印刷業者向け）: 一括発付1回分の督促状を1通1行で出力する（既定 CP932）。"
-        "支援措置対象者の督促状は出力せず blocked として数える（庁内で印刷）。レイアウトは docs/formats.md §7"
+        "支援措置対象者の督促状は出力せず blocked として数える（庁内で印刷）。レイアウトは docs/formats.md §13"
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
