@@ -146,7 +146,7 @@ class PrintSummary:
             "rows": self.rows,
             "blocked": self.blocked,
             "replaced": self.replaced,
-            "replaced_notices": self.replaced_notices[:100],
+            "replaced_notices": self.replaced_notices,
             "without_codes": self.without_codes,
             "file": self.file,
             "encoding": self.encoding,
@@ -185,7 +185,7 @@ def _check_out(out: Path) -> None:
         raise _refused(
             f"出力先 {out} は既に存在します。別のファイル名を指定してください（何も出力していません）"
         )
-    parent = out.parent if str(out.parent) else Path(".")
+    parent = out.parent
     if not parent.is_dir():
         raise _refused(f"出力先のフォルダ {parent} がありません（何も出力していません）")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -201,6 +201,7 @@ def _notices(batch: DunningBatch) -> Iterator[list[DunningNotice]]:
         chunk = list(
             DunningNotice.objects.filter(batch=batch, status=NoticeStatus.ISSUED, pk__gt=last)
             .select_related("taxpayer", "slip")
+            .defer("taxpayer__my_number_enc")
             .order_by("pk")[:CHUNK]
         )
         if not chunk:
@@ -291,7 +292,8 @@ def _rows(m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary)
             if summary.encoding == "cp932" and cp932_unencodable("".join(str(c) for c in row)):
                 row[_GAIJI] = 1
                 summary.replaced += 1
-                summary.replaced_notices.append(n.pk)
+                if len(summary.replaced_notices) < 100:  # the first ones name the problem; memory stays flat
+                    summary.replaced_notices.append(n.pk)
             if not row[HEAD.index("OCR下段")]:
                 summary.without_codes += 1
             summary.rows += 1
@@ -319,9 +321,12 @@ def print_data_export(
     _check_out(path)
     summary = PrintSummary(batch_id=batch.pk, file=path.name, encoding=encoding)
     digest = hashlib.sha256()
-    fd, tmp = tempfile.mkstemp(
-        prefix=f".{path.name}.", suffix=".part", dir=path.parent if str(path.parent) else "."
-    )
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    except OSError as exc:
+        raise _refused(
+            f"出力先のフォルダ {path.parent} にファイルを作れません（{exc.strerror}。何も出力していません）"
+        ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
             for line in csv_stream(HEADER, _rows(municipality, batch, on, summary), bom=False):
