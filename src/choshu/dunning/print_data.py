@@ -40,7 +40,7 @@ from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.dunning.legal_basis import legal_basis
 from choshu.dunning.models import DunningBatch, DunningNotice, DunningNoticeInstallment, NoticeStatus
-from choshu.formats.csv_safe import cp932_unencodable, csv_stream, encode_cp932
+from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
 from choshu.formats.display import wareki
 from choshu.formats.slipcodes import SlipCodes, ocr_upper, slip_codes
 from choshu.levies.tax_items import tax_item_name
@@ -194,6 +194,16 @@ def _check_out(out: Path) -> None:
         )
 
 
+_NOTICE_FIELDS = (
+    "batch_id", "taxpayer_id", "tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total",
+    "slip_id", "print_in_office", "status", "slip__slip_no",
+    # what the addressee rule and the row read of the person (taxpayers.addressee_bulk)
+    "taxpayer__municipality_id", "taxpayer__taxpayer_no", "taxpayer__kind", "taxpayer__name",
+    "taxpayer__postal_code", "taxpayer__address", "taxpayer__address_extra", "taxpayer__mailing_postal_code",
+    "taxpayer__mailing_address", "taxpayer__deceased_on",
+)  # fmt: skip
+
+
 def _notices(batch: DunningBatch) -> Iterator[list[DunningNotice]]:
     """The batch's issued notices, ``CHUNK`` at a time (keyset on the id), with person and slip."""
     last = 0
@@ -201,7 +211,7 @@ def _notices(batch: DunningBatch) -> Iterator[list[DunningNotice]]:
         chunk = list(
             DunningNotice.objects.filter(batch=batch, status=NoticeStatus.ISSUED, pk__gt=last)
             .select_related("taxpayer", "slip")
-            .defer("taxpayer__my_number_enc")
+            .only(*_NOTICE_FIELDS)
             .order_by("pk")[:CHUNK]
         )
         if not chunk:
@@ -272,9 +282,13 @@ def _row(m: Municipality, n: DunningNotice, lines: list[PrintedLine], who: Addre
 
 
 _GAIJI = HEAD.index("外字置換")
+_OCR_LOWER = HEAD.index("OCR下段")
 
 
-def _rows(m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary) -> Iterator[list[object]]:
+def _rows(
+    m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary
+) -> Iterator[tuple[int, list[object]]]:
+    """(notice id, cells) of every notice written; the blocked ones are counted, not yielded."""
     for chunk in _notices(batch):
         who = addressees_for(((n.taxpayer, n.tax_item) for n in chunk), on)
         protected = set(
@@ -289,15 +303,36 @@ def _rows(m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary)
                 summary.blocked += 1
                 continue
             row = _row(m, n, lines.get(n.pk, []), addressee)
-            if summary.encoding == "cp932" and cp932_unencodable("".join(str(c) for c in row)):
-                row[_GAIJI] = 1
-                summary.replaced += 1
-                if len(summary.replaced_notices) < 100:  # the first ones name the problem; memory stays flat
-                    summary.replaced_notices.append(n.pk)
-            if not row[HEAD.index("OCR下段")]:
+            if not row[_OCR_LOWER]:
                 summary.without_codes += 1
             summary.rows += 1
-            yield row
+            yield n.pk, row
+
+
+def _encoded(m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary) -> Iterator[bytes]:
+    """The file, one encoded line at a time. CP932: a line that does not encode as it is gets
+    ``encode_cp932``'s policy; when a character becomes 〓 the row says so (``外字置換``) and is counted."""
+    line = csv_line_writer()
+    if summary.encoding != "cp932":
+        yield line(HEADER).encode("utf-8")
+        for _pk, row in _rows(m, batch, on, summary):
+            yield line(row).encode("utf-8")
+        return
+    yield encode_cp932(line(HEADER))
+    for pk, row in _rows(m, batch, on, summary):
+        text = line(row)
+        try:
+            yield text.encode("cp932")
+            continue
+        except UnicodeEncodeError:
+            pass
+        if cp932_unencodable(text):
+            row[_GAIJI] = 1
+            text = line(row)
+            summary.replaced += 1
+            if len(summary.replaced_notices) < 100:  # the first ones name the problem; memory stays flat
+                summary.replaced_notices.append(pk)
+        yield encode_cp932(text)
 
 
 def print_data_export(
@@ -329,8 +364,7 @@ def print_data_export(
         ) from exc
     try:
         with os.fdopen(fd, "wb") as f:
-            for line in csv_stream(HEADER, _rows(municipality, batch, on, summary), bom=False):
-                data = encode_cp932(line) if encoding == "cp932" else line.encode("utf-8")
+            for data in _encoded(municipality, batch, on, summary):
                 digest.update(data)
                 f.write(data)
             f.flush()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -51,17 +51,21 @@ codecs.register_error(GETA_ERRORS, _geta)
 
 
 def encode_cp932(text: str) -> bytes:
-    """``text`` in CP932: spelling gaps mapped, any other character CP932 lacks written as 〓."""
-    return text.translate(CP932_SPELLING).encode("cp932", errors=GETA_ERRORS)
+    """``text`` in CP932: spelling gaps mapped, any other character CP932 lacks written as 〓.
+    (Every character of ``CP932_SPELLING`` is one CP932 lacks, so text that encodes as it is needs no
+    mapping: the common case costs one ``encode``.)"""
+    try:
+        return text.encode("cp932")
+    except UnicodeEncodeError:
+        return text.translate(CP932_SPELLING).encode("cp932", errors=GETA_ERRORS)
 
 
 def cp932_unencodable(text: str) -> str:
     """The characters of ``text`` that ``encode_cp932`` writes as 〓 (in order, "" when none)."""
-    spelled = text.translate(CP932_SPELLING)
     try:
-        spelled.encode("cp932")
+        text.encode("cp932")
     except UnicodeEncodeError:
-        return "".join(ch for ch in spelled if not _encodes(ch))
+        return "".join(ch for ch in text.translate(CP932_SPELLING) if not _encodes(ch))
     return ""
 
 
@@ -75,6 +79,10 @@ def _encodes(ch: str) -> bool:
 
 def neutralise_cell(value: object) -> str | int:
     """The cell as written: ``None`` empty, an ``int`` as is, text starting like a formula with ``'``."""
+    if type(value) is int:  # the common cells first (a print file has a hundred per row)
+        return value
+    if type(value) is str:
+        return "'" + value if value.startswith(FORMULA_START) else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -87,8 +95,9 @@ def neutralise_cell(value: object) -> str | int:
     return "'" + text if text.startswith(FORMULA_START) else text
 
 
-def csv_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True) -> Iterator[str]:
-    """The CSV text (CRLF line ends, every cell neutralised), one line at a time."""
+def csv_line_writer() -> Callable[[Sequence[object]], str]:
+    """A function making one CSV line (CRLF, every cell neutralised) of a row's cells — for a writer
+    that looks at the line before it writes it (``csv_stream`` is the usual way)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -99,6 +108,12 @@ def csv_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: 
         buffer.truncate()
         return text
 
+    return line
+
+
+def csv_stream(header: Sequence[str], rows: Iterable[Sequence[object]], *, bom: bool = True) -> Iterator[str]:
+    """The CSV text (CRLF line ends, every cell neutralised), one line at a time."""
+    line = csv_line_writer()
     yield (UTF8_BOM if bom else "") + line(header)
     for row in rows:
         yield line(row)
