@@ -194,26 +194,63 @@ def _check_out(out: Path) -> None:
         )
 
 
-_NOTICE_FIELDS = (
-    "batch_id", "taxpayer_id", "tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total",
-    "slip_id", "print_in_office", "status", "slip__slip_no",
-    # what the addressee rule and the row read of the person (taxpayers.addressee_bulk)
-    "taxpayer__municipality_id", "taxpayer__taxpayer_no", "taxpayer__kind", "taxpayer__name",
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """The columns of the 宛名 the row and the addressee rule read (``addressee_bulk.Person``)."""
+
+    pk: int
+    municipality_id: int
+    taxpayer_no: str
+    kind: str
+    name: str
+    postal_code: str
+    address: str
+    address_extra: str
+    mailing_postal_code: str
+    mailing_address: str
+    deceased_on: date | None
+
+
+@dataclass(frozen=True, slots=True)
+class NoticeRow:
+    """One issued notice as the file prints it (read as values: no model instances per row)."""
+
+    pk: int
+    batch_id: int
+    tax_item: str
+    issued_on: date
+    pay_by: date
+    principal: int
+    late_charge: int
+    fee: int
+    total: int
+    print_in_office: bool
+    slip_no: str
+    taxpayer: PersonRow
+
+
+_NOTICE_COLUMNS = (
+    "pk", "batch_id", "tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total",
+    "print_in_office", "slip__slip_no",
+    "taxpayer_id", "taxpayer__municipality_id", "taxpayer__taxpayer_no", "taxpayer__kind", "taxpayer__name",
     "taxpayer__postal_code", "taxpayer__address", "taxpayer__address_extra", "taxpayer__mailing_postal_code",
     "taxpayer__mailing_address", "taxpayer__deceased_on",
 )  # fmt: skip
 
 
-def _notices(batch: DunningBatch) -> Iterator[list[DunningNotice]]:
+def _notices(batch: DunningBatch) -> Iterator[list[NoticeRow]]:
     """The batch's issued notices, ``CHUNK`` at a time (keyset on the id), with person and slip."""
     last = 0
     while True:
-        chunk = list(
+        chunk: list[NoticeRow] = []
+        rows = (
             DunningNotice.objects.filter(batch=batch, status=NoticeStatus.ISSUED, pk__gt=last)
-            .select_related("taxpayer", "slip")
-            .only(*_NOTICE_FIELDS)
-            .order_by("pk")[:CHUNK]
+            .order_by("pk")
+            .values_list(*_NOTICE_COLUMNS)[:CHUNK]
         )
+        for pk, batch_id, item, issued, pay_by, principal, late, fee, total, office, slip_no, *person in rows:
+            chunk.append(NoticeRow(pk, batch_id, item, issued, pay_by, principal, late, fee, total, office,
+                                   slip_no or "", PersonRow(*person)))  # fmt: skip
         if not chunk:
             return
         last = chunk[-1].pk
@@ -255,8 +292,8 @@ def _groups(lines: list[PrintedLine]) -> list[object]:
     return cells
 
 
-def _row(m: Municipality, n: DunningNotice, lines: list[PrintedLine], who: Addressee) -> list[object]:
-    slip_no = n.slip.slip_no if n.slip else ""
+def _row(m: Municipality, n: NoticeRow, lines: list[PrintedLine], who: Addressee) -> list[object]:
+    slip_no = n.slip_no
     codes = (
         notice_codes(
             m,
@@ -293,13 +330,13 @@ def _rows(
         who = addressees_for(((n.taxpayer, n.tax_item) for n in chunk), on)
         protected = set(
             protected_ids(
-                {n.taxpayer_id for n in chunk} | {a.protected_taxpayer_id for a in who.values()}, on
+                {n.taxpayer.pk for n in chunk} | {a.protected_taxpayer_id for a in who.values()}, on
             )
         )
         lines = notice_lines([n.pk for n in chunk])
         for n in chunk:
-            addressee = who[(n.taxpayer_id, n.tax_item)]
-            if n.print_in_office or {n.taxpayer_id, addressee.protected_taxpayer_id} & protected:
+            addressee = who[(n.taxpayer.pk, n.tax_item)]
+            if n.print_in_office or {n.taxpayer.pk, addressee.protected_taxpayer_id} & protected:
                 summary.blocked += 1
                 continue
             row = _row(m, n, lines.get(n.pk, []), addressee)

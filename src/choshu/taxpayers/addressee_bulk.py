@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any, Protocol
 
 from django.db.models import Q
 
 from choshu.formats.related_csv import ALL_ITEMS, PHONE_ONLY_KIND
-from choshu.taxpayers.addressee import Addressee, Via, _person, _valid_on, fiscal_year
+from choshu.taxpayers.addressee import Addressee, Via, _valid_on, fiscal_year
 from choshu.taxpayers.models import (
     CoOwner,
     Heir,
@@ -31,7 +32,33 @@ from choshu.taxpayers.models import (
 )
 
 
-def addressees_for(pairs: Iterable[tuple[Taxpayer, str]], on: date) -> dict[tuple[int, str], Addressee]:
+class Person(Protocol):
+    """What the rules read of the 宛名 a document is about: a ``Taxpayer``, or a light row of these
+    columns (a print file reads them with its notices, without making model instances)."""
+
+    @property
+    def pk(self) -> Any: ...
+    @property
+    def municipality_id(self) -> Any: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def postal_code(self) -> str: ...
+    @property
+    def address(self) -> str: ...
+    @property
+    def address_extra(self) -> str: ...
+    @property
+    def mailing_postal_code(self) -> str: ...
+    @property
+    def mailing_address(self) -> str: ...
+    @property
+    def deceased_on(self) -> date | None: ...
+
+
+def addressees_for(pairs: Iterable[tuple[Person, str]], on: date) -> dict[tuple[int, str], Addressee]:
     """The addressee of a document of each ``(taxpayer, tax_item)`` on ``on``, keyed by
     ``(taxpayer.pk, tax_item)``; the taxpayers are passed loaded (a slice of one municipality)."""
     wanted = {(tp.pk, item): tp for tp, item in pairs}
@@ -108,8 +135,23 @@ def addressees_for(pairs: Iterable[tuple[Taxpayer, str]], on: date) -> dict[tupl
     return out
 
 
+def _other(tp: Person, other: Taxpayer, rule: Via, record_id: int) -> Addressee:
+    """Rules 1–3: another 宛名 receives it at its registered address (``addressee._person``)."""
+    return Addressee(
+        taxpayer_id=tp.pk,
+        name=other.name,
+        postal_code=other.postal_code,
+        address=other.address,
+        address_extra=other.address_extra,
+        rule=rule,
+        protected_taxpayer_id=other.pk,
+        addressee_taxpayer_id=other.pk,
+        record_id=record_id,
+    )
+
+
 def _decide(
-    tp: Taxpayer,
+    tp: Person,
     item: str,
     managers: list[Representative],
     heir: Heir | None,
@@ -122,11 +164,11 @@ def _decide(
         fitting, key=lambda r: (r.tax_item == ALL_ITEMS, -r.valid_from.toordinal(), -r.pk), default=None
     )
     if manager is not None:
-        return _person(tp, manager.agent, Via.TAX_MANAGER, manager.pk)
+        return _other(tp, manager.agent, Via.TAX_MANAGER, manager.pk)
     if heir is not None:
-        return _person(tp, heir.heir, Via.HEIR_REPRESENTATIVE, heir.pk)
+        return _other(tp, heir.heir, Via.HEIR_REPRESENTATIVE, heir.pk)
     if member is not None:
-        return _person(tp, member.member, Via.CO_OWNER_REPRESENTATIVE, member.pk)
+        return _other(tp, member.member, Via.CO_OWNER_REPRESENTATIVE, member.pk)
     candidates = [(item, Via.MAILING_ITEM)] if item != ALL_ITEMS else []
     candidates.append((ALL_ITEMS, Via.MAILING_ALL))
     for key, rule in candidates:
