@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -295,6 +296,8 @@ SETTINGS_FIELDS = {
     "conveni_client_code": ("コンビニ収納 委託者コード", 5),
     "eltax_agency_no": ("収納機関番号", 5),
 }
+# Printed on notices (督促状): free text, a phone number of digits and hyphens.
+TEXT_SETTINGS_FIELDS = {"office_name": ("担当課", 100), "office_phone": ("担当課の電話番号", 30)}
 
 
 @transaction.atomic
@@ -307,10 +310,17 @@ def municipality_settings_update(
     locked = Municipality.objects.select_for_update().get(pk=municipality.pk)
     before, after = {}, {}
     for name, value in changes.items():
-        label, size = SETTINGS_FIELDS[name]
         value = value.strip()
-        if value and (len(value) != size or not value.isascii() or not value.isdigit()):
-            raise ValidationError(f"{label}は半角数字{size}桁で入力してください（未設定なら空欄）")
+        if name in TEXT_SETTINGS_FIELDS:
+            label, size = TEXT_SETTINGS_FIELDS[name]
+            if len(value) > size:
+                raise ValidationError(f"{label}は{size}文字以内で入力してください")
+            if name == "office_phone" and value and not re.fullmatch(r"[0-9]+(?:-[0-9]+)*", value):
+                raise ValidationError(f"{label}は半角数字とハイフンで入力してください（例: 048-258-1110）")
+        else:
+            label, size = SETTINGS_FIELDS[name]
+            if value and (len(value) != size or not value.isascii() or not value.isdigit()):
+                raise ValidationError(f"{label}は半角数字{size}桁で入力してください（未設定なら空欄）")
         if getattr(locked, name) != value:
             before[name], after[name] = getattr(locked, name), value
             setattr(locked, name, value)
