@@ -415,8 +415,12 @@ def print_data_export(
                 user=actor,
                 detail={k: v for k, v in summary.as_dict().items() if k != "replaced_notices"},
             )
-            os.replace(tmp, path)
-    except BaseException:
+            try:  # a link never replaces a file made meanwhile (os.replace would)
+                os.link(tmp, path)
+            except FileExistsError as exc:
+                raise _refused(
+                    f"出力先 {path} が出力中に作られました。別のファイル名を指定してください（何も出力していません）"
+                ) from exc
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
     return summary

@@ -261,3 +261,28 @@ def test_the_queries_grow_with_the_chunks_not_with_the_notices(
     assert 0 < per_chunk <= 6
     assert counts[1] - counts[2] == 2 * per_chunk  # 4 chunks, 2 chunks, 1 chunk: linear in chunks
     assert (outdir / "c1.csv").read_bytes() == (outdir / "c4.csv").read_bytes()
+
+
+def test_a_file_made_meanwhile_is_never_replaced(
+    city: Any, outdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from choshu.dunning import print_data as module
+
+    batch = run(city, "2024-07-15")["batch_id"]
+    out = outdir / "race.csv"
+    original = module._encoded
+
+    def meanwhile(*args: Any) -> Any:
+        out.write_bytes(b"someone else's")
+        yield from original(*args)
+
+    monkeypatch.setattr(module, "_encoded", meanwhile)
+    assert "出力中に作られました" in refused(city, batch, out)
+    assert out.read_bytes() == b"someone else's" and [p.name for p in outdir.iterdir()] == ["race.csv"]
+    assert not AuditLog.objects.filter(kind=AuditKind.EXPORT).exists()
+
+
+def test_the_file_is_readable_by_its_owner_only(city: Any, outdir: Path) -> None:
+    batch = run(city, "2024-07-15")["batch_id"]
+    print_data(city, batch, outdir / "mode.csv")
+    assert (outdir / "mode.csv").stat().st_mode & 0o777 == 0o600
