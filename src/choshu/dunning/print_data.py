@@ -372,6 +372,22 @@ def _encoded(m: Municipality, batch: DunningBatch, on: date, summary: PrintSumma
         yield encode_cp932(text)
 
 
+def _publish(tmp: Path, path: Path) -> None:
+    """Give the finished file its name. A hard link never replaces a file made meanwhile (``os.replace``
+    would); where the file system has no links, the name is checked just before the rename."""
+    made_meanwhile = _refused(
+        f"出力先 {path} が出力中に作られました。別のファイル名を指定してください（何も出力していません）"
+    )
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        raise made_meanwhile from None
+    except OSError:  # no hard links here (some network shares)
+        if path.exists():
+            raise made_meanwhile from None
+        os.replace(tmp, path)
+
+
 def print_data_export(
     *,
     municipality: Municipality,
@@ -415,12 +431,7 @@ def print_data_export(
                 user=actor,
                 detail={k: v for k, v in summary.as_dict().items() if k != "replaced_notices"},
             )
-            try:  # a link never replaces a file made meanwhile (os.replace would)
-                os.link(tmp, path)
-            except FileExistsError as exc:
-                raise _refused(
-                    f"出力先 {path} が出力中に作られました。別のファイル名を指定してください（何も出力していません）"
-                ) from exc
+            _publish(Path(tmp), path)
     finally:
         Path(tmp).unlink(missing_ok=True)
     return summary
