@@ -286,3 +286,27 @@ def test_the_file_is_readable_by_its_owner_only(city: Any, outdir: Path) -> None
     batch = run(city, "2024-07-15")["batch_id"]
     print_data(city, batch, outdir / "mode.csv")
     assert (outdir / "mode.csv").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_notice_whose_addressee_is_protected_is_left_out(city: Any, outdir: Path) -> None:
+    from choshu.taxpayers.models import Representative, RepresentativeRole
+
+    taro, hanako = Taxpayer.objects.get(taxpayer_no="1001"), Taxpayer.objects.get(taxpayer_no="1002")
+    Representative.objects.create(
+        municipality=city, taxpayer=taro, agent=hanako, tax_item="00", role=RepresentativeRole.TAX_MANAGER,
+        valid_from=D(2024, 1, 1), changed_at="2024-01-01T00:00:00+09:00",
+    )  # fmt: skip
+    batch = run(city, "2024-07-15")["batch_id"]
+    first = print_data(city, batch, outdir / "before.csv")
+    rows = read_rows((outdir / "before.csv").read_bytes())
+    assert first["blocked"] == 0
+    assert {r[COL["送付先氏名"]] for r in rows if r[COL["宛名番号"]] == "1001"} == {
+        "鳩ヶ谷 花子"
+    }  # 納税管理人
+    hanako.support_measure_from = D(2024, 7, 16)  # protected after the run: her notice is not flagged
+    hanako.save()
+    summary = print_data(city, batch, outdir / "after.csv")
+    data = (outdir / "after.csv").read_bytes()
+    assert (summary["rows"], summary["blocked"]) == (1, 3)  # taro's two (sent to her) and her own
+    for secret in ("鳩ヶ谷", "ハトガヤ", "鳩ヶ谷本町2-1-1", "3340002", "101号"):
+        assert secret.encode("cp932") not in data, secret
