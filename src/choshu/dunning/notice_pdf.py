@@ -31,7 +31,7 @@ from reportlab.lib.units import mm
 from reportlab.pdfgen import canvas
 
 from choshu.dunning.legal_basis import LegalBasis, legal_basis
-from choshu.dunning.models import DunningNotice
+from choshu.dunning.models import DunningNotice, NoticeStatus
 from choshu.dunning.print_data import notice_codes, notice_lines
 from choshu.formats.display import wareki, yen
 from choshu.levies.tax_items import tax_item_name
@@ -71,6 +71,7 @@ class NoticeData:
     fee: int
     total: int
     printed_on: date
+    cancelled: bool  # 取消: printed for the record, marked, without the slip
     slip: SlipData | None
     lines: list[SlipLine] = field(default_factory=list)
 
@@ -152,6 +153,7 @@ def notice_print(notice: DunningNotice, *, user: Any, on: date) -> NoticeData:
         fee=notice.fee,
         total=notice.total,
         printed_on=on,
+        cancelled=notice.status == NoticeStatus.CANCELLED,
         slip=slip,
         lines=lines,
     )
@@ -187,7 +189,15 @@ def render_notice(data: NoticeData) -> bytes:
     c = new_canvas(out, title=f"督促状 {data.notice_id}", author=data.office_name)
     c.setSubject(f"督促状（{data.tax_item_name}・発付日 {data.issued_on.isoformat()}・再発行）")
     rest = _front(c, data)
-    if data.slip is not None:
+    if data.cancelled:
+        _text(
+            c,
+            12,
+            _L,
+            100 * mm,
+            "この督促状は取り消されています。納付書としては使えません（記録用の写しです）。",
+        )
+    elif data.slip is not None:
         _parts(c, data.slip)
     else:
         _text(c, 10, _L, 100 * mm, "この督促状の納付書はありません。窓口で納付書を発行してください。")
@@ -221,7 +231,7 @@ def _front(c: canvas.Canvas, d: NoticeData) -> list[SlipLine]:
     _text(c, 7.5, _R, top - 37 * mm, f"再発行（{wareki(d.printed_on)} 印刷）", right=True)
     # the title and the demand
     c.setFont(FONT_NAME, 22)
-    c.drawCentredString(_W / 2, top - 50 * mm, "督　促　状")
+    c.drawCentredString(_W / 2, top - 50 * mm, "督　促　状" + ("（取消）" if d.cancelled else ""))
     demand = (
         f"あなたの下記の{d.tax_item_name}は、納期限までに納付されていません。{d.basis.dunning}の規定により督促します。"
         f"指定期限までに納付してください。"

@@ -197,3 +197,19 @@ def test_every_key_of_the_print_records_has_a_japanese_name(
     keys = {k for detail in written.values_list("detail", flat=True) for k in _keys(detail)}
     assert {"notice", "address_withheld", "replaced", "without_codes"} <= keys
     assert sorted(k for k in keys if key_label(k) == k) == []
+
+
+def test_a_cancelled_notice_prints_marked_and_without_its_slip(
+    city: Any, make_user: Callable[..., Any]
+) -> None:
+    from choshu.dunning.models import NoticeStatus
+
+    run(city, "2024-07-15")
+    notice = notice_of("100001")
+    DunningNotice.objects.filter(pk=notice.pk).update(status=NoticeStatus.CANCELLED)
+    notice.refresh_from_db()
+    clerk = make_user("clerk", role=Role.CLERK, municipality=city)
+    pdf = render_notice(notice_print(notice, user=clerk, on=D(2024, 8, 1)))
+    flat = re.sub(r"\s", "", pdf_text(pdf))
+    assert "督促状（取消）" in flat and "この督促状は取り消されています" in flat
+    assert "領収証書" not in flat and _decode_barcodes(pdf) == []
