@@ -8,10 +8,10 @@ Screens and commands call these; neither builds a report or writes an export rec
 
 from __future__ import annotations
 
-import codecs
 import csv
 import hashlib
 import io
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from choshu.accounts.services import _check_admin, rights_review
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
-from choshu.formats.csv_safe import neutralise_cell
+from choshu.formats.csv_safe import encode_cp932, neutralise_cell
 
 # ---------------------------------------------------------------------------------------------------
 # 利用者の参照（権限管理の画面用）
@@ -228,29 +228,6 @@ def rights_review_report(*, actor: User | None, municipality: Municipality, as_o
 
 ENCODINGS = ("cp932", "utf-8")
 
-# Characters that Excel users type and CP932 spells differently (the usual JIS/CP932 mapping gaps).
-_CP932_SPELLING = str.maketrans(
-    {
-        "\u301c": "\uff5e",  # WAVE DASH → FULLWIDTH TILDE
-        "\u2016": "\u2225",  # DOUBLE VERTICAL LINE → PARALLEL TO
-        "\u2212": "\uff0d",  # MINUS SIGN → FULLWIDTH HYPHEN-MINUS
-        "\u2014": "\u2015",  # EM DASH → HORIZONTAL BAR
-        "\u00a2": "\uffe0",
-        "\u00a3": "\uffe1",
-        "\u00ac": "\uffe2",
-    }
-)
-_GETA = "〓"  # the customary mark for a character the code page cannot hold
-
-
-def _geta(error: UnicodeError) -> tuple[str, int]:
-    if not isinstance(error, UnicodeEncodeError):
-        raise error
-    return _GETA * (error.end - error.start), error.end
-
-
-codecs.register_error("choshu-geta", _geta)
-
 
 def csv_bytes(header: list[str], rows: list[list[str]], *, encoding: str = "cp932") -> bytes:
     """CSV with CRLF line ends. CP932 (for Japanese Excel) by default; ``utf-8`` adds a BOM.
@@ -267,7 +244,7 @@ def csv_bytes(header: list[str], rows: list[list[str]], *, encoding: str = "cp93
     text = buf.getvalue()
     if encoding == "utf-8":
         return text.encode("utf-8-sig")
-    return text.translate(_CP932_SPELLING).encode("cp932", errors="choshu-geta")
+    return encode_cp932(text)
 
 
 @dataclass(frozen=True)
@@ -319,6 +296,8 @@ SETTINGS_FIELDS = {
     "conveni_client_code": ("コンビニ収納 委託者コード", 5),
     "eltax_agency_no": ("収納機関番号", 5),
 }
+# Printed on notices (督促状): free text, a phone number of digits and hyphens.
+TEXT_SETTINGS_FIELDS = {"office_name": ("担当課", 100), "office_phone": ("担当課の電話番号", 30)}
 
 
 @transaction.atomic
@@ -331,10 +310,17 @@ def municipality_settings_update(
     locked = Municipality.objects.select_for_update().get(pk=municipality.pk)
     before, after = {}, {}
     for name, value in changes.items():
-        label, size = SETTINGS_FIELDS[name]
         value = value.strip()
-        if value and (len(value) != size or not value.isascii() or not value.isdigit()):
-            raise ValidationError(f"{label}は半角数字{size}桁で入力してください（未設定なら空欄）")
+        if name in TEXT_SETTINGS_FIELDS:
+            label, size = TEXT_SETTINGS_FIELDS[name]
+            if len(value) > size:
+                raise ValidationError(f"{label}は{size}文字以内で入力してください")
+            if name == "office_phone" and value and not re.fullmatch(r"[0-9]+(?:-[0-9]+)*", value):
+                raise ValidationError(f"{label}は半角数字とハイフンで入力してください（例: 048-258-1110）")
+        else:
+            label, size = SETTINGS_FIELDS[name]
+            if value and (len(value) != size or not value.isascii() or not value.isdigit()):
+                raise ValidationError(f"{label}は半角数字{size}桁で入力してください（未設定なら空欄）")
         if getattr(locked, name) != value:
             before[name], after[name] = getattr(locked, name), value
             setattr(locked, name, value)

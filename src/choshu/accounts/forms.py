@@ -160,3 +160,7 @@ class MunicipalitySettingsForm(Form):
         label="コンビニ収納 委託者コード（5桁）", max_length=5, required=False
     )
     eltax_agency_no = forms.CharField(label="収納機関番号（5桁）", max_length=5, required=False)
+    office_name = forms.CharField(
+        label="担当課（督促状に印字。例: 川口市 納税課）", max_length=100, required=False
+    )
+    office_phone = forms.CharField(label="担当課の電話番号（督促状に印字）", max_length=30, required=False)

@@ -372,6 +372,8 @@ def municipality_settings(request: HttpRequest) -> HttpResponse:
             "conveni_company_code": municipality.conveni_company_code,
             "conveni_client_code": municipality.conveni_client_code,
             "eltax_agency_no": municipality.eltax_agency_no,
+            "office_name": municipality.office_name,
+            "office_phone": municipality.office_phone,
         },
     )
     if request.method == "POST" and form.is_valid():

@@ -35,6 +35,13 @@ class Municipality(models.Model):
         blank=True,
         help_text="固定桁の団体のみ: 取込ファイルの宛名番号は先頭0の有無を問わずこの桁数で照合する",
     )
+    office_name = models.CharField(
+        "担当課（督促状・通知書の発行者）",
+        max_length=100,
+        blank=True,
+        help_text="例: 川口市 市民生活部 納税課",
+    )
+    office_phone = models.CharField("担当課の電話番号", max_length=30, blank=True)
     retention_years = models.PositiveSmallIntegerField(
         "保存年限（完結後）", default=7, help_text="滞納が完結した日から個人情報を保存する年数（評価書: 7年）"
     )

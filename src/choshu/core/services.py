@@ -24,6 +24,8 @@ def municipality_create(
     conveni_company_code: str = "",
     conveni_client_code: str = "",
     eltax_agency_no: str = "",
+    office_name: str = "",
+    office_phone: str = "",
 ) -> Municipality:
     """Create a tenant. The 6-digit code's check digit (全国地方公共団体コード) must be valid."""
     if len(code) != 6 or not code.isascii() or not code.isdigit() or not is_valid_municipality_code(code):
@@ -45,6 +47,8 @@ def municipality_create(
         conveni_company_code=conveni_company_code,
         conveni_client_code=conveni_client_code,
         eltax_agency_no=eltax_agency_no,
+        office_name=office_name.strip(),
+        office_phone=office_phone.strip(),
     )
 
 

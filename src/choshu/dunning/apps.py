@@ -31,3 +31,6 @@ class DunningConfig(AppConfig):
                 "batch_id": "一括発付番号",
             }
         )
+        from choshu.dunning.print_data import LABELS as PRINT_LABELS
+
+        register_keys(PRINT_LABELS)

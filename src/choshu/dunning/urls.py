@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.dunning import reminder_views, views
+from choshu.dunning import notice_views, reminder_views, views
 
 app_name = "dunning"
 urlpatterns = [
@@ -16,4 +16,5 @@ urlpatterns = [
         name="reminder-exclusion-remove",
     ),
     path("reminders/<int:pk>/issue/", reminder_views.issue, name="reminder-issue"),
+    path("notice/<int:pk>/pdf/", notice_views.notice_pdf, name="notice-pdf"),
 ]

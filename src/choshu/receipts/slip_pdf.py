@@ -68,6 +68,7 @@ class SlipData:
     issue_no: int  # 発行番号 (the 発行履歴 row)
     reissue: bool = False
     lines: list[SlipLine] = field(default_factory=list)
+    fee: int = 0  # 督促手数料 (a 督促状's slip): printed on each part and in the total
 
     @property
     def principal(self) -> int:
@@ -79,7 +80,7 @@ class SlipData:
 
     @property
     def total(self) -> int:
-        return self.principal + self.late_charge
+        return self.principal + self.late_charge + self.fee
 
 
 def grouped(digits: str, size: int = 4) -> str:
@@ -222,7 +223,9 @@ def _part(c: canvas.Canvas, data: SlipData, x: float, w: float, title: str, keep
         _text(c, 7.5, x, y, f"ほか{len(data.lines) - MAX_PART_LINES}件（明細をご覧ください）")
         y -= 3.6 * mm
     y -= 1 * mm
-    for label, amount in (("本税", data.principal), ("延滞金", data.late_charge), ("合計額", data.total)):
+    amounts = [("本税", data.principal), ("延滞金", data.late_charge)]
+    amounts += [("督促手数料", data.fee)] if data.fee else []
+    for label, amount in (*amounts, ("合計額", data.total)):
         _text(c, 9, x, y, label)
         _text(c, 9, x + w, y, f"{yen(amount)}円", right=True)
         y -= 4.5 * mm

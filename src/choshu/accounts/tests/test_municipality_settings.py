@@ -71,3 +71,21 @@ def test_a_chief_only_ever_changes_their_own_municipality(
     )
     assert Municipality.objects.get(pk=municipality.pk).conveni_company_code == "912345"
     assert Municipality.objects.get(pk=other_municipality.pk).conveni_company_code == "900000"
+
+
+def test_a_chief_sets_the_office_printed_on_notices(
+    client: Client, municipality: Any, make_user: Callable
+) -> None:
+    login_verified(client, make_user("chief", role=Role.CHIEF, municipality=municipality))
+    codes = {"conveni_company_code": "912345", "conveni_client_code": "11203", "eltax_agency_no": "11203"}
+    bad = client.post(reverse(URL), {**codes, "office_name": "納税課", "office_phone": "048（258）1110"})
+    assert bad.status_code == 200 and "半角数字とハイフン" in bad.content.decode()
+    assert Municipality.objects.get(pk=municipality.pk).office_phone == ""
+    response = client.post(
+        reverse(URL), {**codes, "office_name": "川口市 納税課", "office_phone": "048-258-1110"}
+    )
+    assert response.status_code == 302
+    m = Municipality.objects.get(pk=municipality.pk)
+    assert (m.office_name, m.office_phone) == ("川口市 納税課", "048-258-1110")
+    log = AuditLog.objects.get(function="団体設定の変更")
+    assert log.detail["after"] == {"office_name": "川口市 納税課", "office_phone": "048-258-1110"}

@@ -21,6 +21,8 @@ class Command(ChoshuCommand):
         parser.add_argument("--conveni-company-code", default="", help="コンビニ収納 GS1 企業コード(6桁)")
         parser.add_argument("--conveni-client-code", default="", help="コンビニ収納 委託者コード(5桁)")
         parser.add_argument("--eltax-agency-no", default="", help="収納機関番号(5桁)")
+        parser.add_argument("--office-name", default="", help="担当課（督促状に印字。例: 川口市 納税課）")
+        parser.add_argument("--office-phone", default="", help="担当課の電話番号（督促状に印字）")
 
     def run(self, **options: Any) -> None:
         call_command("migrate", interactive=False, verbosity=0)  # a fresh database: create the tables first
@@ -30,5 +32,7 @@ class Command(ChoshuCommand):
             conveni_company_code=options["conveni_company_code"],
             conveni_client_code=options["conveni_client_code"],
             eltax_agency_no=options["eltax_agency_no"],
+            office_name=options["office_name"],
+            office_phone=options["office_phone"],
         )
         self.emit(options, {"municipality": m.code, "name": m.name, "id": m.pk}, f"{m} を登録しました")

@@ -59,6 +59,8 @@ class Command(ChoshuCommand):
             conveni_company_code="912345",
             conveni_client_code="11203",
             eltax_agency_no="11203",
+            office_name="川口市 納税課（デモ）",
+            office_phone="0000-00-0000",  # not a real number: the demo's notices print it
         )
         if not Taxpayer.objects.filter(municipality=municipality).exists():
             self.stdout.write(f"合成データ（{options['taxpayers']:,}人）を作成しています…")
