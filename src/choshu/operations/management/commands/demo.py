@@ -19,6 +19,7 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
+from choshu.operations.demo_settings import ensure_demo_dunning_fee
 from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -60,6 +61,8 @@ class Command(ChoshuCommand):
             conveni_client_code="11203",
             eltax_agency_no="11203",
         )
+        if ensure_demo_dunning_fee(municipality):
+            self.stdout.write("督促手数料のデモ用設定（1通100円）を登録しました")
         if not Taxpayer.objects.filter(municipality=municipality).exists():
             self.stdout.write(f"合成データ（{options['taxpayers']:,}人）を作成しています…")
             seeded = StringIO()
