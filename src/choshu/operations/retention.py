@@ -32,7 +32,13 @@ from choshu.audit.sealing import purge_before, seal_all
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
-from choshu.dunning.models import DunningNotice, DunningNoticeInstallment, DunningSuppression
+from choshu.dunning.models import (
+    DunningNotice,
+    DunningNoticeInstallment,
+    DunningSuppression,
+    PublicNotice,
+    ReturnedMail,
+)
 from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
@@ -137,6 +143,8 @@ def _delete_people(ids: list[int]) -> None:
     SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     # 督促状 and 督促停止 (the run's DunningBatch holds counts only and stays)
+    ReturnedMail.objects.filter(taxpayer_id__in=ids).delete()  # with its links to the suppressions
+    PublicNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningNoticeInstallment.objects.filter(notice__taxpayer_id__in=ids).delete()
     DunningNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningSuppression.objects.filter(taxpayer_id__in=ids).delete()

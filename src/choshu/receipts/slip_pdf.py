@@ -196,7 +196,7 @@ def _guidance(c: canvas.Canvas, data: SlipData) -> list[SlipLine]:
     for x, amount in zip(amounts, _amounts(data, data), strict=True):
         _text(c, 10, x, y - 1 * mm, yen(amount), right=True)
     y -= 9 * mm
-    notes = (
+    notes: tuple[str, ...] = (
         f"延滞金は{wareki(data.late_charge_as_of)}に納付された場合の額です（地方税法の定めにより計算）。",
         f"この納付書の使用期限は{wareki(data.pay_by)}です。期限を過ぎた場合は、納付書の再発行をお申し出ください。",
         "金融機関・コンビニエンスストア・地方税お支払サイト（eL番号）で納付できます。",
