@@ -17,7 +17,13 @@ from django.utils import timezone
 from choshu.accounts.models import Role
 from choshu.approvals.models import ChangeRequest, RequestKind
 from choshu.audit.models import AuditKind, AuditLog
-from choshu.dunning.models import DunningNoticeInstallment, DunningSuppression, PublicNotice, ReturnedMail
+from choshu.dunning.models import (
+    DunningNoticeInstallment,
+    DunningSuppression,
+    PublicNotice,
+    ReturnedMail,
+    SuppressionReason,
+)
 from choshu.dunning.services import dunning_fee_set, dunning_run, suppression_add
 from choshu.levies.models import Installment
 
@@ -131,7 +137,7 @@ def test_another_municipality_finds_none_of_this_city_s_notices_or_installments(
     city: Any, other_municipality: Any, make_user: Callable[..., Any]
 ) -> None:
     suppression_add(actor=make_user("tanto", role=Role.CLERK, municipality=city), installment=inst("500001"),
-                    reason="bankruptcy", start=D(2024, 7, 1))  # fmt: skip
+                    reason=SuppressionReason.BANKRUPTCY, start=D(2024, 7, 1))  # fmt: skip
     stranger = client_for(make_user, other_municipality, Role.CHIEF, "yoso")
     response = stranger.post(URLS["returned"], {"lines": notice_slip("100001"), "returned_on": "2024-07-22",
                                                 "reason": "moved_unknown"})  # fmt: skip
@@ -219,8 +225,10 @@ def test_the_list_filters_by_reason_and_state_and_is_access_logged(
     city: Any, make_user: Callable[..., Any]
 ) -> None:
     clerk = make_user("tanto", role=Role.CLERK, municipality=city)
-    suppression_add(actor=clerk, installment=inst("500001"), reason="bankruptcy", start=D(2024, 7, 1))
-    suppression_add(actor=clerk, installment=inst("300001"), reason="payment_plan", start=D(2024, 6, 1),
+    suppression_add(
+        actor=clerk, installment=inst("500001"), reason=SuppressionReason.BANKRUPTCY, start=D(2024, 7, 1)
+    )
+    suppression_add(actor=clerk, installment=inst("300001"), reason=SuppressionReason.PAYMENT_PLAN, start=D(2024, 6, 1),
                     end=D(2024, 6, 30))  # fmt: skip
     client = login_verified(Client(), clerk)
     active = _text(client.get(URLS["list"]).content.decode())
