@@ -14,7 +14,8 @@ open installment of the person whose item is mailed to that address today, so th
 later reminder runs) leave them out. ``returned_mail_refresh`` — run at the start of every dunning run
 and by ``choshu returned-mail --refresh`` — looks at each unresolved returned mail: if the 宛先 has
 changed (a new registered address, a new 送付先, a 納税管理人 …) the mark is cleared and its
-suppressions end the day before; if not, installments levied since are suppressed too. Its cost
+suppressions end the day before; if not, the stops of an item now mailed elsewhere end and
+installments levied since are suppressed too. Its cost
 follows the unresolved returned mails (a few queries each), not the city. A 受取拒否 is recorded but
 suppresses nothing: the person is at that address.
 
@@ -171,10 +172,11 @@ def _items_mailed_there(rm: ReturnedMail, on: date) -> list[str]:
     return sorted(i for i in set(items) if _addressee_key(addressee_for(rm.taxpayer, i, on)) == key)
 
 
-def _suppress(rm: ReturnedMail, on: date, actor: Any) -> list[int]:
-    """A 督促停止 (返戻) on every open installment of the person mailed to the returned address that has
-    none in force on ``on``; those already stopped for a returned mail are linked too. The new ids."""
-    items = _items_mailed_there(rm, on)
+def _suppress(rm: ReturnedMail, on: date, actor: Any, items: list[str] | None = None) -> list[int]:
+    """A 督促停止 (返戻) on every open installment of the person mailed to the returned address (of
+    ``items``, else those found now) that has none in force on ``on``; those already stopped for a
+    returned mail are linked too. The new ids."""
+    items = _items_mailed_there(rm, on) if items is None else items
     if not items:
         return []
     open_insts = Installment.objects.filter(
@@ -387,27 +389,39 @@ class Refreshed:
         return {"checked": self.checked, "cleared": self.cleared, "ended": self.ended, "added": self.added}
 
 
-def _clear(rm: ReturnedMail, on: date, actor: Any) -> int:
-    """The 宛先 changed: clear the mark and end its suppressions not held by another open returned mail."""
-    now = addressee_for(rm.taxpayer, rm.tax_item, on)
-    rm.cleared_on = on
-    rm.cleared_note = f"新しい宛先（{now.via}）が登録されたため"
-    rm.save(update_fields=["cleared_on", "cleared_note"])
+def _end(rm: ReturnedMail, on: date, actor: Any, note: str, *, keep_items: Sequence[str] = ()) -> int:
+    """End the returned mail's suppressions still running on ``on`` (on the day before), except those
+    of ``keep_items`` and those another unresolved returned mail holds."""
     held = ReturnedMail.objects.filter(cleared_on__isnull=True).exclude(pk=rm.pk)
     user = actor if getattr(actor, "is_authenticated", False) else None
+    running = (
+        rm.suppressions.filter(Q(end__isnull=True) | Q(end__gte=on))
+        .exclude(installment__levy__tax_item__in=list(keep_items))
+        .exclude(returned_mails__in=held)
+    )
     ended = 0
-    for s in rm.suppressions.filter(Q(end__isnull=True) | Q(end__gte=on)).exclude(returned_mails__in=held):
+    for s in running:
         s.end = max(s.start, on - timedelta(days=1))
         s.ended_by = user
-        s.end_note = "返戻: 新しい宛先が登録されたため自動終了"
+        s.end_note = note
         s.save(update_fields=["end", "ended_by", "end_note"])
         ended += 1
     return ended
 
 
+def _clear(rm: ReturnedMail, on: date, actor: Any) -> int:
+    """The 宛先 changed: clear the mark and end its suppressions."""
+    now = addressee_for(rm.taxpayer, rm.tax_item, on)
+    rm.cleared_on = on
+    rm.cleared_note = f"新しい宛先（{now.via}）が登録されたため"
+    rm.save(update_fields=["cleared_on", "cleared_note"])
+    return _end(rm, on, actor, "返戻: 新しい宛先が登録されたため自動終了")
+
+
 def returned_mail_refresh(*, municipality: Municipality, on: date, actor: Any = None) -> Refreshed:
     """Check every unresolved returned mail of ``municipality`` against the 宛先 on ``on``: clear those
-    whose 宛先 changed (ending their 督促停止), suppress newly levied installments of the others. One
+    whose 宛先 changed (ending their 督促停止); for the others, end the stops of items now mailed
+    elsewhere and suppress newly levied installments still mailed there. One
     change record when anything changed. Call inside the caller's transaction (the dunning run)."""
     done = Refreshed()
     open_mail = (
@@ -418,9 +432,15 @@ def returned_mail_refresh(*, municipality: Municipality, on: date, actor: Any = 
     for rm in open_mail.iterator(chunk_size=500):
         done.checked += 1
         if still_returned(rm, on):
-            added = _suppress(rm, on, actor)
+            # another item may have a new 送付先 of its own: its stops end; new levies get one
+            items = _items_mailed_there(rm, on)
+            ended = _end(
+                rm, on, actor, "返戻: この税目に新しい送付先が登録されたため自動終了", keep_items=items
+            )
+            added = _suppress(rm, on, actor, items)
+            done.ended += ended
             done.added += len(added)
-            if added:
+            if added or ended:
                 done.taxpayer_ids.add(rm.taxpayer_id)
         else:
             done.cleared += 1

@@ -321,3 +321,32 @@ def test_cancelled_notices_cannot_be_returned(dunned: Any) -> None:
     with pytest.raises(CommandError) as exc:
         register("--slip-no", notice_slip("100001"), "--returned-on", "2024-07-22", "--reason", "other")
     assert "取消" in str(exc.value)
+
+
+def test_a_new_mailing_address_for_one_item_ends_only_that_item_s_stop(
+    dunned: Any, users: dict[str, Any]
+) -> None:
+    register("--slip-no", notice_slip("100001"), "--returned-on", "2024-07-22", "--reason", "moved_unknown")
+    taro = Taxpayer.objects.get(taxpayer_no="1001")
+    req = mailing_address_request(
+        actor=users["clerk"],
+        taxpayer=taro,
+        tax_item="04",
+        tax_item_name="固定資産税",
+        operation="save",
+        values=MailingValues(
+            name="川口 太郎", postal_code="3330866", address="埼玉県川口市芝新町9-9-9", set_reason="管理人方",
+            valid_from=D(2024, 6, 1),
+        ),
+        reason="送付先届",
+        known_tax_items=("01", "04"),
+    )  # fmt: skip
+    request_approve(actor=users["chief"], request=req, decided_on=timezone.localdate())
+    out = call("returned_mail", "--operator", "tanto", "--refresh")
+    assert out == {"checked": 1, "cleared": 0, "ended": 1, "added": 0}
+    today = timezone.localdate()
+    stops = returned_stops("1001")
+    assert stops[("400001", 1)].end == today - timedelta(days=1)
+    assert "送付先" in stops[("400001", 1)].end_note
+    assert stops[("100001", 1)].end is None and stops[("100001", 2)].end is None
+    assert ReturnedMail.objects.get().cleared_on is None
