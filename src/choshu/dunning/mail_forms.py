@@ -116,3 +116,12 @@ class SuppressionFilterForm(Form):
     )
     state = forms.ChoiceField(label="状態", choices=STATES, required=False)
     on = _date_field("基準日", required=False, help_text="停止中かどうかを判定する日（空欄のときは今日）。")
+
+
+class SuppressionEndForm(Form):
+    """督促停止の終了: the last day it applies and why."""
+
+    end = _date_field("停止の最終日", help_text="この日まで停止し、翌日から督促の対象に戻します。")
+    note = forms.CharField(
+        label="終了の理由", max_length=300, error_messages={"required": "終了の理由を入力してください。"}
+    )

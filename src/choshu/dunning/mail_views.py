@@ -14,7 +14,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -25,6 +25,7 @@ from choshu.audit.services import audit_access
 from choshu.dunning.mail_forms import (
     PublicNoticeForm,
     ReturnedMailForm,
+    SuppressionEndForm,
     SuppressionFilterForm,
     SuppressionForm,
 )
@@ -36,7 +37,7 @@ from choshu.dunning.returned import (
     service_dates,
     slip_digits,
 )
-from choshu.dunning.services import suppression_add, suppression_request
+from choshu.dunning.services import suppression_add, suppression_end, suppression_request
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
 from choshu.taxpayers.addressee import Via
@@ -238,3 +239,50 @@ def suppression_list(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     context = {"form": form, "page": page, "items": items, "on": on, "query": query.urlencode()}
     return render(request, "dunning/suppression_list.html", context)
+
+
+@never_cache
+@right_required(Right.DUNNING_SUPPRESS)
+def suppression_end_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """督促停止の終了: GET shows the suppression and the form; POST ends it (``suppression_end``: the
+    row stays as history). Another municipality's suppression is not found."""
+    user = staff_user(request)
+    municipality = _municipality(request)
+    s = (
+        DunningSuppression.objects.filter(municipality=municipality, pk=pk)
+        .select_related("installment__levy", "taxpayer", "created_by", "ended_by")
+        .first()
+    )
+    if s is None:
+        raise Http404("指定された督促停止は見つかりません。")
+    today = timezone.localdate()
+    form = (
+        SuppressionEndForm(request.POST)
+        if request.method == "POST"
+        else SuppressionEndForm(initial={"end": today})
+    )
+    status = 200
+    ended = False
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                s = suppression_end(
+                    actor=user, suppression=s, end=form.cleaned_data["end"], note=form.cleaned_data["note"]
+                )
+                ended = True
+            except ValidationError as exc:
+                form.add_error(None, exc.messages)
+                status = 400
+        else:
+            status = 400
+    audit_access(
+        request=request, function="督促停止の終了", taxpayer_ids=[s.taxpayer_id], detail={"suppression": s.pk}
+    )
+    context = {
+        "s": s,
+        "form": form,
+        "ended": ended,
+        "tax_item_name": tax_item_name(municipality.pk, s.installment.levy.tax_item),
+        "in_force": s.start <= today and (s.end is None or s.end >= today),
+    }
+    return render(request, "dunning/suppression_end.html", context, status=status)

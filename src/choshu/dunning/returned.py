@@ -174,8 +174,8 @@ def _items_mailed_there(rm: ReturnedMail, on: date) -> list[str]:
 
 def _suppress(rm: ReturnedMail, on: date, actor: Any, items: list[str] | None = None) -> list[int]:
     """A 督促停止 (返戻) on every open installment of the person mailed to the returned address (of
-    ``items``, else those found now) that has none in force on ``on``; those already stopped for a
-    returned mail are linked too. The new ids."""
+    ``items``, else those found now) that has none in force on ``on`` and that this returned mail
+    never stopped; those already stopped for another returned mail are linked too. The new ids."""
     items = _items_mailed_there(rm, on) if items is None else items
     if not items:
         return []
@@ -187,7 +187,10 @@ def _suppress(rm: ReturnedMail, on: date, actor: Any, items: list[str] | None = 
             installment__in=open_insts, reason=SuppressionReason.RETURNED_MAIL
         ).filter(suppressed_on(on))
     )
-    covered = {s.installment_id for s in existing}
+    # an installment this returned mail stopped before is not stopped again (a stop ended by hand stays ended)
+    covered = {s.installment_id for s in existing} | set(
+        rm.suppressions.values_list("installment_id", flat=True)
+    )
     user = actor if getattr(actor, "is_authenticated", False) else None
     new = DunningSuppression.objects.bulk_create(
         [

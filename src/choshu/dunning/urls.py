@@ -9,4 +9,5 @@ urlpatterns = [
     path("public-notice/", mail_views.public_notice_view, name="public-notice"),
     path("suppressions/", mail_views.suppression_list, name="suppression-list"),
     path("suppressions/new/", mail_views.suppression_new, name="suppression-new"),
+    path("suppressions/<int:pk>/end/", mail_views.suppression_end_view, name="suppression-end"),
 ]

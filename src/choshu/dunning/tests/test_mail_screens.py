@@ -242,3 +242,46 @@ def test_the_list_filters_by_reason_and_state_and_is_access_logged(
     logs = AuditLog.objects.filter(function="督促停止の一覧", kind=AuditKind.ACCESS)
     assert logs.count() == 4
     assert client.get(URLS["list"], {"on": "2024-99-99"}).status_code == 200  # a bad day: today, never a 500
+
+
+def test_a_suppression_is_ended_from_its_page_and_stays_as_history(
+    city: Any, make_user: Callable[..., Any]
+) -> None:
+    clerk = make_user("tanto", role=Role.CLERK, municipality=city)
+    s = suppression_add(actor=clerk, installment=inst("500001"), reason=SuppressionReason.BANKRUPTCY,
+                        start=D(2024, 7, 1))  # fmt: skip
+    url = reverse("dunning:suppression-end", args=[s.pk])
+    assert url == f"/dunning/suppressions/{s.pk}/end/"
+    client = login_verified(Client(), clerk)
+    listing = client.get(URLS["list"]).content.decode()
+    assert url in listing
+    page = client.get(url)
+    assert page.status_code == 200 and "鳩ヶ谷 花子" in page.content.decode()
+    assert AuditLog.objects.filter(function="督促停止の終了", kind=AuditKind.ACCESS).count() == 1
+    bad = client.post(url, {"end": "2024-06-01", "note": "免責決定"})
+    assert bad.status_code == 400 and "開始日" in bad.content.decode()
+    missing = client.post(url, {"end": "2024-09-30", "note": ""})
+    assert missing.status_code == 400 and "終了の理由を入力してください" in missing.content.decode()
+    assert DunningSuppression.objects.get().end is None
+    done = client.post(url, {"end": "2024-09-30", "note": "免責決定"})
+    assert done.status_code == 200 and "督促停止を終了しました" in done.content.decode()
+    s.refresh_from_db()
+    assert (s.end, s.end_note, s.ended_by) == (D(2024, 9, 30), "免責決定", clerk)
+    assert AuditLog.objects.filter(function="督促停止の終了", kind=AuditKind.CHANGE).count() == 1
+
+
+def test_ending_needs_the_right_and_the_same_municipality(
+    city: Any, other_municipality: Any, make_user: Callable[..., Any]
+) -> None:
+    clerk = make_user("tanto", role=Role.CLERK, municipality=city)
+    s = suppression_add(actor=clerk, installment=inst("500001"), reason=SuppressionReason.BANKRUPTCY,
+                        start=D(2024, 7, 1))  # fmt: skip
+    url = reverse("dunning:suppression-end", args=[s.pk])
+    window = client_for(make_user, city, Role.WINDOW_CONTRACTOR)
+    assert window.get(url).status_code == 403
+    assert window.post(url, {"end": "2024-09-30", "note": "x"}).status_code == 403
+    stranger = client_for(make_user, other_municipality, Role.CHIEF, "yoso")
+    assert stranger.get(url).status_code == 404
+    assert stranger.post(url, {"end": "2024-09-30", "note": "x"}).status_code == 404
+    assert Client().get(url).status_code == 302
+    assert DunningSuppression.objects.get().end is None

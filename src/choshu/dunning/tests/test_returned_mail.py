@@ -146,26 +146,26 @@ def test_a_new_address_ends_the_mark_on_the_next_run_and_the_person_is_dunned_ag
     assert AuditLog.objects.filter(function="返戻の宛先確認", kind=AuditKind.CHANGE).count() == 1
 
 
-def test_refresh_from_the_command_line_and_new_levies_to_the_old_address_are_stopped_too(
+def test_refresh_from_the_command_line_and_a_stop_ended_by_hand_stays_ended(
     dunned: Any, users: dict[str, Any]
 ) -> None:
     register("--slip-no", notice_slip("100001"), "--returned-on", "2024-07-22", "--reason", "moved_unknown")
-    stops = returned_stops("1001")
-    # the 04 stop ends by hand (e.g. a mistake): the refresh, address unchanged, puts one back
-    s = stops[("400001", 1)]
-    s.end, s.end_note = D(2024, 8, 1), "誤り"
+    # the 04 stop is ended by hand (the office confirmed that item's mail arrives): the refresh, with
+    # the address unchanged, does not put it back
+    s = returned_stops("1001")[("400001", 1)]
+    s.end, s.end_note = D(2024, 8, 1), "固定資産税は届いている"
     s.save()
     out = call("returned_mail", "--operator", "tanto", "--refresh")
-    assert out == {"checked": 1, "cleared": 0, "ended": 0, "added": 1}
+    assert out == {"checked": 1, "cleared": 0, "ended": 0, "added": 0}
     today = timezone.localdate()
-    assert (
-        DunningSuppression.objects.filter(installment=inst("400001"), reason=SuppressionReason.RETURNED_MAIL)
-        .filter(suppressed_on(today))
-        .exists()
+    stopped = DunningSuppression.objects.filter(reason=SuppressionReason.RETURNED_MAIL).filter(
+        suppressed_on(today)
     )
+    assert not stopped.filter(installment=inst("400001")).exists()
+    assert stopped.filter(installment__levy__notice_no="100001").count() == 2
     move(users, "1001", "埼玉県川口市青木1-1-1")
     out = call("returned_mail", "--operator", "tanto", "--refresh")
-    assert (out["cleared"], out["ended"]) == (1, 3)
+    assert (out["cleared"], out["ended"]) == (1, 2)
 
 
 def test_a_notice_sent_to_the_items_own_mailing_address_stops_only_that_item(

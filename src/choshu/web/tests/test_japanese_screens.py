@@ -33,7 +33,7 @@ from choshu.approvals.models import ChangeRequest
 from choshu.approvals.services import request_approve
 from choshu.audit.models import AuditLog
 from choshu.core.labels import key_label
-from choshu.dunning.models import DunningNotice, ReturnReason, SuppressionReason
+from choshu.dunning.models import DunningNotice, DunningSuppression, ReturnReason, SuppressionReason
 from choshu.dunning.returned import ReturnLine, public_notice_record, returned_mail_register
 from choshu.dunning.services import dunning_fee_set, dunning_run, suppression_add, suppression_request
 from choshu.formats.payments import ELTAX_HEADER
@@ -240,6 +240,7 @@ def _dunning_mail_screens() -> dict[str, tuple[str, str, str, dict[str, str]]]:
     hanako = DunningNotice.objects.get(taxpayer__taxpayer_no="1002")
     assert company.slip is not None and hanako.slip is not None
     plan = Installment.objects.get(levy__notice_no="300001")
+    stop = DunningSuppression.objects.get(reason=SuppressionReason.PAYMENT_PLAN)
     return {
         "returned mail form": ("chief", "get", reverse("dunning:returned-mail"), {}),
         "returned mail registered": ("chief", "post", reverse("dunning:returned-mail"), {
@@ -254,6 +255,9 @@ def _dunning_mail_screens() -> dict[str, tuple[str, str, str, dict[str, str]]]:
         "suppression requested": ("chief", "post", reverse("dunning:suppression-new"), {
             "slip_no": str(plan.slip_no), "reason": "manual", "start": "2024-10-01", "end": "2025-03-31",
             "note": "本人と相談中"}),
+        "suppression end": ("chief", "get", reverse("dunning:suppression-end", args=[stop.pk]), {}),
+        "suppression ended": ("chief", "post", reverse("dunning:suppression-end", args=[stop.pk]), {
+            "end": "2024-12-31", "note": "分納完了"}),
         "suppression list": ("chief", "get", reverse("dunning:suppression-list"), {}),
         "suppression list all": ("chief", "get", reverse("dunning:suppression-list"), {"state": "all"}),
         "suppression list ended": ("chief", "get", reverse("dunning:suppression-list"), {"state": "ended",
