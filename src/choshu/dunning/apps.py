@@ -29,6 +29,18 @@ class DunningConfig(AppConfig):
                 "principal_total": "本税の合計",
                 "late_charge_total": "延滞金の合計",
                 "batch_id": "一括発付番号",
+                # 返戻・公示送達 (dunning.returned)
+                "registered": "登録件数",
+                "suppressions": "督促停止の件数",
+                "returned": "返戻した督促状",
+                "notice": "督促状",
+                "suppression_ids": "督促停止（内部番号）",
+                "on": "基準日",
+                "checked": "確認した返戻",
+                "cleared": "宛先が変わった返戻",
+                "added": "追加した督促停止",
+                "seizure_from": "差押可能日",
+                "returned_mail": "返戻の宛先確認",
             }
         )
         from choshu.dunning.print_data import LABELS as PRINT_LABELS

@@ -186,6 +186,87 @@ def suppressed_on(day: object) -> Q:
     return Q(start__lte=day) & (Q(end__isnull=True) | Q(end__gte=day))
 
 
+class ReturnReason(models.TextChoices):
+    """Why the post office returned a notice (返戻理由, as stamped on the envelope)."""
+
+    ADDRESS_UNKNOWN = "address_unknown", "宛所不明"
+    MOVED_UNKNOWN = "moved_unknown", "転居先不明"
+    NOT_FOUND = "not_found", "宛所尋ねあたらず"
+    REFUSED = "refused", "受取拒否"
+    UNCLAIMED = "unclaimed", "保管期間経過"
+    OTHER = "other", "その他"
+
+
+class ReturnedMail(models.Model):
+    """返戻 — a 督促状 the post office returned, registered by its slip number (issue 15 §5).
+
+    The address it was sent to is kept as it was on the issue date (``sent_*``: the 宛先 chosen by
+    ``taxpayers.addressee.addressee_for``), and that address is unreliable while the person's 宛先 for
+    the item is still the same. While it is (``cleared_on`` empty) the person's open installments
+    mailed to that address carry a 督促停止 of reason 返戻 (``suppressions``); when the 宛先 changes (a
+    new address or 送付先 registered) the next dunning run — or ``choshu returned-mail --refresh`` —
+    sets ``cleared_on`` and ends those suppressions (``dunning.returned.returned_mail_refresh``)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    notice = models.OneToOneField(DunningNotice, on_delete=models.PROTECT, related_name="returned_mail")
+    taxpayer = models.ForeignKey(
+        "taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="returned_mails"
+    )
+    tax_item = models.CharField("業務詳細（科目）コード", max_length=2)
+    returned_on = models.DateField("返戻日")
+    reason = models.CharField("返戻理由", max_length=20, choices=ReturnReason.choices)
+    note = models.CharField("備考", max_length=300, blank=True)
+    sent_via = models.CharField("送付先の決定根拠", max_length=30)
+    sent_record_id = models.BigIntegerField("送付先・代理人等の内部番号", null=True, blank=True)
+    sent_postal_code = models.CharField("送付した郵便番号", max_length=8, blank=True)
+    sent_address = models.CharField("送付した住所", max_length=300, blank=True)
+    sent_address_extra = models.CharField("送付した方書", max_length=300, blank=True)
+    suppressions = models.ManyToManyField(DunningSuppression, related_name="returned_mails", blank=True)
+    cleared_on = models.DateField("新しい宛先の確認日", null=True, blank=True)
+    cleared_note = models.CharField("解除の理由", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "返戻"
+        indexes = [
+            models.Index(fields=["municipality", "cleared_on"], name="returned_mail_open_idx"),
+            models.Index(fields=["taxpayer"], name="returned_mail_taxpayer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"返戻 督促状#{self.notice_id} {self.returned_on} {self.get_reason_display()}"
+
+
+class PublicNotice(models.Model):
+    """公示送達 of a 督促状 (地方税法20条の2): the office keeps the document and posts on its notice
+    board that it will hand it over at any time. Service is deemed made when 7 days have elapsed
+    counting from the first day of posting (2項; ``rules.service.deemed_service_date``): the 督促
+    takes effect on ``deemed_served_on``, and the 指定期限 and the day seizure becomes possible are
+    counted from it (``rules.dunning``), as is the renewal of prescription (法18条の2)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    notice = models.OneToOneField(DunningNotice, on_delete=models.PROTECT, related_name="public_notice")
+    taxpayer = models.ForeignKey(
+        "taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="dunning_public_notices"
+    )
+    posted_on = models.DateField("掲示開始日")
+    deemed_served_on = models.DateField("送達があったとみなされる日")
+    note = models.CharField("備考", max_length=300, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "公示送達"
+
+    def __str__(self) -> str:
+        return f"公示送達 督促状#{self.notice_id} 掲示 {self.posted_on}"
+
+
 from choshu.dunning.reminder_models import (  # noqa: E402  (催告書: models of this app in their own module)
     ReminderExclusion,
     ReminderLetter,
@@ -207,5 +288,8 @@ __all__ = [
     "ReminderList",
     "ReminderListStatus",
     "SuppressionReason",
+    "ReturnReason",
+    "ReturnedMail",
+    "PublicNotice",
     "suppressed_on",
 ]

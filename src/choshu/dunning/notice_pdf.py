@@ -95,8 +95,9 @@ def notice_print(notice: DunningNotice, *, user: Any, on: date) -> NoticeData:
             due_date=x.due_date,
             principal=x.principal,
             late_charge=x.late_charge,
+            fee=notice.fee if k == 0 else 0,  # the fee is booked on the oldest installment (listed first)
         )
-        for x in notice_lines([notice.pk]).get(notice.pk, [])
+        for k, x in enumerate(notice_lines([notice.pk]).get(notice.pk, []))
     ]
     slip = None
     if notice.slip is not None:
@@ -128,7 +129,6 @@ def notice_print(notice: DunningNotice, *, user: Any, on: date) -> NoticeData:
             ocr_lower=codes.codes.ocr_lower,
             issue_no=notice.pk,
             lines=lines,
-            fee=notice.fee,
         )
     return NoticeData(
         notice_id=notice.pk,

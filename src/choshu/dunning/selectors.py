@@ -12,9 +12,12 @@ from choshu.dunning.models import (
     DunningNoticeInstallment,
     DunningSuppression,
     NoticeStatus,
+    PublicNotice,
+    ReturnedMail,
     SuppressionReason,
     suppressed_on,
 )
+from choshu.dunning.returned import ServiceDates, service_dates
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
 from choshu.rules.prescription import (
@@ -39,6 +42,9 @@ class NoticeRow:
     notice: DunningNotice
     tax_item_name: str
     lines: list[NoticeLine]
+    returned: ReturnedMail | None = None  # 返戻
+    public_notice: PublicNotice | None = None  # 公示送達
+    dates: ServiceDates | None = None  # 督促の効力, 指定期限 and 差押可能日 (from a 公示送達 if any)
 
 
 @dataclass(frozen=True)
@@ -81,13 +87,16 @@ def installment_marks(installment_ids: Sequence[int], *, on: date) -> dict[int, 
 
 
 def prescription_events(installment_ids: Sequence[int]) -> dict[int, list[PrescriptionEvent]]:
-    """The 督促 of each installment as a prescription event (on = the issue date), one query."""
+    """The 督促 of each installment as a prescription event, one query: on = the issue date, or the
+    day a 公示送達 is deemed served (法20条の2第2項) — the 督促 takes effect then, and
+    ``rules.prescription`` starts the new period after its 指定期限."""
     found: dict[int, list[PrescriptionEvent]] = {}
     rows = DunningNoticeInstallment.objects.filter(
         installment_id__in=list(installment_ids), notice__status=NoticeStatus.ISSUED
-    ).values_list("installment_id", "notice__issued_on")
-    for inst_id, issued_on in rows:
-        found.setdefault(inst_id, []).append(PrescriptionEvent(PrescriptionEventKind.DUNNING, issued_on))
+    ).values_list("installment_id", "notice__issued_on", "notice__public_notice__deemed_served_on")
+    for inst_id, issued_on, served_on in rows:
+        on = served_on or issued_on
+        found.setdefault(inst_id, []).append(PrescriptionEvent(PrescriptionEventKind.DUNNING, on))
     return found
 
 
@@ -102,7 +111,9 @@ def dunning_history(taxpayer: Taxpayer, *, on: date) -> DunningHistory:
     """A person's 督促状 (newest first, with their installments) and 督促停止 (in force on ``on`` or not):
     a fixed number of queries."""
     notices = list(
-        DunningNotice.objects.filter(taxpayer=taxpayer).select_related("slip").order_by("-issued_on", "-pk")
+        DunningNotice.objects.filter(taxpayer=taxpayer)
+        .select_related("slip", "returned_mail", "public_notice")
+        .order_by("-issued_on", "-pk")
     )
     lines = list(
         DunningNoticeInstallment.objects.filter(notice__in=notices)
@@ -117,7 +128,20 @@ def dunning_history(taxpayer: Taxpayer, *, on: date) -> DunningHistory:
             NoticeLine(x.installment, x.principal, x.late_charge, result)
         )
     m = taxpayer.municipality_id
-    rows = [NoticeRow(n, tax_item_name(m, n.tax_item), by_notice.get(n.pk, [])) for n in notices]
+    rows = []
+    for n in notices:
+        returned = getattr(n, "returned_mail", None)
+        posted = getattr(n, "public_notice", None)
+        rows.append(
+            NoticeRow(
+                n,
+                tax_item_name(m, n.tax_item),
+                by_notice.get(n.pk, []),
+                returned,
+                posted,
+                service_dates(n, posted),
+            )  # fmt: skip
+        )
     in_force = set(
         DunningSuppression.objects.filter(taxpayer=taxpayer)
         .filter(suppressed_on(on))

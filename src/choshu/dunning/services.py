@@ -38,6 +38,7 @@ from choshu.dunning.models import (
     SuppressionReason,
     suppressed_on,
 )
+from choshu.dunning.returned import returned_mail_refresh
 from choshu.dunning.slips import CombinedSlips, SlipRow
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, TxnKind
@@ -151,6 +152,7 @@ class RunSummary:
     by_tax_item: dict[str, dict[str, int]] = field(default_factory=dict)
     batch_id: int | None = None
     job_id: int | None = None
+    returned_mail: dict[str, int] = field(default_factory=dict)  # dunning.returned.Refreshed
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -170,6 +172,7 @@ class RunSummary:
             "by_tax_item": self.by_tax_item,
             "batch_id": self.batch_id,
             "job_id": self.job_id,
+            "returned_mail": self.returned_mail,
         }
 
 
@@ -437,6 +440,10 @@ def dunning_run(
     with transaction.atomic():
         # Runs of one municipality (and the numbering of its combined slips) take turns.
         Municipality.objects.select_for_update().filter(pk=municipality.pk).first()
+        # 返戻: a new 宛先 ends the 督促停止 of a returned mail, new levies to the old one get one
+        # (dunning.returned; a dry run sees the same and rolls it back below).
+        refreshed = returned_mail_refresh(municipality=municipality, on=as_of, actor=actor)
+        summary.returned_mail = refreshed.as_dict()
         job = None
         if not dry_run:
             job = job_start(
@@ -472,6 +479,8 @@ def dunning_run(
                 job=job,
                 detail={k: v for k, v in summary.as_dict().items() if k != "by_tax_item"},  # counts only
             )
+        if dry_run:
+            transaction.set_rollback(True)  # the returned-mail refresh of a dry run is not kept
     return summary
 
 

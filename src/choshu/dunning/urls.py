@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.dunning import notice_views, reminder_views, views
+from choshu.dunning import mail_views, notice_views, reminder_views, views
 
 app_name = "dunning"
 urlpatterns = [
@@ -17,4 +17,9 @@ urlpatterns = [
     ),
     path("reminders/<int:pk>/issue/", reminder_views.issue, name="reminder-issue"),
     path("notice/<int:pk>/pdf/", notice_views.notice_pdf, name="notice-pdf"),
+    path("returned/", mail_views.returned_mail_view, name="returned-mail"),
+    path("public-notice/", mail_views.public_notice_view, name="public-notice"),
+    path("suppressions/", mail_views.suppression_list, name="suppression-list"),
+    path("suppressions/new/", mail_views.suppression_new, name="suppression-new"),
+    path("suppressions/<int:pk>/end/", mail_views.suppression_end_view, name="suppression-end"),
 ]

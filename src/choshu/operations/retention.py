@@ -36,9 +36,11 @@ from choshu.dunning.models import (
     DunningNotice,
     DunningNoticeInstallment,
     DunningSuppression,
+    PublicNotice,
     ReminderExclusion,
     ReminderLetter,
     ReminderLetterInstallment,
+    ReturnedMail,
 )
 from choshu.formats.csv_safe import neutralise_cell
 from choshu.levies.ledger import forget_breakdowns, purge_transactions
@@ -144,6 +146,8 @@ def _delete_people(ids: list[int]) -> None:
     SuspenseItem.objects.filter(payment__taxpayer_id__in=ids).delete()
     Payment.objects.filter(taxpayer_id__in=ids).delete()
     # 督促状 and 督促停止 (the run's DunningBatch holds counts only and stays)
+    ReturnedMail.objects.filter(taxpayer_id__in=ids).delete()  # with its links to the suppressions
+    PublicNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningNoticeInstallment.objects.filter(notice__taxpayer_id__in=ids).delete()
     DunningNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningSuppression.objects.filter(taxpayer_id__in=ids).delete()

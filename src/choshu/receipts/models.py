@@ -154,6 +154,7 @@ class SlipIssue(models.Model):
     installments = models.ManyToManyField("levies.Installment", related_name="slip_issues")
     principal = models.BigIntegerField("本税")
     late_charge = models.BigIntegerField("延滞金")
+    fee = models.BigIntegerField("督促手数料等", default=0)
     total = models.BigIntegerField("合計")
     late_charge_as_of = models.DateField("延滞金計算基準日")
     pay_by = models.DateField("使用期限")

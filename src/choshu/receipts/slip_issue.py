@@ -2,8 +2,9 @@
 
 ``slip_quote`` says what a slip for some 期別 of one person would carry on a 計算基準日: per 期別 the
 本税 still owed and the 延滞金 owed on that day, computed the way a payment on that day is reconciled
-(``services.owed_amounts`` → ``rules.reconcile.late_charge_owed``, i.e. ``rules.late_charge``), so
-the slip's amount is what the counter or a bank payment on that day will settle.
+(``services.owed_amounts`` → ``rules.reconcile.late_charge_owed``, i.e. ``rules.late_charge``), and the
+督促手数料 (and 滞納処分費) booked on it by then (``services.fees_owed``), so the slip's amount is what
+the counter or a bank payment on that day will settle.
 
 ``slip_issue`` issues it: one 期別 with its own number prints that number; several (or one without a
 number) get a combined slip (``PaymentSlip``, ``slips.combined_slip_issue``). The 宛名 comes from
@@ -56,10 +57,11 @@ class QuotedLine:
     installment: Installment
     principal: int  # 本税 still owed
     late_charge: int  # 延滞金 owed on the day (less what was paid)
+    fee: int = 0  # 督促手数料 (and 滞納処分費) owed on the day: the payment settles them first
 
     @property
     def total(self) -> int:
-        return self.principal + self.late_charge
+        return self.principal + self.late_charge + self.fee
 
     @property
     def tax_item_name(self) -> str:
@@ -76,7 +78,7 @@ def slip_quote(taxpayer: Taxpayer, installment_ids: list[int] | None, as_of: dat
     states = [InstallmentState(*row) for row in qs.values_list(*_STATE_FIELDS)]
     states.sort(key=lambda s: (s.due_date, s.pk))
     owed = owed_amounts(SlipTarget(slip_no="", installments=states), paid_on=as_of)
-    lines = [QuotedLine(insts[o.installment_id], o.principal, o.late_charge) for o in owed]
+    lines = [QuotedLine(insts[o.installment_id], o.principal, o.late_charge, o.fees) for o in owed]
     return [line for line in lines if installment_ids is not None or line.total > 0]
 
 
@@ -152,6 +154,7 @@ def _issue(
     municipality = actor.municipality
     total = sum(ln.total for ln in lines)
     principal = sum(ln.principal for ln in lines)
+    fee = sum(ln.fee for ln in lines)
     first = lines[0].installment
     payment_slip = None
     if len(lines) == 1 and first.slip_no:
@@ -216,6 +219,7 @@ def _issue(
                 "due_date": ln.installment.due_date.isoformat(),
                 "principal": ln.principal,
                 "late_charge": ln.late_charge,
+                "fee": ln.fee,
             }
             for ln in lines
         ],
@@ -226,7 +230,8 @@ def _issue(
         slip_no=slip_no,
         payment_slip=payment_slip,
         principal=principal,
-        late_charge=total - principal,
+        late_charge=total - principal - fee,
+        fee=fee,
         total=total,
         late_charge_as_of=late_charge_as_of,
         pay_by=pay_by,
@@ -250,6 +255,7 @@ def _issue(
             "installments": [ln.installment.pk for ln in lines],
             "principal": principal,
             "late_charge": issue.late_charge,
+            "fee": fee,
             "total": total,
             "late_charge_as_of": late_charge_as_of.isoformat(),
             "pay_by": pay_by.isoformat(),
@@ -293,6 +299,7 @@ def slip_data(issue: SlipIssue) -> SlipData:
                 due_date=date.fromisoformat(ln["due_date"]),
                 principal=ln["principal"],
                 late_charge=ln["late_charge"],
+                fee=ln.get("fee", 0),  # issues printed before the fee was on the slip have none
             )
             for ln in p["lines"]
         ],

@@ -1,7 +1,7 @@
 """納付書 (payment slip) as a PDF: the guidance with every 期別, and the 3-part slip (3連) below it.
 
 A4 portrait. The upper part is what the person reads: the 宛名 (placed for a window envelope), the
-期別 with 本税 · 延滞金 · 合計, the 延滞金's 計算基準日 and the 使用期限. The lower part is the slip a
+期別 with 本税 · 延滞金 · 合計 (and 督促手数料 when one is owed), the 延滞金's 計算基準日 and the 使用期限. The lower part is the slip a
 bank or convenience store takes, cut along the dotted lines into
 
 * 領収証書 (納税者保管) — the person keeps it, stamped;
@@ -39,9 +39,15 @@ MAX_PART_LINES = 4  # 期別 listed on each part; more are in the upper part (�
 
 @dataclass(frozen=True)
 class SlipLine(ReceiptLine):
-    """One 期別 on the slip: 本税 still owed and 延滞金 as of the 計算基準日 (yen), and its 納期限."""
+    """One 期別 on the slip: 本税 still owed, 延滞金 as of the 計算基準日 and the 督促手数料 (滞納処分費)
+    owed (yen), and its 納期限."""
 
     due_date: date
+    fee: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.principal + self.late_charge + self.fee
 
 
 @dataclass(frozen=True)
@@ -68,7 +74,6 @@ class SlipData:
     issue_no: int  # 発行番号 (the 発行履歴 row)
     reissue: bool = False
     lines: list[SlipLine] = field(default_factory=list)
-    fee: int = 0  # 督促手数料 (a 督促状's slip): printed on each part and in the total
 
     @property
     def principal(self) -> int:
@@ -79,8 +84,25 @@ class SlipData:
         return sum(line.late_charge for line in self.lines)
 
     @property
+    def fee(self) -> int:
+        return sum(line.fee for line in self.lines)
+
+    @property
     def total(self) -> int:
         return self.principal + self.late_charge + self.fee
+
+
+def _amount_heads(data: SlipData) -> tuple[str, ...]:
+    if not data.fee:
+        return ("本税（円）", "延滞金（円）", "計（円）")
+    return ("本税", "延滞金", "手数料", "計（円）")  # narrower columns: the unit once
+
+
+def _amounts(data: SlipData, row: SlipData | SlipLine) -> tuple[int, ...]:
+    """A row's amount cells: the 手数料 column appears only when the slip carries a fee."""
+    if not data.fee:
+        return (row.principal, row.late_charge, row.total)
+    return (row.principal, row.late_charge, row.fee, row.total)
 
 
 def grouped(digits: str, size: int = 4) -> str:
@@ -142,13 +164,17 @@ def _guidance(c: canvas.Canvas, data: SlipData) -> list[SlipLine]:
     _text(c, 9, _R, top - 28 * mm, f"納付番号 {grouped(data.slip_no)}", right=True)
     _text(c, 9, _R, top - 33 * mm, f"発行番号 {data.issue_no}", right=True)
     y = top - 48 * mm
-    heads = ("税目", "年度", "通知書番号", "期別", "納期限", "本税", "延滞金", "計")
-    xs = (_L, 52 * mm, 72 * mm, 100 * mm, 115 * mm)
-    amounts = (160 * mm, 180 * mm, _R)
+    heads = ("税目", "年度", "通知書番号", "期別", "納期限", *(_amount_heads(data)))
+    xs = (
+        (_L, 52 * mm, 72 * mm, 100 * mm, 115 * mm)
+        if not data.fee
+        else (_L, 46 * mm, 62 * mm, 86 * mm, 99 * mm)
+    )
+    amounts = (160 * mm, 180 * mm, _R) if not data.fee else (143 * mm, 162 * mm, 180 * mm, _R)
     for x, head in zip(xs, heads[:5], strict=True):
         _text(c, 9, x, y, head)
     for x, head in zip(amounts, heads[5:], strict=True):
-        _text(c, 9, x, y, f"{head}（円）", right=True)
+        _text(c, 9, x, y, head, right=True)
     c.setLineWidth(0.5)
     c.line(_L, y - 2 * mm, _R, y - 2 * mm)
     y -= 7 * mm
@@ -158,7 +184,7 @@ def _guidance(c: canvas.Canvas, data: SlipData) -> list[SlipLine]:
                  wareki(line.due_date))  # fmt: skip
         for x, cell in zip(xs, cells, strict=True):
             _text(c, 9, x, y, cell)
-        for x, amount in zip(amounts, (line.principal, line.late_charge, line.total), strict=True):
+        for x, amount in zip(amounts, _amounts(data, line), strict=True):
             _text(c, 9, x, y, yen(amount), right=True)
         y -= 5.5 * mm
     rest = data.lines[_GUIDE_LINES:]
@@ -167,14 +193,16 @@ def _guidance(c: canvas.Canvas, data: SlipData) -> list[SlipLine]:
         y -= 5.5 * mm
     c.line(_L, y + 3.5 * mm, _R, y + 3.5 * mm)
     _text(c, 10, _L, y - 1 * mm, "合計")
-    for x, amount in zip(amounts, (data.principal, data.late_charge, data.total), strict=True):
+    for x, amount in zip(amounts, _amounts(data, data), strict=True):
         _text(c, 10, x, y - 1 * mm, yen(amount), right=True)
     y -= 9 * mm
-    notes = (
+    notes: tuple[str, ...] = (
         f"延滞金は{wareki(data.late_charge_as_of)}に納付された場合の額です（地方税法の定めにより計算）。",
         f"この納付書の使用期限は{wareki(data.pay_by)}です。期限を過ぎた場合は、納付書の再発行をお申し出ください。",
         "金融機関・コンビニエンスストア・地方税お支払サイト（eL番号）で納付できます。",
     )
+    if data.fee:
+        notes = (*notes, "督促手数料は、督促状を発付したことにより納めていただくものです。")
     for note in notes:
         _text(c, 8.5, _L, y, note)
         y -= 4.5 * mm
@@ -223,9 +251,10 @@ def _part(c: canvas.Canvas, data: SlipData, x: float, w: float, title: str, keep
         _text(c, 7.5, x, y, f"ほか{len(data.lines) - MAX_PART_LINES}件（明細をご覧ください）")
         y -= 3.6 * mm
     y -= 1 * mm
-    amounts = [("本税", data.principal), ("延滞金", data.late_charge)]
-    amounts += [("督促手数料", data.fee)] if data.fee else []
-    for label, amount in (*amounts, ("合計額", data.total)):
+    rows = [("本税", data.principal), ("延滞金", data.late_charge)]
+    if data.fee:
+        rows.append(("督促手数料", data.fee))
+    for label, amount in (*rows, ("合計額", data.total)):
         _text(c, 9, x, y, label)
         _text(c, 9, x + w, y, f"{yen(amount)}円", right=True)
         y -= 4.5 * mm
@@ -284,6 +313,7 @@ def _detail_page(c: canvas.Canvas, data: SlipData, lines: list[SlipLine]) -> lis
     for line in lines[:per_page]:
         _text(c, 9, _L, y, f"{line.tax_item_name} {line.levy_year}年度 {line.notice_no} 第{line.installment_no}期 "
                            f"納期限 {wareki(line.due_date)}")  # fmt: skip
-        _text(c, 9, _R, y, f"本税 {yen(line.principal)}円　延滞金 {yen(line.late_charge)}円", right=True)
+        fee = f"　督促手数料 {yen(line.fee)}円" if line.fee else ""
+        _text(c, 9, _R, y, f"本税 {yen(line.principal)}円　延滞金 {yen(line.late_charge)}円{fee}", right=True)
         y -= 5.5 * mm
     return lines[per_page:]

@@ -20,7 +20,9 @@ from choshu.accounts.models import Role
 from choshu.accounts.permissions import ROLE_CEILING, effective_rights
 from choshu.accounts.services import right_set
 from choshu.core.models import Job
+from choshu.dunning.models import DunningFeeSetting, DunningNotice, SuppressionReason
 from choshu.dunning.reminders import Criteria, exclusion_add, list_save
+from choshu.dunning.services import dunning_fee_set, dunning_run, suppression_add
 from choshu.formats.payments import ELTAX_HEADER
 from choshu.levies.models import Installment
 from choshu.receipts.models import SuspenseItem
@@ -45,6 +47,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("receipts/slips/", "pk"): "slip_issue",
     ("accounts/users/", "pk"): "user",
     ("dunning/reminders/", "pk"): "reminder_list",
+    ("dunning/notice/", "pk"): "dunning_notice",
+    ("dunning/suppressions/", "pk"): "dunning_suppression",
     ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
@@ -119,6 +123,15 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         pay_by=today + timedelta(days=14), today=today,
     )  # fmt: skip
     exclusion = exclusion_add(actor=clerk, reminder_list=reminders, taxpayer=hanako, reason="納付相談中")
+    if not DunningFeeSetting.objects.filter(municipality=city).exists():
+        dunning_fee_set(actor=None, municipality=city, valid_from=date(2024, 4, 1), yen=100, source="条例")
+    dunning_run(municipality=city, as_of=date(2024, 7, 15), today=date(2024, 7, 15))
+    notice = DunningNotice.objects.filter(municipality=city, taxpayer=taro).order_by("pk").first()
+    later = Installment.objects.filter(levy__taxpayer=taro).order_by("-due_date").first()
+    assert notice is not None and later is not None
+    suppression = suppression_add(
+        actor=clerk, installment=later, reason=SuppressionReason.BANKRUPTCY, start=date(2024, 7, 1)
+    )
     return {
         "taxpayer": taro.pk,
         "installment": installment.pk,
@@ -130,4 +143,6 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "user": clerk.pk,
         "reminder_list": reminders.pk,
         "reminder_exclusion": exclusion.pk,
+        "dunning_notice": notice.pk,
+        "dunning_suppression": suppression.pk,
     }

@@ -44,9 +44,9 @@ def test_the_person_page_lists_notices_and_suppressions(
     assert response.status_code == 200
     text = _text(response.content.decode())
     assert "督促状" in text and "督促停止" in text
-    # 発付日 R6.7.15, 指定期限 R6.7.25, 手数料 100
+    # 発付日 R6.7.15, 指定期限 R6.7.25, 差押可能日 R6.7.26, 手数料 100
     row = re.search(
-        r"R6\.7\.15 個人住民税\(普通徴収\) 2024年度 第1期 R6\.7\.25 30,000 0 100 30,100 8\d{15} R11\.7\.25",
+        r"R6\.7\.15 個人住民税\(普通徴収\) 2024年度 第1期 R6\.7\.25 R6\.7\.26 30,000 0 100 30,100 8\d{15} R11\.7\.25",
         text,
     )
     assert row is not None, text

@@ -33,7 +33,8 @@ from choshu.approvals.models import ChangeRequest
 from choshu.approvals.services import request_approve
 from choshu.audit.models import AuditLog
 from choshu.core.labels import key_label
-from choshu.dunning.models import SuppressionReason
+from choshu.dunning.models import DunningNotice, DunningSuppression, ReturnReason, SuppressionReason
+from choshu.dunning.returned import ReturnLine, public_notice_record, returned_mail_register
 from choshu.dunning.services import dunning_fee_set, dunning_run, suppression_add, suppression_request
 from choshu.formats.payments import ELTAX_HEADER
 from choshu.levies.models import Installment
@@ -166,6 +167,17 @@ def world(sample_city: Any, make_user: Callable[..., Any], write_csv: Callable[.
         note="分納誓約",
     )
     dunning_run(municipality=sample_city, as_of=date(2024, 9, 24), today=today, actor=users["chief"])
+    # 返戻 and 公示送達 (issue 15 §5): 1001's 個人住民税 notice came back and was posted
+    taro_notice = DunningNotice.objects.get(taxpayer=taro, tax_item="01")
+    assert taro_notice.slip is not None
+    returned_mail_register(
+        actor=users["chief"],
+        municipality=sample_city,
+        lines=[ReturnLine(1, taro_notice.slip.slip_no, date(2024, 9, 30), ReturnReason.MOVED_UNKNOWN)],
+        today=today,
+    )
+    public_notice_record(actor=users["chief"], municipality=sample_city, slip_no=taro_notice.slip.slip_no,
+                         posted_on=date(2024, 10, 7), today=today, note="本庁舎掲示場")  # fmt: skip
     return World(
         taro, {k: type(v).objects.get(pk=v.pk) for k, v in users.items()}, payment, undone, item, requests
     )
@@ -212,6 +224,7 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
         "municipality settings": ("chief", "get", reverse("accounts:municipality-settings"), {}),
         "rights changes report": ("chief", "get", reverse("accounts:report-changes"), {}),
         "rights review report": ("chief", "get", reverse("accounts:report-review"), {}),
+        **_dunning_mail_screens(),
         "audit log": ("auditor", "get", reverse("audit:log"), {}),
         "dunning run": ("chief", "get", reverse("dunning:run"), {}),
         "dunning dry run": ("chief", "post", reverse("dunning:run"), {"as_of": "2024-10-01"}),
@@ -219,6 +232,37 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
     for kind, req in w.requests.items():
         screens[f"approval detail {kind}"] = ("chief", "get", reverse("approvals:detail", args=[req.pk]), {})
     return screens
+
+
+def _dunning_mail_screens() -> dict[str, tuple[str, str, str, dict[str, str]]]:
+    """返戻・公示送達 and 督促停止 (issue 15 §5, §8): each form, and each result with data on it."""
+    company = DunningNotice.objects.get(taxpayer__taxpayer_no="2001")
+    hanako = DunningNotice.objects.get(taxpayer__taxpayer_no="1002")
+    assert company.slip is not None and hanako.slip is not None
+    plan = Installment.objects.get(levy__notice_no="300001")
+    stop = DunningSuppression.objects.get(reason=SuppressionReason.PAYMENT_PLAN)
+    return {
+        "returned mail form": ("chief", "get", reverse("dunning:returned-mail"), {}),
+        "returned mail registered": ("chief", "post", reverse("dunning:returned-mail"), {
+            "lines": f"{company.slip.slip_no}\n{hanako.slip.slip_no},2024-10-01,宛所不明",
+            "returned_on": "2024-09-30", "reason": "unclaimed"}),
+        "public notice form": ("chief", "get", reverse("dunning:public-notice"), {}),
+        "public notice recorded": ("chief", "post", reverse("dunning:public-notice"), {
+            "slip_no": company.slip.slip_no, "posted_on": "2024-10-07", "note": "掲示場"}),
+        "suppression form": ("chief", "get", reverse("dunning:suppression-new"), {}),
+        "suppression registered": ("chief", "post", reverse("dunning:suppression-new"), {
+            "slip_no": str(plan.slip_no), "reason": "bankruptcy", "start": "2024-10-01", "note": "破産"}),
+        "suppression requested": ("chief", "post", reverse("dunning:suppression-new"), {
+            "slip_no": str(plan.slip_no), "reason": "manual", "start": "2024-10-01", "end": "2025-03-31",
+            "note": "本人と相談中"}),
+        "suppression end": ("chief", "get", reverse("dunning:suppression-end", args=[stop.pk]), {}),
+        "suppression ended": ("chief", "post", reverse("dunning:suppression-end", args=[stop.pk]), {
+            "end": "2024-12-31", "note": "分納完了"}),
+        "suppression list": ("chief", "get", reverse("dunning:suppression-list"), {}),
+        "suppression list all": ("chief", "get", reverse("dunning:suppression-list"), {"state": "all"}),
+        "suppression list ended": ("chief", "get", reverse("dunning:suppression-list"), {"state": "ended",
+                                                                                         "reason": "returned_mail"}),
+    }  # fmt: skip
 
 
 def _pk(taxpayer_no: str) -> int:

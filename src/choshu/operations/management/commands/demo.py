@@ -19,6 +19,7 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
+from choshu.operations.demo_settings import ensure_demo_dunning_fee
 from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -62,6 +63,8 @@ class Command(ChoshuCommand):
             office_name="川口市 納税課（デモ）",
             office_phone="0000-00-0000",  # not a real number: the demo's notices print it
         )
+        if ensure_demo_dunning_fee(municipality):
+            self.stdout.write("督促手数料のデモ用設定（1通100円）を登録しました")
         if not Taxpayer.objects.filter(municipality=municipality).exists():
             self.stdout.write(f"合成データ（{options['taxpayers']:,}人）を作成しています…")
             seeded = StringIO()

@@ -12,6 +12,7 @@ from django.utils import timezone
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start, municipality_create
+from choshu.operations.demo_settings import ensure_demo_dunning_fee
 from choshu.operations.synthetic import seed_city, showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -63,6 +64,7 @@ class Command(ChoshuCommand):
                 f"{m} には既に宛名があります。合成データは空の自治体にだけ作成できます",
                 returncode=EXIT_REFUSED,
             )
+        ensure_demo_dunning_fee(m)  # a synthetic city can run dunning (operations.demo_settings)
         job = job_start(
             municipality=m,
             kind=Job.Kind.SEED,
