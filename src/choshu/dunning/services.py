@@ -271,7 +271,10 @@ def _notices(rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: Fe
     """One notice per taxpayer and tax item of the slice, with the amounts as of ``as_of``."""
     designated = {r[0]: r[3] for r in rows}
     blocked = {r[1]: r[4] for r in rows}
-    dues = amounts_due(taxpayer_ids=sorted(blocked), as_of=as_of, installment_ids=[r[0] for r in rows])
+    # The notice prints no breakdown (期別内訳): the components are not read.
+    dues = amounts_due(
+        taxpayer_ids=sorted(blocked), as_of=as_of, installment_ids=[r[0] for r in rows], with_components=False
+    )
     grouped: dict[tuple[int, str], _Notice] = {}
     for a in dues:
         if a.principal_due <= 0:  # paid in full by the run date after all (a 領収日 before it)

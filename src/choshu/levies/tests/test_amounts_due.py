@@ -145,3 +145,29 @@ def test_a_fixed_number_of_queries_for_two_hundred_installments(
             payments=[(D(2024, 1, 10), 3000)],
         ).late_charge
     )
+
+
+def test_without_components_the_same_figures_and_two_queries_fewer(
+    sample_city: Any, municipality: Any, write_csv: Callable[..., Path]
+) -> None:
+    from choshu.levies.services import levies_import
+
+    # An installment with a breakdown (固定資産税・都市計画税, two components).
+    header = (
+        "tax_item,levy_year,relevant_year,notice_no,taxpayer_no,special_collector_no,filing_type,"
+        "filing_history_no,business_year_no,business_year_start,business_year_end,installment_no,"
+        "statutory_due_date,due_date,designated_due_date,due_date_special,principal,breakdown_1,breakdown_2,"
+        "breakdown_3,slip_no,operator_id,operated_on,operated_time"
+    )
+    row = "04,2024,2024,400001,1001,,,,,,,1,2024-04-30,2024-04-30,2024-04-30,,12000,9882,2118,,,,,"
+    levies_import(municipality=municipality, path=write_csv(header, [row]), booking_date=D(2024, 4, 1))
+    taxpayer = _taxpayer(sample_city)
+    amounts_due(taxpayer_ids=[taxpayer.pk], as_of=D(2026, 1, 31))  # the tax item catalog, cached after
+    with CaptureQueriesContext(connection) as full_ctx:
+        full = amounts_due(taxpayer_ids=[taxpayer.pk], as_of=D(2026, 1, 31))
+    with CaptureQueriesContext(connection) as lean_ctx:
+        lean = amounts_due(taxpayer_ids=[taxpayer.pk], as_of=D(2026, 1, 31), with_components=False)
+    assert any(r.components for r in full)  # the breakdown is there when asked for
+    assert all(r.components == () for r in lean)
+    assert [r.__dict__ | {"components": ()} for r in full] == [r.__dict__ for r in lean]
+    assert len(lean_ctx.captured_queries) == len(full_ctx.captured_queries) - 2
