@@ -14,53 +14,29 @@ verifies; whoever holds the key too must also rewrite the checkpoint file kept e
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
-import os
 from functools import lru_cache
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
 
-ENV = "CHOSHU_AUDIT_KEY"
-KEY_FILE = "audit.key"
-KEY_FORM = (
-    "32 バイトの鍵を base64 で書いた 44 文字（末尾は「=」）にしてください。"
-    "作り方: python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'"
-)
+from choshu.core.keyfile import load_key
 
 
 class AuditKeyError(RuntimeError):
     pass
 
 
-def _decode(text: str | bytes, where: str) -> bytes:
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise AuditKeyError(f"{where}が base64 ではありません。{KEY_FORM}") from exc
-    if len(key) != 32:
-        raise AuditKeyError(f"{where}の鍵が {len(key)} バイトです（32 バイトが必要です）。{KEY_FORM}")
-    return key
-
-
 def _master(*, create: bool = True) -> bytes:
-    env = os.environ.get(ENV)
-    if env:
-        return _decode(env.strip(), f"環境変数 {ENV}（監査ログ署名鍵）")
-    path = settings.VAR_DIR / KEY_FILE
-    if not path.exists():
-        if not create:
-            return b""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(base64.b64encode(os.urandom(32)))
-    return _decode(path.read_bytes().strip(), f"鍵ファイル {path}（監査ログ署名鍵）")
+    return load_key(
+        env="CHOSHU_AUDIT_KEY",
+        file_name="audit.key",
+        label="監査ログ署名鍵",
+        error=AuditKeyError,
+        create=create,
+    )
 
 
 def audit_key_problem() -> str | None:

@@ -8,8 +8,6 @@ module except through ``decrypt_my_number`` (used only by the reveal function, w
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import os
@@ -18,7 +16,8 @@ from functools import lru_cache
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-from django.conf import settings
+
+from choshu.core.keyfile import load_key
 
 _VERSION = b"\x01"
 
@@ -27,35 +26,14 @@ class FieldKeyError(RuntimeError):
     pass
 
 
-KEY_FORM = (
-    "32 バイトの鍵を base64 で書いた 44 文字（末尾は「=」）にしてください。"
-    "作り方: python3 -c 'import base64,os; print(base64.b64encode(os.urandom(32)).decode())'"
-)
-
-
-def _decode_key(text: str | bytes, where: str) -> bytes:
-    try:
-        key = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise FieldKeyError(f"{where}が base64 ではありません。{KEY_FORM}") from exc
-    if len(key) != 32:
-        raise FieldKeyError(f"{where}の鍵が {len(key)} バイトです（32 バイトが必要です）。{KEY_FORM}")
-    return key
-
-
 def _load_master_key(*, create: bool = True) -> bytes:
-    env = os.environ.get("CHOSHU_FIELD_KEY")
-    if env:
-        return _decode_key(env.strip(), "環境変数 CHOSHU_FIELD_KEY（個人番号暗号鍵）")
-    path = settings.VAR_DIR / "field.key"
-    if not path.exists():
-        if not create:
-            return b""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(base64.b64encode(AESGCM.generate_key(bit_length=256)))
-    return _decode_key(path.read_bytes().strip(), f"鍵ファイル {path}（個人番号暗号鍵）")
+    return load_key(
+        env="CHOSHU_FIELD_KEY",
+        file_name="field.key",
+        label="個人番号暗号鍵",
+        error=FieldKeyError,
+        create=create,
+    )
 
 
 def field_key_problem() -> str | None:

@@ -319,3 +319,14 @@ def test_a_queue_row_added_for_a_sealed_record_does_not_stop_the_sealer(municipa
     [result] = seal_all()
     assert result.sealed == 1 and head(municipality.pk)[0] == 3 and not AuditPending.objects.exists()
     assert audit_chain_verify().ok
+
+
+def test_a_malformed_audit_key_is_named_at_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    from choshu.audit.keys import audit_key_problem
+
+    monkeypatch.setenv("CHOSHU_AUDIT_KEY", "not-base64!")
+    assert "環境変数 CHOSHU_AUDIT_KEY（監査ログ署名鍵）が base64 ではありません" in (
+        audit_key_problem() or ""
+    )
+    monkeypatch.setenv("CHOSHU_AUDIT_KEY", "YWJj")  # 3 bytes
+    assert "の鍵が 3 バイトです（32 バイトが必要です）" in (audit_key_problem() or "")
