@@ -466,11 +466,11 @@ def test_writer_streams_with_bounded_memory() -> None:
 
     sink = CountingSink()
     tracemalloc.start()
-    totals = write_debit_file(sink, DEBIT_HEADER, many(20_000))  # type: ignore[arg-type]
+    totals = write_debit_file(sink, DEBIT_HEADER, many(5_000))  # type: ignore[arg-type]
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert totals.count == 20_000 and sink.size == 122 * 20_003
-    assert peak < 512 * 1024  # a list of 20,000 records alone would be several MB
+    assert totals.count == 5_000 and sink.size == 122 * 5_003
+    assert peak < 512 * 1024  # a list of 5,000 records alone would be over 2 MB
 
 
 # --- readers: round trips ------------------------------------------------------------------------------
@@ -753,3 +753,15 @@ def test_every_problem_is_listed_not_just_the_first() -> None:
     data = patched(patched(debit_bytes(), 2, 81, b"X"), 3, 51, b"a")
     errors = read91(data)
     assert has(errors, 2, "引落金額") and has(errors, 3, "預金者名") and has(errors, 4, "合計金額")
+
+
+def test_reader_walks_a_large_file_with_bounded_memory() -> None:
+    data = debit_bytes([debit(i % 9000 + 1, customer_no=str(i)) for i in range(1, 5_001)])
+    bank_info("0005")  # the reference data is loaded once per process, outside the measurement
+    tracemalloc.start()
+    file, records = read_debit_file(data, around=AROUND)
+    seen = sum(1 for _ in records)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert file.record_count == seen == 5_000
+    assert peak < 256 * 1024  # offsets are computed as the file is walked: no list of 5,000 records
