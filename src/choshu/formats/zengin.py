@@ -156,8 +156,10 @@ def _char_problem(ch: str, prev: str, field: FieldClass) -> str | None:
         return "カンマは使えません。"
     if ch in "｢｣\\/":
         return f"記号「{ch}」はEDI情報にしか使えません。"
+    if unicodedata.name(ch, "").startswith("CJK"):
+        return "漢字は半角カナに変換できません。氏名カナ（カタカナ）で入力してください。"
     if unicodedata.east_asian_width(ch) in ("W", "F"):
-        return "全角文字（漢字など）は半角カナに変換できません。氏名カナ（カタカナ）で入力してください。"
+        return "この全角文字は半角に変換できません（全角カナ・英数字・スペース以外）。"
     return f"全銀の{_FIELD_LABEL[field]}に使えない文字です。"
 
 

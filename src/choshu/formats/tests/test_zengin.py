@@ -20,6 +20,7 @@ from choshu.formats.zengin import (
     BranchInfo,
     DebitHeader,
     DebitRecord,
+    DepositType,
     FieldClass,
     KanaError,
     Totals,
@@ -219,6 +220,14 @@ def test_edi_symbols_are_allowed_in_edi_only() -> None:
         to_zengin_kana("A/B", field=FieldClass.BANK)
 
 
+def test_kanji_and_other_full_width_symbols_are_told_apart() -> None:
+    with pytest.raises(KanaError, match="漢字"):
+        to_zengin_kana("山")
+    with pytest.raises(KanaError, match="全角文字") as info:
+        to_zengin_kana("ア〜イ")
+    assert info.value.char == "〜" and "漢字" not in str(info.value)
+
+
 def test_over_length_is_refused_never_truncated() -> None:
     assert to_zengin_kana("ガガガ", max_bytes=6) == "ｶﾞｶﾞｶﾞ"
     with pytest.raises(KanaError) as info:
@@ -390,6 +399,13 @@ def test_without_crlf_records_are_one_120n_byte_stream() -> None:
     assert len(data) == 120 * 5 and b"\r" not in data
     file, records = read_debit_file(data, around=AROUND)
     assert file.record_count == 2 and len(list(records)) == 2
+
+
+def test_deposit_type_members_can_be_passed_as_the_codes() -> None:
+    data = debit_bytes(
+        [debit(1, deposit_type=DepositType.TAX_RESERVE), debit(2, deposit_type=DepositType.CHECKING)]
+    )
+    assert [r.deposit_type for r in read_debit_file(data, around=AROUND)[1]] == ["3", "2"]
 
 
 def test_writer_returns_the_trailer_totals() -> None:
