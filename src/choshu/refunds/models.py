@@ -272,3 +272,24 @@ class RefundNotice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}#{self.pk}"
+
+
+class TransferOriginator(models.Model):
+    """振込依頼人 — the municipality's side of its 総合振込 files: the 委託者コード the bank gave it,
+    its name in Zengin kana and the account the refunds are paid from (set with
+    ``choshu refund-originator``; the transfer file is refused until it is)."""
+
+    municipality = models.OneToOneField("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    code = models.CharField("振込依頼人コード", max_length=10)
+    name_kana = models.CharField("振込依頼人名（カナ）", max_length=40)
+    bank_code = models.CharField("仕向金融機関コード", max_length=4)
+    branch_code = models.CharField("仕向支店コード", max_length=3)
+    deposit_type = models.CharField("預金種目", max_length=1)
+    account_no = models.CharField("口座番号", max_length=7)
+    updated_at = models.DateTimeField("更新日時")
+
+    class Meta:
+        verbose_name = "振込依頼人"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name_kana}"
