@@ -552,7 +552,9 @@ def due_arrears(taxpayer_id: int, on: date) -> list[AmountDue]:
 
 
 @transaction.atomic
-def refund_decide(*, actor: User, overpayment: Overpayment, decided_on: date, reason: str) -> Refund:
+def refund_decide(
+    *, actor: User, overpayment: Overpayment, decided_on: date, reason: str, today: date | None = None
+) -> Refund:
     """還付決議 of what remains of ``overpayment`` with its 還付加算金 to ``decided_on`` (支出決定日),
     waiting for a second person's approval. Refused while the person has due arrears (法17条の2:
     they are appropriated first) or when the overpayment is not open."""
@@ -562,6 +564,10 @@ def refund_decide(*, actor: User, overpayment: Overpayment, decided_on: date, re
     if op.status != OverpaymentStatus.OPEN or op.remaining <= 0:
         raise _refused(
             f"過誤納金#{op.pk} は「{op.get_status_display()}」のため還付決議できません（残額 {op.remaining:,} 円）"
+        )
+    if today is not None and decided_on > today:
+        raise _refused(
+            f"支出決定日 {decided_on:%Y-%m-%d} は未来の日付です。本日（{today:%Y-%m-%d}）以前の日付を指定してください"
         )
     if decided_on < op.arose_on:
         raise _refused(f"支出決定日 {decided_on:%Y-%m-%d} が過誤納の発生日 {op.arose_on:%Y-%m-%d} より前です")

@@ -97,7 +97,7 @@ def overpayment_detail(request: HttpRequest, pk: int) -> HttpResponse:
             try:
                 context["decided"] = refund_decide(
                     actor=user, overpayment=op, decided_on=form.cleaned_data["decided_on"],
-                    reason=form.cleaned_data["reason"],
+                    reason=form.cleaned_data["reason"], today=timezone.localdate(),
                 )  # fmt: skip
                 op = _overpayment(request, pk)
                 form = RefundDecisionForm(initial={"decided_on": timezone.localdate()})

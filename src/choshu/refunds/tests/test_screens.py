@@ -92,6 +92,10 @@ def test_a_refund_decision_from_the_screen_waits_for_approval(
     client = login_verified(Client(), clerk)
     bad = client.post(f"/refunds/{world.pk}/", {"decided_on": "2024-13-01", "reason": "還付"})
     assert bad.status_code == 400 and not Refund.objects.exists()
+    future = client.post(f"/refunds/{world.pk}/", {"decided_on": "9999-12-31", "reason": "還付"})
+    assert (
+        future.status_code == 400 and "未来の日付" in future.content.decode() and not Refund.objects.exists()
+    )
     early = client.post(f"/refunds/{world.pk}/", {"decided_on": "2024-01-01", "reason": "還付"})
     assert early.status_code == 400 and "発生日" in early.content.decode() and not Refund.objects.exists()
     done = client.post(f"/refunds/{world.pk}/", {"decided_on": "2024-10-31", "reason": "二重納付の還付"})
