@@ -341,7 +341,7 @@ def refund_confirm(
     with transaction.atomic():
         refunds = {
             r.pk: r
-            for r in Refund.objects.select_for_update()
+            for r in Refund.objects.select_for_update(of=("self",))
             .filter(municipality=municipality, pk__in=[row.customer_code for row in rows])
             .select_related("account", "overpayment", "transfer")
         }
