@@ -211,3 +211,28 @@ def test_an_overpayment_older_than_five_years_is_prescribed(
     out = run("2026-05-22")
     assert (out["prescribed"], out["refundable_count"]) == (1, 0)
     assert Overpayment.objects.get().status == OverpaymentStatus.PRESCRIBED
+
+
+def test_a_reduction_of_a_levy_paid_by_appropriation_gives_a_new_overpayment(
+    sample_city: Any, write_csv: Callable[..., Any]
+) -> None:
+    # 1001's double payment (08-10) settles 04 (12,000) on 08-10; then 04 is reduced to 8,000 on 10-01:
+    # 4,000 of what the appropriation paid is owed back — a 第1号 overpayment from the 充当適状日.
+    pay(write_csv, "1001", "100001", 30000, "2024-06-20")
+    pay(write_csv, "1001", "100001", 30000, "2024-08-10")
+    run("2024-09-30")
+    levy(write_csv, sample_city, ["04,2024,400001,1001,1,2024-04-30,8000,"], D(2024, 10, 1))
+    out = run("2024-10-02")
+    assert out["collected"] == 1
+    op = Overpayment.objects.get(origin=Origin.LEVY_REDUCTION)
+    assert (op.amount, op.cause, op.arose_on, op.paid_on) == (
+        4000,
+        Cause.REDUCTION,
+        D(2024, 10, 1),
+        D(2024, 8, 10),
+    )
+    # 1001 still owes 11,000 of 01 第2期 (due 09-02): the new overpayment goes there at once.
+    assert (op.appropriated, op.status) == (4000, OverpaymentStatus.APPROPRIATED)
+    a = Appropriation.objects.get(overpayment=op)
+    assert (a.installment, a.appropriable_on) == (inst("100001", 2), D(2024, 10, 1))
+    assert verify_ok()
