@@ -671,6 +671,12 @@ def _apply_refund(req: ChangeRequest, approver: User, decided_on: date) -> None:
             f"過誤納金の残額（{op.remaining:,} 円）が決議額（{refund.amount:,} 円）と違います（決議後に収納取消など）。"
             "否認して決議し直してください"
         )
+    arrears = due_arrears(op.taxpayer_id, decided_on)
+    if arrears:  # new arrears since the decision: 法17条の2 — appropriate first
+        raise _refused(
+            f"この方には {decided_on:%Y-%m-%d} 時点で納期限を過ぎた未納（{len(arrears)} 期別）があります。"
+            "還付の前に充当が必要です。否認してから充当（choshu refunds-run）してください"
+        )
     refund.status = RefundStatus.APPROVED
     if refund.account_id is None:
         refund.account = RefundAccount.objects.filter(
@@ -706,3 +712,53 @@ def audit_view(*, actor: User, function: str, taxpayer_ids: Sequence[int], reque
         kind=AuditKind.ACCESS, function=function, municipality=actor.municipality, user=actor, request=request,
         subject_type=AuditSubjectType.TAXPAYER, subject_ids=list(taxpayer_ids),
     )  # fmt: skip
+
+
+def refund_accounts_import(
+    *, actor: User, municipality: Municipality, path: str, reason: str
+) -> list[RefundAccount]:
+    """公金受取口座 from a file (docs/formats.md §18): every row checked first (the 宛名 of this
+    municipality, the account as at entry); one bad row refuses the file and nothing is saved. Then each
+    becomes a refund account waiting for a second person's approval (決裁 of kind 還付)."""
+    from pathlib import Path  # noqa: PLC0415
+
+    from choshu.formats.csvfile import decode_strict, read_bytes  # noqa: PLC0415
+    from choshu.formats.errors import FileRefused, RowError  # noqa: PLC0415
+    from choshu.formats.refund_accounts_csv import parse_accounts  # noqa: PLC0415
+
+    name = Path(path).name
+    _check_actor(actor, municipality.pk)
+    errors: list[RowError] = []
+    rows = list(parse_accounts(decode_strict(read_bytes(path), name).text, errors, name))
+    people = {
+        t.taxpayer_no: t
+        for t in Taxpayer.objects.filter(
+            municipality=municipality, taxpayer_no__in=[r.taxpayer_no for r in rows]
+        )
+    }
+    checked = []
+    for r in rows:
+        tp = people.get(r.taxpayer_no)
+        if tp is None:
+            errors.append(RowError(r.line, "taxpayer_no", "この宛名番号の方はいません", r.taxpayer_no))
+            continue
+        try:
+            clean = check_account(
+                AccountInput(r.bank_code, r.branch_code, r.deposit_type, r.account_no, r.holder_kana)
+            )
+        except ValidationError as exc:
+            for field_name, messages in exc.message_dict.items():
+                errors.extend(RowError(r.line, field_name, m) for m in messages)
+            continue
+        checked.append((tp, clean))
+    if errors:
+        raise FileRefused(errors, name)
+    if not checked:
+        raise FileRefused([RowError(2, "", "口座の行がありません")], name)
+    with transaction.atomic():
+        return [
+            refund_account_request(
+                actor=actor, taxpayer=tp, data=clean, source=AccountSource.PUBLIC, reason=reason
+            )
+            for tp, clean in checked
+        ]

@@ -294,3 +294,34 @@ def test_the_transfer_command_refuses_a_holiday(
         refund_transfer(
             municipality=sample_city, transfer_date=D(2024, 11, 3), out=tmp_path / "x", today=D(2024, 11, 1)
         )
+
+
+def test_arrears_arising_before_the_approval_block_it(
+    sample_city: Any, write_csv: Callable[..., Any], staff: tuple[Any, Any]
+) -> None:
+    clerk, chief = staff
+    op = double_payment(write_csv, sample_city)
+    refund = refund_decide(actor=clerk, overpayment=op, decided_on=D(2024, 10, 31), reason="還付")
+    levy(write_csv, sample_city, ["05,2024,500009,1002,1,2024-11-01,5000,"], D(2024, 4, 1))
+    with pytest.raises(ValidationError, match="充当が必要です"):
+        request_approve(actor=chief, request=refund.request, decided_on=D(2024, 11, 5))
+    assert Refund.objects.get().status == RefundStatus.PENDING
+
+
+def test_the_approval_screen_shows_the_refund_in_japanese(
+    sample_city: Any, write_csv: Callable[..., Any], staff: tuple[Any, Any]
+) -> None:
+    from conftest import login_verified
+    from django.test import Client
+
+    clerk, chief = staff
+    op = double_payment(write_csv, sample_city)
+    refund = refund_decide(actor=clerk, overpayment=op, decided_on=D(2024, 10, 31), reason="二重納付の還付")
+    page = login_verified(Client(), chief).get(f"/approvals/{refund.request_id}/")
+    text = page.content.decode()
+    assert (
+        page.status_code == 200
+        and "還付加算金" in text
+        and "支出決定日" in text
+        and "11600" in text.replace(",", "")
+    )
