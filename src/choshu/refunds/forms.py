@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from choshu.refunds.models import AccountSource, Origin, OverpaymentStatus
+from choshu.refunds.models import AccountSource, Cause, Origin, OverpaymentStatus
 
 
 class OverpaymentFilterForm(forms.Form):
@@ -40,3 +40,10 @@ class RefundAccountForm(forms.Form):
     account_no = forms.CharField(label="口座番号", max_length=20)
     holder_kana = forms.CharField(label="口座名義（カナ）", max_length=60)
     reason = forms.CharField(label="申請理由", max_length=300, help_text="例: 過誤納金還付請求書の返送")
+
+
+class CauseForm(forms.Form):
+    cause = forms.TypedChoiceField(label="還付加算金の起算区分", choices=Cause.choices, coerce=int)
+    event_on = forms.DateField(label="更正の日（第2号）・所得税の更正等の日（第3号）", required=False)
+    claimed_on = forms.DateField(label="更正の請求の日（第2号）", required=False)
+    reason = forms.CharField(label="訂正の理由", max_length=300)

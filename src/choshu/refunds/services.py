@@ -762,3 +762,42 @@ def refund_accounts_import(
             )
             for tp, clean in checked
         ]
+
+
+@transaction.atomic
+def overpayment_set_cause(
+    *,
+    actor: User,
+    overpayment: Overpayment,
+    cause: int,
+    event_on: date | None,
+    claimed_on: date | None,
+    reason: str,
+) -> Overpayment:
+    """Correct the start-date kind of an open overpayment's 還付加算金 (法17条の4第1項各号) with the dates it
+    needs: 第2号 the 更正の請求 (``claimed_on``) and the 更正 (``event_on``); 第3号 the income-tax 更正 or
+    return (``event_on``). Change-logged with the reason; the figures follow at the next decision."""
+    _check_actor(actor, overpayment.municipality_id)
+    op = Overpayment.objects.select_for_update().get(pk=overpayment.pk)
+    if op.status != OverpaymentStatus.OPEN:
+        raise _refused(f"過誤納金#{op.pk} は「{op.get_status_display()}」のため起算区分を変えられません")
+    if cause not in Cause.values:
+        raise _refused("起算区分は第1号から第4号のいずれかです")
+    if cause == Cause.CLAIM and (event_on is None or claimed_on is None):
+        raise _refused("第2号（更正の請求に基づく更正）には更正の請求の日と更正の日が必要です")
+    if cause == Cause.INCOME_TAX and event_on is None:
+        raise _refused("第3号（所得税の更正等に基づく賦課決定）には所得税の更正等の日が必要です")
+    if not reason.strip():
+        raise _refused("変更の理由を入力してください")
+    before = {"cause": op.cause, "event_on": str(op.event_on or ""), "claimed_on": str(op.claimed_on or "")}
+    op.cause = cause
+    op.event_on = event_on if cause != Cause.OTHER else op.event_on
+    op.claimed_on = claimed_on if cause == Cause.CLAIM else None
+    op.save(update_fields=["cause", "event_on", "claimed_on"])
+    audit_record(
+        kind=AuditKind.CHANGE, function="還付加算金の起算区分の訂正", municipality=actor.municipality, user=actor,
+        subject_type=AuditSubjectType.TAXPAYER, subject_ids=[op.taxpayer_id],
+        detail={"overpayment": op.pk, "before": before, "cause": cause, "event_on": str(event_on or ""),
+                "claimed_on": str(claimed_on or ""), "reason": reason.strip()},
+    )  # fmt: skip
+    return op

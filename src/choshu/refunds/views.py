@@ -24,10 +24,16 @@ from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_access, audit_record
-from choshu.refunds.forms import OverpaymentFilterForm, RefundAccountForm, RefundDecisionForm
+from choshu.refunds.forms import CauseForm, OverpaymentFilterForm, RefundAccountForm, RefundDecisionForm
 from choshu.refunds.models import AccountSource, Overpayment, RefundNotice
 from choshu.refunds.notices import TITLE, notice_content, render_notice
-from choshu.refunds.services import AccountInput, refund_account_request, refund_decide, sync_decisions
+from choshu.refunds.services import (
+    AccountInput,
+    overpayment_set_cause,
+    refund_account_request,
+    refund_decide,
+    sync_decisions,
+)
 from choshu.taxpayers.models import Taxpayer
 
 PAGE_SIZE = 50
@@ -91,7 +97,27 @@ def overpayment_detail(request: HttpRequest, pk: int) -> HttpResponse:
     op = _overpayment(request, pk)
     context: dict[str, Any] = {"op": op}
     status = 200
-    if request.method == "POST":
+    cause_form = CauseForm(initial={"cause": op.cause, "event_on": op.event_on, "claimed_on": op.claimed_on})
+    form = RefundDecisionForm(initial={"decided_on": timezone.localdate()})
+    if request.method == "POST" and "cause" in request.POST:
+        cause_form = CauseForm(request.POST)
+        status = 400
+        if cause_form.is_valid():
+            d = cause_form.cleaned_data
+            try:
+                overpayment_set_cause(
+                    actor=user, overpayment=op, cause=d["cause"], event_on=d["event_on"], claimed_on=d["claimed_on"],
+                    reason=d["reason"],
+                )  # fmt: skip
+                op = _overpayment(request, pk)
+                context["cause_saved"] = True
+                status = 200
+            except ValidationError as exc:
+                cause_form.add_error(None, exc.messages)
+            except PermissionDenied as exc:
+                cause_form.add_error(None, str(exc))
+                status = 403
+    elif request.method == "POST":
         form = RefundDecisionForm(request.POST)
         if form.is_valid():
             try:
@@ -109,11 +135,10 @@ def overpayment_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 status = 403
         else:
             status = 400
-    else:
-        form = RefundDecisionForm(initial={"decided_on": timezone.localdate()})
     context.update(
         op=op,
         form=form,
+        cause_form=cause_form,
         appropriations=op.appropriations.select_related("installment__levy").order_by("pk"),
         refunds=op.refunds.select_related("account", "request", "transfer").order_by("pk"),
         notices=op.notices.order_by("pk"),

@@ -325,3 +325,46 @@ def test_the_approval_screen_shows_the_refund_in_japanese(
         and "支出決定日" in text
         and "11600" in text.replace(",", "")
     )
+
+
+@pytest.mark.parametrize(
+    ("cause", "event_on", "claimed_on", "start"),
+    [
+        # 第2号: the earlier of 3 months from the day after the request (06-04 … 09-03) and 1 month from
+        # the day after the 更正 (08-02 … 09-01) → from 09-02.
+        (2, "2024-08-01", "2024-06-03", D(2024, 9, 2)),
+        # 第3号: 1 month from the day after the income-tax 更正 notice (07-11 … 08-10) → from 08-11.
+        (3, "2024-07-10", "", D(2024, 8, 11)),
+    ],
+)
+def test_the_second_and_third_kinds_start_from_their_own_dates(
+    sample_city: Any, write_csv: Callable[..., Any], staff: tuple[Any, Any], cause: int, event_on: str,
+    claimed_on: str, start: date,
+) -> None:  # fmt: skip
+    from conftest import login_verified
+    from django.test import Client
+
+    clerk, _ = staff
+    pay(write_csv, "1002", "500001", 10800, "2024-05-20")
+    levy(write_csv, sample_city, ["04,2024,400002,1002,1,2024-04-30,3000000,"], D(2024, 4, 1))
+    pay(write_csv, "1002", "400002", 3000000, "2024-04-25")
+    levy(write_csv, sample_city, ["04,2024,400002,1002,1,2024-04-30,1000000,"], D(2024, 8, 1))
+    run("2024-10-31")
+    op = Overpayment.objects.get()
+    client = login_verified(Client(), clerk)
+    bad = client.post(
+        f"/refunds/{op.pk}/", {"cause": "2", "event_on": "", "claimed_on": "", "reason": "請求"}
+    )
+    assert bad.status_code == 400 and "更正の請求の日" in bad.content.decode()
+    assert Overpayment.objects.get().cause == 1
+    ok = client.post(
+        f"/refunds/{op.pk}/",
+        {"cause": str(cause), "event_on": event_on, "claimed_on": claimed_on, "reason": "更正の請求"},
+    )
+    assert ok.status_code == 200
+    refund = refund_decide(
+        actor=clerk, overpayment=Overpayment.objects.get(), decided_on=D(2024, 12, 2), reason="還付"
+    )
+    assert refund.interest_start == start
+    days = (D(2024, 12, 2) - start).days + 1
+    assert refund.refund_interest == yen_interest(2000000, "0.9", days)
