@@ -9,12 +9,12 @@ import pytest
 from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.refund_accounts_csv import HEADER as ACCOUNT_HEADER
 from choshu.formats.refund_accounts_csv import parse_accounts
-from choshu.formats.refund_results import HEADER, parse_results
+from choshu.formats.refund_results import HEADER, TransferResult, parse_results
 
 HEAD = ",".join(HEADER)
 
 
-def results(*rows: str) -> tuple[list[object], list[RowError]]:
+def results(*rows: str) -> tuple[list[TransferResult], list[RowError]]:
     errors: list[RowError] = []
     return list(parse_results("\r\n".join([HEAD, *rows]) + "\r\n", errors, "r.csv")), errors
 
