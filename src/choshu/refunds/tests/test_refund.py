@@ -205,6 +205,15 @@ def test_the_transfer_file_is_read_back_by_an_independent_reader_and_the_refund_
     assert rec[50:80].decode("cp932").rstrip() == "ﾊﾄｶﾞﾔ ﾊﾅｺ"
     assert int(rec[80:90]) == 3011600 and int(rec[91:101]) == refund.pk
     assert (int(trailer[1:7]), int(trailer[7:19])) == (1, 3011600)
+    # The repertoire (formats-reference.md §7.2): half-width kana (0xA6–0xDF in CP932), digits, A–Z,
+    # space and ( ) - . only, one byte each.
+    allowed = set(range(0xA6, 0xE0)) | set(b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ ()-.")
+    assert set(rec[50:80]) <= allowed and set(header[14:54]) <= allowed
+    # The project's own reader accepts it too.
+    from choshu.formats.zengin import read_transfer_file
+
+    parsed, records = read_transfer_file(out.read_bytes(), around=D(2024, 11, 5))
+    assert (parsed.trailer.count, parsed.trailer.amount, len(list(records))) == (1, 3011600, 1)
     refund.refresh_from_db()
     assert refund.status == RefundStatus.SENT and refund.transfer is not None
     op = Overpayment.objects.get()
