@@ -236,3 +236,28 @@ def test_a_reduction_of_a_levy_paid_by_appropriation_gives_a_new_overpayment(
     a = Appropriation.objects.get(overpayment=op)
     assert (a.installment, a.appropriable_on) == (inst("100001", 2), D(2024, 10, 1))
     assert verify_ok()
+
+
+def test_a_cancelled_payment_takes_its_overpayment_back(
+    sample_city: Any, write_csv: Callable[..., Any]
+) -> None:
+    from choshu.formats.payments import ELTAX_HEADER
+    from choshu.refunds.tests.helpers import cmd
+
+    slips = cmd("slips", "--taxpayer", "1002")["slips"]
+    slip = next(s for s in slips if s["slip_no"] == inst("500001").slip_no)
+    head = ",".join(ELTAX_HEADER)
+
+    def row(tid: str, cancelled: str = "0") -> str:
+        return f"{tid},11203,{slip['slip_no']},{slip['confirmation_no']},0{slip['tax_item']},10800,2024-05-20,2024-05-22,{cancelled}"
+
+    cmd("import_payments", "--channel", "eltax", str(write_csv(head, [row("tx-1"), row("tx-2")])))
+    assert run("2024-06-01")["refundable_amount"] == 10800
+    cmd("import_payments", "--channel", "eltax", str(write_csv(head, [row("tx-2", cancelled="1")])))
+    out = run("2024-06-02")
+    assert (out["cancelled"], out["refundable_count"], out["collected"]) == (1, 0, 0)
+    op = Overpayment.objects.get()
+    assert (op.reversed, op.remaining, op.status) == (10800, 0, OverpaymentStatus.CANCELLED)
+    assert held("1002") == 0
+    assert run("2024-06-03")["cancelled"] == 0  # taken back once
+    assert verify_ok()
