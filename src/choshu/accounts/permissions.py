@@ -38,6 +38,7 @@ class Right(models.TextChoices):
     DUNNING_RUN = "dunning_run", "督促状の一括発付"
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
     REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
+    REFUND_WORK = "refund_work", "過誤納・充当・還付の処理（還付決議・口座の入力・振込ファイル）"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -45,7 +46,7 @@ _RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, 
 
 # What each role has unless a chief changes it.
 ROLE_DEFAULTS: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset(_STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS}),
+    Role.CLERK: frozenset(_STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS, Right.REFUND_WORK}),
     Role.CASE_OFFICER: frozenset(
         _STAFF
         | {
@@ -70,6 +71,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.REFUND_WORK,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -92,6 +94,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.REFUND_WORK,
         }
     ),
     Role.CASE_OFFICER: frozenset(

@@ -91,6 +91,9 @@ class Job(models.Model):
         SEED = "seed", "合成データ作成"
         PURGE = "purge", "保存年限経過データの削除"
         DUNNING_RUN = "dunning-run", "督促状の一括発付"
+        REFUNDS_RUN = "refunds-run", "過誤納金の充当"
+        REFUND_TRANSFER = "refund-transfer", "還付金の振込ファイル作成"
+        REFUND_CONFIRM = "refund-confirm", "還付金の振込結果の取込"
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField("処理", max_length=40, choices=Kind.choices)

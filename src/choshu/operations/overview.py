@@ -23,6 +23,8 @@ from choshu.levies.models import Levy
 from choshu.levies.selectors import AmountDue, amounts_due, overpayment_balance
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Payment
+from choshu.refunds.models import Overpayment
+from choshu.refunds.selectors import person_overpayments
 from choshu.taxpayers.crypto import mask_my_number
 from choshu.taxpayers.models import MailingAddress, Representative, Taxpayer
 from choshu.taxpayers.protection import shown_mailing_address
@@ -116,6 +118,7 @@ class Overview:
     # 督促手数料 column: shown only when some installment has one (the dunning issue books them)
     has_dunning_fee: bool = False
     related: RelatedPanel | None = None  # 送付先・代理人・共有・相続人・特別徴収 (issue 12 §4)
+    overpayments: list[Overpayment] = field(default_factory=list)  # 過誤納 → 充当 → 還付 (issue 16 §6)
 
 
 @dataclass(frozen=True)
@@ -289,4 +292,5 @@ def person_overview(*, user: User, taxpayer: Taxpayer, as_of: date) -> Overview:
         overpayment_balance=overpayment_balance(municipality=municipality, taxpayer_ids=people_ids),
         related=related,
         has_dunning_fee=any(r.balance.dunning_fee for r in rows),
+        overpayments=person_overpayments(taxpayer_ids=people_ids),
     )

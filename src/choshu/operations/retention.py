@@ -47,6 +47,7 @@ from choshu.levies.ledger import forget_breakdowns, purge_transactions
 from choshu.levies.models import Account, Installment, LedgerEntry, Levy, TxnKind
 from choshu.levies.verify import forget_installments
 from choshu.receipts.models import Payment, PaymentSlip, SuspenseItem
+from choshu.refunds.models import Appropriation, Overpayment, Refund, RefundAccount, RefundNotice
 from choshu.taxpayers.models import IdentityLink, Taxpayer, TaxpayerRevision
 
 # Other apps register functions returning {taxpayer_id: reason} for people they keep alive.
@@ -156,6 +157,12 @@ def _delete_people(ids: list[int]) -> None:
     ReminderLetter.objects.filter(taxpayer_id__in=ids).delete()
     ReminderExclusion.objects.filter(taxpayer_id__in=ids).delete()
     PaymentSlip.objects.filter(taxpayer_id__in=ids).delete()
+    # 過誤納・充当・還付 (a transfer file's record holds counts only and stays)
+    Appropriation.objects.filter(taxpayer_id__in=ids).delete()
+    RefundNotice.objects.filter(taxpayer_id__in=ids).delete()
+    Refund.objects.filter(taxpayer_id__in=ids).delete()
+    RefundAccount.objects.filter(taxpayer_id__in=ids).delete()
+    Overpayment.objects.filter(taxpayer_id__in=ids).delete()
     purge_transactions(txn_ids=txn_ids, taxpayer_ids=set(ids))
     installments = list(Installment.objects.filter(taxpayer_id__in=ids).values_list("id", flat=True))
     forget_installments(installments)

@@ -29,6 +29,8 @@ from choshu.receipts.models import SuspenseItem
 from choshu.receipts.services import counter_receipt_take, payments_import
 from choshu.receipts.slip_issue import slip_issue
 from choshu.receipts.slips import taxpayer_slips
+from choshu.refunds.models import Overpayment, RefundNotice
+from choshu.refunds.services import refunds_run
 from choshu.rules.check_digits import make_slip_no
 from choshu.taxpayers.changes import taxpayer_edit_request
 from choshu.taxpayers.models import Taxpayer
@@ -50,6 +52,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("dunning/notice/", "pk"): "dunning_notice",
     ("dunning/suppressions/", "pk"): "dunning_suppression",
     ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
+    ("refunds/", "pk"): "overpayment",
+    ("refunds/notices/", "pk"): "refund_notice",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -132,7 +136,19 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     suppression = suppression_add(
         actor=clerk, installment=later, reason=SuppressionReason.BANKRUPTCY, start=date(2024, 7, 1)
     )
+    # 過誤納金: hanako pays her slip a second time at the counter (accepted as an overpayment); the run
+    # lists it and queues the 過誤納還付通知書.
+    counter_receipt_take(
+        actor=clerk, municipality=city, slip_no=taxpayer_slips(city, hanako.pk)[0].slip_no, amount=10800,
+        paid_on=PAID_ON, overpayment_accepted=True,
+    )  # fmt: skip
+    refunds_run(municipality=city, as_of=date(2024, 7, 15), today=date(2024, 7, 15))
+    overpayment = Overpayment.objects.filter(municipality=city, taxpayer=hanako).order_by("pk").first()
+    refund_notice = RefundNotice.objects.filter(municipality=city, taxpayer=hanako).order_by("pk").first()
+    assert overpayment is not None and refund_notice is not None
     return {
+        "overpayment": overpayment.pk,
+        "refund_notice": refund_notice.pk,
         "taxpayer": taro.pk,
         "installment": installment.pk,
         "job": job.pk,
