@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "choshu.receipts",
     "choshu.approvals",
     "choshu.dunning",
+    "choshu.debits",
     "choshu.operations",
     "choshu.web",
 ]

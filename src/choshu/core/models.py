@@ -91,6 +91,9 @@ class Job(models.Model):
         SEED = "seed", "合成データ作成"
         PURGE = "purge", "保存年限経過データの削除"
         DUNNING_RUN = "dunning-run", "督促状の一括発付"
+        IMPORT_PAYMENTS_ZENGIN = "import-payments-zengin", "収納取込（口座振替結果）"
+        DEBIT_REQUEST = "debit-request", "口座振替依頼データの作成"
+        IMPORT_DEBIT_MANDATES = "import-debit-mandates", "口座振替依頼の一括取込"
 
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField("処理", max_length=40, choices=Kind.choices)
