@@ -29,12 +29,16 @@ class MandateForm(Form):
     tax_item = forms.ChoiceField(label="税目", required=False)
     bank_code = forms.CharField(label="金融機関コード（4桁）", max_length=4)
     branch_code = forms.CharField(label="支店コード（3桁）", max_length=3, required=False)
-    deposit_type = forms.ChoiceField(label="預金種目", choices=[("", "－")] + DepositType.choices, required=False)
+    deposit_type = forms.ChoiceField(
+        label="預金種目", choices=[("", "－")] + DepositType.choices, required=False
+    )
     account = forms.CharField(label="口座番号（7桁以内）", max_length=7, required=False)
     jp_kigo = forms.CharField(label="ゆうちょ銀行の記号（5桁）", max_length=5, required=False)
     jp_bango = forms.CharField(label="ゆうちょ銀行の番号（8桁以内）", max_length=8, required=False)
     holder_name = forms.CharField(
-        label="口座名義（カナ）", max_length=60, help_text="全角・半角のカナで入力（長音・小さい文字は自動で変換）"
+        label="口座名義（カナ）",
+        max_length=60,
+        help_text="全角・半角のカナで入力（長音・小さい文字は自動で変換）",
     )
     start = _date_field("振替開始日")
     end = _date_field("振替終了日", required=False)

@@ -51,7 +51,9 @@ class Mandate(models.Model):
     the old one (``replaces``), which ends when the new one is approved."""
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
-    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="debit_mandates")
+    taxpayer = models.ForeignKey(
+        "taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="debit_mandates"
+    )
     tax_item = models.CharField("業務詳細（科目）コード（空欄は全税目）", max_length=2, blank=True)
     kind = models.CharField("区分", max_length=10, choices=MandateKind.choices, default=MandateKind.NEW)
     status = models.CharField(
@@ -130,7 +132,10 @@ class DebitSettings(models.Model):
         "結果コード3（預金者の都合）", max_length=10, choices=FailureAction.choices, default=FailureAction.END
     )
     on_no_mandate = models.CharField(
-        "結果コード4（依頼書なし）", max_length=10, choices=FailureAction.choices, default=FailureAction.SUSPEND
+        "結果コード4（依頼書なし）",
+        max_length=10,
+        choices=FailureAction.choices,
+        default=FailureAction.SUSPEND,
     )
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -139,6 +144,9 @@ class DebitSettings(models.Model):
 
     class Meta:
         verbose_name = "口座振替の団体設定"
+
+    def __str__(self) -> str:
+        return f"口座振替の団体設定（{self.municipality_id}）"
 
     def action_for(self, code: str) -> str:
         return {"2": self.on_no_account, "3": self.on_depositor_stop, "4": self.on_no_mandate}.get(
@@ -171,10 +179,14 @@ class CollectingAccount(models.Model):
         verbose_name = "口座振替の収納口座"
         constraints = [
             models.UniqueConstraint(
-                fields=["municipality", "bank_code"], condition=Q(is_active=True), name="debit_collecting_bank"
+                fields=["municipality", "bank_code"],
+                condition=Q(is_active=True),
+                name="debit_collecting_bank",
             ),
             models.UniqueConstraint(
-                fields=["municipality"], condition=Q(is_active=True, is_default=True), name="debit_collecting_default"
+                fields=["municipality"],
+                condition=Q(is_active=True, is_default=True),
+                name="debit_collecting_default",
             ),
         ]
 
@@ -212,7 +224,9 @@ class DebitRun(models.Model):
         verbose_name = "口座振替依頼データ"
         constraints = [
             models.UniqueConstraint(
-                fields=["municipality", "debit_date"], condition=Q(status="written"), name="debit_run_one_per_date"
+                fields=["municipality", "debit_date"],
+                condition=Q(status="written"),
+                name="debit_run_one_per_date",
             )
         ]
 
@@ -264,7 +278,9 @@ class DebitLine(models.Model):
     )
     file = models.ForeignKey(DebitFile, on_delete=models.PROTECT, related_name="lines")
     mandate = models.ForeignKey(Mandate, on_delete=models.PROTECT, related_name="lines")
-    installment = models.ForeignKey("levies.Installment", on_delete=models.PROTECT, related_name="debit_lines")
+    installment = models.ForeignKey(
+        "levies.Installment", on_delete=models.PROTECT, related_name="debit_lines"
+    )
     taxpayer = models.ForeignKey(
         "taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="debit_lines", db_index=False
     )
@@ -314,3 +330,6 @@ class StartNotice(models.Model):
 
     class Meta:
         verbose_name = "口座振替開始通知"
+
+    def __str__(self) -> str:
+        return f"口座振替開始通知 #{self.pk}（口座振替 #{self.mandate_id}）"

@@ -64,10 +64,8 @@ def _masked(account: str) -> str:
 def _addressee(taxpayer: Taxpayer, tax_item: str, on: date, user: Any) -> tuple[str, str, str, bool]:
     a = addressee_for(taxpayer, tax_item or "00", on)
     protected = Taxpayer.objects.get(pk=a.protected_taxpayer_id)
-    if user is None:
-        hidden = protected.is_protected(on)
-    else:
-        hidden = not may_see_address(user, protected, on)
+    # The print vendor (no user) never gets a protected address; staff only when they may see it.
+    hidden = protected.is_protected(on) if user is None else not may_see_address(user, protected, on)
     if hidden:
         return a.name, "", WITHHELD, True
     return a.name, a.postal_code, f"{a.address} {a.address_extra}".strip(), False
@@ -121,7 +119,12 @@ def render_notice(d: NoticeData) -> bytes:
     c = new_canvas(out, title=d.kind, author=d.municipality_name)
     c.setFont(FONT_NAME, 10)
     y = 270 * mm
-    for text in (f"〒{d.postal_code}" if d.postal_code else "", d.address, f"{d.name} 様", f"（宛名番号 {d.taxpayer_no}）"):
+    for text in (
+        f"〒{d.postal_code}" if d.postal_code else "",
+        d.address,
+        f"{d.name} 様",
+        f"（宛名番号 {d.taxpayer_no}）",
+    ):
         if text:
             for part in wrap(text, 10, 90 * mm):
                 c.drawString(20 * mm, y, part)
@@ -165,7 +168,10 @@ def _failure_rows(municipality: Municipality, on: date, ids: list[int]) -> Itera
     while True:
         batch = list(
             DebitLine.objects.filter(
-                municipality_id=municipality.pk, status=LineStatus.FAILED, notice=NoticeState.QUEUED, pk__gt=last
+                municipality_id=municipality.pk,
+                status=LineStatus.FAILED,
+                notice=NoticeState.QUEUED,
+                pk__gt=last,
             )
             .select_related("taxpayer", "installment__levy")
             .order_by("pk")[:BATCH]
@@ -207,7 +213,9 @@ def _start_rows(municipality: Municipality, on: date, ids: list[int]) -> Iterato
 
 
 @transaction.atomic
-def notices_print_data(*, municipality: Municipality, out: str | Path, on: date, actor: Any = None) -> dict[str, int]:
+def notices_print_data(
+    *, municipality: Municipality, out: str | Path, on: date, actor: Any = None
+) -> dict[str, int]:
     """Every queued 口座振替開始通知 and 振替不能通知 into one CP932 CSV for the print vendor; they are
     marked printed in the same transaction (a failure leaves them queued)."""
     failure_ids: list[int] = []

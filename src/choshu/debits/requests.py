@@ -105,7 +105,10 @@ def _void(run: DebitRun, actor: Any) -> None:
         )
     installments = DebitLine.objects.filter(file__run=run).values("installment_id")
     DunningSuppression.objects.filter(
-        reason=SuppressionReason.DIRECT_DEBIT, end__isnull=True, start=run.debit_date, installment_id__in=installments
+        reason=SuppressionReason.DIRECT_DEBIT,
+        end__isnull=True,
+        start=run.debit_date,
+        installment_id__in=installments,
     ).update(end=run.debit_date, end_note="口座振替依頼データの再作成（取消）")
     DebitLine.objects.filter(file__run=run).update(status=LineStatus.VOID)
     run.status, run.voided_at = RunStatus.VOID, timezone.now()
@@ -116,7 +119,9 @@ def _void(run: DebitRun, actor: Any) -> None:
             os.replace(f.path, f.path + ".void")
 
 
-def _insert_lines(municipality: Municipality, run: DebitRun, files: dict[str, int], default: int | None) -> None:
+def _insert_lines(
+    municipality: Municipality, run: DebitRun, files: dict[str, int], default: int | None
+) -> None:
     """Every line of the run in one statement (see the module docstring)."""
     d = run.debit_date if connection.vendor == "postgresql" else run.debit_date.isoformat()
     case = " ".join(f"WHEN '{bank}' THEN {file_id}" for bank, file_id in files.items())
@@ -188,8 +193,8 @@ def _late_amounts(municipality: Municipality, run: DebitRun) -> None:
         .iterator(chunk_size=1000)
     )
     batch: list[tuple[int, str]] = []
-    for row in late:
-        batch.append(row)
+    for pk, slip in late:
+        batch.append((pk, slip or ""))
         if len(batch) >= 1000:
             _update_amounts(municipality, run.debit_date, batch)
             batch = []
@@ -230,8 +235,16 @@ def _records(file_id: int) -> Iterator[DebitRecord]:
         rows = list(
             DebitLine.objects.filter(file_id=file_id, pk__gt=last)
             .order_by("pk")
-            .values_list("pk", "bank_code", "branch_code", "deposit_type", "account", "holder_kana", "amount",
-                         "new_code")[:FETCH]  # fmt: skip
+            .values_list(
+                "pk",
+                "bank_code",
+                "branch_code",
+                "deposit_type",
+                "account",
+                "holder_kana",
+                "amount",
+                "new_code",
+            )[:FETCH]  # fmt: skip
         )
         if not rows:
             return
@@ -305,9 +318,13 @@ def debit_request(
 def _run(
     municipality: Municipality, debit_date: date, out: Path, actor: Any, written: list[DebitFile]
 ) -> RequestSummary:
-    accounts = list(CollectingAccount.objects.filter(municipality=municipality, is_active=True).order_by("pk"))
+    accounts = list(
+        CollectingAccount.objects.filter(municipality=municipality, is_active=True).order_by("pk")
+    )
     if not accounts:
-        raise ValidationError("口座振替の収納口座（委託者コード）が設定されていません（団体設定で登録してください）")
+        raise ValidationError(
+            "口座振替の収納口座（委託者コード）が設定されていません（団体設定で登録してください）"
+        )
     actor_id = actor.pk if getattr(actor, "is_authenticated", False) else None
     job = job_start(
         municipality=municipality, kind=Job.Kind.DEBIT_REQUEST, actor=actor,
@@ -316,7 +333,9 @@ def _run(
     run = DebitRun.objects.create(
         municipality=municipality, debit_date=debit_date, job=job, out_dir=str(out), created_by_id=actor_id
     )
-    files = {a.bank_code: DebitFile.objects.create(run=run, collecting=a, path="", sha256="") for a in accounts}
+    files = {
+        a.bank_code: DebitFile.objects.create(run=run, collecting=a, path="", sha256="") for a in accounts
+    }
     default = next((files[a.bank_code].pk for a in accounts if a.is_default), None)
     _insert_lines(municipality, run, {bank: f.pk for bank, f in files.items()}, default)
     _late_amounts(municipality, run)
@@ -344,4 +363,3 @@ def _run(
         detail={k: v for k, v in counts.items() if k != "files"} | {"files": [f["path"] for f in summary.files]},
     )  # fmt: skip
     return summary
-

@@ -58,7 +58,7 @@ def reference(line_id: int) -> str:
 
 
 def open_result(municipality: Municipality, data: bytes, file_name: str) -> ChannelStream:
-    header, records = read_debit_file(data, around=timezone.localdate())
+    header, records = read_debit_file(data, around=timezone.localdate(), kind="result")
     h = header.header
 
     def staged() -> Iterator[PaymentRecord]:
@@ -252,7 +252,9 @@ def _finish(municipality: Municipality, job: Job, debit_date: date) -> dict[str,
         debit_collected_amount=collected[1],
         debit_failed=sum(n for n, _ in by_code.values()),
         debit_failed_amount=sum(a for _, a in by_code.values()),
-        debit_failed_by_code={f"{c} {RESULT_CODES_91.get(c, '')}": n for c, (n, _) in sorted(by_code.items())},
+        debit_failed_by_code={
+            f"{c} {RESULT_CODES_91.get(c, '')}": n for c, (n, _) in sorted(by_code.items())
+        },
         mandates_ended=ended,
         mandates_suspended=suspended,
     )

@@ -62,7 +62,10 @@ def _check_staff(actor: User, taxpayer: Taxpayer | None = None) -> None:
 
 
 def _check_tax_item(municipality_id: int, code: str) -> None:
-    if code and not TaxItem.objects.filter(municipality_id=municipality_id, code=code, is_active=True).exists():
+    if (
+        code
+        and not TaxItem.objects.filter(municipality_id=municipality_id, code=code, is_active=True).exists()
+    ):
         raise ValidationError(f"税目コード {code} はこの団体の税目にありません（空欄は全税目）")
 
 
@@ -132,12 +135,9 @@ def mandate_request(
     mandate exists as ``pending`` and is used by no request file until the approval."""
     _check_staff(actor, taxpayer)
     _check_tax_item(taxpayer.municipality_id, data.tax_item.strip())
-    if replaces is not None:
-        if replaces.taxpayer_id != taxpayer.pk or replaces.status not in (
-            MandateStatus.ACTIVE,
-            MandateStatus.SUSPENDED,
-        ):
-            raise ValidationError("変更できるのは、この宛名の有効な（または停止中の）口座振替だけです")
+    usable = (MandateStatus.ACTIVE, MandateStatus.SUSPENDED)
+    if replaces is not None and (replaces.taxpayer_id != taxpayer.pk or replaces.status not in usable):
+        raise ValidationError("変更できるのは、この宛名の有効な（または停止中の）口座振替だけです")
     m = _build(actor, taxpayer, data, source="窓口入力")
     m.kind = MandateKind.CHANGE if replaces is not None else MandateKind.NEW
     m.replaces = replaces
@@ -160,13 +160,17 @@ def mandate_request(
 def _apply_mandate(req: ChangeRequest, approver: User, decided_on: date) -> None:
     """The approved request takes effect: its mandates become active (a change ends the one it
     replaces the day before the new one starts), and each gets a 口座振替開始通知."""
-    for m in Mandate.objects.select_for_update().filter(request=req, status=MandateStatus.PENDING).order_by("pk"):
+    for m in (
+        Mandate.objects.select_for_update().filter(request=req, status=MandateStatus.PENDING).order_by("pk")
+    ):
         if m.replaces_id is not None:
             old = Mandate.objects.select_for_update().get(pk=m.replaces_id)
             if old.status in (MandateStatus.ACTIVE, MandateStatus.SUSPENDED):
                 old.status = MandateStatus.ENDED
-                old.end = max(old.start, m.start - timedelta(days=1)) if old.end is None else min(
-                    old.end, max(old.start, m.start - timedelta(days=1))
+                old.end = (
+                    max(old.start, m.start - timedelta(days=1))
+                    if old.end is None
+                    else min(old.end, max(old.start, m.start - timedelta(days=1)))
                 )
                 old.status_note = f"口座振替の変更（#{m.pk}）"
                 old.save(update_fields=["status", "end", "status_note"])
@@ -233,7 +237,9 @@ def mandate_override_bank(*, actor: User, mandate: Mandate, note: str) -> Mandat
 
 
 @transaction.atomic
-def mandates_import(*, municipality: Municipality, path: str | Path, actor: User, reason: str) -> dict[str, Any]:
+def mandates_import(
+    *, municipality: Municipality, path: str | Path, actor: User, reason: str
+) -> dict[str, Any]:
     """Import mandates from a CSV file (``formats.debit_mandates_csv``) as ONE request for a second
     person to approve. The whole file is checked first: a malformed row, an unknown 宛名番号 or tax
     item refuses the file (line, column, reason) and nothing is written."""
@@ -249,9 +255,13 @@ def mandates_import(*, municipality: Municipality, path: str | Path, actor: User
     canonical = {r.line: canonical_taxpayer_no(r.taxpayer_no, width) or r.taxpayer_no for r in parsed.rows}
     nos = set(canonical.values())
     people = dict(
-        Taxpayer.objects.filter(municipality=municipality, taxpayer_no__in=nos).values_list("taxpayer_no", "pk")
+        Taxpayer.objects.filter(municipality=municipality, taxpayer_no__in=nos).values_list(
+            "taxpayer_no", "pk"
+        )
     )
-    items = set(TaxItem.objects.filter(municipality=municipality, is_active=True).values_list("code", flat=True))
+    items = set(
+        TaxItem.objects.filter(municipality=municipality, is_active=True).values_list("code", flat=True)
+    )
     for r in parsed.rows:
         if canonical[r.line] not in people:
             errors.append(RowError(r.line, "taxpayer_no", "宛名番号が登録されていません", r.taxpayer_no))
@@ -268,7 +278,9 @@ def mandates_import(*, municipality: Municipality, path: str | Path, actor: User
     )
     taxpayers = Taxpayer.objects.in_bulk(list(people.values()))
     mandates = [
-        _build(actor, taxpayers[people[canonical[r.line]]], r.mandate, source=f"一括取込 {Path(path).name}"[:120])
+        _build(
+            actor, taxpayers[people[canonical[r.line]]], r.mandate, source=f"一括取込 {Path(path).name}"[:120]
+        )
         for r in parsed.rows
     ]
     Mandate.objects.bulk_create(mandates, batch_size=1000)
@@ -313,7 +325,12 @@ def _check_settings_actor(actor: User | None, municipality: Municipality) -> Non
 
 @transaction.atomic
 def debit_settings_set(
-    *, actor: User | None, municipality: Municipality, on_no_account: str, on_depositor_stop: str, on_no_mandate: str
+    *,
+    actor: User | None,
+    municipality: Municipality,
+    on_no_account: str,
+    on_depositor_stop: str,
+    on_no_mandate: str,
 ) -> DebitSettings:
     _check_settings_actor(actor, municipality)
     s, _ = DebitSettings.objects.get_or_create(municipality=municipality)
@@ -326,7 +343,11 @@ def debit_settings_set(
         function="口座振替の団体設定",
         municipality=municipality,
         user=actor,
-        detail={"on_no_account": on_no_account, "on_depositor_stop": on_depositor_stop, "on_no_mandate": on_no_mandate},
+        detail={
+            "on_no_account": on_no_account,
+            "on_depositor_stop": on_depositor_stop,
+            "on_no_mandate": on_no_mandate,
+        },
     )
     return s
 
@@ -406,7 +427,6 @@ def asdict_collecting(acc: CollectingAccount) -> dict[str, Any]:
     }
 
 
-
 @transaction.atomic
 def failure_follow_up(*, actor: User, line: Any, note: str) -> Any:
     """Mark a 振替不能 line followed up (the taxpayer was contacted, a slip sent …), with a note."""
@@ -420,7 +440,11 @@ def failure_follow_up(*, actor: User, line: Any, note: str) -> Any:
         raise ValidationError("この明細は対応済みです")
     if not note.strip():
         raise ValidationError("対応の内容を入力してください")
-    locked.followed_up_by, locked.followed_up_at, locked.follow_up_note = actor, timezone.now(), note.strip()[:300]
+    locked.followed_up_by, locked.followed_up_at, locked.follow_up_note = (
+        actor,
+        timezone.now(),
+        note.strip()[:300],
+    )
     locked.save(update_fields=["followed_up_by", "followed_up_at", "follow_up_note"])
     audit_record(
         kind=AuditKind.CHANGE,

@@ -35,9 +35,14 @@ from choshu.taxpayers.selectors import taxpayer_get_for_user
 PAGE_SIZE = 50
 
 
-def _mandate(request: HttpRequest, pk: int) -> Mandate:
+def _mid(request: HttpRequest) -> int:
     user = staff_user(request)
-    m = Mandate.objects.select_related("taxpayer").filter(pk=pk, municipality_id=user.municipality_id).first()
+    assert user.municipality_id is not None  # right_required: a member of a municipality
+    return user.municipality_id
+
+
+def _mandate(request: HttpRequest, pk: int) -> Mandate:
+    m = Mandate.objects.select_related("taxpayer").filter(pk=pk, municipality_id=_mid(request)).first()
     if m is None:
         raise Http404("指定された口座振替は見つかりません。")
     return m
@@ -51,12 +56,12 @@ def person_mandates(request: HttpRequest, pk: int) -> HttpResponse:
     taxpayer = taxpayer_get_for_user(user=user, pk=pk)
     mandates = list(Mandate.objects.filter(taxpayer=taxpayer).select_related("request").order_by("-pk"))
     lines = list(
-        DebitLine.objects.filter(taxpayer=taxpayer).select_related("installment__levy").order_by("-debit_date", "-pk")[:50]
+        DebitLine.objects.filter(taxpayer=taxpayer)
+        .select_related("installment__levy")
+        .order_by("-debit_date", "-pk")[:50]
     )
     audit_access(request=request, function="口座振替の照会", taxpayer_ids=[taxpayer.pk])
-    return render(
-        request, "debits/person.html", {"taxpayer": taxpayer, "mandates": mandates, "lines": lines}
-    )
+    return render(request, "debits/person.html", {"taxpayer": taxpayer, "mandates": mandates, "lines": lines})
 
 
 def _tax_items(municipality_id: int) -> list[tuple[str, str]]:
@@ -153,8 +158,7 @@ def mandate_override(request: HttpRequest, pk: int) -> HttpResponse:
 @right_required(Right.IMPORT_FILES)
 def run_list(request: HttpRequest) -> HttpResponse:
     """Every debit run (counts and totals only: no personal data)."""
-    user = staff_user(request)
-    runs = DebitRun.objects.filter(municipality_id=user.municipality_id).order_by("-debit_date", "-pk")
+    runs = DebitRun.objects.filter(municipality_id=_mid(request)).order_by("-debit_date", "-pk")
     page = Paginator(runs, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "debits/runs.html", {"page": page})
 
@@ -163,11 +167,12 @@ def run_list(request: HttpRequest) -> HttpResponse:
 @right_required(Right.IMPORT_FILES)
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One run: its files and, page by page, its lines with their results."""
-    user = staff_user(request)
-    run = DebitRun.objects.filter(pk=pk, municipality_id=user.municipality_id).first()
+    run = DebitRun.objects.filter(pk=pk, municipality_id=_mid(request)).first()
     if run is None:
         raise Http404("指定された口座振替依頼は見つかりません。")
-    lines = DebitLine.objects.filter(file__run=run).select_related("taxpayer", "installment__levy").order_by("pk")
+    lines = (
+        DebitLine.objects.filter(file__run=run).select_related("taxpayer", "installment__levy").order_by("pk")
+    )
     page = Paginator(lines, PAGE_SIZE).get_page(request.GET.get("page"))
     totals = {s: lines.filter(status=s).count() for s in LineStatus.values}
     audit_access(
@@ -187,10 +192,9 @@ def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @right_required(Right.TAXPAYER_VIEW)
 def failure_list(request: HttpRequest) -> HttpResponse:
     """振替不能 lines not yet followed up (oldest debit first)."""
-    user = staff_user(request)
     lines = (
         DebitLine.objects.filter(
-            municipality_id=user.municipality_id, status=LineStatus.FAILED, followed_up_at__isnull=True
+            municipality_id=_mid(request), status=LineStatus.FAILED, followed_up_at__isnull=True
         )
         .select_related("taxpayer", "installment__levy", "mandate")
         .order_by("debit_date", "pk")
@@ -203,10 +207,9 @@ def failure_list(request: HttpRequest) -> HttpResponse:
 
 
 def _line(request: HttpRequest, pk: int) -> DebitLine:
-    user = staff_user(request)
     line = (
         DebitLine.objects.select_related("taxpayer", "installment__levy", "mandate")
-        .filter(pk=pk, municipality_id=user.municipality_id)
+        .filter(pk=pk, municipality_id=_mid(request))
         .first()
     )
     if line is None:
@@ -236,7 +239,9 @@ def failure_notice(request: HttpRequest, pk: int) -> HttpResponse:
     line = _line(request, pk)
     if line.status != LineStatus.FAILED:
         raise Http404("振替不能の明細ではありません。")
-    audit_access(request=request, function="振替不能通知の出力", taxpayer_ids=[line.taxpayer_id], shows_address=True)
+    audit_access(
+        request=request, function="振替不能通知の出力", taxpayer_ids=[line.taxpayer_id], shows_address=True
+    )
     pdf = failure_notice_pdf(line, on=timezone.localdate())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="furikae-funou-{line.pk}.pdf"'
@@ -250,7 +255,9 @@ def start_notice(request: HttpRequest, pk: int) -> HttpResponse:
     m = _mandate(request, pk)
     if m.approved_on is None:
         raise Http404("承認されていない口座振替です。")
-    audit_access(request=request, function="口座振替開始通知の出力", taxpayer_ids=[m.taxpayer_id], shows_address=True)
+    audit_access(
+        request=request, function="口座振替開始通知の出力", taxpayer_ids=[m.taxpayer_id], shows_address=True
+    )
     pdf = start_notice_pdf(m, on=timezone.localdate())
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="furikae-kaishi-{m.pk}.pdf"'

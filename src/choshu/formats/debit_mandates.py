@@ -14,7 +14,6 @@ from datetime import date
 from choshu.formats.csvfile import decode_strict, iter_rows
 from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.fields import RowChecker
-
 from choshu.formats.zengin import (
     FieldClass,
     KanaError,
@@ -89,10 +88,14 @@ def check_mandate(m: MandateInput) -> CheckedMandate:
         if not (_digits(branch) and len(branch) == 3):
             out.errors.append(("branch_code", "支店コードは3桁の数字で入力してください"))
         elif bank == JP_BANK and not branch.endswith(("8", "9")):
-            out.errors.append(("branch_code", "ゆうちょ銀行の店番は末尾が8または9です（記号・番号から変換できます）"))
+            out.errors.append(
+                ("branch_code", "ゆうちょ銀行の店番は末尾が8または9です（記号・番号から変換できます）")
+            )
         out.branch_code = branch
         if m.deposit_type not in DEPOSIT_TYPES:
-            out.errors.append(("deposit_type", "預金種目は 1（普通）、2（当座）、3（納税準備）、9（その他）です"))
+            out.errors.append(
+                ("deposit_type", "預金種目は 1（普通）、2（当座）、3（納税準備）、9（その他）です")
+            )
         out.deposit_type = m.deposit_type
         account = m.account.strip()
         if not (_digits(account) and 1 <= len(account) <= 7):

@@ -6,200 +6,587 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('approvals', '0006_alter_changerequest_kind'),
-        ('core', '0009_alter_job_kind'),
-        ('levies', '0011_dunning_fee_txn_kind'),
-        ('receipts', '0009_slip_issue_fee'),
-        ('taxpayers', '0005_japanese_birth_date_index'),
+        ("approvals", "0006_alter_changerequest_kind"),
+        ("core", "0009_alter_job_kind"),
+        ("levies", "0011_dunning_fee_txn_kind"),
+        ("receipts", "0009_slip_issue_fee"),
+        ("taxpayers", "0005_japanese_birth_date_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='CollectingAccount',
+            name="CollectingAccount",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('bank_code', models.CharField(max_length=4, verbose_name='金融機関コード')),
-                ('branch_code', models.CharField(max_length=3, verbose_name='支店コード')),
-                ('deposit_type', models.CharField(choices=[('1', '普通'), ('2', '当座'), ('9', 'その他')], max_length=1, verbose_name='預金種目')),
-                ('account', models.CharField(max_length=7, verbose_name='口座番号')),
-                ('originator_code', models.CharField(max_length=10, verbose_name='委託者コード')),
-                ('originator_name', models.CharField(max_length=40, verbose_name='委託者名（全銀カナ）')),
-                ('is_default', models.BooleanField(default=False, verbose_name='他行分もこの口座で依頼する')),
-                ('is_active', models.BooleanField(default=True, verbose_name='有効')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("bank_code", models.CharField(max_length=4, verbose_name="金融機関コード")),
+                ("branch_code", models.CharField(max_length=3, verbose_name="支店コード")),
+                (
+                    "deposit_type",
+                    models.CharField(
+                        choices=[("1", "普通"), ("2", "当座"), ("9", "その他")],
+                        max_length=1,
+                        verbose_name="預金種目",
+                    ),
+                ),
+                ("account", models.CharField(max_length=7, verbose_name="口座番号")),
+                ("originator_code", models.CharField(max_length=10, verbose_name="委託者コード")),
+                ("originator_name", models.CharField(max_length=40, verbose_name="委託者名（全銀カナ）")),
+                ("is_default", models.BooleanField(default=False, verbose_name="他行分もこの口座で依頼する")),
+                ("is_active", models.BooleanField(default=True, verbose_name="有効")),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替の収納口座',
+                "verbose_name": "口座振替の収納口座",
             },
         ),
         migrations.CreateModel(
-            name='DebitRun',
+            name="DebitRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('debit_date', models.DateField(verbose_name='引落日')),
-                ('status', models.CharField(choices=[('written', '作成済'), ('void', '取消（再作成）')], default='written', max_length=10, verbose_name='状態')),
-                ('out_dir', models.CharField(max_length=500, verbose_name='出力先')),
-                ('records', models.PositiveIntegerField(default=0, verbose_name='件数')),
-                ('amount', models.BigIntegerField(default=0, verbose_name='金額')),
-                ('blocked', models.PositiveIntegerField(default=0, verbose_name='金融機関コード未確認で除外した件数')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.job')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('voided_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("debit_date", models.DateField(verbose_name="引落日")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("written", "作成済"), ("void", "取消（再作成）")],
+                        default="written",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("out_dir", models.CharField(max_length=500, verbose_name="出力先")),
+                ("records", models.PositiveIntegerField(default=0, verbose_name="件数")),
+                ("amount", models.BigIntegerField(default=0, verbose_name="金額")),
+                (
+                    "blocked",
+                    models.PositiveIntegerField(default=0, verbose_name="金融機関コード未確認で除外した件数"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "voided_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替依頼データ',
+                "verbose_name": "口座振替依頼データ",
             },
         ),
         migrations.CreateModel(
-            name='DebitFile',
+            name="DebitFile",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('path', models.CharField(max_length=500, verbose_name='ファイル')),
-                ('sha256', models.CharField(max_length=64)),
-                ('records', models.PositiveIntegerField(default=0, verbose_name='件数')),
-                ('amount', models.BigIntegerField(default=0, verbose_name='金額')),
-                ('collecting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='debits.collectingaccount')),
-                ('result_job', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.job')),
-                ('run', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='files', to='debits.debitrun')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("path", models.CharField(max_length=500, verbose_name="ファイル")),
+                ("sha256", models.CharField(max_length=64)),
+                ("records", models.PositiveIntegerField(default=0, verbose_name="件数")),
+                ("amount", models.BigIntegerField(default=0, verbose_name="金額")),
+                (
+                    "collecting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="debits.collectingaccount",
+                    ),
+                ),
+                (
+                    "result_job",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "run",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="files",
+                        to="debits.debitrun",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替依頼ファイル',
+                "verbose_name": "口座振替依頼ファイル",
             },
         ),
         migrations.CreateModel(
-            name='DebitSettings',
+            name="DebitSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('on_no_account', models.CharField(choices=[('end', '口座振替を終了する'), ('suspend', '口座振替を停止する（職員が再開）'), ('keep', 'そのまま（次回も振替を依頼する）')], default='end', max_length=10, verbose_name='結果コード2（取引なし）')),
-                ('on_depositor_stop', models.CharField(choices=[('end', '口座振替を終了する'), ('suspend', '口座振替を停止する（職員が再開）'), ('keep', 'そのまま（次回も振替を依頼する）')], default='end', max_length=10, verbose_name='結果コード3（預金者の都合）')),
-                ('on_no_mandate', models.CharField(choices=[('end', '口座振替を終了する'), ('suspend', '口座振替を停止する（職員が再開）'), ('keep', 'そのまま（次回も振替を依頼する）')], default='suspend', max_length=10, verbose_name='結果コード4（依頼書なし）')),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('municipality', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('updated_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "on_no_account",
+                    models.CharField(
+                        choices=[
+                            ("end", "口座振替を終了する"),
+                            ("suspend", "口座振替を停止する（職員が再開）"),
+                            ("keep", "そのまま（次回も振替を依頼する）"),
+                        ],
+                        default="end",
+                        max_length=10,
+                        verbose_name="結果コード2（取引なし）",
+                    ),
+                ),
+                (
+                    "on_depositor_stop",
+                    models.CharField(
+                        choices=[
+                            ("end", "口座振替を終了する"),
+                            ("suspend", "口座振替を停止する（職員が再開）"),
+                            ("keep", "そのまま（次回も振替を依頼する）"),
+                        ],
+                        default="end",
+                        max_length=10,
+                        verbose_name="結果コード3（預金者の都合）",
+                    ),
+                ),
+                (
+                    "on_no_mandate",
+                    models.CharField(
+                        choices=[
+                            ("end", "口座振替を終了する"),
+                            ("suspend", "口座振替を停止する（職員が再開）"),
+                            ("keep", "そのまま（次回も振替を依頼する）"),
+                        ],
+                        default="suspend",
+                        max_length=10,
+                        verbose_name="結果コード4（依頼書なし）",
+                    ),
+                ),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "municipality",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "updated_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替の団体設定',
+                "verbose_name": "口座振替の団体設定",
             },
         ),
         migrations.CreateModel(
-            name='Mandate',
+            name="Mandate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tax_item', models.CharField(blank=True, max_length=2, verbose_name='業務詳細（科目）コード（空欄は全税目）')),
-                ('kind', models.CharField(choices=[('new', '新規'), ('change', '変更')], default='new', max_length=10, verbose_name='区分')),
-                ('status', models.CharField(choices=[('pending', '決裁待ち'), ('active', '有効'), ('suspended', '停止中（振替不能）'), ('ended', '終了'), ('rejected', '否認・取下げ')], default='pending', max_length=12, verbose_name='状態')),
-                ('bank_code', models.CharField(max_length=4, verbose_name='金融機関コード')),
-                ('branch_code', models.CharField(max_length=3, verbose_name='支店コード')),
-                ('deposit_type', models.CharField(choices=[('1', '普通'), ('2', '当座'), ('3', '納税準備'), ('9', 'その他')], max_length=1, verbose_name='預金種目')),
-                ('account', models.CharField(max_length=7, verbose_name='口座番号')),
-                ('jp_kigo', models.CharField(blank=True, max_length=5, verbose_name='ゆうちょ記号')),
-                ('jp_bango', models.CharField(blank=True, max_length=8, verbose_name='ゆうちょ番号')),
-                ('holder_name', models.CharField(max_length=60, verbose_name='口座名義（入力どおり）')),
-                ('holder_kana', models.CharField(max_length=30, verbose_name='口座名義（全銀カナ）')),
-                ('start', models.DateField(verbose_name='振替開始日')),
-                ('end', models.DateField(blank=True, null=True, verbose_name='振替終了日')),
-                ('received_on', models.DateField(verbose_name='依頼書の受付日')),
-                ('bank_warnings', models.JSONField(blank=True, default=list, verbose_name='金融機関コードの警告')),
-                ('has_bank_warnings', models.BooleanField(default=False, verbose_name='金融機関コードの警告あり')),
-                ('bank_override_note', models.CharField(blank=True, max_length=300, verbose_name='警告を確認した理由')),
-                ('source', models.CharField(blank=True, max_length=120, verbose_name='登録元')),
-                ('status_note', models.CharField(blank=True, max_length=300, verbose_name='状態の理由')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('approved_on', models.DateField(blank=True, null=True, verbose_name='承認日')),
-                ('approved_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('bank_override_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('replaces', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='replaced_by', to='debits.mandate')),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.changerequest')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='debit_mandates', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "tax_item",
+                    models.CharField(
+                        blank=True, max_length=2, verbose_name="業務詳細（科目）コード（空欄は全税目）"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("new", "新規"), ("change", "変更")],
+                        default="new",
+                        max_length=10,
+                        verbose_name="区分",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "決裁待ち"),
+                            ("active", "有効"),
+                            ("suspended", "停止中（振替不能）"),
+                            ("ended", "終了"),
+                            ("rejected", "否認・取下げ"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("bank_code", models.CharField(max_length=4, verbose_name="金融機関コード")),
+                ("branch_code", models.CharField(max_length=3, verbose_name="支店コード")),
+                (
+                    "deposit_type",
+                    models.CharField(
+                        choices=[("1", "普通"), ("2", "当座"), ("3", "納税準備"), ("9", "その他")],
+                        max_length=1,
+                        verbose_name="預金種目",
+                    ),
+                ),
+                ("account", models.CharField(max_length=7, verbose_name="口座番号")),
+                ("jp_kigo", models.CharField(blank=True, max_length=5, verbose_name="ゆうちょ記号")),
+                ("jp_bango", models.CharField(blank=True, max_length=8, verbose_name="ゆうちょ番号")),
+                ("holder_name", models.CharField(max_length=60, verbose_name="口座名義（入力どおり）")),
+                ("holder_kana", models.CharField(max_length=30, verbose_name="口座名義（全銀カナ）")),
+                ("start", models.DateField(verbose_name="振替開始日")),
+                ("end", models.DateField(blank=True, null=True, verbose_name="振替終了日")),
+                ("received_on", models.DateField(verbose_name="依頼書の受付日")),
+                (
+                    "bank_warnings",
+                    models.JSONField(blank=True, default=list, verbose_name="金融機関コードの警告"),
+                ),
+                (
+                    "has_bank_warnings",
+                    models.BooleanField(default=False, verbose_name="金融機関コードの警告あり"),
+                ),
+                (
+                    "bank_override_note",
+                    models.CharField(blank=True, max_length=300, verbose_name="警告を確認した理由"),
+                ),
+                ("source", models.CharField(blank=True, max_length=120, verbose_name="登録元")),
+                ("status_note", models.CharField(blank=True, max_length=300, verbose_name="状態の理由")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("approved_on", models.DateField(blank=True, null=True, verbose_name="承認日")),
+                (
+                    "approved_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "bank_override_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "replaces",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="replaced_by",
+                        to="debits.mandate",
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.changerequest",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="debit_mandates",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替依頼',
+                "verbose_name": "口座振替依頼",
             },
         ),
         migrations.CreateModel(
-            name='DebitLine',
+            name="DebitLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('debit_date', models.DateField(verbose_name='引落日')),
-                ('amount', models.BigIntegerField(verbose_name='引落金額')),
-                ('new_code', models.CharField(max_length=1, verbose_name='新規コード')),
-                ('bank_code', models.CharField(max_length=4, verbose_name='金融機関コード')),
-                ('branch_code', models.CharField(max_length=3, verbose_name='支店コード')),
-                ('deposit_type', models.CharField(max_length=1, verbose_name='預金種目')),
-                ('account', models.CharField(max_length=7, verbose_name='口座番号')),
-                ('holder_kana', models.CharField(max_length=30, verbose_name='預金者名')),
-                ('status', models.CharField(choices=[('pending', '結果待ち'), ('collected', '振替済'), ('failed', '振替不能'), ('void', '取消（再作成）')], default='pending', max_length=10, verbose_name='状態')),
-                ('result_code', models.CharField(blank=True, max_length=1, verbose_name='振替結果コード')),
-                ('notice', models.CharField(blank=True, choices=[('', 'なし'), ('queued', '未印刷'), ('printed', '印刷済')], default='', max_length=10, verbose_name='振替不能通知')),
-                ('followed_up_at', models.DateTimeField(blank=True, null=True)),
-                ('follow_up_note', models.CharField(blank=True, max_length=300, verbose_name='対応メモ')),
-                ('file', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='debits.debitfile')),
-                ('followed_up_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('installment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='debit_lines', to='levies.installment')),
-                ('municipality', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('payment', models.ForeignKey(blank=True, db_constraint=False, db_index=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='receipts.payment')),
-                ('result_job', models.ForeignKey(blank=True, db_index=False, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.job')),
-                ('taxpayer', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.PROTECT, related_name='debit_lines', to='taxpayers.taxpayer')),
-                ('mandate', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='lines', to='debits.mandate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("debit_date", models.DateField(verbose_name="引落日")),
+                ("amount", models.BigIntegerField(verbose_name="引落金額")),
+                ("new_code", models.CharField(max_length=1, verbose_name="新規コード")),
+                ("bank_code", models.CharField(max_length=4, verbose_name="金融機関コード")),
+                ("branch_code", models.CharField(max_length=3, verbose_name="支店コード")),
+                ("deposit_type", models.CharField(max_length=1, verbose_name="預金種目")),
+                ("account", models.CharField(max_length=7, verbose_name="口座番号")),
+                ("holder_kana", models.CharField(max_length=30, verbose_name="預金者名")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "結果待ち"),
+                            ("collected", "振替済"),
+                            ("failed", "振替不能"),
+                            ("void", "取消（再作成）"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("result_code", models.CharField(blank=True, max_length=1, verbose_name="振替結果コード")),
+                (
+                    "notice",
+                    models.CharField(
+                        blank=True,
+                        choices=[("", "なし"), ("queued", "未印刷"), ("printed", "印刷済")],
+                        default="",
+                        max_length=10,
+                        verbose_name="振替不能通知",
+                    ),
+                ),
+                ("followed_up_at", models.DateTimeField(blank=True, null=True)),
+                ("follow_up_note", models.CharField(blank=True, max_length=300, verbose_name="対応メモ")),
+                (
+                    "file",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="lines",
+                        to="debits.debitfile",
+                    ),
+                ),
+                (
+                    "followed_up_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "installment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="debit_lines",
+                        to="levies.installment",
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.municipality",
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        db_constraint=False,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.DO_NOTHING,
+                        related_name="+",
+                        to="receipts.payment",
+                    ),
+                ),
+                (
+                    "result_job",
+                    models.ForeignKey(
+                        blank=True,
+                        db_index=False,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="core.job",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="debit_lines",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
+                (
+                    "mandate",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="lines", to="debits.mandate"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替依頼明細',
+                "verbose_name": "口座振替依頼明細",
             },
         ),
         migrations.CreateModel(
-            name='StartNotice',
+            name="StartNotice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('state', models.CharField(choices=[('', 'なし'), ('queued', '未印刷'), ('printed', '印刷済')], default='queued', max_length=10)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('mandate', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, related_name='start_notice', to='debits.mandate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("", "なし"), ("queued", "未印刷"), ("printed", "印刷済")],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "mandate",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="start_notice",
+                        to="debits.mandate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '口座振替開始通知',
+                "verbose_name": "口座振替開始通知",
             },
         ),
         migrations.AddConstraint(
-            model_name='collectingaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True)), fields=('municipality', 'bank_code'), name='debit_collecting_bank'),
+            model_name="collectingaccount",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True)),
+                fields=("municipality", "bank_code"),
+                name="debit_collecting_bank",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='collectingaccount',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_active', True), ('is_default', True)), fields=('municipality',), name='debit_collecting_default'),
+            model_name="collectingaccount",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_active", True), ("is_default", True)),
+                fields=("municipality",),
+                name="debit_collecting_default",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='debitrun',
-            constraint=models.UniqueConstraint(condition=models.Q(('status', 'written')), fields=('municipality', 'debit_date'), name='debit_run_one_per_date'),
+            model_name="debitrun",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("status", "written")),
+                fields=("municipality", "debit_date"),
+                name="debit_run_one_per_date",
+            ),
         ),
         migrations.AddIndex(
-            model_name='mandate',
-            index=models.Index(fields=['municipality', 'status'], name='debit_mandate_status_idx'),
+            model_name="mandate",
+            index=models.Index(fields=["municipality", "status"], name="debit_mandate_status_idx"),
         ),
         migrations.AddIndex(
-            model_name='mandate',
-            index=models.Index(fields=['taxpayer'], name='debit_mandate_taxpayer_idx'),
+            model_name="mandate",
+            index=models.Index(fields=["taxpayer"], name="debit_mandate_taxpayer_idx"),
         ),
         migrations.AddConstraint(
-            model_name='mandate',
-            constraint=models.CheckConstraint(condition=models.Q(('end__isnull', True), ('end__gte', models.F('start')), _connector='OR'), name='debit_mandate_period'),
+            model_name="mandate",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("end__isnull", True), ("end__gte", models.F("start")), _connector="OR"),
+                name="debit_mandate_period",
+            ),
         ),
         migrations.AddIndex(
-            model_name='debitline',
-            index=models.Index(fields=['municipality', 'debit_date', 'status'], name='debit_line_date_idx'),
+            model_name="debitline",
+            index=models.Index(fields=["municipality", "debit_date", "status"], name="debit_line_date_idx"),
         ),
         migrations.AddIndex(
-            model_name='debitline',
-            index=models.Index(fields=['taxpayer'], name='debit_line_taxpayer_idx'),
+            model_name="debitline",
+            index=models.Index(fields=["taxpayer"], name="debit_line_taxpayer_idx"),
         ),
     ]

@@ -30,7 +30,8 @@ class Command(ChoshuCommand):
             debit_date = date.fromisoformat(options["debit_date"])
         except ValueError as exc:
             raise CommandError(
-                f"--debit-date の日付が不正です: {options['debit_date']}（YYYY-MM-DD）", returncode=EXIT_REFUSED
+                f"--debit-date の日付が不正です: {options['debit_date']}（YYYY-MM-DD）",
+                returncode=EXIT_REFUSED,
             ) from exc
         try:
             summary = debit_request(
