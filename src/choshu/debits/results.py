@@ -27,7 +27,7 @@ from django.utils import timezone
 
 from choshu.core.bulk import copy_rows
 from choshu.core.models import Job, Municipality
-from choshu.debits.models import FailureAction, LineStatus, MandateStatus, NoticeState, RunStatus
+from choshu.debits.models import DebitRun, FailureAction, LineStatus, MandateStatus, NoticeState, RunStatus
 from choshu.debits.services import debit_settings
 from choshu.dunning.models import SuppressionReason
 from choshu.formats.errors import FileRefused, RowError
@@ -58,16 +58,18 @@ def reference(line_id: int) -> str:
 
 
 def open_result(municipality: Municipality, data: bytes, file_name: str) -> ChannelStream:
-    header, records = read_debit_file(data, around=timezone.localdate(), kind="result")
+    today = timezone.localdate()
+    header, records = read_debit_file(data, around=today, kind="result")
     h = header.header
+    debit_date = _request_date(municipality, h.debit_date, today, file_name)
 
     def staged() -> Iterator[PaymentRecord]:
         _stage(records, file_name)
-        _check(municipality, h.debit_date, h.originator_code, h.bank_code, file_name)
-        yield from _payments(municipality, h.debit_date)
+        _check(municipality, debit_date, h.originator_code, h.bank_code, file_name)
+        yield from _payments(municipality, debit_date)
 
     def finish(job: Job, actor: Any) -> dict[str, Any]:
-        return _finish(municipality, job, h.debit_date)
+        return _finish(municipality, job, debit_date)
 
     return ChannelStream(
         channel=Channel.DIRECT_DEBIT.value,
@@ -77,6 +79,31 @@ def open_result(municipality: Municipality, data: bytes, file_name: str) -> Chan
         errors=[],
         finish=finish,
     )
+
+
+def _request_date(municipality: Municipality, resolved: date, today: date, file_name: str) -> date:
+    """The 引落日 of the request this result answers. The file says only MMDD: of the runs written
+    for that month and day, the one nearest to today (the reader's year is a guess around today)."""
+    runs = DebitRun.objects.filter(
+        municipality=municipality,
+        status=RunStatus.WRITTEN,
+        debit_date__month=resolved.month,
+        debit_date__day=resolved.day,
+    ).values_list("debit_date", flat=True)
+    found = min(runs, key=lambda d: abs((d - today).days), default=None)
+    if found is None:
+        raise FileRefused(
+            [
+                RowError(
+                    1,
+                    "引落日",
+                    f"引落日 {resolved:%m月%d日} の口座振替依頼データがありません（作成済みの依頼の結果だけを取り込めます）",
+                    resolved.strftime("%m%d"),
+                )
+            ],
+            file_name,
+        )
+    return found
 
 
 def _stage(records: Iterator[Any], file_name: str) -> None:

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("approvals", "0006_alter_changerequest_kind"),
-        ("core", "0009_alter_job_kind"),
+        ("core", "0009_debit_job_kinds"),
         ("levies", "0011_dunning_fee_txn_kind"),
         ("receipts", "0009_slip_issue_fee"),
         ("taxpayers", "0005_japanese_birth_date_index"),
