@@ -149,7 +149,9 @@ def test_a_bad_csv_row_refuses_the_file_and_nothing_is_written(
 ) -> None:
     path = write_csv(CSV_HEADER, ["1002,,9900,,,,14030,12345671,ﾊﾄｶﾞﾔ,2024-06-01,,2024-05-10", row])
     with pytest.raises(FileRefused) as refused:
-        mandates_import(municipality=people["clerk"].municipality, path=path, actor=people["clerk"], reason="x")
+        mandates_import(
+            municipality=people["clerk"].municipality, path=path, actor=people["clerk"], reason="x"
+        )
     assert [e.line for e in refused.value.errors] == [3]
     if column:
         assert refused.value.errors[0].column == column
@@ -160,7 +162,9 @@ def test_an_unknown_taxpayer_or_tax_item_refuses_the_csv(people: dict[str, Any],
     path = write_csv(CSV_HEADER, ["9999,01,0001,001,1,123,,,ｶﾜｸﾞﾁ,2024-06-01,,2024-05-10",
                                   "1001,77,0001,001,1,123,,,ｶﾜｸﾞﾁ,2024-06-01,,2024-05-10"])  # fmt: skip
     with pytest.raises(FileRefused) as refused:
-        mandates_import(municipality=people["clerk"].municipality, path=path, actor=people["clerk"], reason="x")
+        mandates_import(
+            municipality=people["clerk"].municipality, path=path, actor=people["clerk"], reason="x"
+        )
     assert {(e.line, e.column) for e in refused.value.errors} == {(2, "taxpayer_no"), (3, "tax_item")}
     assert not Mandate.objects.exists()
 

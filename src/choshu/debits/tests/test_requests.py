@@ -41,12 +41,22 @@ def test_the_request_file_reads_back_field_by_field(debit_city: Any, tmp_path: P
     h = p.header
     assert (field(h, 1, 1), field(h, 2, 3), field(h, 4, 4), field(h, 5, 14)) == ("1", "91", "0", "1234567890")
     assert field(h, 15, 54).rstrip() == "ｶﾜｸﾞﾁｼ" and field(h, 55, 58) == "0531"
-    assert (field(h, 59, 62), field(h, 78, 80), field(h, 96, 96), field(h, 97, 103)) == ("0001", "001", "1", "7654321")
+    assert (field(h, 59, 62), field(h, 78, 80), field(h, 96, 96), field(h, 97, 103)) == (
+        "0001",
+        "001",
+        "1",
+        "7654321",
+    )
     assert field(h, 104, 120) == " " * 17
     [rec] = p.data
     f = data_fields(rec)
     line = DebitLine.objects.get()
-    assert (f["bank"], f["branch"], f["type"], f["account"]) == ("9900", "408", "1", "1234567")  # from 記号・番号
+    assert (f["bank"], f["branch"], f["type"], f["account"]) == (
+        "9900",
+        "408",
+        "1",
+        "1234567",
+    )  # from 記号・番号
     assert f["holder"].rstrip() == "ﾊﾄｶﾞﾔ ﾊﾅｺ" and NAME_BYTES.fullmatch(rec[50:80])
     assert (f["amount"], f["new_code"], f["result"]) == ("0000010800", "1", "0")
     assert f["customer_no"] == f"{line.pk:020d}" and f["dummy"] == "    " and f["tail"] == " " * 8
@@ -56,14 +66,22 @@ def test_the_request_file_reads_back_field_by_field(debit_city: Any, tmp_path: P
     assert p.end == b"9" + b" " * 119
 
 
-def test_new_code_is_set_once_per_mandate_then_zero(debit_city: Any, people: dict[str, Any], tmp_path: Path) -> None:
+def test_new_code_is_set_once_per_mandate_then_zero(
+    debit_city: Any, people: dict[str, Any], tmp_path: Path
+) -> None:
     s1 = _request(debit_city, tmp_path, D(2024, 7, 1))
     s2 = _request(debit_city, tmp_path, D(2024, 9, 2))
-    codes = [data_fields(r)["new_code"] for s in (s1, s2) for r in parse(Path(s["files"][0]["path"]).read_bytes()).data]
+    codes = [
+        data_fields(r)["new_code"]
+        for s in (s1, s2)
+        for r in parse(Path(s["files"][0]["path"]).read_bytes()).data
+    ]
     assert codes == ["1", "0"]
 
 
-def test_the_same_date_again_writes_nothing_and_regenerate_voids_the_first(debit_city: Any, tmp_path: Path) -> None:
+def test_the_same_date_again_writes_nothing_and_regenerate_voids_the_first(
+    debit_city: Any, tmp_path: Path
+) -> None:
     first = _request(debit_city, tmp_path, D(2024, 5, 31))
     again = _request(debit_city, tmp_path, D(2024, 5, 31))
     assert again["already"] and again["run_id"] == first["run_id"] and DebitLine.objects.count() == 1
@@ -72,7 +90,10 @@ def test_the_same_date_again_writes_nothing_and_regenerate_voids_the_first(debit
     assert redo["voided_run"] == first["run_id"] and redo["run_id"] != first["run_id"]
     assert DebitRun.objects.get(pk=first["run_id"]).status == RunStatus.VOID
     assert not Path(old_path).exists() and Path(old_path + ".void").exists()
-    assert list(DebitLine.objects.order_by("pk").values_list("status", flat=True)) == [LineStatus.VOID, LineStatus.PENDING]
+    assert list(DebitLine.objects.order_by("pk").values_list("status", flat=True)) == [
+        LineStatus.VOID,
+        LineStatus.PENDING,
+    ]
     # the voided line's 新規コード does not count: the new file still says 1
     assert data_fields(parse(Path(redo["files"][0]["path"]).read_bytes()).data[0])["new_code"] == "1"
     open_ = DunningSuppression.objects.filter(reason=SuppressionReason.DIRECT_DEBIT, end__isnull=True)
@@ -83,11 +104,20 @@ def test_each_line_suppresses_dunning_until_the_result(debit_city: Any, tmp_path
     _request(debit_city, tmp_path, D(2024, 5, 31))
     [s] = DunningSuppression.objects.all()
     inst = Installment.objects.get(levy__notice_no="500001")
-    assert (s.installment_id, s.reason, s.start, s.end) == (inst.pk, SuppressionReason.DIRECT_DEBIT, D(2024, 5, 31), None)
+    assert (s.installment_id, s.reason, s.start, s.end) == (
+        inst.pk,
+        SuppressionReason.DIRECT_DEBIT,
+        D(2024, 5, 31),
+        None,
+    )
 
 
-def test_a_blocked_mandate_gets_no_line_and_is_counted(debit_city: Any, people: dict[str, Any], tmp_path: Path) -> None:
-    approved(people, "2001", bank_code="9999", branch_code="999", holder_name="キューポラ", start=D(2024, 5, 1))
+def test_a_blocked_mandate_gets_no_line_and_is_counted(
+    debit_city: Any, people: dict[str, Any], tmp_path: Path
+) -> None:
+    approved(
+        people, "2001", bank_code="9999", branch_code="999", holder_name="キューポラ", start=D(2024, 5, 1)
+    )
     s = _request(debit_city, tmp_path, D(2024, 5, 31))
     assert (s["records"], s["blocked"]) == (1, 1)
 

@@ -4,6 +4,7 @@ positions of formats-reference §1.1 (1-based positions → ``rec[start-1:end]``
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -51,21 +52,22 @@ def put(rec: bytes, start: int, value: str) -> bytes:
     return rec[: start - 1] + b + rec[start - 1 + len(b) :]
 
 
-def result_file(raw: bytes, codes: dict[str, str], *, fix_totals: bool = True) -> bytes:
+def result_file(
+    raw: bytes, codes: dict[str, str], *, edit: Callable[[list[bytes]], list[bytes]] | None = None
+) -> bytes:
     """The bank's answer to request ``raw``: each record's 振替結果コード from ``codes`` (顧客番号 →
-    code, default ``0``), the trailer's result totals filled."""
+    code, default ``0``); ``edit`` may change the data records; the trailer's totals are recomputed."""
     p = parse(raw)
-    data = []
+    data = [put(rec, 112, codes.get(data_fields(rec)["customer_no"].lstrip("0"), "0")) for rec in p.data]
+    if edit is not None:
+        data = edit(data)
     paid = [0, 0]
     failed = [0, 0]
-    for rec in p.data:
+    for rec in data:
         f = data_fields(rec)
-        code = codes.get(f["customer_no"].lstrip("0"), "0")
-        data.append(put(rec, 112, code))
-        bucket = paid if code == "0" else failed
+        bucket = paid if f["result"] == "0" else failed
         bucket[0] += 1
         bucket[1] += int(f["amount"])
-    trailer = p.trailer
-    if fix_totals:
-        trailer = put(trailer, 20, f"{paid[0]:06d}{paid[1]:012d}{failed[0]:06d}{failed[1]:012d}")
+    totals = f"{paid[0] + failed[0]:06d}{paid[1] + failed[1]:012d}"
+    trailer = put(p.trailer, 2, totals + f"{paid[0]:06d}{paid[1]:012d}{failed[0]:06d}{failed[1]:012d}")
     return b"".join(r + b"\r\n" for r in [p.header, *data, trailer, p.end])
