@@ -136,8 +136,8 @@ def mandate_end_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "debits/mandate_end.html", context, status=400)
 
 
-@require_POST
 @right_required(Right.APPROVE)
+@require_POST
 def mandate_override(request: HttpRequest, pk: int) -> HttpResponse:
     """A chief confirms an unknown bank/branch code (POST from the person's page)."""
     user = staff_user(request)
@@ -217,8 +217,8 @@ def _line(request: HttpRequest, pk: int) -> DebitLine:
     return line
 
 
-@require_POST
 @right_required(Right.TAXPAYER_EDIT)
+@require_POST
 def failure_done(request: HttpRequest, pk: int) -> HttpResponse:
     user = staff_user(request)
     line = _line(request, pk)

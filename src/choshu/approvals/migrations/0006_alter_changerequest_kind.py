@@ -4,15 +4,33 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0005_dunning_suppression_request_kind'),
+        ("approvals", "0005_dunning_suppression_request_kind"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='changerequest',
-            name='kind',
-            field=models.CharField(choices=[('taxpayer_edit', '宛名情報の訂正'), ('mailing_address', '送付先（税目別）の登録・変更・終了'), ('my_number_link', '個人番号の登録・訂正'), ('my_number_unlink', '個人番号の削除'), ('bank_account', '口座情報の登録・訂正'), ('refund', '還付'), ('write_off', '不納欠損'), ('enforcement', '滞納処分'), ('suspense_assign', '未消込の充当先指定'), ('counter_backdated', '窓口収納（本日以外の領収日）'), ('payment_reversal', '収納取消'), ('purge', '保存期間経過データの消去'), ('dunning_suppression', '督促停止（職員の判断）'), ('direct_debit_mandate', '口座振替依頼の登録・変更')], max_length=30, verbose_name='種別'),
+            model_name="changerequest",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("taxpayer_edit", "宛名情報の訂正"),
+                    ("mailing_address", "送付先（税目別）の登録・変更・終了"),
+                    ("my_number_link", "個人番号の登録・訂正"),
+                    ("my_number_unlink", "個人番号の削除"),
+                    ("bank_account", "口座情報の登録・訂正"),
+                    ("refund", "還付"),
+                    ("write_off", "不納欠損"),
+                    ("enforcement", "滞納処分"),
+                    ("suspense_assign", "未消込の充当先指定"),
+                    ("counter_backdated", "窓口収納（本日以外の領収日）"),
+                    ("payment_reversal", "収納取消"),
+                    ("purge", "保存期間経過データの消去"),
+                    ("dunning_suppression", "督促停止（職員の判断）"),
+                    ("direct_debit_mandate", "口座振替依頼の登録・変更"),
+                ],
+                max_length=30,
+                verbose_name="種別",
+            ),
         ),
     ]

@@ -4,15 +4,37 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0008_municipality_office'),
+        ("core", "0008_municipality_office"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='job',
-            name='kind',
-            field=models.CharField(choices=[('import-taxpayers', '宛名取込'), ('import-levies', '調定取込'), ('import-calendar', '期別マスタ取込'), ('import-payments-conveni', '収納取込（コンビニ）'), ('import-payments-bank', '収納取込（金融機関）'), ('import-payments-eltax', '収納取込（地方税共通納税）'), ('import-mailing-addresses', '送付先取込'), ('import-representatives', '代理人・納税管理人取込'), ('import-co-owners', '共有者取込'), ('import-heirs', '相続人取込'), ('import-special-collectors', '特別徴収義務者取込'), ('import-special-employees', '特別徴収対象者取込'), ('seed', '合成データ作成'), ('purge', '保存年限経過データの削除'), ('dunning-run', '督促状の一括発付'), ('import-payments-zengin', '収納取込（口座振替結果）'), ('debit-request', '口座振替依頼データの作成'), ('import-debit-mandates', '口座振替依頼の一括取込')], max_length=40, verbose_name='処理'),
+            model_name="job",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("import-taxpayers", "宛名取込"),
+                    ("import-levies", "調定取込"),
+                    ("import-calendar", "期別マスタ取込"),
+                    ("import-payments-conveni", "収納取込（コンビニ）"),
+                    ("import-payments-bank", "収納取込（金融機関）"),
+                    ("import-payments-eltax", "収納取込（地方税共通納税）"),
+                    ("import-mailing-addresses", "送付先取込"),
+                    ("import-representatives", "代理人・納税管理人取込"),
+                    ("import-co-owners", "共有者取込"),
+                    ("import-heirs", "相続人取込"),
+                    ("import-special-collectors", "特別徴収義務者取込"),
+                    ("import-special-employees", "特別徴収対象者取込"),
+                    ("seed", "合成データ作成"),
+                    ("purge", "保存年限経過データの削除"),
+                    ("dunning-run", "督促状の一括発付"),
+                    ("import-payments-zengin", "収納取込（口座振替結果）"),
+                    ("debit-request", "口座振替依頼データの作成"),
+                    ("import-debit-mandates", "口座振替依頼の一括取込"),
+                ],
+                max_length=40,
+                verbose_name="処理",
+            ),
         ),
     ]
