@@ -177,6 +177,7 @@ def _debits_of(
         holder_name="ｶﾜｸﾞﾁ ﾀﾛｳ", start=date(2024, 6, 1), end=None, received_on=date(2024, 5, 20),
     )  # fmt: skip
     mandate = mandate_request(actor=clerk, taxpayer=taro, data=data, reason="依頼書受付")
+    assert mandate.request is not None
     request_approve(actor=chief, request=mandate.request, decided_on=date(2024, 5, 21))
     out = write_csv("x", []).parent
     summary = debit_request(municipality=city, debit_date=date(2024, 7, 1), out_dir=out)

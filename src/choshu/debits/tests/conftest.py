@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from choshu.approvals.models import ChangeRequest
 from choshu.approvals.services import request_approve
 from choshu.debits.models import Mandate
 from choshu.debits.services import collecting_account_set, mandate_request
@@ -36,11 +37,16 @@ def entry(**over: Any) -> MandateInput:
     return MandateInput(**values)
 
 
+def request_of(m: Mandate) -> ChangeRequest:
+    assert m.request is not None
+    return m.request
+
+
 def approved(people: dict[str, Any], taxpayer_no: str, **over: Any) -> Mandate:
     """A mandate entered by the clerk and approved by a chief (the two-person check)."""
     tp = Taxpayer.objects.get(taxpayer_no=taxpayer_no)
     m = mandate_request(actor=people["clerk"], taxpayer=tp, data=entry(**over), reason="依頼書受付")
-    request_approve(actor=people["chief"], request=m.request, decided_on=D(2024, 5, 21))
+    request_approve(actor=people["chief"], request=request_of(m), decided_on=D(2024, 5, 21))
     m.refresh_from_db()
     return m
 

@@ -15,7 +15,7 @@ from choshu.approvals.services import request_approve
 from choshu.audit.models import AuditLog
 from choshu.debits.models import Mandate, MandateKind, MandateStatus, StartNotice
 from choshu.debits.services import mandate_override_bank, mandate_request, mandates_import
-from choshu.debits.tests.conftest import approved, entry
+from choshu.debits.tests.conftest import approved, entry, request_of
 from choshu.formats.debit_mandates import check_mandate, parse_mandates_csv
 from choshu.formats.errors import FileRefused
 from choshu.taxpayers.models import Taxpayer
@@ -59,13 +59,13 @@ def test_japan_post_bank_kigo_bango_become_the_zengin_branch_type_and_account() 
 def test_a_mandate_takes_effect_only_when_another_person_approves(people: dict[str, Any]) -> None:
     tp = Taxpayer.objects.get(taxpayer_no="1001")
     m = mandate_request(actor=people["clerk"], taxpayer=tp, data=entry(), reason="依頼書受付")
-    assert m.status == MandateStatus.PENDING and m.request.kind == RequestKind.DIRECT_DEBIT_MANDATE
+    assert m.status == MandateStatus.PENDING and request_of(m).kind == RequestKind.DIRECT_DEBIT_MANDATE
     with pytest.raises(PermissionDenied):
-        request_approve(actor=people["clerk"], request=m.request, decided_on=D(2024, 5, 21))
+        request_approve(actor=people["clerk"], request=request_of(m), decided_on=D(2024, 5, 21))
     m2 = mandate_request(actor=people["chief"], taxpayer=tp, data=entry(tax_item="01"), reason="受付")
     with pytest.raises(PermissionDenied, match="自分の申請"):
-        request_approve(actor=people["chief"], request=m2.request, decided_on=D(2024, 5, 21))
-    request_approve(actor=people["chief"], request=m.request, decided_on=D(2024, 5, 21))
+        request_approve(actor=people["chief"], request=request_of(m2), decided_on=D(2024, 5, 21))
+    request_approve(actor=people["chief"], request=request_of(m), decided_on=D(2024, 5, 21))
     m.refresh_from_db()
     assert (m.status, m.approved_by, m.holder_kana) == (MandateStatus.ACTIVE, people["chief"], "ｶﾜｸﾞﾁ ﾀﾛｳ")
     assert StartNotice.objects.filter(mandate=m).exists()
@@ -81,7 +81,7 @@ def test_a_change_replaces_the_old_mandate_on_approval(people: dict[str, Any]) -
     )  # fmt: skip
     old.refresh_from_db()
     assert old.status == MandateStatus.ACTIVE  # nothing changes before the approval
-    request_approve(actor=people["chief"], request=new.request, decided_on=D(2024, 8, 20))
+    request_approve(actor=people["chief"], request=request_of(new), decided_on=D(2024, 8, 20))
     old.refresh_from_db()
     new.refresh_from_db()
     assert (old.status, old.end) == (MandateStatus.ENDED, D(2024, 8, 31))
