@@ -7,6 +7,7 @@ urlpatterns = [
     path("taxpayers/<int:pk>/", views.person_mandates, name="person"),
     path("taxpayers/<int:pk>/new/", views.mandate_new, name="mandate-new"),
     path("mandates/<int:pk>/end/", views.mandate_end_view, name="mandate-end"),
+    path("mandates/<int:pk>/resume/", views.mandate_resume_view, name="mandate-resume"),
     path("mandates/<int:pk>/override/", views.mandate_override, name="mandate-override"),
     path("mandates/<int:pk>/start-notice.pdf", views.start_notice, name="start-notice"),
     path("runs/", views.run_list, name="runs"),

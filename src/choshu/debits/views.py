@@ -27,6 +27,7 @@ from choshu.debits.services import (
     mandate_end,
     mandate_override_bank,
     mandate_request,
+    mandate_resume,
 )
 from choshu.formats.debit_mandates import MandateInput
 from choshu.levies.models import TaxItem
@@ -134,6 +135,22 @@ def mandate_end_view(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc.messages)
     return render(request, "debits/mandate_end.html", context, status=400)
+
+
+@right_required(Right.TAXPAYER_EDIT)
+@require_POST
+def mandate_resume_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """Resume a mandate a 振替不能 result suspended (POST from the person's page, with the reason)."""
+    user = staff_user(request)
+    m = _mandate(request, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return HttpResponse("再開の理由を入力してください。", status=400)
+    try:
+        mandate_resume(actor=user, mandate=m, note=form.cleaned_data["note"])
+    except ValidationError as exc:
+        return HttpResponse("; ".join(exc.messages), status=400)
+    return redirect("debits:person", pk=m.taxpayer_id)
 
 
 @right_required(Right.APPROVE)

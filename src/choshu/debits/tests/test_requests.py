@@ -155,3 +155,22 @@ def test_the_command_prints_files_records_and_amount(debit_city: Any, tmp_path: 
     call_command("debit_request", "--debit-date", "2024-05-31", "--out", str(tmp_path), "--json", stdout=out)
     d = json.loads(out.getvalue().strip().splitlines()[-1])
     assert (d["records"], d["amount"], len(d["files"])) == (1, 10800, 1)
+
+
+def test_the_settings_command_registers_an_account_and_refuses_bad_codes(sample_city: Any) -> None:
+    from django.core.management.base import CommandError
+
+    out = StringIO()
+    call_command(
+        "debit_settings", "--bank", "0001", "--branch", "001", "--type", "1", "--account", "7654321",
+        "--originator-code", "1234567890", "--originator-name", "カワグチシ", "--default", "--on-code-4", "end",
+        "--json", stdout=out,
+    )  # fmt: skip
+    d = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert d["collecting_accounts"][0]["originator_name"] == "ｶﾜｸﾞﾁｼ" and d["on_code_4"] == "end"
+    with pytest.raises(CommandError, match="金融機関コード"):
+        call_command("debit_settings", "--bank", "01", "--branch", "001", "--type", "1", "--account", "1",
+                     "--originator-code", "1", "--originator-name", "ｶ")  # fmt: skip
+    with pytest.raises(CommandError, match="委託者名"):
+        call_command("debit_settings", "--bank", "0005", "--branch", "001", "--type", "1", "--account", "1",
+                     "--originator-code", "1", "--originator-name", "川口市")  # fmt: skip

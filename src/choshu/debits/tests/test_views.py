@@ -50,6 +50,7 @@ def _urls(w: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (reverse("debits:mandate-new", args=[w["taxpayer"]]), "get", "clerk", EDIT),
         (reverse("debits:mandate-end", args=[w["mandate"]]), "get", "clerk", EDIT),
         (reverse("debits:mandate-override", args=[w["mandate"]]), "post", "chief", EDIT),
+        (reverse("debits:mandate-resume", args=[w["mandate"]]), "post", "clerk", EDIT),
         (reverse("debits:start-notice", args=[w["mandate"]]), "get", "clerk", VIEW),
         (reverse("debits:runs"), "get", "chief", EDIT),
         (reverse("debits:run", args=[w["run"]]), "get", "chief", EDIT),
@@ -147,3 +148,13 @@ def test_a_protected_persons_address_never_reaches_the_print_file(
     rows = [r for r in csv.reader(io.StringIO(out.read_bytes().decode("cp932"))) if r[1] == "1002"]
     assert rows and all(r[4] == "" and r[5] == "はい" for r in rows)
     assert "鳩ヶ谷本町" not in out.read_bytes().decode("cp932")
+
+
+def test_a_suspended_mandate_is_resumed_with_a_reason(world: dict[str, Any], people: dict[str, Any]) -> None:
+    Mandate.objects.filter(pk=world["mandate"]).update(status=MandateStatus.SUSPENDED)
+    clerk = login_verified(Client(), people["clerk"])
+    url = reverse("debits:mandate-resume", args=[world["mandate"]])
+    assert clerk.post(url, {"note": ""}).status_code == 400
+    assert clerk.post(url, {"note": "口座を確認"}).status_code == 302
+    assert Mandate.objects.get(pk=world["mandate"]).status == MandateStatus.ACTIVE
+    assert clerk.post(url, {"note": "もう一度"}).status_code == 400  # only a suspended one
