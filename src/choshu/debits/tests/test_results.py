@@ -203,3 +203,22 @@ def test_the_command_reads_the_zengin_channel(sent: dict[str, Any]) -> None:
     call_command("import_payments", "--channel", "zengin", str(path), "--json", stdout=out)
     d = json.loads(out.getvalue().strip().splitlines()[-1])
     assert (d["posted"], d["debit_failed"], d["debit_failed_by_code"]) == (1, 1, {"1 資金不足": 1})
+
+
+def test_balances_and_verify_ledger_agree_with_sums_computed_here(sent: dict[str, Any]) -> None:
+    _import(sent, result_file(sent["raw"], _codes(sent, **{"1002": "0", "2001": "1"})))
+
+    def balances(no: str, as_of: str) -> dict[str, Any]:
+        out = StringIO()
+        call_command("balances", "--taxpayer", no, "--as-of", as_of, "--json", stdout=out)
+        return dict(json.loads(out.getvalue().strip().splitlines()[-1]))
+
+    # 1002: one installment of 10,800 collected on 5/31 → nothing outstanding from that day, all before it
+    assert balances("1002", "2024-05-31")["totals"]["principal_outstanding"] == 0
+    assert balances("1002", "2024-05-30")["totals"]["principal_outstanding"] == 10800
+    # 2001: the failed 70,000 is still owed
+    assert balances("2001", "2024-06-01")["totals"]["principal_outstanding"] == 70000
+    out = StringIO()
+    call_command("verify_ledger", "--json", stdout=out)
+    report = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert report["ok"] is True and report["problems"] == []
