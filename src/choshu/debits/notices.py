@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +23,15 @@ from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 from choshu.debits.models import DebitLine, LineStatus, Mandate, NoticeState, StartNotice
+from choshu.dunning.print_data import notice_codes
 from choshu.formats.csv_safe import csv_stream, encode_cp932
 from choshu.formats.display import wareki, yen
 from choshu.formats.zengin import RESULT_CODES_91, bank_info, branch_info
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
+from choshu.receipts.services import owed_amounts
+from choshu.receipts.slip_pdf import SlipData, SlipLine, _parts
+from choshu.receipts.slips import slip_targets
 from choshu.taxpayers.addressee import addressee_for
 from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.protection import may_see_address
@@ -49,6 +53,7 @@ class NoticeData:
     rows: list[tuple[str, str]]
     body: str
     printed_on: date
+    slip: SlipData | None = None  # the 振替不能通知's 納付書 (the installment's own slip number)
 
 
 def _bank_text(bank_code: str, branch_code: str) -> str:
@@ -90,10 +95,56 @@ def start_notice_data(m: Mandate, *, on: date, user: Any) -> NoticeData:
     )  # fmt: skip
 
 
+SLIP_DAYS = 14  # the slip on a 振替不能通知 is to be paid within two weeks of the notice
+
+
+def _failure_slip(
+    line: DebitLine, municipality: Municipality, on: date, who: tuple[str, str, str, bool]
+) -> SlipData | None:
+    """The installment's own 納付書: what a payment on the pay-by day settles (``owed_amounts``: 本税,
+    fees, 延滞金 as of that day), with the codes a counter's slip carries."""
+    inst = line.installment
+    if not inst.slip_no:
+        return None
+    pay_by = on + timedelta(days=SLIP_DAYS)
+    target = slip_targets(municipality, [inst.slip_no]).get(inst.slip_no)
+    if target is None:
+        return None
+    owed = owed_amounts(target, paid_on=pay_by)
+    total = sum(o.total for o in owed)
+    if total <= 0:
+        return None
+    levy = inst.levy
+    codes = notice_codes(municipality, slip_no=inst.slip_no, amount=total, pay_by=pay_by, tax_item=levy.tax_item,
+                         levy_year=levy.levy_year)  # fmt: skip
+    name, postal, address, _ = who
+    lines = [
+        SlipLine(
+            tax_item_name=tax_item_name(municipality.pk, levy.tax_item),
+            levy_year=levy.levy_year,
+            notice_no=levy.notice_no,
+            installment_no=inst.installment_no,
+            principal=o.principal,
+            late_charge=o.late_charge,
+            due_date=inst.due_date,
+            fee=o.fees,
+        )  # fmt: skip
+        for o in owed
+    ]
+    return SlipData(
+        municipality_name=municipality.name, slip_no=inst.slip_no, confirmation_no=codes.confirmation_no,
+        taxpayer_no=line.taxpayer.taxpayer_no, taxpayer_name=line.taxpayer.name, addressee_name=name,
+        postal_code=postal, address=address, address_extra="", addressee_via="", issued_on=on,
+        late_charge_as_of=pay_by, pay_by=pay_by, barcode=codes.codes.barcode, el_number=codes.codes.el_number,
+        ocr_upper=codes.ocr_upper, ocr_lower=codes.codes.ocr_lower, issue_no=line.pk, lines=lines,
+    )  # fmt: skip
+
+
 def failure_notice_data(line: DebitLine, *, on: date, user: Any) -> NoticeData:
     inst = line.installment
     tax_item = inst.levy.tax_item
-    name, postal, address, withheld = _addressee(line.taxpayer, tax_item, on, user)
+    who = _addressee(line.taxpayer, tax_item, on, user)
+    name, postal, address, withheld = who
     municipality = Municipality.objects.get(pk=line.municipality_id)
     code = line.result_code
     rows = [
@@ -111,6 +162,7 @@ def failure_notice_data(line: DebitLine, *, on: date, user: Any) -> NoticeData:
         "次の税金は、指定の口座から振り替えることができませんでした。同封の納付書により、"
         "金融機関・コンビニエンスストア等で納めてください。納期限を過ぎると延滞金がかかることがあります。",
         on,
+        _failure_slip(line, municipality, on, who),
     )  # fmt: skip
 
 
@@ -132,18 +184,20 @@ def render_notice(d: NoticeData) -> bytes:
     c.drawRightString(190 * mm, 270 * mm, wareki(d.printed_on))
     c.drawRightString(190 * mm, 264 * mm, f"{d.municipality_name}長 {d.office}".strip())
     c.setFont(FONT_NAME, 16)
-    c.drawCentredString(105 * mm, 220 * mm, d.kind)
+    c.drawCentredString(105 * mm, 236 * mm, d.kind)
     c.setFont(FONT_NAME, 10)
-    y = 205 * mm
+    y = 224 * mm
     for part in wrap(d.body, 10, 170 * mm):
         c.drawString(20 * mm, y, part)
         y -= 6 * mm
     y -= 4 * mm
     for label, value in d.rows:
-        c.rect(20 * mm, y - 2 * mm, 170 * mm, 8 * mm)
+        c.rect(20 * mm, y - 2 * mm, 170 * mm, 7 * mm)
         c.drawString(23 * mm, y, label)
         c.drawString(75 * mm, y, value)
-        y -= 8 * mm
+        y -= 7 * mm
+    if d.slip is not None:
+        _parts(c, d.slip)  # the 3連 納付書 (領収証書・領収済通知書・納付書) in the lower part, as on a 督促状
     c.showPage()
     c.save()
     return out.getvalue()

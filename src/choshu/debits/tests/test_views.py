@@ -158,3 +158,14 @@ def test_a_suspended_mandate_is_resumed_with_a_reason(world: dict[str, Any], peo
     assert clerk.post(url, {"note": "口座を確認"}).status_code == 302
     assert Mandate.objects.get(pk=world["mandate"]).status == MandateStatus.ACTIVE
     assert clerk.post(url, {"note": "もう一度"}).status_code == 400  # only a suspended one
+
+
+def test_the_failure_notice_carries_the_installments_slip(world: dict[str, Any]) -> None:
+    from choshu.debits.notices import failure_notice_data
+
+    line = DebitLine.objects.select_related("taxpayer", "installment__levy").get(pk=world["line"])
+    d = failure_notice_data(line, on=D(2024, 6, 3), user=None)
+    assert d.slip is not None and d.slip.slip_no == line.installment.slip_no
+    assert d.slip.pay_by == D(2024, 6, 17) and d.slip.principal == 10800  # 本税 still owed
+    assert d.slip.ocr_lower and d.slip.confirmation_no
+    assert ("振替できなかった理由", "1 資金不足") in d.rows
