@@ -19,9 +19,10 @@ Pure: no Django.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 from functools import cache
@@ -155,8 +156,10 @@ def _char_problem(ch: str, prev: str, field: FieldClass) -> str | None:
         return "カンマは使えません。"
     if ch in "｢｣\\/":
         return f"記号「{ch}」はEDI情報にしか使えません。"
+    if unicodedata.name(ch, "").startswith("CJK"):
+        return "漢字は半角カナに変換できません。氏名カナ（カタカナ）で入力してください。"
     if unicodedata.east_asian_width(ch) in ("W", "F"):
-        return "全角文字（漢字など）は半角カナに変換できません。氏名カナ（カタカナ）で入力してください。"
+        return "この全角文字は半角に変換できません（全角カナ・英数字・スペース以外）。"
     return f"全銀の{_FIELD_LABEL[field]}に使えない文字です。"
 
 
@@ -205,6 +208,8 @@ def to_zengin_kana(text: str, *, field: FieldClass = FieldClass.NAME, max_bytes:
     >>> to_zengin_kana("ヤマダ　タロー")
     'ﾔﾏﾀﾞ ﾀﾛ-'
     """
+    if not text:
+        return ""
     out: list[str] = []
     length = 0
     prev = ""
@@ -859,30 +864,37 @@ class _Errors:
         return (*self.warnings, *more)
 
 
-def _split_records(data: bytes, errors: _Errors) -> list[tuple[int, int]] | None:
-    """The (start, end) byte offsets of each record (without its separator), or None if refused.
+@dataclass(frozen=True)
+class _Spans:
+    """The (start, end) byte offsets of the records of ``data`` (without separators), made as iterated.
 
-    Offsets, not copies: a 500,000-record file is held once (as ``data``).
+    Offsets computed on the fly, not a list: a 500,000-record file is held once (as ``data``) however
+    many times it is walked.
     """
+
+    data: bytes
+    end: int
+    crlf: bool
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        if not self.crlf:
+            yield from ((s, s + RECORD_LENGTH) for s in range(0, self.end, RECORD_LENGTH))
+            return
+        pos = 0
+        while pos < self.end:
+            nl = self.data.find(b"\r\n", pos, self.end)
+            stop = self.end if nl < 0 else nl
+            yield pos, stop
+            pos = stop + 2 if nl >= 0 else self.end
+
+
+def _split_records(data: bytes, errors: _Errors) -> _Spans | None:
+    """How ``data`` is cut into records (CR LF or a 120n-byte stream), or None if refused."""
     end = len(data)
     while end and data[end - 1] == 0x1A:  # DOS end-of-file marks (§1.0)
         end -= 1
     if data.find(b"\r\n", 0, end) >= 0:
-        spans: list[tuple[int, int]] = []
-        pos = 0
-        while pos < end:
-            nl = data.find(b"\r\n", pos, end)
-            stop = end if nl < 0 else nl
-            spans.append((pos, stop))
-            pos = stop + 2 if nl >= 0 else end
-        for i, (s, e) in enumerate(spans, start=1):
-            if b"\r" in data[s:e] or b"\n" in data[s:e]:
-                errors.add(
-                    i,
-                    "",
-                    "改行コードが混在しています（CR LF 以外の改行があります）。CR LF に揃えてください。",
-                )
-        return spans
+        return _Spans(data, end, crlf=True)  # a lone CR or LF left inside a record: mixed (_walk_structure)
     if data.find(b"\n", 0, end) >= 0 or data.find(b"\r", 0, end) >= 0:
         errors.add(
             1,
@@ -897,7 +909,17 @@ def _split_records(data: bytes, errors: _Errors) -> list[tuple[int, int]] | None
             f"改行のないファイルの長さ（{end}バイト）が120の倍数ではありません。レコード長を確認してください。",
         )
         return None
-    return [(s, s + RECORD_LENGTH) for s in range(0, end, RECORD_LENGTH)]
+    return _Spans(data, end, crlf=False)
+
+
+@dataclass(frozen=True)
+class _Structure:
+    """Where the header and the trailer are (the trailer's 0-based index, -1 when missing)."""
+
+    spans: _Spans
+    header: tuple[int, int]
+    trailer: tuple[int, int]
+    trailer_index: int
 
 
 def _record(data: bytes, span: tuple[int, int], pad_short: bool) -> bytes:
@@ -907,8 +929,28 @@ def _record(data: bytes, span: tuple[int, int], pad_short: bool) -> bytes:
     return raw
 
 
+_SINGLE_BYTE = bytes(range(0x20, 0x7F)) + bytes(range(0xA1, 0xE0))
+_ALLOWED_BYTES = {cls: "".join(sorted(chars)).encode("cp932") for cls, chars in _ALLOWED.items()}
+# A voicing mark not right after a kana that takes it (the one check the byte sets cannot make).
+_MISPLACED_MARK = re.compile(rb"(?<![\xb3\xb6-\xc4\xca-\xce])\xde|(?<![\xca-\xce])\xdf")
+
+
+def _c_problem(chunk: bytes, kind: FieldClass) -> str | None:
+    """Why a C field's bytes are not in its class's repertoire; None when they are (fast path first)."""
+    if not chunk.translate(None, _ALLOWED_BYTES[kind]) and not _MISPLACED_MARK.search(chunk):
+        return None
+    text, problem = _decode_c(chunk)
+    if problem is None:
+        found = _first_problem(text.rstrip(" "), kind)
+        if found is not None:
+            problem = f"{found[0] + 1}文字目「{text[found[0]]}」: {found[1]}"
+    return problem
+
+
 def _decode_c(raw: bytes) -> tuple[str, str | None]:
     """JIS X 0201 bytes → text, or the reason the bytes are not single-byte Zengin characters."""
+    if not raw.translate(None, _SINGLE_BYTE):
+        return raw.decode("cp932"), None
     chars = []
     for i, b in enumerate(raw):
         if 0x20 <= b <= 0x7E:
@@ -941,14 +983,10 @@ def _check_fields(raw: bytes, layout: _Layout, line: int, errors: _Errors) -> di
                     errors.add(line, name, "数字項目に数字以外の文字があります。", _shown(chunk))
             values[name] = text
             continue
-        text, problem = _decode_c(chunk)
-        if problem is None and isinstance(kind, FieldClass):
-            found = _first_problem(text.rstrip(" "), kind)
-            if found is not None:
-                problem = f"{found[0] + 1}文字目「{text[found[0]]}」: {found[1]}"
+        problem = _c_problem(chunk, kind) if isinstance(kind, FieldClass) else _decode_c(chunk)[1]
         if problem is not None:
             errors.add(line, name, problem, _shown(chunk))
-        values[name] = text
+        values[name] = "" if problem else chunk.decode("cp932")
     return values
 
 
@@ -978,10 +1016,6 @@ def _check_kind(value: str, allowed: frozenset[str], line: int, name: str, error
 class _Walk:
     """What one pass over the records found: the header values, the trailer values, the tallies."""
 
-    header: dict[str, str] = field(default_factory=dict)
-    trailer: dict[str, str] = field(default_factory=dict)
-    trailer_line: int = 0
-    data_spans: list[tuple[int, int]] = field(default_factory=list)
     count: int = 0
     amount: int = 0
     paid_count: int = 0
@@ -994,19 +1028,25 @@ def _walk_structure(
     kind: str,
     *,
     pad_short: bool,
-) -> tuple[list[tuple[int, int]], int, int] | None:
-    """Record lengths and order 1 → 2… → 8 → 9. Returns (spans, header index, trailer index)."""
+) -> _Structure | None:
+    """Separators, record lengths and the order 1 → 2… → 8 → 9 (one group)."""
     spans = _split_records(data, errors)
     if spans is None:
         return None
-    if not spans:
+    if spans.end == 0:
         errors.add(1, "", "空のファイルです（ヘッダー・トレーラ・エンドレコードがありません）。")
         return None
     trailer_at = end_at = -1
+    header = trailer = (0, 0)
     state = "start"
+    line = 0
     for i, span in enumerate(spans):
         line = i + 1
         raw = data[span[0] : span[1]]
+        if spans.crlf and (b"\r" in raw or b"\n" in raw):
+            errors.add(
+                line, "", "改行コードが混在しています（CR LF 以外の改行があります）。CR LF に揃えてください。"
+            )
         if state == "end":
             if raw.strip(b" \x1a") != b"":
                 errors.add(line, "データ区分", "エンドレコード（9）の後にデータがあります。", _shown(raw[:1]))
@@ -1030,6 +1070,7 @@ def _walk_structure(
                 )
             elif raw[3:4] != b"0":
                 errors.add(line, "コード区分", "コード区分が0（JIS）ではありません。", _shown(raw[3:4]))
+            header = span
             state = "data"
         elif code == b"2":
             if state != "data":
@@ -1042,7 +1083,7 @@ def _walk_structure(
                     "トレーラ（8）が2つあります（マルチファイルには対応していません）。",
                     "8",
                 )
-            trailer_at = i
+            trailer_at, trailer = i, span
             state = "trailer"
         elif code == b"9":
             if state != "trailer":
@@ -1061,10 +1102,10 @@ def _walk_structure(
         else:
             errors.add(line, "データ区分", "データ区分が1・2・8・9のいずれでもありません。", _shown(code))
     if trailer_at < 0:
-        errors.add(len(spans), "データ区分", "トレーラレコード（8）がありません。")
+        errors.add(line, "データ区分", "トレーラレコード（8）がありません。")
     if end_at < 0:
-        errors.add(len(spans), "データ区分", "エンドレコード（9）がありません。")
-    return spans, 0, trailer_at
+        errors.add(line, "データ区分", "エンドレコード（9）がありません。")
+    return _Structure(spans, header, trailer, trailer_at)
 
 
 def _int(text: str) -> int:
@@ -1082,14 +1123,13 @@ def _refuse_or_none(errors: _Errors) -> None:
         raise FileRefused(errors.errors)
 
 
-def _data_lines(
-    data: bytes, spans: list[tuple[int, int]], trailer_at: int, pad_short: bool
-) -> Iterator[tuple[int, bytes]]:
-    stop = trailer_at if trailer_at >= 0 else len(spans)
-    for i in range(1, stop):
-        raw = _record(data, spans[i], pad_short)
-        if raw[:1] == b"2":
-            yield i + 1, raw
+def _data_lines(data: bytes, structure: _Structure, pad_short: bool) -> Iterator[tuple[int, bytes]]:
+    """(record number, bytes) of the data records between the header and the trailer."""
+    for i, span in enumerate(structure.spans):
+        if i == structure.trailer_index:
+            return
+        if i and data[span[0] : span[0] + 1] == b"2":
+            yield i + 1, _record(data, span, pad_short)
 
 
 def read_debit_file(
@@ -1111,13 +1151,12 @@ def read_debit_file(
     walked = _walk_structure(data, errors, "91", pad_short=pad_short_records)
     if walked is None:
         raise FileRefused(errors.errors)
-    spans, _, trailer_at = walked
-    head = _check_fields(_record(data, spans[0], pad_short_records), _HEADER, 1, errors)
+    head = _check_fields(_record(data, walked.header, pad_short_records), _HEADER, 1, errors)
     debit_date = _check_date(head["引落日"], around, 1, "引落日", errors)
     _check_kind(head["預金種目（委託者）"], _HEADER_DEPOSIT, 1, "預金種目（委託者）", errors)
     walk = _Walk()
     result_codes: list[tuple[int, str]] = []  # only the non-zero ones, for a request's check
-    for line, raw in _data_lines(data, spans, trailer_at, pad_short_records):
+    for line, raw in _data_lines(data, walked, pad_short_records):
         v = _check_fields(raw, _DEBIT_DATA, line, errors)
         _check_kind(v["預金種目"], _DEBIT_DEPOSIT, line, "預金種目", errors)
         _check_kind(v["新規コード"], _NEW_CODES, line, "新規コード", errors)
@@ -1137,9 +1176,7 @@ def read_debit_file(
             walk.paid_amount += amount
         elif len(result_codes) < MAX_ERRORS:
             result_codes.append((line, code))
-    checked = _check_debit_trailer(
-        data, spans, trailer_at, walk, result_codes, kind, errors, pad_short_records
-    )
+    checked = _check_debit_trailer(data, walked, walk, result_codes, kind, errors, pad_short_records)
     _refuse_or_none(errors)
     assert debit_date is not None and checked is not None
     totals, is_request = checked
@@ -1155,13 +1192,12 @@ def read_debit_file(
         branch_name=head["取引支店名"].rstrip(" "),
     )
     file = DebitFile(header, totals, walk.count, is_result=not is_request, warnings=errors.warning_tuple())
-    return file, _debit_records(data, spans, trailer_at, pad_short_records)
+    return file, _debit_records(data, walked, pad_short_records)
 
 
 def _check_debit_trailer(
     data: bytes,
-    spans: list[tuple[int, int]],
-    trailer_at: int,
+    structure: _Structure,
     walk: _Walk,
     nonzero_codes: list[tuple[int, str]],
     kind: str | None,
@@ -1169,10 +1205,10 @@ def _check_debit_trailer(
     pad_short: bool,
 ) -> tuple[Totals, bool] | None:
     """The trailer's totals, checked against the records, and whether the file is a request."""
-    if trailer_at < 0:
+    if structure.trailer_index < 0:
         return None
-    line = trailer_at + 1
-    t = _check_fields(_record(data, spans[trailer_at], pad_short), _DEBIT_TRAILER, line, errors)
+    line = structure.trailer_index + 1
+    t = _check_fields(_record(data, structure.trailer, pad_short), _DEBIT_TRAILER, line, errors)
     totals = Totals(*(_int(t[n]) for n, *_ in _DEBIT_TRAILER[1:7]))
     _check_totals(totals, walk, line, errors)
     results_zero = totals.paid_count == totals.paid_amount == totals.failed_count == totals.failed_amount == 0
@@ -1246,10 +1282,8 @@ def _check_totals(totals: Totals, walk: _Walk, line: int, errors: _Errors) -> No
         )
 
 
-def _debit_records(
-    data: bytes, spans: list[tuple[int, int]], trailer_at: int, pad_short: bool
-) -> Iterator[DebitRecord]:
-    for _, raw in _data_lines(data, spans, trailer_at, pad_short):
+def _debit_records(data: bytes, structure: _Structure, pad_short: bool) -> Iterator[DebitRecord]:
+    for _, raw in _data_lines(data, structure, pad_short):
         text = raw.decode("cp932")
         yield DebitRecord(
             bank_code=text[1:5],
@@ -1277,12 +1311,11 @@ def read_transfer_file(
     walked = _walk_structure(data, errors, "21", pad_short=pad_short_records)
     if walked is None:
         raise FileRefused(errors.errors)
-    spans, _, trailer_at = walked
-    head = _check_fields(_record(data, spans[0], pad_short_records), _TRANSFER_HEADER, 1, errors)
+    head = _check_fields(_record(data, walked.header, pad_short_records), _TRANSFER_HEADER, 1, errors)
     when = _check_date(head["振込指定日"], around, 1, "振込指定日", errors)
     _check_kind(head["預金種目（依頼人）"], _HEADER_DEPOSIT, 1, "預金種目（依頼人）", errors)
     walk = _Walk()
-    for line, raw in _data_lines(data, spans, trailer_at, pad_short_records):
+    for line, raw in _data_lines(data, walked, pad_short_records):
         v = _check_fields(raw, _TRANSFER_DATA, line, errors)
         _check_transfer_tail(raw, v, line, errors)
         _check_bank(v, "被仕向銀行番号", "被仕向支店番号", line, errors)
@@ -1292,9 +1325,9 @@ def read_transfer_file(
         walk.count += 1
         walk.amount += amount
     totals = None
-    if trailer_at >= 0:
+    if (trailer_at := walked.trailer_index) >= 0:
         t = _check_fields(
-            _record(data, spans[trailer_at], pad_short_records), _TRANSFER_TRAILER, trailer_at + 1, errors
+            _record(data, walked.trailer, pad_short_records), _TRANSFER_TRAILER, trailer_at + 1, errors
         )
         totals = Totals(_int(t["合計件数"]), _int(t["合計金額"]))
         _check_totals(totals, walk, trailer_at + 1, errors)
@@ -1312,7 +1345,7 @@ def read_transfer_file(
         branch_name=head["仕向支店名"].rstrip(" "),
     )
     file = TransferFile(header, totals, walk.count, warnings=errors.warning_tuple())
-    return file, _transfer_records(data, spans, trailer_at, pad_short_records)
+    return file, _transfer_records(data, walked, pad_short_records)
 
 
 def _check_transfer_tail(raw: bytes, v: dict[str, str], line: int, errors: _Errors) -> None:
@@ -1342,10 +1375,8 @@ def _check_transfer_tail(raw: bytes, v: dict[str, str], line: int, errors: _Erro
         errors.add(line, "識別表示", "識別表示がYでも空白でもありません。", flag)
 
 
-def _transfer_records(
-    data: bytes, spans: list[tuple[int, int]], trailer_at: int, pad_short: bool
-) -> Iterator[TransferRecord]:
-    for _, raw in _data_lines(data, spans, trailer_at, pad_short):
+def _transfer_records(data: bytes, structure: _Structure, pad_short: bool) -> Iterator[TransferRecord]:
+    for _, raw in _data_lines(data, structure, pad_short):
         text = raw.decode("cp932")
         edi = text[112] == "Y"
         yield TransferRecord(

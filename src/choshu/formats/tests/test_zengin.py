@@ -20,6 +20,7 @@ from choshu.formats.zengin import (
     BranchInfo,
     DebitHeader,
     DebitRecord,
+    DepositType,
     FieldClass,
     KanaError,
     Totals,
@@ -219,6 +220,14 @@ def test_edi_symbols_are_allowed_in_edi_only() -> None:
         to_zengin_kana("A/B", field=FieldClass.BANK)
 
 
+def test_kanji_and_other_full_width_symbols_are_told_apart() -> None:
+    with pytest.raises(KanaError, match="漢字"):
+        to_zengin_kana("山")
+    with pytest.raises(KanaError, match="全角文字") as info:
+        to_zengin_kana("ア〜イ")
+    assert info.value.char == "〜" and "漢字" not in str(info.value)
+
+
 def test_over_length_is_refused_never_truncated() -> None:
     assert to_zengin_kana("ガガガ", max_bytes=6) == "ｶﾞｶﾞｶﾞ"
     with pytest.raises(KanaError) as info:
@@ -392,6 +401,13 @@ def test_without_crlf_records_are_one_120n_byte_stream() -> None:
     assert file.record_count == 2 and len(list(records)) == 2
 
 
+def test_deposit_type_members_can_be_passed_as_the_codes() -> None:
+    data = debit_bytes(
+        [debit(1, deposit_type=DepositType.TAX_RESERVE), debit(2, deposit_type=DepositType.CHECKING)]
+    )
+    assert [r.deposit_type for r in read_debit_file(data, around=AROUND)[1]] == ["3", "2"]
+
+
 def test_writer_returns_the_trailer_totals() -> None:
     out = io.BytesIO()
     assert write_debit_file(out, DEBIT_HEADER, iter([debit(1), debit(2)])) == Totals(2, 3000)
@@ -466,11 +482,11 @@ def test_writer_streams_with_bounded_memory() -> None:
 
     sink = CountingSink()
     tracemalloc.start()
-    totals = write_debit_file(sink, DEBIT_HEADER, many(20_000))  # type: ignore[arg-type]
+    totals = write_debit_file(sink, DEBIT_HEADER, many(5_000))  # type: ignore[arg-type]
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert totals.count == 20_000 and sink.size == 122 * 20_003
-    assert peak < 512 * 1024  # a list of 20,000 records alone would be several MB
+    assert totals.count == 5_000 and sink.size == 122 * 5_003
+    assert peak < 512 * 1024  # a list of 5,000 records alone would be over 2 MB
 
 
 # --- readers: round trips ------------------------------------------------------------------------------
@@ -753,3 +769,15 @@ def test_every_problem_is_listed_not_just_the_first() -> None:
     data = patched(patched(debit_bytes(), 2, 81, b"X"), 3, 51, b"a")
     errors = read91(data)
     assert has(errors, 2, "引落金額") and has(errors, 3, "預金者名") and has(errors, 4, "合計金額")
+
+
+def test_reader_walks_a_large_file_with_bounded_memory() -> None:
+    data = debit_bytes([debit(i % 9000 + 1, customer_no=str(i)) for i in range(1, 5_001)])
+    bank_info("0005")  # the reference data is loaded once per process, outside the measurement
+    tracemalloc.start()
+    file, records = read_debit_file(data, around=AROUND)
+    seen = sum(1 for _ in records)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert file.record_count == seen == 5_000
+    assert peak < 256 * 1024  # offsets are computed as the file is walked: no list of 5,000 records
