@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ("approvals", "0006_alter_changerequest_kind"),
+        ("approvals", "0006_direct_debit_mandate_request_kind"),
         ("core", "0009_debit_job_kinds"),
         ("levies", "0011_dunning_fee_txn_kind"),
         ("receipts", "0009_slip_issue_fee"),
