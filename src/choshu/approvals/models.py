@@ -25,6 +25,7 @@ class RequestKind(models.TextChoices):
     PAYMENT_REVERSAL = "payment_reversal", "収納取消"
     PURGE = "purge", "保存期間経過データの消去"
     DUNNING_SUPPRESSION = "dunning_suppression", "督促停止（職員の判断）"
+    DIRECT_DEBIT_MANDATE = "direct_debit_mandate", "口座振替依頼の登録・変更"
 
 
 class ApprovalStatus(models.TextChoices):

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "choshu.approvals",
     "choshu.dunning",
     "choshu.refunds",
+    "choshu.debits",
     "choshu.operations",
     "choshu.web",
 ]

@@ -8,4 +8,5 @@ urlpatterns = [
     path("receipts/", include("choshu.receipts.urls")),
     path("dunning/", include("choshu.dunning.urls")),
     path("refunds/", include("choshu.refunds.urls")),
+    path("debits/", include("choshu.debits.urls")),
 ]

@@ -95,6 +95,10 @@ class Job(models.Model):
         REFUND_TRANSFER = "refund-transfer", "還付金の振込ファイル作成"
         REFUND_CONFIRM = "refund-confirm", "還付金の振込結果の取込"
 
+        IMPORT_PAYMENTS_ZENGIN = "import-payments-zengin", "収納取込（口座振替結果）"
+        DEBIT_REQUEST = "debit-request", "口座振替依頼データの作成"
+        IMPORT_DEBIT_MANDATES = "import-debit-mandates", "口座振替依頼の一括取込"
+
     municipality = models.ForeignKey(Municipality, on_delete=models.PROTECT, related_name="jobs")
     kind = models.CharField("処理", max_length=40, choices=Kind.choices)
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)

@@ -20,7 +20,7 @@ import json
 import logging
 import zlib
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -86,12 +86,53 @@ class PaymentImportSummary(ReceiptCounts):
     records: int = 0
     file_already_imported: bool = False
     job_id: int | None = None
+    channel_counts: dict[str, Any] = field(default_factory=dict)  # a registered channel's own counts
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d.update(d.pop("channel_counts"))
+        return d
 
 
 # --- the import -------------------------------------------------------------------------------------
+
+
+@dataclass
+class ChannelStream(PaymentStream):
+    """A payment file of a channel an app above receipts reads (``FileChannel``): its records go
+    through the engine like any other; ``finish`` then runs in the same transaction (the job is
+    written) and returns counts added to the summary (``channel_counts``)."""
+
+    finish: Callable[[Job, Any], dict[str, Any]] | None = None
+
+
+@dataclass(frozen=True)
+class FileChannel:
+    """A payment file channel registered by an app above receipts (the Zengin 口座振替 result: the
+    ``debits`` app): ``import-payments --channel NAME`` opens the file with ``open(municipality,
+    bytes, file name)`` and the records become payments of ``payment_channel``."""
+
+    name: str
+    payment_channel: Channel
+    job_kind: Job.Kind
+    open: Callable[[Municipality, bytes, str], ChannelStream]
+
+
+FILE_CHANNELS: dict[str, FileChannel] = {}
+
+
+def register_file_channel(channel: FileChannel) -> None:
+    FILE_CHANNELS[channel.name] = channel
+
+
+def import_channels() -> list[str]:
+    """Every channel ``import-payments`` reads: the built-in ones and those registered."""
+    return [c.value for c in IMPORT_JOB_KIND] + sorted(FILE_CHANNELS)
+
+
+def import_job_kind(channel: str) -> Job.Kind:
+    registered = FILE_CHANNELS.get(channel)
+    return registered.job_kind if registered is not None else IMPORT_JOB_KIND[Channel(channel)]
 
 
 def channel_settings(municipality: Municipality) -> ChannelSettings:
@@ -119,7 +160,7 @@ def payments_import(
     An import overtaken by a counter receipt on one of its installments (``StaleBalance``: the whole
     attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
     """
-    kind = IMPORT_JOB_KIND[Channel(channel)]
+    kind = import_job_kind(channel)
     try:
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
             try:
@@ -167,9 +208,15 @@ def _import_once(
 ) -> PaymentImportSummary:
     """One attempt: the whole file in one transaction. The file's bytes are let go once decoded (the
     stream holds the text only): a 500,000-record file is tens of megabytes each way."""
-    stream = stream_payment_file(
-        read_bytes(path), channel, settings=channel_settings(municipality), file_name=path
-    )
+    registered = FILE_CHANNELS.get(channel)
+    stream: PaymentStream
+    if registered is not None:
+        stream = registered.open(municipality, read_bytes(path), path)
+        channel = registered.payment_channel.value
+    else:
+        stream = stream_payment_file(
+            read_bytes(path), channel, settings=channel_settings(municipality), file_name=path
+        )
     summary = PaymentImportSummary()
     summary.file_already_imported = file_already_imported(
         municipality=municipality, kind=kind, sha256=stream.sha256
@@ -193,6 +240,8 @@ def _import_once(
             now=timezone.now(),
         )
         _run_engine(engine, stream, path, summary, progress)
+        if isinstance(stream, ChannelStream) and stream.finish is not None:
+            summary.channel_counts = stream.finish(job, actor)
         summary.job_id = job.pk
         job_finish(job, status=Job.Status.SUCCEEDED, counts=summary.as_dict())
         audit_record(

@@ -54,6 +54,10 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
     ("refunds/", "pk"): "overpayment",
     ("refunds/notices/", "pk"): "refund_notice",
+    ("debits/taxpayers/", "pk"): "taxpayer",
+    ("debits/mandates/", "pk"): "debit_mandate",
+    ("debits/runs/", "pk"): "debit_run",
+    ("debits/failures/", "pk"): "debit_line",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -146,9 +150,13 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     overpayment = Overpayment.objects.filter(municipality=city, taxpayer=hanako).order_by("pk").first()
     refund_notice = RefundNotice.objects.filter(municipality=city, taxpayer=hanako).order_by("pk").first()
     assert overpayment is not None and refund_notice is not None
+    mandate, run, line = _debits_of(city, clerk, taro, make_user, write_csv)
     return {
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
+        "debit_mandate": mandate,
+        "debit_run": run,
+        "debit_line": line,
         "taxpayer": taro.pk,
         "installment": installment.pk,
         "job": job.pk,
@@ -162,3 +170,35 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "dunning_notice": notice.pk,
         "dunning_suppression": suppression.pk,
     }
+
+
+def _debits_of(
+    city: Any, clerk: Any, taro: Any, make_user: Callable[..., Any], write_csv: Callable[..., Path]
+) -> tuple[int, int, int]:
+    """An approved 口座振替 of 1001, the 7/1 debit run and its line, failed by the bank (code 1)."""
+    from choshu.approvals.services import request_approve
+    from choshu.debits.models import DebitLine
+    from choshu.debits.requests import debit_request
+    from choshu.debits.services import collecting_account_set, mandate_request
+    from choshu.debits.tests.zengin_bytes import result_file
+    from choshu.formats.debit_mandates import MandateInput
+
+    chief = make_user(f"world-debit-chief-{city.code}", role=Role.CHIEF, municipality=city)
+    collecting_account_set(
+        actor=chief, municipality=city, bank_code="0001", branch_code="001", deposit_type="1", account="7654321",
+        originator_code="1234567890", originator_name="ｶﾜｸﾞﾁｼ", is_default=True,
+    )  # fmt: skip
+    data = MandateInput(
+        tax_item="", bank_code="0001", branch_code="001", deposit_type="1", account="1234567",
+        holder_name="ｶﾜｸﾞﾁ ﾀﾛｳ", start=date(2024, 6, 1), end=None, received_on=date(2024, 5, 20),
+    )  # fmt: skip
+    mandate = mandate_request(actor=clerk, taxpayer=taro, data=data, reason="依頼書受付")
+    assert mandate.request is not None
+    request_approve(actor=chief, request=mandate.request, decided_on=date(2024, 5, 21))
+    out = write_csv("x", []).parent
+    summary = debit_request(municipality=city, debit_date=date(2024, 7, 1), out_dir=out)
+    line = DebitLine.objects.get(file__run_id=summary.run_id)
+    result = out / f"result-{city.code}.txt"
+    result.write_bytes(result_file(Path(summary.files[0]["path"]).read_bytes(), {str(line.pk): "1"}))
+    payments_import(municipality=city, channel="zengin", path=result)
+    return mandate.pk, summary.run_id, line.pk

@@ -7,16 +7,15 @@ from django.core.management.base import CommandError
 
 from choshu.core.commands import ChoshuCommand
 from choshu.levies.ledger import StaleBalance
-from choshu.receipts.models import IMPORT_JOB_KIND
-from choshu.receipts.services import IMPORT_ATTEMPTS, payments_import
+from choshu.receipts.services import IMPORT_ATTEMPTS, import_channels, payments_import
 
 
 class Command(ChoshuCommand):
-    help = "収納データ（コンビニ速報・確報、金融機関の領収済通知、地方税共通納税）を取り込み消し込む"
+    help = "収納データ（コンビニ速報・確報、金融機関の領収済通知、地方税共通納税、口座振替結果 zengin）を取り込み消し込む"
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
-        parser.add_argument("--channel", required=True, choices=[c.value for c in IMPORT_JOB_KIND])
+        parser.add_argument("--channel", required=True, choices=import_channels())
         parser.add_argument("file")
 
     def run(self, **options: Any) -> None:
