@@ -363,8 +363,10 @@ def _dues(
     if taxpayer_ids is not None:
         qs = qs.filter(taxpayer_id__in=list(taxpayer_ids))
     selected = installment_ids if isinstance(installment_ids, RawSQL) else None
-    if installment_ids is not None:
-        qs = qs.filter(pk__in=selected if selected is not None else list(installment_ids))
+    if selected is not None:
+        qs = qs.filter(pk__in=selected)
+    elif installment_ids is not None:
+        qs = qs.filter(pk__in=list(installment_ids))
     rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
     history = _ledger_history([r[0] for r in rows], as_of, selected=selected)
     payments: list[_Payments] = []
