@@ -363,8 +363,8 @@ def _dues(
     if taxpayer_ids is not None:
         qs = qs.filter(taxpayer_id__in=list(taxpayer_ids))
     selected = installment_ids if isinstance(installment_ids, RawSQL) else None
-    if selected is not None:
-        qs = qs.filter(pk__in=selected)
+    if isinstance(installment_ids, RawSQL):
+        qs = qs.filter(pk__in=installment_ids)
     elif installment_ids is not None:
         qs = qs.filter(pk__in=list(installment_ids))
     rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
