@@ -17,7 +17,6 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
-from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from choshu.accounts.models import User
@@ -255,9 +254,8 @@ def _as_date(value: Any) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value))
 
 
-def _slices(cur: Any) -> Iterator[tuple[RawSQL, list[tuple[int, int, str, date, bool]]]]:
-    """The unsuppressed candidates, ``SLICE`` taxpayers at a time (keyset on the taxpayer id): the
-    query selecting the slice's installment ids, and its rows."""
+def _slices(cur: Any) -> Iterator[list[tuple[int, int, str, date, bool]]]:
+    """The unsuppressed candidates, ``SLICE`` taxpayers at a time (keyset on the taxpayer id)."""
     last = 0
     while True:
         cur.execute(
@@ -274,16 +272,10 @@ def _slices(cur: Any) -> Iterator[tuple[RawSQL, list[tuple[int, int, str, date, 
                 WHERE suppressed = 0 AND taxpayer_id BETWEEN %s AND %s""",  # noqa: S608
             [ids[0], ids[-1]],
         )
-        selected = RawSQL(  # noqa: S611 - a constant table name; the bounds are parameters
-            f"SELECT installment_id FROM {CANDIDATES} WHERE suppressed = 0 AND taxpayer_id BETWEEN %s AND %s",  # noqa: S608
-            (ids[0], ids[-1]),
-        )
-        yield selected, [(int(i), int(t), str(x), _as_date(d), bool(b)) for i, t, x, d, b in cur.fetchall()]
+        yield [(int(i), int(t), str(x), _as_date(d), bool(b)) for i, t, x, d, b in cur.fetchall()]
 
 
-def _notices(
-    selected: RawSQL, rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: FeeLookup
-) -> list[_Notice]:
+def _notices(rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: FeeLookup) -> list[_Notice]:
     """One notice per taxpayer and tax item of the slice, with the amounts as of ``as_of``
     (``levies.selectors.amounts_due_lines``: ``amounts_due``'s figures, the 延滞金 of the whole slice
     in one call of the rule; the notice prints no breakdown, so no components are read)."""
@@ -291,7 +283,7 @@ def _notices(
     blocked = {r[1]: r[4] for r in rows}
     late: dict[date, bool] = {}  # per 指定納期限: issued after the 20-day period (法329条)
     grouped: dict[tuple[int, str], _Notice] = {}
-    for a in amounts_due_lines(installment_ids=selected, as_of=as_of):
+    for a in amounts_due_lines(installment_ids=list(designated), as_of=as_of):
         if a.principal_due <= 0:  # paid in full by the run date after all (a 領収日 before it)
             continue
         if a.late_charge is None:
@@ -480,8 +472,8 @@ def dunning_run(
             total, suppressed = cur.fetchone()
             summary.candidates, summary.suppressed = int(total), int(suppressed)
             writer = _Writer(municipality, as_of, actor, job) if job is not None else None
-            for selected, rows in _slices(cur):
-                notices = _notices(selected, rows, as_of, fees)
+            for rows in _slices(cur):
+                notices = _notices(rows, as_of, fees)
                 _count(summary, notices, as_of)
                 if writer is not None:
                     writer.write(notices)

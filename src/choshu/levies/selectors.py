@@ -9,8 +9,8 @@ from datetime import date
 from typing import Any, NamedTuple
 
 from django.db.models import Q, Sum
-from django.db.models.expressions import RawSQL
 
+from choshu.core.bulk import id_set
 from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import (
@@ -287,17 +287,14 @@ _History = list[Any]
 _Payments = tuple[tuple[date, int], ...]
 
 
-def _ledger_history(
-    installment_ids: Sequence[int], as_of: date, *, selected: RawSQL | None = None
-) -> dict[int, _History]:
+def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _History]:
     """One grouped query over the ledger entries of these installments: levied 本税 (every 調定/更正
-    booked so far), principal payments by 領収日, 延滞金 paid and 督促手数料 outstanding as of ``as_of``.
-    ``selected``: a query selecting these same installments' ids, used instead of the list."""
+    booked so far), principal payments by 領収日, 延滞金 paid and 督促手数料 outstanding as of ``as_of``."""
     found: dict[int, _History] = {i: [0, None, 0, 0] for i in installment_ids}
     if not found:
         return found
     rows = (
-        LedgerEntry.objects.filter(installment_id__in=selected if selected is not None else list(found))
+        LedgerEntry.objects.filter(installment_id__in=id_set(found))
         .filter(
             Q(account=Account.RECEIVABLE, component=Component.PRINCIPAL, txn__kind__in=LEVIED_KINDS)
             | Q(
@@ -354,7 +351,7 @@ _DUE_ORDER = ("levy__tax_item", "levy__levy_year", "levy__notice_no", "installme
 
 
 def _dues(
-    taxpayer_ids: Sequence[int] | None, as_of: date, installment_ids: Sequence[int] | RawSQL | None
+    taxpayer_ids: Sequence[int] | None, as_of: date, installment_ids: Sequence[int] | None
 ) -> tuple[list[tuple[Any, ...]], dict[int, _History], list[_Payments], list[tuple[date, int | None]]]:
     """The installments (``_DUE_COLUMNS`` in ``_DUE_ORDER``), their ledger history, their principal
     payments (sorted, non-zero days) and ``(late_charge_until, 延滞金 accrued)`` from one call of
@@ -362,13 +359,10 @@ def _dues(
     qs = Installment.objects.all()
     if taxpayer_ids is not None:
         qs = qs.filter(taxpayer_id__in=list(taxpayer_ids))
-    selected = installment_ids if isinstance(installment_ids, RawSQL) else None
-    if isinstance(installment_ids, RawSQL):
-        qs = qs.filter(pk__in=installment_ids)
-    elif installment_ids is not None:
-        qs = qs.filter(pk__in=list(installment_ids))
+    if installment_ids is not None:
+        qs = qs.filter(pk__in=id_set(installment_ids))
     rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
-    history = _ledger_history([r[0] for r in rows], as_of, selected=selected)
+    history = _ledger_history([r[0] for r in rows], as_of)
     payments: list[_Payments] = []
     for r in rows:
         by_day = history[r[0]][1]
@@ -451,14 +445,12 @@ class DueLine(NamedTuple):
     dunning_fee: int
 
 
-def amounts_due_lines(*, installment_ids: Sequence[int] | RawSQL, as_of: date) -> list[DueLine]:
+def amounts_due_lines(*, installment_ids: Sequence[int], as_of: date) -> list[DueLine]:
     """``amounts_due``'s 本税 (``principal_due``), 延滞金 (``late_charge``) and 督促手数料 of these
     installments as of ``as_of``, in ``amounts_due``'s order: the batch path (the dunning run) — the
     same reads and the same one call of the rule, without the per-installment objects.
-
-    ``installment_ids`` is a list, or a query selecting the ids (``RawSQL``, e.g. a slice of the
-    dunning run's candidate table): a batch of tens of thousands of installments then sends no list
-    of ids to build, quote and parse, twice."""
+    The ids go to the database as one array (``core.bulk.id_set``): a slice of tens of thousands of
+    installments sends no list of placeholders to build, split and parse, twice."""
     rows, history, payments, charges = _dues(None, as_of, installment_ids)
     out: list[DueLine] = []
     append = out.append
