@@ -311,7 +311,7 @@ def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _H
         .order_by()
     )
     income, fee_component, levied_kinds = Account.LATE_CHARGE_INCOME, Component.DUNNING_FEE, set(LEVIED_KINDS)
-    for inst_id, account, component, kind, legal_date, total in rows.iterator(chunk_size=10_000):
+    for inst_id, account, component, kind, legal_date, total in rows:
         h = found[inst_id]
         amount = int(total)
         if account == income:
@@ -351,9 +351,13 @@ _DUE_ORDER = ("levy__tax_item", "levy__levy_year", "levy__notice_no", "installme
 
 
 def _dues(
-    taxpayer_ids: Sequence[int] | None, as_of: date, installment_ids: Sequence[int] | None
+    taxpayer_ids: Sequence[int] | None,
+    as_of: date,
+    installment_ids: Sequence[int] | None,
+    *,
+    by_id: bool = False,
 ) -> tuple[list[tuple[Any, ...]], dict[int, _History], list[_Payments], list[tuple[date, int | None]]]:
-    """The installments (``_DUE_COLUMNS`` in ``_DUE_ORDER``), their ledger history, their principal
+    """The installments (``_DUE_COLUMNS`` in ``_DUE_ORDER``, or by id), their ledger history, their principal
     payments (sorted, non-zero days) and ``(late_charge_until, 延滞金 accrued)`` from one call of
     ``rules.late_charge.late_charges_as_of`` (= ``late_charge_as_of`` of each, ``None``: rate unknown)."""
     qs = Installment.objects.all()
@@ -361,7 +365,10 @@ def _dues(
         qs = qs.filter(taxpayer_id__in=list(taxpayer_ids))
     if installment_ids is not None:
         qs = qs.filter(pk__in=id_set(installment_ids))
-    rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
+    if by_id:  # sorted here: the database would sort the rows with their levy's columns (on disk)
+        rows = sorted(qs.order_by().values_list(*_DUE_COLUMNS))
+    else:
+        rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
     history = _ledger_history([r[0] for r in rows], as_of)
     payments: list[_Payments] = []
     for r in rows:
@@ -447,11 +454,11 @@ class DueLine(NamedTuple):
 
 def amounts_due_lines(*, installment_ids: Sequence[int], as_of: date) -> list[DueLine]:
     """``amounts_due``'s 本税 (``principal_due``), 延滞金 (``late_charge``) and 督促手数料 of these
-    installments as of ``as_of``, in ``amounts_due``'s order: the batch path (the dunning run) — the
-    same reads and the same one call of the rule, without the per-installment objects.
+    installments as of ``as_of``, by installment id: the batch path (the dunning run) — the same reads
+    and the same one call of the rule, without the per-installment objects.
     The ids go to the database as one array (``core.bulk.id_set``): a slice of tens of thousands of
     installments sends no list of placeholders to build, split and parse, twice."""
-    rows, history, payments, charges = _dues(None, as_of, installment_ids)
+    rows, history, payments, charges = _dues(None, as_of, installment_ids, by_id=True)
     out: list[DueLine] = []
     append = out.append
     for r, pays, (_, accrued) in zip(rows, payments, charges, strict=True):

@@ -232,6 +232,6 @@ def test_the_batch_path_gives_each_installment_the_rule_of_one_installment(
                 r.late_charge,
                 r.dunning_fee,
             )  # fmt: skip
-            for r in full
+            for r in sorted(full, key=lambda r: r.installment_id)
         ]
     assert checked >= 13
