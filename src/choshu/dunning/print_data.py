@@ -30,8 +30,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -42,7 +43,7 @@ from choshu.core.models import Job, Municipality
 from choshu.dunning.legal_basis import legal_basis
 from choshu.dunning.models import DunningBatch, DunningNotice, DunningNoticeInstallment, NoticeStatus
 from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
-from choshu.formats.display import wareki
+from choshu.formats.display import wareki as _wareki_of
 from choshu.formats.slipcodes import SlipCodes, ocr_upper, slip_codes
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.slips import confirmation_no
@@ -63,6 +64,8 @@ INSTALLMENT_GROUPS = 12
 """Installment column groups per row. A notice with more installments lists the first eleven and puts
 the rest, summed, in the twelfth (期別 「ほかN期」); ``期別数`` always gives the full count."""
 
+wareki = lru_cache(maxsize=4096)(_wareki_of)  # the same text; a batch prints a few thousand distinct dates
+
 HEAD = (
     "督促状番号", "一括発付番号", "宛名番号", "税目コード", "税目",
     "送付先郵便番号", "送付先住所", "送付先方書", "送付先氏名", "納税義務者氏名", "送付先の区分",
@@ -80,8 +83,9 @@ def _refused(message: str) -> ValidationError:
     return ValidationError(message)
 
 
-@dataclass(frozen=True)
-class PrintedLine:
+class PrintedLine(NamedTuple):
+    """One installment of a notice as the file prints it (a tuple: a batch makes one per installment)."""
+
     levy_year: int
     notice_no: str
     installment_no: int
