@@ -12,6 +12,7 @@ from typing import Any
 
 from django.core.management.color import no_style
 from django.db import connection, models
+from django.db.models.expressions import RawSQL
 
 
 def reserve_ids(model: type[models.Model]) -> int:
@@ -76,6 +77,19 @@ def add_to_columns(
             f"UPDATE {table} SET {sets} WHERE id = ?",  # noqa: S608
             [(*values, pk) for pk, values in deltas.items()],
         )
+
+
+def id_set(ids: Iterable[int]) -> Any:
+    """A value for a ``field__in`` lookup selecting these ids, for a batch's tens of thousands of ids.
+
+    PostgreSQL: one array parameter (``IN (SELECT unnest(%s::bigint[]))``): the planner knows the
+    array's length and probes the index per id; a list would be as many placeholders, each built by the
+    ORM, split out of the SQL by the driver and parsed by the server (seen: ~1 s per 30,000 ids, and a
+    hash join reading the whole table). Elsewhere the list itself."""
+    values = list(ids)
+    if connection.vendor == "postgresql":
+        return RawSQL("SELECT unnest(%s::bigint[])", (values,))  # noqa: S611 - constant SQL, one parameter
+    return values
 
 
 def insert_rows(model: type[models.Model], columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:

@@ -10,9 +10,10 @@ number and the printed codes (``formats.slipcodes.slip_codes`` / ``ocr_upper`` w
 - **支援措置 (§6)**: a notice whose person is protected — flagged ``print_in_office`` by the run, or
   protected on the day the file is written, or whose addressee (a 納税管理人 …) is — is left out of the
   file and counted as ``blocked``; staff print it in the office (``dunning.notice_pdf``).
-- **Bounded memory**: the notices are read by keyset, ``CHUNK`` at a time, each chunk with a fixed
-  number of queries (notices with their person and slip, their lines, the addressees, the protection),
-  and each row is written as it is made.
+- **Bounded memory, set-based**: the notices are read by keyset, ``CHUNK`` at a time, each chunk with
+  a fixed number of queries (notices with their person and slip, the addressees, the protection); the
+  lines of the whole batch come from one streamed query (``batch_lines``: a server-side cursor,
+  ``LINE_CHUNK`` rows a fetch) merged with the notices in id order; each row is written as it is made.
 - **All or nothing**: the file is written to a temporary file beside ``out`` and renamed when complete;
   a refusal (unknown batch, a batch not from a dunning run, an output that exists or cannot be written,
   an unknown encoding) raises ``ValidationError`` in Japanese before anything is written.
@@ -29,8 +30,9 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -41,7 +43,7 @@ from choshu.core.models import Job, Municipality
 from choshu.dunning.legal_basis import legal_basis
 from choshu.dunning.models import DunningBatch, DunningNotice, DunningNoticeInstallment, NoticeStatus
 from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
-from choshu.formats.display import wareki
+from choshu.formats.display import wareki as _wareki_of
 from choshu.formats.slipcodes import SlipCodes, ocr_upper, slip_codes
 from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.slips import confirmation_no
@@ -62,6 +64,8 @@ INSTALLMENT_GROUPS = 12
 """Installment column groups per row. A notice with more installments lists the first eleven and puts
 the rest, summed, in the twelfth (期別 「ほかN期」); ``期別数`` always gives the full count."""
 
+wareki = lru_cache(maxsize=4096)(_wareki_of)  # the same text; a batch prints a few thousand distinct dates
+
 HEAD = (
     "督促状番号", "一括発付番号", "宛名番号", "税目コード", "税目",
     "送付先郵便番号", "送付先住所", "送付先方書", "送付先氏名", "納税義務者氏名", "送付先の区分",
@@ -79,8 +83,9 @@ def _refused(message: str) -> ValidationError:
     return ValidationError(message)
 
 
-@dataclass(frozen=True)
-class PrintedLine:
+class PrintedLine(NamedTuple):
+    """One installment of a notice as the file prints it (a tuple: a batch makes one per installment)."""
+
     levy_year: int
     notice_no: str
     installment_no: int
@@ -258,24 +263,54 @@ def _notices(batch: DunningBatch) -> Iterator[list[NoticeRow]]:
 
 
 def notice_lines(notice_ids: Sequence[int]) -> dict[int, list[PrintedLine]]:
-    """The installments of these notices (one query), oldest 納期限 first."""
+    """The installments of these notices (one query), oldest 納期限 first (a single notice's PDF)."""
     out: dict[int, list[PrintedLine]] = {}
     rows = (
         DunningNoticeInstallment.objects.filter(notice_id__in=list(notice_ids))
         .order_by("notice_id", "installment__due_date", "installment_id")
-        .values_list(
-            "notice_id",
-            "installment__levy__levy_year",
-            "installment__levy__notice_no",
-            "installment__installment_no",
-            "installment__due_date",
-            "principal",
-            "late_charge",
-        )
+        .values_list(*_LINE_COLUMNS[:-1])
     )
     for nid, year, notice_no, no, due, principal, late in rows:
         out.setdefault(nid, []).append(PrintedLine(year, notice_no, no, due, principal, late))
     return out
+
+
+_LINE_COLUMNS = (
+    "notice_id", "installment__levy__levy_year", "installment__levy__notice_no", "installment__installment_no",
+    "installment__due_date", "principal", "late_charge", "installment_id",
+)  # fmt: skip
+LINE_CHUNK = 20_000  # lines fetched at a time from the batch's one query (a server-side cursor on PostgreSQL)
+
+
+def batch_lines(batch: DunningBatch) -> Iterator[tuple[int, list[PrintedLine]]]:
+    """``(notice id, its lines oldest 納期限 first)`` for every issued notice of the batch that has
+    lines, in notice id order: one streamed query (``iterator``: a server-side cursor on PostgreSQL,
+    ``LINE_CHUNK`` rows a fetch) ordered by the notice alone; each notice's few lines are put in
+    ``notice_lines``' order (納期限, then installment id) here."""
+    rows = (
+        DunningNoticeInstallment.objects.filter(notice__batch=batch, notice__status=NoticeStatus.ISSUED)
+        .order_by("notice_id")
+        .values_list(*_LINE_COLUMNS)
+        .iterator(chunk_size=LINE_CHUNK)
+    )
+    current: int | None = None
+    found: list[tuple[Any, ...]] = []
+    for row in rows:
+        if row[0] != current:
+            if current is not None:
+                yield current, _in_order(found)
+            current, found = row[0], []
+        found.append(row)
+    if current is not None:
+        yield current, _in_order(found)
+
+
+def _in_order(rows: list[tuple[Any, ...]]) -> list[PrintedLine]:
+    rows.sort(key=lambda r: (r[4], r[7]))
+    return [
+        PrintedLine(year, no, inst_no, due, principal, late)
+        for _, year, no, inst_no, due, principal, late, _ in rows
+    ]
 
 
 def _groups(lines: list[PrintedLine]) -> list[object]:
@@ -326,6 +361,8 @@ def _rows(
     m: Municipality, batch: DunningBatch, on: date, summary: PrintSummary
 ) -> Iterator[tuple[int, list[object]]]:
     """(notice id, cells) of every notice written; the blocked ones are counted, not yielded."""
+    lines = batch_lines(batch)  # merged with the notices: both in notice id order
+    next_lines: tuple[int, list[PrintedLine]] | None = next(lines, None)
     for chunk in _notices(batch):
         who = addressees_for(((n.taxpayer, n.tax_item) for n in chunk), on)
         protected = set(
@@ -333,13 +370,18 @@ def _rows(
                 {n.taxpayer.pk for n in chunk} | {a.protected_taxpayer_id for a in who.values()}, on
             )
         )
-        lines = notice_lines([n.pk for n in chunk])
         for n in chunk:
+            while next_lines is not None and next_lines[0] < n.pk:
+                next_lines = next(lines, None)
+            mine: list[PrintedLine] = []
+            if next_lines is not None and next_lines[0] == n.pk:
+                mine = next_lines[1]
+                next_lines = next(lines, None)
             addressee = who[(n.taxpayer.pk, n.tax_item)]
             if n.print_in_office or {n.taxpayer.pk, addressee.protected_taxpayer_id} & protected:
                 summary.blocked += 1
                 continue
-            row = _row(m, n, lines.get(n.pk, []), addressee)
+            row = _row(m, n, mine, addressee)
             if not row[_OCR_LOWER]:
                 summary.without_codes += 1
             summary.rows += 1

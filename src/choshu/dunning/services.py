@@ -2,7 +2,7 @@
 
 The run (``dunning_run``) is one database transaction: the candidates are chosen by one query into a
 temporary table, then read back a slice of taxpayers at a time; each slice's amounts come from
-``levies.selectors.amounts_due`` (a fixed number of queries per slice) and its notices, slips, lines
+``levies.selectors.amounts_due_lines`` (``amounts_due``'s figures as values; a fixed number of queries per slice) and its notices, slips, lines
 and fee postings are written with bulk inserts. A refusal or a crash rolls everything back; a second
 run on the same day finds no candidate (every installment is dunned once).
 """
@@ -42,7 +42,7 @@ from choshu.dunning.returned import returned_mail_refresh
 from choshu.dunning.slips import CombinedSlips, SlipRow
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, TxnKind
-from choshu.levies.selectors import AmountDue, amounts_due
+from choshu.levies.selectors import DueLine, amounts_due_lines
 from choshu.rules.dunning import dunning_fee, dunning_issue_deadline, dunning_payment_deadline
 from choshu.rules.parameters import DunningFeeTable, FeeWindow, RateNotKnownError, dunning_fee_table
 from choshu.taxpayers.models import Taxpayer
@@ -178,27 +178,35 @@ class RunSummary:
 
 @dataclass
 class _Notice:
+    """One notice of a slice: its lines (the installment's amounts and its 指定納期限) and their sums."""
+
     taxpayer_id: int
     tax_item: str
     blocked: bool
-    lines: list[tuple[AmountDue, date]]  # the installment's amounts and its 指定納期限
+    lines: list[tuple[DueLine, date]] = field(default_factory=list)
     fee: int = 0
+    principal: int = 0
+    late_charge: int = 0
+    late_lines: int = 0  # installments issued after the 20-day period (法329条)
+    oldest: DueLine | None = None  # the oldest 納期限 (then the lowest id): the fee is booked on it
 
-    @property
-    def principal(self) -> int:
-        return sum(a.principal_due for a, _ in self.lines)
-
-    @property
-    def late_charge(self) -> int:
-        return sum(a.late_charge or 0 for a, _ in self.lines)
+    def add(self, line: DueLine, designated: date, late: bool) -> None:
+        self.lines.append((line, designated))
+        self.principal += line.principal_due
+        self.late_charge += line.late_charge or 0
+        self.late_lines += late
+        old = self.oldest
+        if old is None or (line.due_date, line.installment_id) < (old.due_date, old.installment_id):
+            self.oldest = line
 
     @property
     def total(self) -> int:
         return self.principal + self.late_charge + self.fee
 
     @property
-    def oldest(self) -> AmountDue:
-        return min((a for a, _ in self.lines), key=lambda a: (a.due_date, a.installment_id))
+    def oldest_line(self) -> DueLine:
+        assert self.oldest is not None
+        return self.oldest
 
 
 def candidates_sql(municipality: Municipality, as_of: date) -> tuple[str, tuple[Any, ...]]:
@@ -268,15 +276,14 @@ def _slices(cur: Any) -> Iterator[list[tuple[int, int, str, date, bool]]]:
 
 
 def _notices(rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: FeeLookup) -> list[_Notice]:
-    """One notice per taxpayer and tax item of the slice, with the amounts as of ``as_of``."""
+    """One notice per taxpayer and tax item of the slice, with the amounts as of ``as_of``
+    (``levies.selectors.amounts_due_lines``: ``amounts_due``'s figures, the 延滞金 of the whole slice
+    in one call of the rule; the notice prints no breakdown, so no components are read)."""
     designated = {r[0]: r[3] for r in rows}
     blocked = {r[1]: r[4] for r in rows}
-    # The notice prints no breakdown (期別内訳): the components are not read.
-    dues = amounts_due(
-        taxpayer_ids=sorted(blocked), as_of=as_of, installment_ids=[r[0] for r in rows], with_components=False
-    )
+    late: dict[date, bool] = {}  # per 指定納期限: issued after the 20-day period (法329条)
     grouped: dict[tuple[int, str], _Notice] = {}
-    for a in dues:
+    for a in amounts_due_lines(installment_ids=list(designated), as_of=as_of):
         if a.principal_due <= 0:  # paid in full by the run date after all (a 領収日 before it)
             continue
         if a.late_charge is None:
@@ -287,10 +294,14 @@ def _notices(rows: list[tuple[int, int, str, date, bool]], as_of: date, fees: Fe
         key = (a.taxpayer_id, a.tax_item)
         notice = grouped.get(key)
         if notice is None:
-            notice = grouped[key] = _Notice(a.taxpayer_id, a.tax_item, blocked[a.taxpayer_id], [])
-        notice.lines.append((a, designated[a.installment_id]))
+            notice = grouped[key] = _Notice(a.taxpayer_id, a.tax_item, blocked[a.taxpayer_id])
+        d = designated[a.installment_id]
+        is_late = late.get(d)
+        if is_late is None:
+            is_late = late[d] = as_of > dunning_issue_deadline(d)
+        notice.add(a, d, is_late)
     for notice in grouped.values():
-        notice.fee = fees.fee(issued_on=as_of, due_date=notice.oldest.due_date)
+        notice.fee = fees.fee(issued_on=as_of, due_date=notice.oldest_line.due_date)
     return sorted(grouped.values(), key=lambda n: (n.taxpayer_id, n.tax_item))
 
 
@@ -298,7 +309,7 @@ def _count(summary: RunSummary, notices: Sequence[_Notice], as_of: date) -> None
     for n in notices:
         summary.issued += 1
         summary.installments += len(n.lines)
-        summary.late_issue += sum(1 for _, d in n.lines if as_of > dunning_issue_deadline(d))
+        summary.late_issue += n.late_lines
         summary.blocked += int(n.blocked)
         summary.fee_total += n.fee
         summary.principal_total += n.principal
@@ -378,9 +389,9 @@ class _Writer:
                     x.late_charge,
                     x.fee,
                     x.total,
-                    x.oldest.installment_id if x.fee else None,
+                    x.oldest_line.installment_id if x.fee else None,
                     sid,
-                    any(self.as_of > dunning_issue_deadline(d) for _, d in x.lines),
+                    x.late_lines > 0,
                     x.blocked,
                     NoticeStatus.ISSUED.value,
                 )  # fmt: skip
@@ -403,7 +414,7 @@ class _Writer:
 def _fee_posting(notice: _Notice, as_of: date) -> Posting:
     """督促手数料 as a receivable of its own (on the notice's oldest installment), against the levied
     contra account: paid like any receivable, in the order of ``rules.allocation``."""
-    inst = notice.oldest.installment_id
+    inst = notice.oldest_line.installment_id
     return Posting(
         kind=TxnKind.DUNNING_FEE,
         legal_date=as_of,

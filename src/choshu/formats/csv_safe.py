@@ -102,7 +102,16 @@ def csv_line_writer() -> Callable[[Sequence[object]], str]:
     writer = csv.writer(buffer, lineterminator="\r\n")
 
     def line(cells: Sequence[object]) -> str:
-        writer.writerow([neutralise_cell(c) for c in cells])
+        # an int, or text not starting like a formula, is written as it is (neutralise_cell's first two
+        # cases, without a call per cell: a print file has a hundred cells per row)
+        writer.writerow(
+            [
+                c
+                if (t := type(c)) is int or (t is str and not c.startswith(FORMULA_START))  # type: ignore[attr-defined]
+                else neutralise_cell(c)
+                for c in cells
+            ]
+        )
         text = buffer.getvalue()
         buffer.seek(0)
         buffer.truncate()

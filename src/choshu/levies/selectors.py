@@ -6,10 +6,11 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db.models import Q, Sum
 
+from choshu.core.bulk import id_set
 from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import (
@@ -21,7 +22,7 @@ from choshu.levies.models import (
     LedgerEntry,
 )
 from choshu.levies.tax_items import catalog, tax_item_name
-from choshu.rules.late_charge import LateChargeResult, late_charge_as_of, late_charge_until
+from choshu.rules.late_charge import LateChargeResult, late_charge_as_of, late_charges_as_of
 from choshu.rules.parameters import RateNotKnownError
 
 
@@ -280,22 +281,20 @@ class AmountDue:
         }
 
 
-@dataclass
-class _History:
-    levied: int = 0
-    payments: dict[date, int] | None = None
-    late_charge_paid: int = 0
-    dunning_fee: int = 0
+# One installment's ledger history as of a date: [levied 本税, principal payments by 領収日 (None: none),
+# 延滞金 paid, 督促手数料 outstanding] (lists, not objects: a batch reads tens of thousands per slice).
+_History = list[Any]
+_Payments = tuple[tuple[date, int], ...]
 
 
 def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _History]:
     """One grouped query over the ledger entries of these installments: levied 本税 (every 調定/更正
     booked so far), principal payments by 領収日, 延滞金 paid and 督促手数料 outstanding as of ``as_of``."""
-    found: dict[int, _History] = {i: _History(payments=defaultdict(int)) for i in installment_ids}
+    found: dict[int, _History] = {i: [0, None, 0, 0] for i in installment_ids}
     if not found:
         return found
     rows = (
-        LedgerEntry.objects.filter(installment_id__in=list(found))
+        LedgerEntry.objects.filter(installment_id__in=id_set(found))
         .filter(
             Q(account=Account.RECEIVABLE, component=Component.PRINCIPAL, txn__kind__in=LEVIED_KINDS)
             | Q(
@@ -311,18 +310,20 @@ def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _H
         .annotate(total=Sum("amount"))
         .order_by()
     )
+    income, fee_component, levied_kinds = Account.LATE_CHARGE_INCOME, Component.DUNNING_FEE, set(LEVIED_KINDS)
     for inst_id, account, component, kind, legal_date, total in rows:
         h = found[inst_id]
         amount = int(total)
-        if account == Account.LATE_CHARGE_INCOME:
-            h.late_charge_paid -= amount  # a payment credits the income account
-        elif component == Component.DUNNING_FEE:
-            h.dunning_fee += amount
-        elif kind in LEVIED_KINDS:
-            h.levied += amount
+        if account == income:
+            h[2] -= amount  # a payment credits the income account
+        elif component == fee_component:
+            h[3] += amount
+        elif kind in levied_kinds:
+            h[0] += amount
         else:
-            assert h.payments is not None
-            h.payments[legal_date] -= amount
+            if h[1] is None:
+                h[1] = defaultdict(int)
+            h[1][legal_date] -= amount
     return found
 
 
@@ -341,6 +342,44 @@ def _accrued(result: LateChargeResult | None) -> int | None:
     return None if result is None else result.late_charge
 
 
+# The installment columns an amount due reads (values, no model instances), and its order.
+_DUE_COLUMNS = (
+    "pk", "taxpayer_id", "municipality_id", "levy__tax_item", "levy__levy_year", "levy__notice_no",
+    "installment_no", "due_date", "late_charge_base_date", "slip_no",
+)  # fmt: skip
+_DUE_ORDER = ("levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no", "pk")
+
+
+def _dues(
+    taxpayer_ids: Sequence[int] | None,
+    as_of: date,
+    installment_ids: Sequence[int] | None,
+    *,
+    by_id: bool = False,
+) -> tuple[list[tuple[Any, ...]], dict[int, _History], list[_Payments], list[tuple[date, int | None]]]:
+    """The installments (``_DUE_COLUMNS`` in ``_DUE_ORDER``, or by id), their ledger history, their principal
+    payments (sorted, non-zero days) and ``(late_charge_until, 延滞金 accrued)`` from one call of
+    ``rules.late_charge.late_charges_as_of`` (= ``late_charge_as_of`` of each, ``None``: rate unknown)."""
+    qs = Installment.objects.all()
+    if taxpayer_ids is not None:
+        qs = qs.filter(taxpayer_id__in=list(taxpayer_ids))
+    if installment_ids is not None:
+        qs = qs.filter(pk__in=id_set(installment_ids))
+    if by_id:  # sorted here: the database would sort the rows with their levy's columns (on disk)
+        rows = sorted(qs.order_by().values_list(*_DUE_COLUMNS))
+    else:
+        rows = list(qs.order_by(*_DUE_ORDER).values_list(*_DUE_COLUMNS))
+    history = _ledger_history([r[0] for r in rows], as_of)
+    payments: list[_Payments] = []
+    for r in rows:
+        by_day = history[r[0]][1]
+        payments.append(tuple(sorted((d, y) for d, y in by_day.items() if y != 0)) if by_day else ())
+    charges = late_charges_as_of(
+        ((history[r[0]][0], r[8], pays) for r, pays in zip(rows, payments, strict=True)), as_of=as_of
+    )
+    return rows, history, payments, charges
+
+
 def amounts_due(
     *,
     taxpayer_ids: Sequence[int],
@@ -351,65 +390,82 @@ def amounts_due(
     """本税 · 延滞金 · 督促手数料 · 合計 owed on each installment of these taxpayers as of ``as_of``
     (a 計算基準日 or a receipt's 領収日), in tax item, year, notice and installment order.
 
-    A fixed number of queries whatever the number of installments: the installments with their levy,
-    one grouped read of their ledger entries, and the breakdowns (``installment_components``). ``installment_ids`` narrows the result
-    to those installments (of these taxpayers). Reusable by the counter and the slips: the figures
-    equal ``rules.late_charge.late_charge_as_of`` for the same dates, less 延滞金 already paid.
-    ``with_components=False`` leaves ``components`` empty (two queries and their rows fewer: a batch
-    that does not print the breakdown, such as the dunning run).
+    A fixed number of queries whatever the number of installments: the installments with their levy
+    (as values), one grouped read of their ledger entries, and the breakdowns
+    (``installment_components``). ``installment_ids`` narrows the result to those installments (of
+    these taxpayers). Reusable by the counter and the slips: the figures equal
+    ``rules.late_charge.late_charge_as_of`` for the same dates (computed for all the installments in
+    one call of ``late_charges_as_of``), less 延滞金 already paid. ``with_components=False`` leaves
+    ``components`` empty (two queries and their rows fewer). A batch that needs only the amounts uses
+    ``amounts_due_lines`` (the same figures, as tuples).
     """
-    qs = Installment.objects.filter(taxpayer_id__in=list(taxpayer_ids))
-    if installment_ids is not None:
-        qs = qs.filter(pk__in=list(installment_ids))
-    installments = list(
-        qs.select_related("levy").order_by(
-            "levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no", "pk"
-        )
-    )
-    ids = [i.pk for i in installments]
-    history = _ledger_history(ids, as_of)
-    parts = installment_components(ids, as_of=as_of) if with_components else {}
+    rows, history, payments, charges = _dues(taxpayer_ids, as_of, installment_ids)
+    parts = installment_components([r[0] for r in rows], as_of=as_of) if with_components else {}
     out: list[AmountDue] = []
-    for inst in installments:
-        h = history[inst.pk]
-        assert h.payments is not None
-        payments = tuple(sorted((d, y) for d, y in h.payments.items() if y != 0))
-        paid = sum(y for _, y in payments)
-        outstanding = h.levied - paid
-        base_date = inst.late_charge_base_date
-        accrued = _accrued(late_charge_result(h.levied, base_date, as_of, payments))
-        charge = None if accrued is None else max(0, accrued - h.late_charge_paid)
+    for r, pays, (until, accrued) in zip(rows, payments, charges, strict=True):
+        pk, taxpayer_id, municipality_id, tax_item, levy_year, notice_no, no, due_date, base_date, slip = r
+        levied, _, late_charge_paid, fee_booked = history[pk]
+        paid = sum(y for _, y in pays)
+        outstanding = levied - paid
+        charge = None if accrued is None else max(0, accrued - late_charge_paid)
         principal_due = max(0, outstanding)
-        fee = max(0, h.dunning_fee)
+        fee = max(0, fee_booked)
         out.append(
             AmountDue(
-                installment_id=inst.pk,
-                taxpayer_id=inst.taxpayer_id,
-                tax_item=inst.levy.tax_item,
-                tax_item_name=tax_item_name(inst.municipality_id, inst.levy.tax_item),
-                levy_year=inst.levy.levy_year,
-                notice_no=inst.levy.notice_no,
-                installment_no=inst.installment_no,
-                due_date=inst.due_date,
+                installment_id=pk,
+                taxpayer_id=taxpayer_id,
+                tax_item=tax_item,
+                tax_item_name=tax_item_name(municipality_id, tax_item),
+                levy_year=levy_year,
+                notice_no=notice_no,
+                installment_no=no,
+                due_date=due_date,
                 late_charge_base_date=base_date,
-                slip_no=inst.slip_no or "",
+                slip_no=slip or "",
                 as_of=as_of,
-                principal=h.levied,
+                principal=levied,
                 principal_paid=paid,
                 principal_outstanding=outstanding,
                 principal_due=principal_due,
-                principal_payments=payments,
-                late_charge_until=late_charge_until(
-                    principal=h.levied, base_date=base_date, as_of=as_of, payments=payments
-                ),
+                principal_payments=pays,
+                late_charge_until=until,
                 late_charge_accrued=accrued,
-                late_charge_paid=h.late_charge_paid,
+                late_charge_paid=late_charge_paid,
                 late_charge=charge,
                 dunning_fee=fee,
                 total=principal_due + (charge or 0) + fee,
-                components=_named(parts.get(inst.pk, ()), inst.municipality_id, inst.levy.tax_item),
+                components=_named(parts.get(pk, ()), municipality_id, tax_item),
             )
         )
+    return out
+
+
+class DueLine(NamedTuple):
+    """``AmountDue``'s figures a batch writes (``amounts_due_lines``): the same values, as a tuple."""
+
+    installment_id: int
+    taxpayer_id: int
+    tax_item: str
+    due_date: date
+    principal_due: int
+    late_charge: int | None
+    dunning_fee: int
+
+
+def amounts_due_lines(*, installment_ids: Sequence[int], as_of: date) -> list[DueLine]:
+    """``amounts_due``'s 本税 (``principal_due``), 延滞金 (``late_charge``) and 督促手数料 of these
+    installments as of ``as_of``, by installment id: the batch path (the dunning run) — the same reads
+    and the same one call of the rule, without the per-installment objects.
+    The ids go to the database as one array (``core.bulk.id_set``): a slice of tens of thousands of
+    installments sends no list of placeholders to build, split and parse, twice."""
+    rows, history, payments, charges = _dues(None, as_of, installment_ids, by_id=True)
+    out: list[DueLine] = []
+    append = out.append
+    for r, pays, (_, accrued) in zip(rows, payments, charges, strict=True):
+        levied, _, late_charge_paid, fee = history[r[0]]
+        paid = sum(y for _, y in pays) if pays else 0
+        charge = None if accrued is None else max(0, accrued - late_charge_paid)
+        append(DueLine(r[0], r[1], r[3], r[7], max(0, levied - paid), charge, max(0, fee)))
     return out
 
 

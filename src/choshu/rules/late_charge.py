@@ -41,7 +41,7 @@ from decimal import Decimal
 from enum import StrEnum
 from functools import cache
 
-from choshu.rules.parameters import YearTable, year_table
+from choshu.rules.parameters import RateNotKnownError, YearTable, year_table
 from choshu.rules.periods import period_end
 
 __all__ = [
@@ -56,6 +56,7 @@ __all__ = [
     "late_charge_articles",
     "late_charge_as_of",
     "late_charge_until",
+    "late_charges_as_of",
 ]
 
 _ONE = timedelta(days=1)
@@ -401,3 +402,78 @@ def late_charge_as_of(
         exemptions=exemptions,
         params=params,
     )
+
+
+# --- many installments at once: the same rule, its segmentation computed once per date pair ----------
+
+
+def late_charges_as_of(
+    installments: Iterable[tuple[int, date, Sequence[tuple[date, int]]]],
+    *,
+    as_of: date,
+    params: LateChargeParams | None = None,
+) -> list[tuple[date, int | None]]:
+    """``(late_charge_until, 延滞金)`` of each ``(principal, base_date, payments)`` as of ``as_of``, in
+    order: exactly ``late_charge_until(…)`` and ``late_charge_as_of(…).late_charge`` of each (no
+    exemptions), with ``None`` for the 延滞金 where ``late_charge_as_of`` raises ``RateNotKnownError``
+    (a year's rate not configured yet) — the batch decides what that means for it.
+
+    The rule stays :func:`late_charge_as_of`; this only avoids redoing its date work per installment.
+    An installment with no principal payment counted by ``as_of`` runs from the day after
+    ``base_date`` through ``as_of`` on one base, so its segments (days × rate: the first-month and
+    calendar-year cuts) depend on ``(base_date, as_of)`` alone: they are computed once per distinct
+    ``base_date`` by :func:`compute_late_charge` itself, and each installment then only applies its own
+    base — ``floor(base × rate% × days / (100 × 365))`` per segment, the same integer arithmetic as
+    ``_emit`` — and the 100/1,000-yen rules. An installment with payments (its own cuts and bases) is
+    computed by :func:`late_charge_as_of`.
+    """
+    p = params if params is not None else default_late_charge_params()
+    probe = max(p.min_principal, p.base_unit, 1)  # any principal with a positive base shows the segments
+    unit, min_principal = p.base_unit, p.min_principal
+    min_result, result_unit = p.min_result, p.result_unit
+    schedules: dict[date, tuple[tuple[int, int], ...] | None] = {}
+    out: list[tuple[date, int | None]] = []
+    append = out.append
+    for principal, base_date, payments in installments:
+        counted = _counted(as_of, payments) if payments else ()
+        if counted or type(principal) is not int:
+            until = _until(principal, base_date, as_of, counted)
+            try:
+                charge: int | None = late_charge_as_of(
+                    principal=principal, base_date=base_date, as_of=as_of, payments=counted, params=p
+                ).late_charge
+            except RateNotKnownError:
+                charge = None
+            append((until, charge))
+            continue
+        # no payment counted: the charge runs through as_of (late_charge_until) on one base
+        if principal <= 0 or as_of <= base_date or principal < min_principal:
+            append((as_of, 0))
+            continue
+        if base_date in schedules:
+            schedule = schedules[base_date]
+        else:
+            try:
+                segs = compute_late_charge(
+                    principal=probe, due_date=base_date, until=as_of, params=p
+                ).segments
+                schedule = tuple(_factor(p, s) for s in segs)
+            except RateNotKnownError:
+                schedule = None
+            schedules[base_date] = schedule
+        if schedule is None:
+            append((as_of, None))
+            continue
+        base = principal // unit * unit
+        subtotal = 0
+        for numerator, denominator in schedule:
+            subtotal += base * numerator // denominator
+        append((as_of, 0 if subtotal < min_result else subtotal // result_unit * result_unit))
+    return out
+
+
+def _factor(p: LateChargeParams, s: Segment) -> tuple[int, int]:
+    """``(num × days, den × 100 × divisor)`` of a segment: its yen for a base is ``base × a // b``
+    (``_emit``'s ``base * num * days // (den * divisor)``, the same integers)."""
+    num, den = p.ratio(s.rate)
+    return num * s.days, den * 100 * p.divisor

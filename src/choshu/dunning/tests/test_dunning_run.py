@@ -451,3 +451,48 @@ def test_a_suppressed_installment_is_left_off_its_items_notice_and_dunned_once_t
     later = run(city, "2024-10-01")
     assert (later["candidates"], later["issued"], later["fee_total"]) == (1, 1, 100)  # its own notice and fee
     assert DunningNoticeInstallment.objects.get(installment=inst("100001", 2)).notice != notice_of("100001")
+
+
+def test_every_line_carries_the_figures_amounts_due_shows_for_its_installment(
+    city: Any, write_csv: Callable[..., Any]
+) -> None:
+    """The run computes a slice's amounts set-wise (``amounts_due_lines``: one call of the 延滞金 rule for
+    the slice); each notice line must still be what ``amounts_due`` — the figures the counter and the
+    person page show — gives for its installment on the run date: with partial payments, a payment in
+    full, unpaid installments on shared 納期限, and several tax items and people."""
+    from choshu.levies.ledger import Leg, post
+    from choshu.levies.models import Account
+    from choshu.levies.services import levies_import
+
+    header = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+    rows = [
+        f"07,2023,{730000 + n},100{1 + n % 2},{1 + n % 4},2023-0{4 + n % 5}-28,{2500 + 7919 * n},"
+        for n in range(24)
+    ]
+    levies_import(municipality=city, path=write_csv(header, rows), booking_date=D(2023, 4, 1))
+    for k, i in enumerate(Installment.objects.filter(levy__tax_item="07").order_by("pk")[:8]):
+        amount = [1000, 5000, i.principal_levied, 12_345][k % 4]
+        post(
+            municipality=city,
+            kind=TxnKind.PAYMENT,
+            legal_date=D(2024, 2, 1 + k),
+            booking_date=D(2024, 2, 1 + k),
+            legs=[
+                Leg(Account.CASH, amount),
+                Leg(Account.RECEIVABLE, -amount, Component.PRINCIPAL, installment=i),
+            ],
+        )
+    out = run(city, "2024-09-24")
+    lines = list(DunningNoticeInstallment.objects.select_related("notice", "installment"))
+    assert out["installments"] == len(lines) >= 20
+    expected = {
+        a.installment_id: a
+        for tp in {ln.installment.taxpayer_id for ln in lines}
+        for a in amounts_due(taxpayer_ids=[tp], as_of=D(2024, 9, 24))
+    }
+    for ln in lines:
+        a = expected[ln.installment_id]
+        assert (ln.principal, ln.late_charge) == (a.principal_due, a.late_charge)
+    assert any(ln.late_charge for ln in lines) and any(a.principal_payments for a in expected.values())
+    assert out["late_charge_total"] == sum(ln.late_charge for ln in lines)
+    assert out["principal_total"] == sum(ln.principal for ln in lines)

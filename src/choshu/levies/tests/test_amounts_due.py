@@ -17,9 +17,9 @@ from django.test.utils import CaptureQueriesContext
 
 from choshu.levies.ledger import Leg, post
 from choshu.levies.models import Account, Component, Installment, TxnKind
-from choshu.levies.selectors import amounts_due
+from choshu.levies.selectors import DueLine, amounts_due, amounts_due_lines, late_charge_result
 from choshu.levies.tests.test_verify_incremental import pay
-from choshu.rules.late_charge import compute_late_charge
+from choshu.rules.late_charge import compute_late_charge, late_charge_until
 from choshu.taxpayers.models import Taxpayer
 
 pytestmark = pytest.mark.django_db
@@ -171,3 +171,67 @@ def test_without_components_the_same_figures_and_two_queries_fewer(
     assert all(r.components == () for r in lean)
     assert [r.__dict__ | {"components": ()} for r in full] == [r.__dict__ for r in lean]
     assert len(lean_ctx.captured_queries) == len(full_ctx.captured_queries) - 2
+
+
+def test_the_batch_path_gives_each_installment_the_rule_of_one_installment(
+    municipality: Any, sample_city: Any, write_csv: Callable[..., Path]
+) -> None:
+    """``amounts_due`` computes the 延滞金 of all its installments in one call of
+    ``rules.late_charge.late_charges_as_of``; ``amounts_due_lines`` (the dunning run's path) returns the
+    same figures as tuples. Both equal ``late_charge_as_of`` / ``late_charge_until`` of each installment
+    (``late_charge_result``, the derivation the person page shows) — with partial payments, a payment in
+    full, 延滞金 paid, a fee, and a date whose year's rate is not configured (``None``)."""
+    from choshu.levies.services import levies_import
+
+    header = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
+    rows = [
+        f"07,2023,{700000 + n},1001,{k},2023-0{k + 4}-{28 + k % 2},{1500 + 997 * n},"
+        for n in range(30)
+        for k in range(1, 5)
+    ]
+    levies_import(municipality=municipality, path=write_csv(header, rows), booking_date=D(2023, 4, 1))
+    taxpayer = _taxpayer(sample_city)
+    insts = list(Installment.objects.filter(taxpayer=taxpayer, levy__tax_item="07").order_by("pk"))
+    for k, inst in enumerate(insts[:12]):
+        amount = [1000, 3000, inst.principal_levied, 17_000][k % 4]
+        post(
+            municipality=sample_city,
+            kind=TxnKind.PAYMENT,
+            legal_date=D(2024, 1 + k % 12, 10),
+            booking_date=D(2024, 1 + k % 12, 10),
+            legs=[
+                Leg(Account.CASH, amount),
+                Leg(Account.RECEIVABLE, -amount, Component.PRINCIPAL, installment=inst),
+            ],
+        )
+    pay(write_csv, [("100001", 31000, "2025-06-30")])  # 30,000 本税 and 1,000 延滞金 (the engine)
+    checked = 0
+    for as_of in (D(2023, 6, 15), D(2024, 6, 30), D(2026, 1, 31), D(2027, 3, 1)):
+        full = amounts_due(taxpayer_ids=[taxpayer.pk], as_of=as_of, with_components=False)
+        assert len(full) == 123
+        for r in full:
+            one = late_charge_result(r.principal, r.late_charge_base_date, as_of, r.principal_payments)
+            assert r.late_charge_accrued == (None if one is None else one.late_charge)
+            assert r.late_charge_until == late_charge_until(
+                principal=r.principal,
+                base_date=r.late_charge_base_date,
+                as_of=as_of,
+                payments=r.principal_payments,
+            )
+            checked += int(bool(r.principal_payments))
+        assert any(r.late_charge is None for r in full) == (as_of.year == 2027)
+        assert any(r.late_charge for r in full) == (as_of.year > 2023)
+        lines = amounts_due_lines(installment_ids=[r.installment_id for r in full], as_of=as_of)
+        assert lines == [
+            DueLine(
+                r.installment_id,
+                r.taxpayer_id,
+                r.tax_item,
+                r.due_date,
+                r.principal_due,
+                r.late_charge,
+                r.dunning_fee,
+            )  # fmt: skip
+            for r in sorted(full, key=lambda r: r.installment_id)
+        ]
+    assert checked >= 13
