@@ -38,6 +38,8 @@ class Right(models.TextChoices):
     DUNNING_RUN = "dunning_run", "督促状の一括発付"
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
     REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
+    CASE_WORK = "case_work", "滞納整理（担当班の滞納案件・経過記録）"
+    CASE_MANAGE = "case_manage", "滞納案件の全班照会・担当替え"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -54,6 +56,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DAILY_TOTAL,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.CASE_WORK,
         }
     ),
     Role.CHIEF: frozenset(
@@ -70,6 +73,8 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.CASE_WORK,
+            Right.CASE_MANAGE,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -104,6 +109,8 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.PROTECTED_ADDRESS_VIEW,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.CASE_WORK,
+            Right.CASE_MANAGE,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "choshu.receipts",
     "choshu.approvals",
     "choshu.dunning",
+    "choshu.cases",
     "choshu.operations",
     "choshu.web",
 ]
