@@ -216,7 +216,7 @@ def workload(user: Any, today: date) -> list[Workload]:
 # --- the case list ----------------------------------------------------------------------------------------
 
 SORTS = {
-    "amount": "-amount",
+    "amount": "amount",
     "opened": "opened_on",
     "oldest": "oldest_due",
     "follow_up": "follow_up_on",
@@ -234,7 +234,8 @@ def case_list(
     team: str = "",
     sort: str = "amount",
 ) -> QuerySet[Case]:
-    """The cases ``user`` may see, filtered, sorted on the server (``SORTS``; ties by id)."""
+    """The cases ``user`` may see, filtered, sorted on the server (``SORTS``; ``-key`` descending; ties by
+    id; an unknown key sorts by amount, largest first)."""
     qs = visible_cases(user).select_related("taxpayer", "officer")
     if state == "open":
         qs = qs.filter(closed_on__isnull=True)
@@ -246,7 +247,8 @@ def case_list(
         qs = qs.filter(officer_id=officer_id) if officer_id else qs.filter(officer__isnull=True)
     if team:
         qs = qs.filter(team=team)
-    order = SORTS.get(sort.lstrip("-"), "-amount")
-    if sort.startswith("-") and sort.lstrip("-") in SORTS:
-        order = order[1:] if order.startswith("-") else "-" + order
-    return qs.order_by(order, "pk")
+    key = sort.lstrip("-")
+    if key not in SORTS:
+        return qs.order_by("-amount", "pk")
+    field = SORTS[key]
+    return qs.order_by(("-" + field) if sort.startswith("-") else field, "pk")

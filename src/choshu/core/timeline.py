@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from django.utils import timezone
+
 __all__ = ["TimelineEvent", "Provider", "register_provider", "providers", "provider_labels"]
 
 
@@ -33,9 +35,10 @@ class TimelineEvent:
 
     @property
     def sort_key(self) -> tuple[date, str]:
-        """Events of a day only sort as the end of that day (after the timed events of the day)."""
+        """In local time; events of a day only sort as the end of that day (after its timed events)."""
         if isinstance(self.at, datetime):
-            return (self.at.date(), self.at.strftime("%H:%M:%S.%f"))
+            at = timezone.localtime(self.at) if timezone.is_aware(self.at) else self.at
+            return (at.date(), at.strftime("%H:%M:%S.%f"))
         return (self.at, "99")
 
 
