@@ -277,7 +277,7 @@ def test_the_work_list(cases: dict[str, Case], staff: dict[str, Any], city: Any)
     c = _client(staff["a"])
     page = c.get(reverse("cases:work-list")).content.decode()
     # opened on 2024-08-15: not new any more; no follow-up, promise or returned mail yet
-    assert "案件 #%d" % taro.pk not in page
+    assert f"案件 #{taro.pk}を開く" not in page
     Case.objects.filter(pk=taro.pk).update(opened_on=today)
     page = c.get(reverse("cases:work-list")).content.decode()
     assert f"案件 #{taro.pk}を開く" in page.split('id="new-cases"')[1].split("</section>")[0]
