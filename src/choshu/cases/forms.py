@@ -75,4 +75,5 @@ class CaseFilterForm(forms.Form):
                               choices=[("open", "進行中"), ("closed", "完結"), ("all", "すべて")])  # fmt: skip
     stage = forms.ChoiceField(label="進行状況", required=False, choices=[("", "すべて"), *Stage.choices])
     team = forms.CharField(label="班", required=False, max_length=50)
+    officer = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput)
     sort = forms.CharField(required=False, max_length=20)

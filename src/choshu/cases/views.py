@@ -117,8 +117,7 @@ def case_list_view(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     form = CaseFilterForm(request.GET or None)
     data = form.cleaned_data if form.is_valid() else {}
-    officer_raw = request.GET.get("officer", "")
-    officer_id = int(officer_raw) if officer_raw.isdigit() else None
+    officer_id = data.get("officer")  # 0: the unassigned cases
     sort = data.get("sort") or "-amount"
     rows = selectors.case_list(
         user, state=data.get("state") or "open", stage=data.get("stage") or "", officer_id=officer_id,
