@@ -66,6 +66,7 @@ class ReassignForm(forms.Form):
     )
 
     def __init__(self, *args: Any, officers: list[tuple[int, str]] = (), **kwargs: Any) -> None:  # type: ignore[assignment]
+        kwargs.setdefault("auto_id", "reassign_%s")  # the list's filter form has an ``officer`` too
         super().__init__(*args, **kwargs)
         cast(forms.ChoiceField, self.fields["officer"]).choices = [("", "選んでください"), *officers]
 
