@@ -49,7 +49,9 @@ def test_an_officer_logs_a_visit_with_a_promise_and_the_chief_reassigns(
         totp_device(u)
     case_setting_set(actor=None, municipality=sample_city, valid_from=date(2024, 1, 1), min_amount=20000,
                      min_age_days=30, note="試験")  # fmt: skip
-    AssignmentRule.objects.create(municipality=sample_city, priority=1, name="全件", officer=officer, team="整理1班")
+    AssignmentRule.objects.create(
+        municipality=sample_city, priority=1, name="全件", officer=officer, team="整理1班"
+    )
     today = timezone.localdate()
     cases_run(municipality=sample_city, as_of=today, today=today)
     taro = Case.objects.get(taxpayer__taxpayer_no="1001")

@@ -7,6 +7,7 @@ from typing import Any, cast
 from django import forms
 
 from choshu.cases.models import Channel, FlagKind, Stage
+from choshu.core.forms import Form
 
 DATE = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -14,7 +15,7 @@ _REQUIRED = {"required": "入力してください", "invalid": "正しい値を
 _DATE_ERR = {"invalid": "日付を YYYY-MM-DD で入力してください"}
 
 
-class ContactForm(forms.Form):
+class ContactForm(Form):
     """経過記録のクイック入力."""
 
     template = forms.TypedChoiceField(label="定型文", required=False, coerce=int, empty_value=None)
@@ -44,7 +45,7 @@ class ContactForm(forms.Form):
         self.fields["template"].error_messages["invalid_choice"] = "定型文を一覧から選んでください"
 
 
-class FlagForm(forms.Form):
+class FlagForm(Form):
     kind = forms.ChoiceField(label="区分", choices=[("", "付箋（自由記述）"), *FlagKind.choices], required=False,
                              error_messages={"invalid_choice": "区分を一覧から選んでください"})  # fmt: skip
     text = forms.CharField(label="内容", max_length=300, required=False)
@@ -52,13 +53,13 @@ class FlagForm(forms.Form):
                                  help_text="空欄なら外すまで表示")  # fmt: skip
 
 
-class StageForm(forms.Form):
+class StageForm(Form):
     stage = forms.ChoiceField(label="進行状況", choices=Stage.choices,
                               error_messages={"invalid_choice": "進行状況を一覧から選んでください"})  # fmt: skip
     note = forms.CharField(label="理由", max_length=300, required=False)
 
 
-class ReassignForm(forms.Form):
+class ReassignForm(Form):
     officer = forms.TypedChoiceField(label="新しい担当者", coerce=int, error_messages={
         "required": "担当者を選んでください", "invalid_choice": "担当者を一覧から選んでください"})  # fmt: skip
     reason = forms.CharField(
@@ -71,7 +72,7 @@ class ReassignForm(forms.Form):
         cast(forms.ChoiceField, self.fields["officer"]).choices = [("", "選んでください"), *officers]
 
 
-class CaseFilterForm(forms.Form):
+class CaseFilterForm(Form):
     state = forms.ChoiceField(label="状態", required=False,
                               choices=[("open", "進行中"), ("closed", "完結"), ("all", "すべて")])  # fmt: skip
     stage = forms.ChoiceField(label="進行状況", required=False, choices=[("", "すべて"), *Stage.choices])

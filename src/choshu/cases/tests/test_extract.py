@@ -46,10 +46,19 @@ def test_the_file_has_one_row_per_delinquent_person(
     assert set(body) == {"1001", "1002", "2001"}
     taro = body["1001"]
     assert (taro["抽出年月"], taro["基準日"], taro["氏名・名称"]) == ("2024-09", "2024-09-30", "川口 太郎")
-    assert (taro["本税滞納額合計"], taro["滞納期別数"], taro["最古の指定納期限"]) == ("71000", "3", "2024-04-30")
+    assert (taro["本税滞納額合計"], taro["滞納期別数"], taro["最古の指定納期限"]) == (
+        "71000",
+        "3",
+        "2024-04-30",
+    )
     assert (taro["進行状況"], taro["班"], taro["担当者"]) == ("催告中", "整理1班", "officer_a")
     # groups: by year then tax item: 01 (59,000 over 2 installments), 04 (12,000)
-    assert (taro["税目コード1"], taro["年度1"], taro["本税1"], taro["期別数1"]) == ("01", "2024", "59000", "2")
+    assert (taro["税目コード1"], taro["年度1"], taro["本税1"], taro["期別数1"]) == (
+        "01",
+        "2024",
+        "59000",
+        "2",
+    )
     assert (taro["税目コード2"], taro["本税2"], taro["税目コード3"]) == ("04", "12000", "")
     assert taro["税目1"] and taro["外字置換"] == "0"
     hanako = body["1002"]
