@@ -509,3 +509,72 @@ def contact_add(*, actor: User, case: Case, data: ContactInput) -> ContactLog:
         follow_up_on=data.follow_up_on.isoformat() if data.follow_up_on else None,
     )  # fmt: skip
     return log
+
+
+# --- assignment rules ------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def assignment_rule_add(
+    *,
+    actor: Any,
+    municipality: Municipality,
+    name: str,
+    team: str,
+    officer: User | None = None,
+    priority: int = 100,
+    district: str = "",
+    min_amount: int | None = None,
+    tax_item: str = "",
+) -> AssignmentRule:
+    """A new assignment rule (applied by the next runs to their new cases, in priority order)."""
+    from choshu.levies.tax_items import catalog
+
+    if not name.strip():
+        raise _refused("規則名を指定してください")
+    if not team.strip():
+        raise _refused("割り当てる班を指定してください")
+    if officer is not None:
+        if (
+            officer.municipality_id != municipality.pk
+            or not officer.is_active
+            or not has_right(officer, Right.CASE_WORK)
+        ):
+            raise _refused(
+                f"{officer} は滞納整理の担当にできません（利用停止中か、滞納整理の権限がありません）"
+            )
+        if officer.team != team.strip():
+            raise _refused(
+                f"{officer} の班は「{officer.team or '未設定'}」です。担当者の班と同じ班を指定してください"
+            )
+    if min_amount is not None and min_amount < 1:
+        raise _refused("滞納額の下限は 1 円以上で指定してください")
+    if tax_item and tax_item not in catalog(municipality.pk):
+        raise _refused(f"税目コード {tax_item} は税目マスタにありません")
+    if priority < 0:
+        raise _refused("優先順位は 0 以上で指定してください")
+    rule = AssignmentRule.objects.create(
+        municipality=municipality, priority=priority, name=name.strip()[:100], district=district.strip()[:100],
+        min_amount=min_amount, tax_item=tax_item, officer=officer, team=team.strip()[:50],
+    )  # fmt: skip
+    audit_record(
+        kind=AuditKind.CHANGE, function="滞納案件の割当規則の登録", municipality=municipality, user=actor,
+        detail={"rule": rule.pk, "name": rule.name, "priority": priority, "district": rule.district,
+                "min_amount": min_amount, "tax_item": tax_item, "officer": officer.pk if officer else None,
+                "team": rule.team},
+    )  # fmt: skip
+    return rule
+
+
+@transaction.atomic
+def assignment_rule_deactivate(*, actor: Any, municipality: Municipality, rule_id: int) -> AssignmentRule:
+    rule = AssignmentRule.objects.filter(municipality=municipality, pk=rule_id).first()
+    if rule is None:
+        raise _refused(f"割当規則 {rule_id} は見つかりません")
+    if not rule.is_active:
+        raise _refused(f"割当規則 {rule_id} は既に無効です")
+    rule.is_active = False
+    rule.save(update_fields=["is_active"])
+    audit_record(kind=AuditKind.CHANGE, function="滞納案件の割当規則の無効化", municipality=municipality, user=actor,
+                 detail={"rule": rule.pk, "name": rule.name})  # fmt: skip
+    return rule

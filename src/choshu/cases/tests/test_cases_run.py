@@ -172,3 +172,34 @@ def test_the_command_prints_the_json_keys(city: Any) -> None:
     assert json.loads(out.getvalue().strip().splitlines()[-1])["opened"] == 0
     with pytest.raises(CommandError, match="YYYY-MM-DD"):
         call_command("cases_run", "--as-of", "2024-13-01", "--municipality", city.code)
+
+
+def test_the_rule_command_adds_lists_and_deactivates(city: Any, staff: dict[str, Any]) -> None:
+    out = StringIO()
+    common = ("--json", "--municipality", city.code)
+    call_command("cases_rule", "--add", "--name", "法人", "--team", "整理2班", "--officer", "officer_b",
+                 "--tax-item", "03", "--priority", "5", *common, stdout=out)  # fmt: skip
+    rule = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert (rule["officer"], rule["team"], rule["tax_item"], rule["active"]) == (
+        "officer_b",
+        "整理2班",
+        "03",
+        True,
+    )
+    for args, message in [
+        (["--name", "x", "--team", "整理1班", "--officer", "officer_b"], "同じ班"),
+        (["--name", "x", "--team", "整理1班", "--officer", "clerk"], "担当にできません"),
+        (["--name", "x", "--team", "整理1班", "--tax-item", "99"], "税目マスタ"),
+        (["--name", "x", "--team", ""], "班を指定"),
+        (["--name", "x", "--team", "整理1班", "--min-amount", "0"], "1 円以上"),
+    ]:
+        with pytest.raises(CommandError, match=message):
+            call_command("cases_rule", "--add", *args, *common)
+    s = cases_run(municipality=city, as_of=AS_OF, today=AS_OF)
+    assert s.by_rule == {"法人": 1}
+    out = StringIO()
+    call_command("cases_rule", "--deactivate", str(rule["id"]), *common, stdout=out)
+    assert AssignmentRule.objects.get(pk=rule["id"]).is_active is False
+    out = StringIO()
+    call_command("cases_rule", "--list", *common, stdout=out)
+    assert json.loads(out.getvalue().strip().splitlines()[-1])["rules"][0]["active"] is False
