@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
@@ -170,8 +171,6 @@ def reassign_view(request: HttpRequest) -> HttpResponse:
         except ValidationError as exc:
             errors = exc.messages
         else:
-            from django.contrib import messages
-
             messages.success(request, f"{n}件の案件を {officer.team} {officer} に担当替えしました。")
             back = request.POST.get("next", "")
             return HttpResponseRedirect(back if back.startswith("/cases/") else reverse("cases:list"))
@@ -296,11 +295,8 @@ def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method != "POST":
         raw = request.GET.get("template", "")
         template = next((t for t in _templates(user) if str(t.pk) == raw), None)
-        return render(
-            request,
-            "cases/_contact_form.html",
-            {"case": case, "contact_form": _contact_form(user, template=template)},
-        )
+        page = "cases/_contact_form.html" if htmx else "cases/contact_refused.html"  # the form alone / a page
+        return render(request, page, {"case": case, "contact_form": _contact_form(user, template=template)})
     form = _contact_form(user, request.POST)
     recorded = None
     if form.is_valid():
@@ -325,6 +321,8 @@ def contact_new(request: HttpRequest, pk: int) -> HttpResponse:
     if not htmx:
         return HttpResponseRedirect(reverse("cases:case", args=[case.pk]) + "#timeline")
     case.refresh_from_db()
+    audit_access(request=request, function="滞納案件の経過（タイムライン）", taxpayer_ids=[case.taxpayer_id],
+                 detail={"case": case.pk, "contact": recorded.pk})  # fmt: skip
     context = {"case": case, "contact_form": _contact_form(user), "recorded": recorded, "oob": True,
                **_timeline_context(request, case)}  # fmt: skip
     return render(request, "cases/_contact_recorded.html", context)
@@ -392,6 +390,4 @@ def stage_view(request: HttpRequest, pk: int) -> HttpResponse:
                        today=timezone.localdate())  # fmt: skip
     except ValidationError as exc:
         return _refused(request, case, exc.messages, "進行状況の変更")
-    except PermissionDenied:
-        raise
     return _back(case, "#stage")

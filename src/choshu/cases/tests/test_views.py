@@ -336,3 +336,14 @@ def test_opening_a_case_by_hand(cases: dict[str, Case], staff: dict[str, Any]) -
     assert response.status_code == 302
     case = Case.objects.get(taxpayer__taxpayer_no="1002")
     assert (case.officer, case.team, case.amount) == (staff["a"], "整理1班", 10800)
+
+
+def test_the_quick_entry_form_alone_for_htmx_and_as_a_page_without(
+    cases: dict[str, Case], staff: dict[str, Any]
+) -> None:
+    c = _client(staff["a"])
+    url = reverse("cases:contact-new", args=[cases["1001"].pk])
+    fragment = c.get(url, headers={"HX-Request": "true"}).content.decode()
+    assert fragment.lstrip().startswith('<section id="contact-panel"')
+    page = c.get(url)
+    assert page.status_code == 200 and "<!DOCTYPE html>" in page.content.decode()
