@@ -3,6 +3,7 @@ workload per officer, the case list. Each reads within ``access.visible_cases``.
 
 from __future__ import annotations
 
+import calendar
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -22,6 +23,7 @@ from choshu.rules.prescription import PrescriptionEvent, PrescriptionEventKind, 
 
 NEW_DAYS = 14  # a case opened this many days ago or less, without a contact yet, is "new"
 PROMISE_WINDOW = 90  # broken promises are looked for this many days back
+PRESCRIPTION_MONTHS = 6  # the work list warns this many months before the estimated 時効
 
 
 # --- the case file ---------------------------------------------------------------------------------------
@@ -39,10 +41,13 @@ def arrears(case: Case, today: date) -> list[ArrearsLine]:
     (``levies.selectors.amounts_due``, the counter's and the dunning run's source) and the 時効 date
     as far as it can be computed from what is recorded (法定納期限, the first 督促, partial payments:
     ``rules.prescription``; pledges, relief and seizures are not recorded yet — an estimate)."""
+    return arrears_of([case.taxpayer_id], case.municipality_id, today)
+
+
+def arrears_of(taxpayer_ids: list[int], municipality_id: int, today: date) -> list[ArrearsLine]:
+    """``arrears`` for several people at once (a fixed number of queries)."""
     dues = [
-        d
-        for d in amounts_due(taxpayer_ids=[case.taxpayer_id], as_of=today, with_components=False)
-        if d.total > 0
+        d for d in amounts_due(taxpayer_ids=taxpayer_ids, as_of=today, with_components=False) if d.total > 0
     ]
     ids = [d.installment_id for d in dues]
     dunned = dict(
@@ -52,7 +57,7 @@ def arrears(case: Case, today: date) -> list[ArrearsLine]:
     )
     statutory = dict(Installment.objects.filter(pk__in=ids).values_list("pk", "statutory_due_date"))
     years = dict(
-        TaxItem.objects.filter(municipality_id=case.municipality_id).values_list("code", "prescription_years")
+        TaxItem.objects.filter(municipality_id=municipality_id).values_list("code", "prescription_years")
     )
     out = []
     for d in dues:
@@ -103,12 +108,13 @@ class WorkList:
     broken_promises: list[WorkItem] = field(default_factory=list)
     new_cases: list[WorkItem] = field(default_factory=list)
     returned_mail: list[WorkItem] = field(default_factory=list)
+    prescriptions: list[WorkItem] = field(default_factory=list)
 
     @property
     def taxpayer_ids(self) -> list[int]:
         return sorted(
             {w.case.taxpayer_id for part in (self.follow_ups, self.broken_promises, self.new_cases,
-                                             self.returned_mail) for w in part}
+                                             self.returned_mail, self.prescriptions) for w in part}
         )  # fmt: skip
 
 
@@ -119,7 +125,8 @@ def _mine(user: Any) -> QuerySet[Case]:
 def work_list(user: Any, today: date) -> WorkList:
     """What ``user`` has to do today on the cases assigned to them: follow-ups due (the follow-up date
     reached), promises broken (the latest promise's date passed and less paid since the contact than
-    promised), new cases (opened in the last 14 days, no contact yet), returned mail not yet cleared."""
+    promised), new cases (opened in the last 14 days, no contact yet), returned mail not yet cleared,
+    and the estimated 時効 (``arrears_of``) within 6 months (the soonest installment per case)."""
     wl = WorkList()
     mine = _mine(user)
     for c in mine.filter(follow_up_on__lte=today).order_by("follow_up_on", "pk"):
@@ -167,7 +174,29 @@ def work_list(user: Any, today: date) -> WorkList:
     )
     for c in mine.filter(taxpayer_id__in=list(returned)).order_by("pk"):
         wl.returned_mail.append(WorkItem(c, "返戻（宛先未確認）", returned[c.taxpayer_id], c.amount))
+    by_person = {c.taxpayer_id: c for c in mine}
+    if by_person:
+        horizon = add_months(today, PRESCRIPTION_MONTHS)
+        soonest: dict[int, ArrearsLine] = {}
+        for line in arrears_of(list(by_person), user.municipality_id, today):
+            on = line.prescription_on
+            if on is not None and on <= horizon:
+                best = soonest.get(line.due.taxpayer_id)
+                if best is None or on < best.prescription_on:  # type: ignore[operator]
+                    soonest[line.due.taxpayer_id] = line
+        for tp, line in sorted(soonest.items(), key=lambda x: (x[1].prescription_on, x[0])):
+            d = line.due
+            wl.prescriptions.append(
+                WorkItem(by_person[tp], f"時効見込み（{d.tax_item_name} {d.levy_year}年度 第{d.installment_no}期）",
+                         line.prescription_on, by_person[tp].amount)
+            )  # fmt: skip
     return wl
+
+
+def add_months(day: date, months: int) -> date:
+    month = day.month - 1 + months
+    year, month = day.year + month // 12, month % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 # --- the chief's workload view ---------------------------------------------------------------------------

@@ -97,6 +97,7 @@ def work_list_view(request: HttpRequest) -> HttpResponse:
         ("broken-promises", "納付約束が守られていない案件", wl.broken_promises),
         ("new-cases", "新規案件（経過記録なし）", wl.new_cases),
         ("returned-mail", "返戻（宛先未確認）", wl.returned_mail),
+        ("prescriptions", "時効が6か月以内の見込みの案件", wl.prescriptions),
     ]
     context = {"sections": sections, "today": today, "can_manage": has_right(user, Right.CASE_MANAGE)}
     return render(request, "cases/work_list.html", context)

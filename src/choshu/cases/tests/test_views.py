@@ -347,3 +347,24 @@ def test_the_quick_entry_form_alone_for_htmx_and_as_a_page_without(
     assert fragment.lstrip().startswith('<section id="contact-panel"')
     page = c.get(url)
     assert page.status_code == 200 and "<!DOCTYPE html>" in page.content.decode()
+
+
+def test_the_work_list_warns_of_a_prescription_within_six_months(
+    cases: dict[str, Case], staff: dict[str, Any]
+) -> None:
+    from choshu.cases.selectors import work_list
+    from choshu.levies.models import Installment
+
+    taro = cases["1001"]
+    today = timezone.localdate()
+    assert work_list(staff["a"], today).prescriptions == []  # 2024 levies: 時効 in 2029
+    inst = Installment.objects.filter(taxpayer_id=taro.taxpayer_id, levy__tax_item="04").get()
+    # 法定納期限 five years and a month ago, never dunned nor partly paid: extinguished in about a month
+    statutory = date(today.year - 5, today.month, 1) + timedelta(days=40)
+    Installment.objects.filter(pk=inst.pk).update(statutory_due_date=statutory)
+    items = work_list(staff["a"], today).prescriptions
+    assert [w.case.pk for w in items] == [taro.pk]
+    assert items[0].on == date(statutory.year + 5, statutory.month, statutory.day) + timedelta(days=1)
+    assert "時効見込み" in items[0].reason
+    page = _client(staff["a"]).get(reverse("cases:work-list")).content.decode()
+    assert f"案件 #{taro.pk}を開く" in page.split('id="prescriptions"')[1]
