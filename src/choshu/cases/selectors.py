@@ -179,12 +179,12 @@ def work_list(user: Any, today: date) -> WorkList:
         horizon = add_months(today, PRESCRIPTION_MONTHS)
         soonest: dict[int, ArrearsLine] = {}
         for line in arrears_of(list(by_person), user.municipality_id, today):
-            on = line.prescription_on
-            if on is not None and on <= horizon:
+            ext = line.prescription_on
+            if ext is not None and ext <= horizon:
                 best = soonest.get(line.due.taxpayer_id)
-                if best is None or on < best.prescription_on:  # type: ignore[operator]
+                if best is None or ext < best.prescription_on:  # type: ignore[operator]
                     soonest[line.due.taxpayer_id] = line
-        for tp, line in sorted(soonest.items(), key=lambda x: (x[1].prescription_on, x[0])):
+        for tp, line in sorted(soonest.items(), key=lambda x: (x[1].prescription_on or today, x[0])):
             d = line.due
             wl.prescriptions.append(
                 WorkItem(by_person[tp], f"時効見込み（{d.tax_item_name} {d.levy_year}年度 第{d.installment_no}期）",
