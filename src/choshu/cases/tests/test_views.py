@@ -368,3 +368,28 @@ def test_the_work_list_warns_of_a_prescription_within_six_months(
     assert "時効見込み" in items[0].reason
     page = _client(staff["a"]).get(reverse("cases:work-list")).content.decode()
     assert f"案件 #{taro.pk}を開く" in page.split('id="prescriptions"')[1]
+
+
+def test_a_later_app_adds_its_events_by_registering_a_provider(
+    cases: dict[str, Case], staff: dict[str, Any]
+) -> None:
+    """The timeline is a registry (core.timeline): a provider registered by another app (here a stand-in
+    for refunds) shows in the case file and in the filter, without cases knowing it."""
+    from choshu.core import timeline as registry
+
+    def refunds(m: int, taxpayer_id: int, since: date | None) -> list[registry.TimelineEvent]:
+        return [
+            registry.TimelineEvent(at=date(2025, 1, 10), kind="refund", title="還付金の支払", amount=1234)
+        ]
+
+    saved = dict(registry._REGISTRY)
+    try:
+        registry.register_provider("refund", "還付・充当", refunds, order=50)
+        body = _client(staff["a"]).get(reverse("cases:case", args=[cases["1001"].pk])).content.decode()
+        assert "還付金の支払" in body and "1,234円" in body and 'value="refund"' in body
+        only = _client(staff["a"]).get(reverse("cases:timeline", args=[cases["1001"].pk]), {"kind": "refund"})
+        rows = only.content.decode().split("<tbody>")[1]
+        assert "還付金の支払" in rows and "滞納案件の開始" not in rows
+    finally:
+        registry._REGISTRY.clear()
+        registry._REGISTRY.update(saved)
