@@ -39,6 +39,8 @@ class Right(models.TextChoices):
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
     REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
     REFUND_WORK = "refund_work", "過誤納・充当・還付の処理（還付決議・口座の入力・振込ファイル）"
+    CASE_WORK = "case_work", "滞納整理（担当班の滞納案件・経過記録）"
+    CASE_MANAGE = "case_manage", "滞納案件の全班照会・担当替え"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -55,6 +57,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DAILY_TOTAL,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.CASE_WORK,
         }
     ),
     Role.CHIEF: frozenset(
@@ -72,6 +75,8 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
             Right.REFUND_WORK,
+            Right.CASE_WORK,
+            Right.CASE_MANAGE,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -107,6 +112,8 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.PROTECTED_ADDRESS_VIEW,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.CASE_WORK,
+            Right.CASE_MANAGE,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

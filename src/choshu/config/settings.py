@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "choshu.dunning",
     "choshu.refunds",
     "choshu.debits",
+    "choshu.cases",
     "choshu.operations",
     "choshu.web",
 ]

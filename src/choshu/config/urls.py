@@ -9,4 +9,5 @@ urlpatterns = [
     path("dunning/", include("choshu.dunning.urls")),
     path("refunds/", include("choshu.refunds.urls")),
     path("debits/", include("choshu.debits.urls")),
+    path("cases/", include("choshu.cases.urls")),
 ]

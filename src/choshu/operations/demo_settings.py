@@ -39,3 +39,43 @@ def ensure_demo_dunning_fee(municipality: Municipality) -> bool:
         source=DEMO_FEE_SOURCE,
     )
     return True
+
+
+# --- 滞納整理 (issue 18): thresholds, assignment rules and a first cases-run ---------------------------
+
+DEMO_CASE_FROM = date(2000, 4, 1)
+DEMO_CASE_AMOUNT = 10000
+DEMO_CASE_AGE_DAYS = 30
+DEMO_LARGE = 100000
+
+
+def ensure_demo_cases(municipality: Municipality, *, today: date) -> dict[str, object]:
+    """Give a synthetic city the 滞納案件 thresholds (本税 10,000 円 and 30 days past the 指定納期限, a demo
+    value), two assignment rules (100,000 円 or more to the demo officer of 整理第2班, the rest to the one
+    of 整理第1班; only for the demo users that exist) and run ``cases-run`` on ``today`` (idempotent), so
+    that the demo officer has a work list. Returns the run's counts."""
+    from choshu.accounts.models import User
+    from choshu.cases.models import AssignmentRule, CaseSetting
+    from choshu.cases.services import case_setting_set, cases_run
+
+    if not CaseSetting.objects.filter(municipality=municipality).exists():
+        case_setting_set(
+            actor=None, municipality=municipality, valid_from=DEMO_CASE_FROM, min_amount=DEMO_CASE_AMOUNT,
+            min_age_days=DEMO_CASE_AGE_DAYS, note="デモ用の設定値（本番では団体の基準を登録すること）",
+        )  # fmt: skip
+    if not AssignmentRule.objects.filter(municipality=municipality).exists():
+        officers = {
+            u.username: u
+            for u in User.objects.filter(municipality=municipality, username__in=["officer", "officer2"])
+        }
+        if "officer2" in officers:
+            AssignmentRule.objects.create(
+                municipality=municipality, priority=10, name="高額（10万円以上）", min_amount=DEMO_LARGE,
+                officer=officers["officer2"], team=officers["officer2"].team,
+            )  # fmt: skip
+        if "officer" in officers:
+            AssignmentRule.objects.create(
+                municipality=municipality, priority=100, name="その他すべて", officer=officers["officer"],
+                team=officers["officer"].team,
+            )  # fmt: skip
+    return cases_run(municipality=municipality, as_of=today, today=today).as_dict()

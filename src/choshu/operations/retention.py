@@ -30,6 +30,7 @@ from choshu.approvals.services import register, register_field_labels, request_a
 from choshu.audit.models import AuditKind
 from choshu.audit.sealing import purge_before, seal_all
 from choshu.audit.services import audit_record
+from choshu.cases.models import Assignment, Case, CaseFlag, ContactLog, StageChange
 from choshu.core.models import Job, Municipality
 from choshu.core.services import job_finish, job_start
 from choshu.dunning.models import (
@@ -101,6 +102,11 @@ def _reasons_to_keep(municipality: Municipality, ids: list[int], as_of: date) ->
             if row["total"] and row["taxpayer_id"] not in keep
         }
     )
+    open_cases = Case.objects.filter(taxpayer_id__in=ids, closed_on__isnull=True).values_list(
+        "taxpayer_id", flat=True
+    )
+    for tp in open_cases:
+        keep.setdefault(tp, "open_case")
     for hold in HOLDS:
         for tp, reason in hold(municipality, ids).items():
             keep.setdefault(tp, reason)
@@ -152,6 +158,12 @@ def _delete_people(ids: list[int]) -> None:
     DunningNoticeInstallment.objects.filter(notice__taxpayer_id__in=ids).delete()
     DunningNotice.objects.filter(taxpayer_id__in=ids).delete()
     DunningSuppression.objects.filter(taxpayer_id__in=ids).delete()
+    # 滞納案件 (closed: an open one keeps the person) with their history and contact log
+    ContactLog.objects.filter(case__taxpayer_id__in=ids).delete()
+    CaseFlag.objects.filter(case__taxpayer_id__in=ids).delete()
+    StageChange.objects.filter(case__taxpayer_id__in=ids).delete()
+    Assignment.objects.filter(case__taxpayer_id__in=ids).delete()
+    Case.objects.filter(taxpayer_id__in=ids).delete()
     # 催告書 and hand exclusions (the lists hold criteria and counts only and stay)
     ReminderLetterInstallment.objects.filter(letter__taxpayer_id__in=ids).delete()
     ReminderLetter.objects.filter(taxpayer_id__in=ids).delete()

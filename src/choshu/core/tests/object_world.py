@@ -19,6 +19,8 @@ from django.utils import timezone
 from choshu.accounts.models import Role
 from choshu.accounts.permissions import ROLE_CEILING, effective_rights
 from choshu.accounts.services import right_set
+from choshu.cases.models import Case, CaseSetting
+from choshu.cases.services import case_setting_set, cases_run, flag_add
 from choshu.core.models import Job
 from choshu.dunning.models import DunningFeeSetting, DunningNotice, SuppressionReason
 from choshu.dunning.reminders import Criteria, exclusion_add, list_save
@@ -58,6 +60,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("debits/mandates/", "pk"): "debit_mandate",
     ("debits/runs/", "pk"): "debit_run",
     ("debits/failures/", "pk"): "debit_line",
+    ("cases/", "pk"): "case",
+    ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -151,12 +155,21 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     refund_notice = RefundNotice.objects.filter(municipality=city, taxpayer=hanako).order_by("pk").first()
     assert overpayment is not None and refund_notice is not None
     mandate, run, line = _debits_of(city, clerk, taro, make_user, write_csv)
+    if not CaseSetting.objects.filter(municipality=city).exists():
+        case_setting_set(actor=None, municipality=city, valid_from=date(2024, 1, 1), min_amount=1, min_age_days=0,
+                         note="試験")  # fmt: skip
+    cases_run(municipality=city, as_of=today, today=today)
+    case = Case.objects.get(taxpayer=taro, closed_on__isnull=True)
+    case_chief = make_user(f"world-chief-{city.code}", role=Role.CHIEF, municipality=city, team="整理1班")
+    flag = flag_add(actor=case_chief, case=case, kind="", text="付箋", expires_on=None, today=today)
     return {
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
         "debit_mandate": mandate,
         "debit_run": run,
         "debit_line": line,
+        "case": case.pk,
+        "case_flag": flag.pk,
         "taxpayer": taro.pk,
         "installment": installment.pk,
         "job": job.pk,

@@ -9,9 +9,10 @@ this one (404), nor any other object a URL takes the id of (決裁, 取込, 仮�
 ``test_every_view_names_its_right``; a route taking an id of a kind the battery does not know fails
 ``test_every_route_taking_an_id_is_known``.
 
-Teams (班): ``User.team`` is recorded and reported, but no model carries a team and no selector
-restricts by it, so there is no "other team" case to test; the day a function is team-scoped, its
-selector and a case here come together.
+Teams (班): the first team-scoped function is 滞納整理 (``cases.access``): an officer sees only the
+cases of their own team. The other-team case of every case route is tested in
+``cases/tests/test_views.py`` (``test_another_teams_officer_gets_404_on_every_case_route``); the
+routes are in ``object_world`` like every other, so another municipality is refused here too.
 """
 
 from __future__ import annotations
