@@ -38,6 +38,7 @@ class Right(models.TextChoices):
     DUNNING_RUN = "dunning_run", "督促状の一括発付"
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
     REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
+    WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -70,6 +71,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_RUN,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.WRITE_OFF,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),

@@ -110,6 +110,7 @@ INSTALLED_APPS = [
     "choshu.receipts",
     "choshu.approvals",
     "choshu.dunning",
+    "choshu.relief",
     "choshu.operations",
     "choshu.web",
 ]

@@ -7,4 +7,5 @@ urlpatterns = [
     path("audit/", include("choshu.web.audit_urls")),
     path("receipts/", include("choshu.receipts.urls")),
     path("dunning/", include("choshu.dunning.urls")),
+    path("relief/", include("choshu.relief.urls")),
 ]

@@ -33,11 +33,20 @@ from enum import StrEnum
 from choshu.rules.periods import period_end
 
 __all__ = [
+    "REASON_LABELS",
     "PrescriptionEvent",
     "PrescriptionEventKind",
     "PrescriptionResult",
     "compute_extinguishment",
+    "warning_horizon",
 ]
+
+# The three ways a liability ends that a 不納欠損 records (law.md §f), as the screens name them.
+REASON_LABELS = {
+    "prescription": "時効（法18条1項）",
+    "enforcement_suspension": "執行停止3年（法15条の7第4項）",
+    "immediate_extinguishment": "即時消滅（法15条の7第5項）",
+}
 
 _ONE = timedelta(days=1)
 
@@ -107,11 +116,19 @@ def compute_extinguishment(
                 trail.append(f"督促 on {ev.on} ignored: only the first 督促 renews")
                 continue
             dunned = True
+            if ev.on + timedelta(days=11) <= period_start:
+                trail.append(f"督促 {ev.on} → no effect: the period already runs from {period_start}")
+                continue
             period_start = ev.on + timedelta(days=11)
             completes = period_end(period_start, years=years)
             reminder_until = None
             trail.append(f"督促 {ev.on} → new period from {period_start}, completes {completes}")
         elif k in (PrescriptionEventKind.ACKNOWLEDGEMENT, PrescriptionEventKind.PAYMENT):
+            if ev.on + _ONE <= period_start:
+                # A payment or pledge before the running period began (before the 法定納期限, or inside
+                # a 督促's 10 days) cannot shorten it: the period already starts later.
+                trail.append(f"承認 ({k}) {ev.on} → no effect: the period already runs from {period_start}")
+                continue
             period_start = ev.on + _ONE
             completes = period_end(period_start, years=years)
             reminder_until = None
@@ -167,3 +184,11 @@ def compute_extinguishment(
         return PrescriptionResult(None, None, completes, suspension_expires, tuple(trail))
     when, why = min(candidates)
     return PrescriptionResult(when, why, completes, suspension_expires, tuple(trail))
+
+
+def warning_horizon(as_of: date, *, months: int) -> date:
+    """The last day of the ``months``-month window from ``as_of`` (民法143条, as ``period_end``): a
+    liability extinguished on or before it is "within ``months`` months" (the work list's warning)."""
+    if months < 0:
+        raise ValueError(f"months must be 0 or more (got {months})")
+    return as_of if months == 0 else period_end(as_of + _ONE, months=months)

@@ -1,0 +1,16 @@
+from django.apps import AppConfig
+
+
+class ReliefConfig(AppConfig):
+    name = "choshu.relief"
+    label = "relief"
+    verbose_name = "時効・不納欠損・緩和制度"
+
+    def ready(self) -> None:
+        # Registers how an approved 不納欠損 takes effect (write_off imports the models).
+        from choshu.approvals.models import RequestKind
+        from choshu.approvals.services import HANDLERS, register_field_labels
+        from choshu.relief.write_off import REQUEST_LABELS, apply_write_off
+
+        HANDLERS[RequestKind.WRITE_OFF] = apply_write_off
+        register_field_labels(RequestKind.WRITE_OFF, lambda name: REQUEST_LABELS.get(name, name))
