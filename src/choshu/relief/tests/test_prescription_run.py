@@ -111,7 +111,7 @@ def test_a_registered_source_of_pledges_renews_the_period(old_city: Any) -> None
 def test_the_counter_refuses_a_payment_on_an_extinguished_claim(old_city: Any, make_user: Callable) -> None:
     run(old_city, "2026-12-01")
     clerk = make_user("clerk", role=Role.CLERK, municipality=old_city)
-    slip = inst("190001").slip_no
+    slip = str(inst("190001").slip_no)
     with pytest.raises(ValidationError, match="徴収権が消滅しています") as refused:
         counter_receipt_record(
             actor=clerk, municipality=old_city, slip_nos=[slip], amount=30000, paid_on=TODAY, entered_on=TODAY
