@@ -39,6 +39,7 @@ class Right(models.TextChoices):
     DUNNING_SUPPRESS = "dunning_suppress", "督促停止の登録・終了"
     REMINDER_LIST = "reminder_list", "催告対象リストの作成・確認"
     WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
+    RELIEF = "relief", "緩和制度（徴収猶予・換価の猶予・執行停止）の起案"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -55,6 +56,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DAILY_TOTAL,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.RELIEF,
         }
     ),
     Role.CHIEF: frozenset(
@@ -72,6 +74,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
             Right.WRITE_OFF,
+            Right.RELIEF,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -106,6 +109,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.PROTECTED_ADDRESS_VIEW,
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
+            Right.RELIEF,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

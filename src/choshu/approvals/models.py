@@ -25,6 +25,7 @@ class RequestKind(models.TextChoices):
     PAYMENT_REVERSAL = "payment_reversal", "収納取消"
     PURGE = "purge", "保存期間経過データの消去"
     DUNNING_SUPPRESSION = "dunning_suppression", "督促停止（職員の判断）"
+    RELIEF = "relief", "緩和制度（猶予・執行停止）の決定・延長・取消"
 
 
 class ApprovalStatus(models.TextChoices):

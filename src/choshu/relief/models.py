@@ -140,3 +140,105 @@ class PrescriptionWatch(models.Model):
 
     def __str__(self) -> str:
         return f"期別#{self.installment_id} {self.expected_on} 消滅予定"
+
+
+class ReliefKind(models.TextChoices):
+    """緩和制度 (law.md §f)."""
+
+    COLLECTION_DEFERRAL = "collection_deferral", "徴収猶予（法15条）"
+    LIQUIDATION_EX_OFFICIO = "liquidation_ex_officio", "換価の猶予・職権（法15条の5）"
+    LIQUIDATION_APPLICATION = "liquidation_application", "換価の猶予・申請（法15条の6）"
+    ENFORCEMENT_SUSPENSION = "enforcement_suspension", "滞納処分の執行停止（法15条の7）"
+
+
+class ReliefGround(models.TextChoices):
+    """The grounds the law names (法15条1項各号・2項, 15条の5, 15条の7第1項各号)."""
+
+    DISASTER = "disaster", "災害・盗難（15条1項1号）"
+    ILLNESS = "illness", "本人・家族の病気・負傷（15条1項2号）"
+    BUSINESS_CLOSURE = "business_closure", "事業の廃止・休止（15条1項3号）"
+    BUSINESS_LOSS = "business_loss", "事業の著しい損失（15条1項4号）"
+    SIMILAR = "similar", "前各号に類する事実（15条1項5号）"
+    LATE_ASSESSMENT = "late_assessment", "法定納期限から1年以上後の確定（15条2項）"
+    LIQUIDATION_HARDSHIP = "liquidation_hardship", "換価により事業・生活の維持が困難（15条の5・15条の6）"
+    LIQUIDATION_ADVANTAGE = "liquidation_advantage", "猶予が徴収上有利（15条の5）"
+    NO_PROPERTY = "no_property", "滞納処分できる財産がない（15条の7第1項1号）"
+    HARDSHIP = "hardship", "生活を著しく窮迫させるおそれ（15条の7第1項2号）"
+    UNKNOWN = "unknown", "所在・財産ともに不明（15条の7第1項3号）"
+
+
+GROUNDS_OF: dict[str, frozenset[str]] = {
+    ReliefKind.COLLECTION_DEFERRAL: frozenset(
+        {
+            ReliefGround.DISASTER,
+            ReliefGround.ILLNESS,
+            ReliefGround.BUSINESS_CLOSURE,
+            ReliefGround.BUSINESS_LOSS,
+            ReliefGround.SIMILAR,
+            ReliefGround.LATE_ASSESSMENT,
+        }
+    ),  # fmt: skip
+    ReliefKind.LIQUIDATION_EX_OFFICIO: frozenset(
+        {ReliefGround.LIQUIDATION_HARDSHIP, ReliefGround.LIQUIDATION_ADVANTAGE}
+    ),
+    ReliefKind.LIQUIDATION_APPLICATION: frozenset({ReliefGround.LIQUIDATION_HARDSHIP}),
+    ReliefKind.ENFORCEMENT_SUSPENSION: frozenset(
+        {ReliefGround.NO_PROPERTY, ReliefGround.HARDSHIP, ReliefGround.UNKNOWN}
+    ),
+}
+
+
+class ReliefStatus(models.TextChoices):
+    PENDING = "pending", "決裁待ち"
+    ACTIVE = "active", "適用中"
+    CANCELLED = "cancelled", "取消"
+    REJECTED = "rejected", "否認・取下げ"
+
+
+class Relief(models.Model):
+    """One 徴収猶予 / 換価の猶予 / 執行停止 for some installments of one person, from ``start`` to ``end``
+    (a 執行停止 has no end: it lasts until cancelled, and after 3 years the liability is extinguished).
+    It takes effect only when a second person approves it (決裁 ``relief``); so do an extension
+    (``end`` moved, within the 2-year cap of 法15条3項 / 15条の5第2項) and a cancellation. Effects:
+    督促停止 rows (``dunning.DunningSuppression``) for its installments over the period, and its period
+    as a prescription event (``relief.relief.relief_events``)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="reliefs")
+    kind = models.CharField("種類", max_length=30, choices=ReliefKind.choices)
+    ground = models.CharField("事由", max_length=30, choices=ReliefGround.choices)
+    installments = models.ManyToManyField("levies.Installment", related_name="reliefs")
+    start = models.DateField("開始日")
+    end = models.DateField("終了日", null=True, blank=True)
+    status = models.CharField(
+        "状態", max_length=10, choices=ReliefStatus.choices, default=ReliefStatus.PENDING
+    )
+    note = models.CharField("備考（理由の詳細）", max_length=300)
+    immediate_on = models.DateField(
+        "即時消滅の日", null=True, blank=True, help_text="法15条の7第5項（財産がない場合のみ）"
+    )
+    cancelled_on = models.DateField("取消日", null=True, blank=True)
+    cancel_reason = models.CharField("取消の理由", max_length=300, blank=True)
+    request = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "緩和制度"
+        indexes = [models.Index(fields=["municipality", "taxpayer"], name="relief_taxpayer_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="relief_period"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.start}〜{self.end or ''}"
+
+    @property
+    def is_deferral(self) -> bool:
+        return self.kind != ReliefKind.ENFORCEMENT_SUSPENSION

@@ -135,9 +135,9 @@ def test_the_review_marks_each_right_each_account_holds(
     html = auditor_client.get(reverse("accounts:report-review")).content.decode()
     assert "権限一覧（定期確認用）" in html
     held = sum(len(effective_rights(user)) for user in staff.values())
-    # the chief's defaults (15 + 督促状の一括発付, 督促停止, 催告対象リスト), the clerk's with the grant
-    # (9 + 督促停止), the auditor's
-    assert held == 18 + 10 + 2
+    # the chief's defaults (15 + 督促状の一括発付, 督促停止, 催告対象リスト, 不納欠損, 緩和制度), the clerk's
+    # with the grant (9 + 督促停止), the auditor's
+    assert held == 20 + 10 + 2
     assert html.count('class="mark">○</td>') == held
     assert Right.BACKUP.label in html
 
