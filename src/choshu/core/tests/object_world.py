@@ -29,6 +29,7 @@ from choshu.receipts.models import SuspenseItem
 from choshu.receipts.services import counter_receipt_take, payments_import
 from choshu.receipts.slip_issue import slip_issue
 from choshu.receipts.slips import taxpayer_slips
+from choshu.relief.relief import relief_request
 from choshu.rules.check_digits import make_slip_no
 from choshu.taxpayers.changes import taxpayer_edit_request
 from choshu.taxpayers.models import Taxpayer
@@ -49,6 +50,7 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("dunning/reminders/", "pk"): "reminder_list",
     ("dunning/notice/", "pk"): "dunning_notice",
     ("dunning/suppressions/", "pk"): "dunning_suppression",
+    ("relief/reliefs/", "pk"): "relief",
     ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
@@ -132,6 +134,11 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     suppression = suppression_add(
         actor=clerk, installment=later, reason=SuppressionReason.BANKRUPTCY, start=date(2024, 7, 1)
     )
+    officer = make_user(f"world-officer-{city.code}", role=Role.CASE_OFFICER, municipality=city)
+    relief = relief_request(
+        actor=officer, taxpayer=taro, kind="collection_deferral", ground="illness", installments=[later],
+        start=date(2024, 8, 1), end=date(2025, 1, 31), note="入院のため",
+    )  # fmt: skip
     return {
         "taxpayer": taro.pk,
         "installment": installment.pk,
@@ -145,4 +152,5 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "reminder_exclusion": exclusion.pk,
         "dunning_notice": notice.pk,
         "dunning_suppression": suppression.pk,
+        "relief": relief.pk,
     }
