@@ -153,3 +153,16 @@ def test_the_dunning_run_and_the_arrears_skip_extinguished_claims(old_city: Any)
     before = arrears_by_taxpayer(taxpayer_ids=[tp], as_of=D(2024, 7, 31))
     # the day before it ended, 190001 is still owed: with 2024 01 第1期, 2024 04 and 220001
     assert before[tp].overdue == 30000 + 30000 + 12000 + 12000
+
+
+def test_a_reminder_list_leaves_extinguished_claims_out(old_city: Any, make_user: Callable) -> None:
+    from choshu.dunning.reminders import Criteria, list_save, target_installments
+
+    run(old_city, "2026-12-01")
+    clerk = make_user("clerk", role=Role.CLERK, municipality=old_city)
+    rl = list_save(
+        actor=clerk, municipality=old_city, name="催告", criteria=Criteria(dunned_only=False), as_of=D(2026, 12, 1),
+        pay_by=D(2026, 12, 15), today=TODAY,
+    )  # fmt: skip
+    chosen = set(target_installments(rl).values_list("levy__notice_no", flat=True))
+    assert "190001" not in chosen and "190002" not in chosen and "210001" in chosen
