@@ -10,9 +10,10 @@ from datetime import date
 from django.db.models import Q, QuerySet
 
 from choshu.core.models import Municipality
+from choshu.formats.display import wareki_short
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
-from choshu.relief.models import Extinguishment, PrescriptionWatch
+from choshu.relief.models import PrescriptionWatch
 from choshu.relief.prescription import installment_prescriptions
 from choshu.rules.prescription import REASON_LABELS, PrescriptionResult
 
@@ -24,11 +25,16 @@ class PrescriptionRow:
     result: PrescriptionResult  # as computed now from the events
     extinguished_on: date | None  # as recorded by prescription-run
     reason_label: str
-    trail: list[str]
+    why: list[str]  # the rules' derivation in Japanese, dates in 和暦
 
     @property
     def expected_on(self) -> date | None:
         return self.extinguished_on or self.result.extinguished_on
+
+
+def why_lines(result: PrescriptionResult) -> list[str]:
+    """``rules.prescription``'s Japanese steps with their dates in 和暦 (「R6.7.21」)."""
+    return [text.format(*(wareki_short(d) if d else "－" for d in dates)) for text, dates in result.why]
 
 
 def person_prescriptions(taxpayer_ids: Sequence[int]) -> list[PrescriptionRow]:
@@ -41,9 +47,6 @@ def person_prescriptions(taxpayer_ids: Sequence[int]) -> list[PrescriptionRow]:
         .order_by("statutory_due_date", "pk")
     )
     computed = installment_prescriptions(installments)
-    stored = dict(
-        Extinguishment.objects.filter(installment__in=installments).values_list("installment_id", "trail")
-    )
     rows = []
     for inst in installments:
         c = computed[inst.pk]
@@ -55,7 +58,7 @@ def person_prescriptions(taxpayer_ids: Sequence[int]) -> list[PrescriptionRow]:
                 result=c.result,
                 extinguished_on=inst.extinguished_on,
                 reason_label=REASON_LABELS.get(reason, ""),
-                trail=list(stored.get(inst.pk) or c.result.trail),
+                why=why_lines(c.result),
             )
         )
     return rows

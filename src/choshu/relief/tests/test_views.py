@@ -91,7 +91,7 @@ def test_the_person_page_shows_each_installments_prescription_and_why(staff: dic
     assert "時効（徴収権の消滅）" in text
     assert 'datetime="2024-07-21"' in text and "（消滅済み）" in text  # 190002, after its 督促
     assert 'datetime="2027-03-16"' in text  # 210001, renewed by the partial payment
-    assert "督促 2019-07-10" in text  # the why
+    assert "督促（R1.7.10）：指定期限の翌日（R1.7.21）から新たに進行" in text  # the why, in 和暦
 
 
 def test_an_officer_records_a_relief_a_chief_approves_and_extends_it_on_screen(staff: dict[str, Any]) -> None:

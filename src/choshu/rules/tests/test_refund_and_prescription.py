@@ -189,3 +189,17 @@ def test_warning_horizon_is_a_period_of_months_from_the_day_after() -> None:
     with pytest.raises(ValueError):
         warning_horizon(D(2026, 4, 1), months=-1)
     assert set(REASON_LABELS) == {"prescription", "enforcement_suspension", "immediate_extinguishment"}
+
+
+def test_the_why_is_given_in_japanese_with_its_dates() -> None:
+    r = compute_extinguishment(
+        statutory_due_date=D(2019, 6, 28),
+        events=[PrescriptionEvent(K.DUNNING, D(2019, 7, 10)), PrescriptionEvent(K.PAYMENT, D(2019, 7, 15))],
+    )
+    assert [text for text, _ in r.why] == [
+        "法定納期限の翌日（{0}）から5年：{1} に完成",
+        "督促（{0}）：指定期限の翌日（{1}）から新たに進行（法18条の2）、{2} に完成",
+        "一部納付（{0}）：すでに {1} から期間が進行しているため効果なし",
+    ]
+    assert r.why[1][1] == (D(2019, 7, 10), D(2019, 7, 21), D(2024, 7, 20))
+    assert len(r.why) == len(r.trail)
