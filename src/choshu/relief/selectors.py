@@ -13,7 +13,7 @@ from choshu.core.models import Municipality
 from choshu.formats.display import wareki_short
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
-from choshu.relief.models import PrescriptionWatch
+from choshu.relief.models import PrescriptionWatch, Relief
 from choshu.relief.prescription import installment_prescriptions
 from choshu.rules.prescription import REASON_LABELS, PrescriptionResult
 
@@ -70,3 +70,8 @@ def watch_list(municipality: Municipality, *, until: date | None = None) -> Quer
     if until is not None:
         qs = qs.filter(expected_on__lte=until)
     return qs.select_related("taxpayer", "installment__levy").order_by("expected_on", "pk")
+
+
+def person_reliefs(taxpayer_ids: Sequence[int]) -> list[Relief]:
+    """The 緩和制度 of these people, newest first (one query)."""
+    return list(Relief.objects.filter(taxpayer_id__in=list(taxpayer_ids)).order_by("-start", "-pk"))

@@ -121,6 +121,8 @@ def test_an_officer_records_a_relief_a_chief_approves_and_extends_it_on_screen(s
     ext = officer.post(reverse("relief:relief", args=[relief.pk]),
                        {"action": "extend", "new_end": "2025-03-31", "reason": "復旧が遅れている"})  # fmt: skip
     assert ext.status_code == 200 and "決裁を申請しました" in ext.content.decode()
+    person = officer.get(reverse("web:taxpayer-overview", args=[relief.taxpayer_id])).content.decode()
+    assert f"徴収猶予（法15条） #{relief.pk}" in person and "適用中" in person
     listing = officer.get(reverse("relief:reliefs")).content.decode()
     assert f"#{relief.pk}" in listing and "鳩ヶ谷 花子" in listing
     assert AuditLog.objects.filter(kind=AuditKind.ACCESS, function="緩和制度の照会").exists()
