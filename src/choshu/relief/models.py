@@ -146,8 +146,8 @@ class ReliefKind(models.TextChoices):
     """緩和制度 (law.md §f)."""
 
     COLLECTION_DEFERRAL = "collection_deferral", "徴収猶予（法15条）"
-    LIQUIDATION_EX_OFFICIO = "liquidation_ex_officio", "換価の猶予・職権（法15条の5）"
-    LIQUIDATION_APPLICATION = "liquidation_application", "換価の猶予・申請（法15条の6）"
+    LIQUIDATION_DEFERRAL = "liquidation_deferral", "換価の猶予・職権（法15条の5）"
+    LIQUIDATION_DEFERRAL_APPLICATION = "liquidation_deferral_application", "換価の猶予・申請（法15条の6）"
     ENFORCEMENT_SUSPENSION = "enforcement_suspension", "滞納処分の執行停止（法15条の7）"
 
 
@@ -178,10 +178,10 @@ GROUNDS_OF: dict[str, frozenset[str]] = {
             ReliefGround.LATE_ASSESSMENT,
         }
     ),  # fmt: skip
-    ReliefKind.LIQUIDATION_EX_OFFICIO: frozenset(
+    ReliefKind.LIQUIDATION_DEFERRAL: frozenset(
         {ReliefGround.LIQUIDATION_HARDSHIP, ReliefGround.LIQUIDATION_ADVANTAGE}
     ),
-    ReliefKind.LIQUIDATION_APPLICATION: frozenset({ReliefGround.LIQUIDATION_HARDSHIP}),
+    ReliefKind.LIQUIDATION_DEFERRAL_APPLICATION: frozenset({ReliefGround.LIQUIDATION_HARDSHIP}),
     ReliefKind.ENFORCEMENT_SUSPENSION: frozenset(
         {ReliefGround.NO_PROPERTY, ReliefGround.HARDSHIP, ReliefGround.UNKNOWN}
     ),
@@ -205,7 +205,7 @@ class Relief(models.Model):
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
     taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="reliefs")
-    kind = models.CharField("種類", max_length=30, choices=ReliefKind.choices)
+    kind = models.CharField("種類", max_length=40, choices=ReliefKind.choices)
     ground = models.CharField("事由", max_length=30, choices=ReliefGround.choices)
     installments = models.ManyToManyField("levies.Installment", related_name="reliefs")
     start = models.DateField("開始日")

@@ -43,8 +43,8 @@ from choshu.taxpayers.models import Taxpayer
 _ONE = timedelta(days=1)
 SUPPRESSION_OF: dict[str, SuppressionReason] = {
     ReliefKind.COLLECTION_DEFERRAL: SuppressionReason.COLLECTION_DEFERRAL,
-    ReliefKind.LIQUIDATION_EX_OFFICIO: SuppressionReason.LIQUIDATION_DEFERRAL,
-    ReliefKind.LIQUIDATION_APPLICATION: SuppressionReason.LIQUIDATION_DEFERRAL,
+    ReliefKind.LIQUIDATION_DEFERRAL: SuppressionReason.LIQUIDATION_DEFERRAL,
+    ReliefKind.LIQUIDATION_DEFERRAL_APPLICATION: SuppressionReason.LIQUIDATION_DEFERRAL,
     ReliefKind.ENFORCEMENT_SUSPENSION: SuppressionReason.ENFORCEMENT_SUSPENSION,
 }
 REQUEST_LABELS = {

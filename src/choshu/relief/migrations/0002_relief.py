@@ -30,11 +30,11 @@ class Migration(migrations.Migration):
                     models.CharField(
                         choices=[
                             ("collection_deferral", "徴収猶予（法15条）"),
-                            ("liquidation_ex_officio", "換価の猶予・職権（法15条の5）"),
-                            ("liquidation_application", "換価の猶予・申請（法15条の6）"),
+                            ("liquidation_deferral", "換価の猶予・職権（法15条の5）"),
+                            ("liquidation_deferral_application", "換価の猶予・申請（法15条の6）"),
                             ("enforcement_suspension", "滞納処分の執行停止（法15条の7）"),
                         ],
-                        max_length=30,
+                        max_length=40,
                         verbose_name="種類",
                     ),
                 ),

@@ -92,7 +92,9 @@ def test_an_extension_is_capped_at_two_years_and_moves_the_suppression(w: dict[s
 
 
 def test_a_cancellation_ends_the_suppression_and_the_deferral_the_day_before(w: dict[str, Any]) -> None:
-    r = ask(w, "210001", "liquidation_application", "liquidation_hardship", D(2023, 4, 1), D(2024, 3, 31))
+    r = ask(
+        w, "210001", "liquidation_deferral_application", "liquidation_hardship", D(2023, 4, 1), D(2024, 3, 31)
+    )
     approve(w, r.request)
     approve(w, relief_cancel_request(actor=w["officer"], relief=r, on=D(2023, 10, 1), reason="分納不履行"))
     r.refresh_from_db()
