@@ -144,6 +144,7 @@ class RunSummary:
     amount: int = 0
     warned: int = 0
     warned_amount: int = 0
+    revived: int = 0
     by_reason: dict[str, dict[str, int]] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -157,6 +158,7 @@ class RunSummary:
             "amount": self.amount,
             "warned": self.warned,
             "warned_amount": self.warned_amount,
+            "revived": self.revived,
             "by_reason": self.by_reason,
         }
 
@@ -189,6 +191,35 @@ def _candidates(municipality: Municipality, horizon: date, min_years: int) -> It
             return
         last = rows[-1][0]
         yield rows
+
+
+def _recheck(
+    municipality: Municipality, as_of: date, years: dict[str, int], summary: RunSummary, dry_run: bool
+) -> None:
+    """Installments recorded as extinguished and not yet written off are decided again: a payment
+    imported later with a 領収日 before the extinction (an acknowledgement, 民法152条) renews the
+    period, so the claim was never extinguished — its 消滅 is withdrawn (``revived``)."""
+    from choshu.relief.models import WriteOffLine  # noqa: PLC0415 - the same app's model
+
+    qs = (
+        Installment.objects.filter(municipality=municipality, extinguished_on__isnull=False)
+        .exclude(pk__in=WriteOffLine.objects.filter(active=True).values("installment_id"))
+        .order_by("pk")
+        .values_list("pk", "statutory_due_date", "levy__tax_item")
+    )
+    last = 0
+    while rows := list(qs.filter(pk__gt=last)[:CHUNK]):
+        last = rows[-1][0]
+        events = installment_events([r[0] for r in rows])
+        revived = []
+        for pk, due, tax_item in rows:
+            r = compute(due, events.get(pk, []), years.get(tax_item, 5))
+            if r.extinguished_on is None or r.extinguished_on > as_of:
+                revived.append(pk)
+        summary.revived += len(revived)
+        if revived and not dry_run:
+            Installment.objects.filter(pk__in=revived).update(extinguished_on=None, extinguished_reason="")
+            Extinguishment.objects.filter(installment_id__in=revived).delete()
 
 
 def prescription_run(
@@ -267,6 +298,7 @@ def prescription_run(
                 )
             Extinguishment.objects.bulk_create(records)
             PrescriptionWatch.objects.bulk_create(watch)
+        _recheck(municipality, as_of, years, summary, dry_run)
         if not dry_run:
             audit_record(
                 kind=AuditKind.BATCH,

@@ -166,3 +166,19 @@ def test_a_reminder_list_leaves_extinguished_claims_out(old_city: Any, make_user
     )  # fmt: skip
     chosen = set(target_installments(rl).values_list("levy__notice_no", flat=True))
     assert "190001" not in chosen and "190002" not in chosen and "210001" in chosen
+
+
+def test_a_payment_dated_before_the_extinction_imported_later_revives_the_claim(
+    old_city: Any, write_csv: Callable[..., Path]
+) -> None:
+    run(old_city, "2026-12-01")
+    assert inst("190001").extinguished_on == D(2024, 8, 1)
+    # A partial payment on 2024-07-30 (before the period completed on 07-31) arrives late: it is an
+    # acknowledgement (民法152条) — a new period from 2024-07-31 to 2029-07-30: never extinguished.
+    bank_import(write_csv, [("190001", 1000, "2024-07-30")])
+    out = run(old_city, "2026-12-01")
+    assert (out["revived"], out["extinguished"]) == (1, 0)
+    i = inst("190001")
+    assert (i.extinguished_on, i.extinguished_reason, i.principal_outstanding) == (None, "", 29000)
+    assert not Extinguishment.objects.filter(installment=i).exists()
+    assert run(old_city, "2026-12-01")["revived"] == 0  # idempotent
