@@ -41,6 +41,8 @@ class Right(models.TextChoices):
     REFUND_WORK = "refund_work", "過誤納・充当・還付の処理（還付決議・口座の入力・振込ファイル）"
     CASE_WORK = "case_work", "滞納整理（担当班の滞納案件・経過記録）"
     CASE_MANAGE = "case_manage", "滞納案件の全班照会・担当替え"
+    WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
+    RELIEF = "relief", "緩和制度（徴収猶予・換価の猶予・執行停止）の起案"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -58,6 +60,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
             Right.CASE_WORK,
+            Right.RELIEF,
         }
     ),
     Role.CHIEF: frozenset(
@@ -77,6 +80,8 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.REFUND_WORK,
             Right.CASE_WORK,
             Right.CASE_MANAGE,
+            Right.WRITE_OFF,
+            Right.RELIEF,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -114,6 +119,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.REMINDER_LIST,
             Right.CASE_WORK,
             Right.CASE_MANAGE,
+            Right.RELIEF,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

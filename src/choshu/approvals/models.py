@@ -26,6 +26,7 @@ class RequestKind(models.TextChoices):
     PURGE = "purge", "保存期間経過データの消去"
     DUNNING_SUPPRESSION = "dunning_suppression", "督促停止（職員の判断）"
     DIRECT_DEBIT_MANDATE = "direct_debit_mandate", "口座振替依頼の登録・変更"
+    RELIEF = "relief", "緩和制度（猶予・執行停止）の決定・延長・取消"
 
 
 class ApprovalStatus(models.TextChoices):

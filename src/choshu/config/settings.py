@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "choshu.refunds",
     "choshu.debits",
     "choshu.cases",
+    "choshu.relief",
     "choshu.operations",
     "choshu.web",
 ]

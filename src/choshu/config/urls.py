@@ -10,4 +10,5 @@ urlpatterns = [
     path("refunds/", include("choshu.refunds.urls")),
     path("debits/", include("choshu.debits.urls")),
     path("cases/", include("choshu.cases.urls")),
+    path("relief/", include("choshu.relief.urls")),
 ]

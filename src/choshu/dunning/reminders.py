@@ -21,7 +21,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Exists, OuterRef, QuerySet, Sum
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet, Sum
 from django.utils import timezone
 
 from choshu.audit.models import AuditKind, AuditSubjectType
@@ -83,7 +83,7 @@ def target_installments(rl: ReminderList) -> QuerySet[Installment]:
         municipality_id=rl.municipality_id,
         principal_outstanding__gt=0,
         due_date__lte=rl.as_of - timedelta(days=c.days_overdue),
-    )
+    ).filter(Q(extinguished_on__isnull=True) | Q(extinguished_on__gt=rl.as_of))  # 消滅 (relief): no 催告
     if c.tax_items:
         qs = qs.filter(levy__tax_item__in=c.tax_items)
     if c.levy_year_from is not None:

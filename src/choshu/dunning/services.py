@@ -16,7 +16,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
-from django.db.models import Case, Exists, IntegerField, OuterRef, Value, When
+from django.db.models import Case, Exists, IntegerField, OuterRef, Q, Value, When
 from django.utils import timezone
 
 from choshu.accounts.models import User
@@ -220,6 +220,7 @@ def candidates_sql(municipality: Municipality, as_of: date) -> tuple[str, tuple[
         Installment.objects.filter(
             municipality=municipality, principal_outstanding__gt=0, designated_due_date__lt=as_of
         )
+        .filter(Q(extinguished_on__isnull=True) | Q(extinguished_on__gt=as_of))  # 消滅 (relief): not dunned
         .exclude(Exists(DunningNoticeInstallment.objects.filter(installment=OuterRef("pk"))))
         .annotate(
             suppressed=Case(When(Exists(suppressed), then=Value(1)), **flag),  # type: ignore[arg-type]

@@ -30,11 +30,13 @@ def arrears_by_taxpayer(*, taxpayer_ids: Sequence[int], as_of: date) -> dict[int
     """本税 outstanding per 宛名 (``Installment.principal_outstanding``, the ledger's cache that
     ``choshu verify`` checks), split at ``as_of``: an installment whose 納期限 is before ``as_of`` is
     overdue. One grouped query over the installments of these ids (the taxpayer index); a person
-    owing nothing is absent (use ``NONE``). 延滞金 are not included (they need each payment's date)."""
+    owing nothing is absent (use ``NONE``). 延滞金 are not included (they need each payment's date).
+    An installment extinguished by ``as_of`` (時効 etc., ``relief``) is not owed and not counted."""
     if not taxpayer_ids:
         return {}
     rows = (
         Installment.objects.filter(taxpayer_id__in=list(taxpayer_ids), principal_outstanding__gt=0)
+        .filter(Q(extinguished_on__isnull=True) | Q(extinguished_on__gt=as_of))  # 消滅: not collectable
         .values("taxpayer_id")
         .annotate(
             overdue=Sum("principal_outstanding", filter=Q(due_date__lt=as_of), default=0),

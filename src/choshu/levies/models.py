@@ -196,6 +196,14 @@ class Installment(SourceStamp):
     principal_levied = models.BigIntegerField("調定額(本税)", default=0)
     principal_paid = models.BigIntegerField("収納額(本税)", default=0)
     principal_outstanding = models.BigIntegerField("未納額(本税)", default=0)
+    # 消滅 (法18条 時効, 法15条の7 執行停止3年・即時消滅): set by ``choshu prescription-run`` (relief app);
+    # from that day the claim cannot be collected — the counter refuses a payment, an import books it
+    # as 過誤納金, the dunning run skips it — until a 不納欠損 writes the receivable off.
+    extinguished_on = models.DateField("消滅日", null=True, blank=True)
+    extinguished_reason = models.CharField(
+        "消滅事由", max_length=30, blank=True, default="", db_default="",
+        help_text="prescription / enforcement_suspension / immediate_extinguishment (rules.prescription)",
+    )  # fmt: skip
 
     class Meta:
         verbose_name = "期別"
@@ -206,6 +214,11 @@ class Installment(SourceStamp):
         indexes = [
             models.Index(fields=["municipality", "taxpayer"], name="installment_taxpayer_idx"),
             models.Index(fields=["municipality", "due_date"], name="installment_due_idx"),
+            models.Index(
+                fields=["municipality", "extinguished_on"],
+                name="installment_extinguished_idx",
+                condition=Q(extinguished_on__isnull=False),
+            ),
         ]
 
     def __str__(self) -> str:

@@ -381,7 +381,7 @@ class PaymentEngine:
                    t.installment_id, t.combined, t.cancelled, t.slip_taxpayer,
                    i.taxpayer_id, i.due_date, l.tax_item, i.principal_levied, i.principal_outstanding,
                    CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on, i.late_charge_base_date,
-                   f.fee
+                   f.fee, i.extinguished_on
             FROM {STAGE} s
             LEFT JOIN {SEEN} p ON p.line = s.line
             LEFT JOIN {REPEAT} r ON r.reference = s.reference
@@ -464,10 +464,10 @@ class PaymentEngine:
             if o is None:
                 hist = history.get(inst_id)
                 # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, 督促手数料, 滞納処分費
-                # (none yet), history, the 延滞金's base date
+                # (none yet), history, the 延滞金's base date, the 消滅日 (relief.prescription: nothing owed)
                 o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], max(0, int(r[23] or 0)), 0,
                             list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0,
-                            self._date(r[22]))  # fmt: skip
+                            self._date(r[22]), self._date(r[24]) if r[24] is not None else None)  # fmt: skip
                 if r[20]:
                     shared[inst_id] = o
             if r[20]:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
@@ -362,6 +362,14 @@ def slips_owed(municipality: Municipality, slip_nos: Sequence[str], *, paid_on: 
         if ids & seen:
             raise ValidationError(f"納付番号 {slip_no} は、ほかの納付書と同じ期別を含んでいます")
         seen |= ids
+        ended = extinguished_dates(ids)
+        if any(on <= paid_on for on in ended.values()):
+            on = min(ended.values())
+            raise ValidationError(
+                f"納付番号 {slip_no} の税は、{wareki(on)} に徴収権が消滅しています（地方税法18条の時効など）。"
+                "消滅した税は納付の申出があっても収納できません。収納せずに納税者へ説明してください",
+                code="extinguished",
+            )
         owed = owed_amounts(target, paid_on=paid_on)
         out.append(
             SlipOwed(
@@ -987,9 +995,16 @@ def fees_owed(installment_ids: Sequence[int], *, paid_on: date) -> dict[int, int
     return {int(inst): max(0, int(total)) for inst, total in rows if total}
 
 
+def extinguished_dates(installment_ids: Iterable[int]) -> dict[int, date]:
+    """The 消滅日 of those of these installments whose liability is extinguished (``relief``)."""
+    rows = Installment.objects.filter(pk__in=list(installment_ids), extinguished_on__isnull=False)
+    return {pk: on for pk, on in rows.values_list("pk", "extinguished_on") if on is not None}
+
+
 def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
     """The slip's installments as ``rules.reconcile`` sees them, with the earlier payments of those paid
     after the 延滞金's base date (the 延滞金 owed on ``paid_on`` depends on them)."""
+    ended = extinguished_dates(i.pk for i in target.installments)
     late = [i.pk for i in target.installments if paid_on > i.late_charge_base_date]
     history = installment_history(late)
     fees = fees_owed([i.pk for i in target.installments if paid_on > i.due_date], paid_on=paid_on)
@@ -1005,6 +1020,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             principal_payments=list(history[i.pk][0]) if i.pk in history else None,
             late_charge_paid=history[i.pk][1] if i.pk in history else 0,
             late_charge_base_date=i.late_charge_base_date,
+            extinguished_on=ended.get(i.pk),
         )
         for i in target.installments
     ]

@@ -33,13 +33,24 @@ from enum import StrEnum
 from choshu.rules.periods import period_end
 
 __all__ = [
+    "KIND_LABELS",
+    "REASON_LABELS",
     "PrescriptionEvent",
     "PrescriptionEventKind",
     "PrescriptionResult",
     "compute_extinguishment",
+    "warning_horizon",
 ]
 
+# The three ways a liability ends that a 不納欠損 records (law.md §f), as the screens name them.
+REASON_LABELS = {
+    "prescription": "時効（法18条1項）",
+    "enforcement_suspension": "執行停止3年（法15条の7第4項）",
+    "immediate_extinguishment": "即時消滅（法15条の7第5項）",
+}
+
 _ONE = timedelta(days=1)
+Why = tuple[str, tuple[date | None, ...]]
 
 
 class PrescriptionEventKind(StrEnum):
@@ -54,6 +65,19 @@ class PrescriptionEventKind(StrEnum):
         "enforcement_suspension"  # 執行停止 start (on); until = cancellation date or None
     )
     IMMEDIATE_EXTINGUISHMENT = "immediate_extinguishment"  # 法15条の7第5項 decision (on)
+
+
+KIND_LABELS = {
+    PrescriptionEventKind.DUNNING: "督促",
+    PrescriptionEventKind.ACKNOWLEDGEMENT: "納付誓約",
+    PrescriptionEventKind.PAYMENT: "一部納付",
+    PrescriptionEventKind.SEIZURE: "差押",
+    PrescriptionEventKind.DISTRIBUTION_CLAIM: "交付要求・参加差押",
+    PrescriptionEventKind.REMINDER: "催告",
+    PrescriptionEventKind.DEFERRAL: "猶予",
+    PrescriptionEventKind.ENFORCEMENT_SUSPENSION: "執行停止",
+    PrescriptionEventKind.IMMEDIATE_EXTINGUISHMENT: "即時消滅",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +102,9 @@ class PrescriptionResult:
     prescription_completes_on: date | None  # last day of the running 5-year period
     suspension_expires_on: date | None
     trail: tuple[str, ...]
+    # The same steps for the screens, in Japanese: (a template with {0}, {1} … for the dates, the dates);
+    # a screen formats the dates its own way (和暦).
+    why: tuple[Why, ...] = ()
 
 
 def compute_extinguishment(
@@ -89,9 +116,11 @@ def compute_extinguishment(
 ) -> PrescriptionResult:
     """When one installment's liability is extinguished (法18条, 18条の2, 15条の7; law.md §f)."""
     trail: list[str] = []
+    why: list[Why] = []
     period_start = statutory_due_date + _ONE
     completes: date | None = period_end(period_start, years=years)
     trail.append(f"5年 from {period_start} → completes {completes}")
+    why.append((f"法定納期限の翌日（{{0}}）から{years}年：{{1}} に完成", (period_start, completes)))
     reminder_until: date | None = None
     dunned = False
     suspension_expires: date | None = None
@@ -100,36 +129,77 @@ def compute_extinguishment(
     for ev in sorted(events, key=lambda e: (e.on, e.kind)):
         if completes is not None and ev.on > completes:
             trail.append(f"{ev.kind} on {ev.on} ignored: prescription already completed {completes}")
+            why.append(
+                (KIND_LABELS[ev.kind] + "（{0}）：時効の完成（{1}）後のため効果なし", (ev.on, completes))
+            )
             continue
         k = ev.kind
         if k is PrescriptionEventKind.DUNNING:
             if dunned:
                 trail.append(f"督促 on {ev.on} ignored: only the first 督促 renews")
+                why.append(("督促（{0}）：最初の督促だけが時効を更新するため効果なし", (ev.on,)))
                 continue
             dunned = True
+            if ev.on + timedelta(days=11) <= period_start:
+                trail.append(f"督促 {ev.on} → no effect: the period already runs from {period_start}")
+                why.append(
+                    ("督促（{0}）：すでに {1} から期間が進行しているため効果なし", (ev.on, period_start))
+                )
+                continue
             period_start = ev.on + timedelta(days=11)
             completes = period_end(period_start, years=years)
             reminder_until = None
             trail.append(f"督促 {ev.on} → new period from {period_start}, completes {completes}")
+            why.append(
+                (
+                    "督促（{0}）：指定期限の翌日（{1}）から新たに進行（法18条の2）、{2} に完成",
+                    (ev.on, period_start, completes),
+                )
+            )
         elif k in (PrescriptionEventKind.ACKNOWLEDGEMENT, PrescriptionEventKind.PAYMENT):
+            if ev.on + _ONE <= period_start:
+                # A payment or pledge before the running period began (before the 法定納期限, or inside
+                # a 督促's 10 days) cannot shorten it: the period already starts later.
+                trail.append(f"承認 ({k}) {ev.on} → no effect: the period already runs from {period_start}")
+                why.append(
+                    (
+                        KIND_LABELS[k] + "（{0}）：すでに {1} から期間が進行しているため効果なし",
+                        (ev.on, period_start),
+                    )
+                )
+                continue
             period_start = ev.on + _ONE
             completes = period_end(period_start, years=years)
             reminder_until = None
             trail.append(f"承認 ({k}) {ev.on} → new period from {period_start}, completes {completes}")
+            why.append(
+                (
+                    KIND_LABELS[k] + "（{0}）：翌日（{1}）から新たに進行（承認、民法152条）、{2} に完成",
+                    (ev.on, period_start, completes),
+                )
+            )
         elif k in (PrescriptionEventKind.SEIZURE, PrescriptionEventKind.DISTRIBUTION_CLAIM):
             reminder_until = None
             if ev.until is None:
                 completes = None
                 trail.append(f"{k} {ev.on} pending with no end date → the clock is stopped")
+                why.append((KIND_LABELS[k] + "（{0}）：終了日が未定のため時効は進行しない", (ev.on,)))
             else:
                 period_start = ev.until + _ONE
                 completes = period_end(period_start, years=years)
                 trail.append(
                     f"{k} {ev.on}..{ev.until} → new period from {period_start}, completes {completes}"
                 )
+                why.append(
+                    (
+                        KIND_LABELS[k] + "（{0}〜{1}）：終了の翌日（{2}）から新たに進行、{3} に完成",
+                        (ev.on, ev.until, period_start, completes),
+                    )
+                )
         elif k is PrescriptionEventKind.REMINDER:
             if reminder_until is not None and ev.on <= reminder_until:
                 trail.append(f"催告 {ev.on} ignored: inside the extension of an earlier 催告 (民法150条2項)")
+                why.append(("催告（{0}）：先の催告による猶予期間中のため効果なし（民法150条2項）", (ev.on,)))
                 continue
             if completes is not None:
                 six = period_end(ev.on + _ONE, months=6)
@@ -137,24 +207,37 @@ def compute_extinguishment(
                 if six > completes:
                     completes = six
                     trail.append(f"催告 {ev.on} → completion postponed to {completes}")
+                    why.append(("催告（{0}）：完成が {1} まで猶予（民法150条）", (ev.on, completes)))
                 else:
                     trail.append(f"催告 {ev.on} → no effect on completion {completes}")
+                    why.append(("催告（{0}）：完成（{1}）に影響なし", (ev.on, completes)))
         elif k is PrescriptionEventKind.DEFERRAL:
             assert ev.until is not None
             if deferral_stops_clock and completes is not None:
                 completes = completes + timedelta(days=(ev.until - ev.on).days + 1)
                 trail.append(f"猶予 {ev.on}..{ev.until} → completion moved to {completes}")
+                why.append(
+                    ("猶予（{0}〜{1}）：その間は時効が進行しない → {2} に完成", (ev.on, ev.until, completes))
+                )
         elif k is PrescriptionEventKind.ENFORCEMENT_SUSPENSION:
             if ev.until is None:
                 suspension_expires = period_end(ev.on + _ONE, years=3)
                 trail.append(f"執行停止 {ev.on} → extinguished after {suspension_expires} unless cancelled")
+                why.append(
+                    (
+                        "執行停止（{0}）：取り消されなければ {1} の経過で消滅（法15条の7第4項）",
+                        (ev.on, suspension_expires),
+                    )
+                )
             else:
                 trail.append(f"執行停止 {ev.on} cancelled on {ev.until}")
+                why.append(("執行停止（{0}）：{1} に取消", (ev.on, ev.until)))
                 if period_end(ev.on + _ONE, years=3) < ev.until:
                     suspension_expires = period_end(ev.on + _ONE, years=3)
         elif k is PrescriptionEventKind.IMMEDIATE_EXTINGUISHMENT:
             immediate = ev.on if immediate is None else min(immediate, ev.on)
             trail.append(f"即時消滅 (法15条の7第5項) on {ev.on}")
+            why.append(("即時消滅（法15条の7第5項）：{0}", (ev.on,)))
 
     candidates: list[tuple[date, str]] = []
     if completes is not None:
@@ -164,6 +247,14 @@ def compute_extinguishment(
     if immediate is not None:
         candidates.append((immediate, "immediate_extinguishment"))
     if not candidates:
-        return PrescriptionResult(None, None, completes, suspension_expires, tuple(trail))
-    when, why = min(candidates)
-    return PrescriptionResult(when, why, completes, suspension_expires, tuple(trail))
+        return PrescriptionResult(None, None, completes, suspension_expires, tuple(trail), tuple(why))
+    when, reason = min(candidates)
+    return PrescriptionResult(when, reason, completes, suspension_expires, tuple(trail), tuple(why))
+
+
+def warning_horizon(as_of: date, *, months: int) -> date:
+    """The last day of the ``months``-month window from ``as_of`` (民法143条, as ``period_end``): a
+    liability extinguished on or before it is "within ``months`` months" (the work list's warning)."""
+    if months < 0:
+        raise ValueError(f"months must be 0 or more (got {months})")
+    return as_of if months == 0 else period_end(as_of + _ONE, months=months)

@@ -121,6 +121,12 @@ class Owed:
     principal_payments: list[tuple[date, int]] | None = None
     late_charge_paid: int = 0
     late_charge_base_date: date | None = None
+    # 消滅日 (法18条 時効, 法15条の7): a payment dated on or after it owes nothing on the installment —
+    # the tax cannot be collected even if offered (法18条2項; law.md §f): it is an overpayment.
+    extinguished_on: date | None = None
+
+    def extinguished_by(self, paid_on: date) -> bool:
+        return self.extinguished_on is not None and self.extinguished_on <= paid_on
 
     @property
     def late_charge_from(self) -> date:
@@ -244,6 +250,8 @@ def _final(record: Record, owed: Sequence[Owed], order: AllocationOrder) -> Deci
             status=Status.SUSPENSE,
         )
     taxpayer_id = record.taxpayer_id if record.taxpayer_id is not None else owed[0].taxpayer_id
+    if any(o.extinguished_by(record.paid_on) for o in owed):
+        owed = [_nothing_owed(o) if o.extinguished_by(record.paid_on) else o for o in owed]
     first = owed[0]
     if (
         len(owed) == 1
@@ -261,6 +269,12 @@ def _final(record: Record, owed: Sequence[Owed], order: AllocationOrder) -> Deci
 
 
 _PRINCIPAL, _POST, _POSTED = Component.PRINCIPAL, Action.POST, Status.POSTED
+
+
+def _nothing_owed(o: Owed) -> Owed:
+    """An extinguished installment as a payment sees it: nothing is owed on it (no 本税, fee or 延滞金)."""
+    return Owed(o.installment_id, o.taxpayer_id, o.due_date, o.tax_item, 0, 0, 0, 0, [], 0,
+                o.late_charge_base_date, o.extinguished_on)  # fmt: skip
 
 
 @cache

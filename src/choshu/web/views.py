@@ -40,6 +40,7 @@ from choshu.operations.disclosure import DOCUMENT as DISCLOSURE_DOCUMENT
 from choshu.operations.disclosure import disclosure_export
 from choshu.operations.overview import person_overview
 from choshu.receipts.slip_issue import slip_history
+from choshu.relief.selectors import person_prescriptions, person_reliefs
 from choshu.taxpayers.crypto import decrypt_my_number
 from choshu.taxpayers.models import Taxpayer, TaxpayerKind
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
@@ -230,6 +231,10 @@ def taxpayer_overview(request: HttpRequest, pk: int) -> HttpResponse:
         "slip_issues": slip_history(taxpayer),
         "can_issue_slip": has_right(user, Right.SLIP_ISSUE),
         "dunning": dunning_history(taxpayer, on=as_of),
+        "prescriptions": person_prescriptions(
+            people := [taxpayer.pk, *(link.taxpayer.pk for link in overview.linked)]
+        ),
+        "reliefs": person_reliefs(people),
     }
     return render(request, "web/overview.html", context, status=400 if refused else 200)
 

@@ -33,6 +33,7 @@ from choshu.receipts.slip_issue import slip_issue
 from choshu.receipts.slips import taxpayer_slips
 from choshu.refunds.models import Overpayment, RefundNotice
 from choshu.refunds.services import refunds_run
+from choshu.relief.relief import relief_request
 from choshu.rules.check_digits import make_slip_no
 from choshu.taxpayers.changes import taxpayer_edit_request
 from choshu.taxpayers.models import Taxpayer
@@ -53,6 +54,7 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("dunning/reminders/", "pk"): "reminder_list",
     ("dunning/notice/", "pk"): "dunning_notice",
     ("dunning/suppressions/", "pk"): "dunning_suppression",
+    ("relief/reliefs/", "pk"): "relief",
     ("dunning/reminders/<int:pk>/exclusions/", "exclusion_pk"): "reminder_exclusion",
     ("refunds/", "pk"): "overpayment",
     ("refunds/notices/", "pk"): "refund_notice",
@@ -162,6 +164,11 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
     case = Case.objects.get(taxpayer=taro, closed_on__isnull=True)
     case_chief = make_user(f"world-chief-{city.code}", role=Role.CHIEF, municipality=city, team="整理1班")
     flag = flag_add(actor=case_chief, case=case, kind="", text="付箋", expires_on=None, today=today)
+    officer = make_user(f"world-officer-{city.code}", role=Role.CASE_OFFICER, municipality=city)
+    relief = relief_request(
+        actor=officer, taxpayer=taro, kind="collection_deferral", ground="illness", installments=[later],
+        start=date(2024, 8, 1), end=date(2025, 1, 31), note="入院のため",
+    )  # fmt: skip
     return {
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
@@ -182,6 +189,7 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "reminder_exclusion": exclusion.pk,
         "dunning_notice": notice.pk,
         "dunning_suppression": suppression.pk,
+        "relief": relief.pk,
     }
 
 

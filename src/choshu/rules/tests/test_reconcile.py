@@ -197,3 +197,23 @@ def test_the_engine_stops_the_late_charge_once_the_remainder_is_under_2000_yen()
         (Component.LATE_CHARGE, 8500),
     ]
     assert d.overpayment == 0
+
+
+# --- issue 18 §7: an extinguished claim owes nothing (法18条2項; law.md §f) ---------------------------
+
+
+def test_a_payment_on_or_after_the_extinction_is_all_overpayment() -> None:
+    ended = rr.Owed(1, 7, DUE, "04", 65000, 65000, dunning_fee=100, principal_payments=[],
+                    extinguished_on=D(2026, 6, 1))  # fmt: skip
+    d = rr.reconcile(final(65100, D(2026, 6, 1)), [ended], None)
+    assert (d.action, d.lines, d.overpayment, d.overpaid_installment_id) == (rr.Action.POST, (), 65100, 1)
+    # the day before, the claim still existed: the payment is placed on it (本税 first after the fee)
+    before = rr.reconcile(final(30000, D(2026, 5, 31)), [ended], None)
+    assert before.overpayment == 0 and before.allocated == 30000
+
+
+def test_on_a_combined_slip_only_the_extinguished_installment_owes_nothing() -> None:
+    old = rr.Owed(1, 7, DUE, "04", 10000, 10000, extinguished_on=D(2026, 6, 1))
+    live = owed(2, principal=20000, due=D(2022, 5, 31))
+    d = rr.reconcile(final(20000, D(2026, 6, 2), combined=True), [old, live], None)
+    assert [(x.installment_id, x.amount) for x in d.lines] == [(2, 20000)] and d.overpayment == 0

@@ -142,3 +142,64 @@ def test_deferral_stops_the_clock_by_default() -> None:
     assert r.prescription_completes_on == D(2026, 6, 30)
     off = compute_extinguishment(statutory_due_date=D(2020, 6, 30), events=ev, deferral_stops_clock=False)
     assert off.prescription_completes_on == D(2025, 6, 30)
+
+
+# --- issue 18 §7: events that cannot shorten the period; the warning window -------------------------
+
+
+def test_a_payment_before_the_statutory_due_date_does_not_shorten_the_period() -> None:
+    # 法18条1項: the period runs from the day after the 法定納期限 (law.md §f); an early partial payment
+    # (承認, 民法152条) made before that day cannot start an earlier one.
+    r = compute_extinguishment(
+        statutory_due_date=D(2020, 6, 30), events=[PrescriptionEvent(K.PAYMENT, D(2020, 6, 1))]
+    )
+    assert (r.prescription_completes_on, r.extinguished_on) == (D(2025, 6, 30), D(2025, 7, 1))
+    assert any("no effect" in line for line in r.trail)
+
+
+def test_a_payment_inside_the_dunning_days_does_not_move_the_period_back() -> None:
+    # 督促 2020-07-20 → new period from 07-31 (after the day 10 days have elapsed, law.md §f);
+    # a partial payment on 07-25 would otherwise restart it from 07-26.
+    r = compute_extinguishment(
+        statutory_due_date=D(2020, 6, 30),
+        events=[PrescriptionEvent(K.DUNNING, D(2020, 7, 20)), PrescriptionEvent(K.PAYMENT, D(2020, 7, 25))],
+    )
+    assert r.prescription_completes_on == D(2025, 7, 30)
+    later = compute_extinguishment(
+        statutory_due_date=D(2020, 6, 30),
+        events=[PrescriptionEvent(K.DUNNING, D(2020, 7, 20)), PrescriptionEvent(K.PAYMENT, D(2020, 8, 1))],
+    )
+    assert later.prescription_completes_on == D(2025, 8, 1)  # new period from 08-02 (民法143条)
+
+
+def test_a_pledge_is_an_acknowledgement_like_a_payment() -> None:
+    # 納付誓約 = 承認 (民法152条 via 法18条3項; 奈良地裁葛城支部 平14.5.7, law.md §f)
+    r = compute_extinguishment(
+        statutory_due_date=D(2020, 6, 30), events=[PrescriptionEvent(K.ACKNOWLEDGEMENT, D(2024, 3, 15))]
+    )
+    assert (r.extinguished_on, r.reason) == (D(2029, 3, 16), "prescription")
+
+
+def test_warning_horizon_is_a_period_of_months_from_the_day_after() -> None:
+    from choshu.rules.prescription import REASON_LABELS, warning_horizon
+
+    assert warning_horizon(D(2026, 1, 31), months=6) == D(2026, 7, 31)
+    assert warning_horizon(D(2026, 4, 1), months=3) == D(2026, 7, 1)
+    assert warning_horizon(D(2026, 4, 1), months=0) == D(2026, 4, 1)
+    with pytest.raises(ValueError):
+        warning_horizon(D(2026, 4, 1), months=-1)
+    assert set(REASON_LABELS) == {"prescription", "enforcement_suspension", "immediate_extinguishment"}
+
+
+def test_the_why_is_given_in_japanese_with_its_dates() -> None:
+    r = compute_extinguishment(
+        statutory_due_date=D(2019, 6, 28),
+        events=[PrescriptionEvent(K.DUNNING, D(2019, 7, 10)), PrescriptionEvent(K.PAYMENT, D(2019, 7, 15))],
+    )
+    assert [text for text, _ in r.why] == [
+        "法定納期限の翌日（{0}）から5年：{1} に完成",
+        "督促（{0}）：指定期限の翌日（{1}）から新たに進行（法18条の2）、{2} に完成",
+        "一部納付（{0}）：すでに {1} から期間が進行しているため効果なし",
+    ]
+    assert r.why[1][1] == (D(2019, 7, 10), D(2019, 7, 21), D(2024, 7, 20))
+    assert len(r.why) == len(r.trail)

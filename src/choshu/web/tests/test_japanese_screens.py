@@ -46,6 +46,8 @@ from choshu.receipts.services import (
     suspense_assign_request,
 )
 from choshu.receipts.slips import taxpayer_slips
+from choshu.relief.models import Relief
+from choshu.relief.relief import relief_request
 from choshu.rules.check_digits import make_slip_no
 from choshu.taxpayers.changes import my_number_link_request, taxpayer_edit_request
 from choshu.taxpayers.mailing_changes import MailingValues, mailing_address_request
@@ -167,6 +169,14 @@ def world(sample_city: Any, make_user: Callable[..., Any], write_csv: Callable[.
         note="分納誓約",
     )
     dunning_run(municipality=sample_city, as_of=date(2024, 9, 24), today=today, actor=users["chief"])
+    # 緩和制度 (issue 18 §6): a 徴収猶予 waiting for its 決裁, shown on its screen and in 決裁
+    hanako_tax = Installment.objects.get(levy__notice_no="500001")
+    relief = relief_request(
+        actor=users["chief"], taxpayer=hanako_tax.taxpayer, kind="collection_deferral", ground="illness",
+        installments=[hanako_tax], start=date(2024, 10, 1), end=date(2025, 3, 31), note="入院のため",
+    )  # fmt: skip
+    assert relief.request is not None
+    requests["relief"] = relief.request
     # 返戻 and 公示送達 (issue 15 §5): 1001's 個人住民税 notice came back and was posted
     taro_notice = DunningNotice.objects.get(taxpayer=taro, tax_item="01")
     assert taro_notice.slip is not None
@@ -227,6 +237,11 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
         **_dunning_mail_screens(),
         "audit log": ("auditor", "get", reverse("audit:log"), {}),
         "dunning run": ("chief", "get", reverse("dunning:run"), {}),
+        "reliefs": ("chief", "get", reverse("relief:reliefs"), {}),
+        "relief new": ("chief", "get", reverse("relief:relief-new"), {}),
+        "relief detail": ("chief", "get", reverse("relief:relief", args=[Relief.objects.get().pk]), {}),
+        "prescriptions": ("chief", "get", reverse("relief:prescriptions"), {}),
+        "write-offs": ("chief", "get", reverse("relief:write-offs"), {}),
         "dunning dry run": ("chief", "post", reverse("dunning:run"), {"as_of": "2024-10-01"}),
     }
     for kind, req in w.requests.items():
