@@ -39,7 +39,7 @@ def test_an_officer_logs_a_visit_with_a_promise_and_the_chief_reassigns(
     from playwright.sync_api import expect
 
     from choshu.accounts.models import Role
-    from choshu.cases.models import AssignmentRule, Case, ContactLog
+    from choshu.cases.models import AssignmentRule, Case, ContactLog, ContactTemplate
     from choshu.cases.services import case_setting_set, cases_run
 
     officer = make_user("sato", role=Role.CASE_OFFICER, municipality=sample_city, team="整理1班")
@@ -52,6 +52,12 @@ def test_an_officer_logs_a_visit_with_a_promise_and_the_chief_reassigns(
     AssignmentRule.objects.create(
         municipality=sample_city, priority=1, name="全件", officer=officer, team="整理1班"
     )
+    # The built-in 経過記録 templates come from a data migration, which an earlier transactional test's
+    # flush removes in a full run: this test makes the one it uses.
+    ContactTemplate.objects.get_or_create(
+        municipality=None, name="臨戸（面談）",
+        defaults={"channel": "visit", "counterpart": "本人", "summary": "臨戸し本人と面談。", "follow_up_days": 14},
+    )  # fmt: skip
     today = timezone.localdate()
     cases_run(municipality=sample_city, as_of=today, today=today)
     taro = Case.objects.get(taxpayer__taxpayer_no="1001")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from django import forms
 
+from choshu.core.forms import Form
+
 from choshu.refunds.models import AccountSource, Cause, Origin, OverpaymentStatus
 
 
-class OverpaymentFilterForm(forms.Form):
+class OverpaymentFilterForm(Form):
     status = forms.ChoiceField(
         label="状態", required=False, choices=[("", "すべて"), *OverpaymentStatus.choices]
     )
@@ -24,12 +26,12 @@ class OverpaymentFilterForm(forms.Form):
         return data
 
 
-class RefundDecisionForm(forms.Form):
+class RefundDecisionForm(Form):
     decided_on = forms.DateField(label="支出決定日", help_text="還付加算金はこの日まで計算します")
     reason = forms.CharField(label="決議の理由", max_length=300, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-class RefundAccountForm(forms.Form):
+class RefundAccountForm(Form):
     taxpayer_no = forms.CharField(label="宛名番号", max_length=20)
     source = forms.ChoiceField(label="口座の種類", choices=AccountSource.choices)
     bank_code = forms.CharField(label="金融機関コード", max_length=10)
@@ -42,7 +44,7 @@ class RefundAccountForm(forms.Form):
     reason = forms.CharField(label="申請理由", max_length=300, help_text="例: 過誤納金還付請求書の返送")
 
 
-class CauseForm(forms.Form):
+class CauseForm(Form):
     cause = forms.TypedChoiceField(label="還付加算金の起算区分", choices=Cause.choices, coerce=int)
     event_on = forms.DateField(label="更正の日（第2号）・所得税の更正等の日（第3号）", required=False)
     claimed_on = forms.DateField(label="更正の請求の日（第2号）", required=False)
