@@ -16,3 +16,7 @@ class DebitsConfig(AppConfig):
         HANDLERS[RequestKind.DIRECT_DEBIT_MANDATE] = _apply_mandate
         register_field_labels(RequestKind.DIRECT_DEBIT_MANDATE, lambda name: REQUEST_LABELS.get(name, name))
         register_channel()
+        # Its steps on the case file's timeline (core.timeline; issue 17 §5).
+        from choshu.debits import timeline
+
+        timeline.register()

@@ -18,3 +18,7 @@ class RefundsConfig(AppConfig):
         HANDLERS[RequestKind.REFUND] = apply_request
         register_field_labels(RequestKind.REFUND, lambda name: LABELS.get(name, name))
         register_keys(LABELS)
+        # Its steps on the case file's timeline (core.timeline; issue 16 §6).
+        from choshu.refunds import timeline
+
+        timeline.register()
