@@ -5,7 +5,6 @@ from __future__ import annotations
 from django import forms
 
 from choshu.core.forms import Form
-
 from choshu.refunds.models import AccountSource, Cause, Origin, OverpaymentStatus
 
 

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from conftest import login_verified
 from django.test import Client
+from django.utils import timezone
 
 from choshu.accounts.models import Role
 from choshu.approvals.models import ChangeRequest, RequestKind
@@ -92,9 +93,15 @@ def test_a_refund_decision_from_the_screen_waits_for_approval(
     client = login_verified(Client(), clerk)
     bad = client.post(f"/refunds/{world.pk}/", {"decided_on": "2024-13-01", "reason": "還付"})
     assert bad.status_code == 400 and not Refund.objects.exists()
-    future = client.post(f"/refunds/{world.pk}/", {"decided_on": "9999-12-31", "reason": "還付"})
+    tomorrow = f"{timezone.localdate() + timedelta(days=1):%Y-%m-%d}"
+    future = client.post(f"/refunds/{world.pk}/", {"decided_on": tomorrow, "reason": "還付"})
     assert (
         future.status_code == 400 and "未来の日付" in future.content.decode() and not Refund.objects.exists()
+    )
+    # a day outside the calendar every form accepts (core.forms) is refused before the rule above
+    far = client.post(f"/refunds/{world.pk}/", {"decided_on": "9999-12-31", "reason": "還付"})
+    assert (
+        far.status_code == 400 and "までの範囲で入力" in far.content.decode() and not Refund.objects.exists()
     )
     early = client.post(f"/refunds/{world.pk}/", {"decided_on": "2024-01-01", "reason": "還付"})
     assert early.status_code == 400 and "発生日" in early.content.decode() and not Refund.objects.exists()
