@@ -268,13 +268,20 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "cases/case_detail.html", context)
 
 
+def _known_kinds(request: HttpRequest) -> list[str]:
+    """The filter's kinds the request names that are registered (the audit record keeps no arbitrary
+    text: a NUL, say, which PostgreSQL's jsonb cannot store)."""
+    known = {kind for kind, _ in provider_labels()}
+    return [kind for kind in request.GET.getlist("kind") if kind in known]
+
+
 @never_cache
 @right_required(Right.CASE_WORK)
 def timeline_view(request: HttpRequest, pk: int) -> HttpResponse:
     """The timeline alone (the filter's HTMX target; a full page without HTMX)."""
     case = _case(request, pk)
     audit_access(request=request, function="滞納案件の経過（タイムライン）", taxpayer_ids=[case.taxpayer_id],
-                 detail={"case": case.pk, "kinds": request.GET.getlist("kind")})  # fmt: skip
+                 detail={"case": case.pk, "kinds": _known_kinds(request)})  # fmt: skip
     template = "cases/_timeline.html" if request.htmx else "cases/timeline.html"  # type: ignore[attr-defined]
     return render(request, template, _timeline_context(request, case))
 
