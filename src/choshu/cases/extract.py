@@ -7,10 +7,7 @@ per slice; written to a hidden file and given its name when complete (as the pri
 from __future__ import annotations
 
 import calendar
-import hashlib
-import os
 import re
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -26,7 +23,7 @@ from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.cases.models import Case
 from choshu.core.models import Municipality
-from choshu.dunning.print_data import _check_out, _publish
+from choshu.core.outfiles import check_out, output_file
 from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
 from choshu.levies.models import Installment
 from choshu.levies.tax_items import tax_item_name
@@ -164,27 +161,14 @@ def delinquents_extract(*, municipality: Municipality, month: str, out: str | Pa
     """Write the month's 滞納者データ to ``out`` (never over an existing file; all or nothing)."""
     month, as_of = parse_month(month, today)
     path = Path(out)
-    _check_out(path)
+    check_out(path)
     summary = ExtractSummary(month=month, as_of=as_of.isoformat(), file=path.name)
-    digest = hashlib.sha256()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise ValidationError(
-            f"出力先のフォルダ {path.parent} にファイルを作れません（{exc.strerror}。何も出力していません）"
-        ) from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for data in _encoded(municipality, month, as_of, summary):
-                digest.update(data)
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        summary.sha256 = digest.hexdigest()
+    with output_file(path) as f:
+        for data in _encoded(municipality, month, as_of, summary):
+            f.write(data)
+        summary.sha256 = f.sha256
         with transaction.atomic():
             audit_record(kind=AuditKind.EXPORT, function=FUNCTION, municipality=municipality, user=actor,
                          detail=summary.as_dict())  # fmt: skip
-            _publish(Path(tmp), path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            f.publish()
     return summary

@@ -9,7 +9,6 @@ it (its lines, suppressions and files) first, unless a result has been applied t
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,6 +24,7 @@ from django.utils import timezone
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
+from choshu.core.outfiles import output_file
 from choshu.core.services import job_finish, job_start
 from choshu.debits.models import (
     CollectingAccount,
@@ -65,18 +65,6 @@ class RequestSummary:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class _Hashing:
-    """A binary file that also hashes what is written to it."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.sha = hashlib.sha256()
-
-    def write(self, data: bytes) -> int:
-        self.sha.update(data)
-        return self.out.write(data)
 
 
 @lru_cache(maxsize=4096)
@@ -267,12 +255,10 @@ def _write(f: DebitFile, run: DebitRun, out_dir: Path) -> None:
         account=acc.account, bank_name=bank_name, branch_name=branch_name,
     )  # fmt: skip
     path = out_dir / f"KF{run.debit_date:%Y%m%d}_{acc.bank_code}_{run.pk}.txt"
-    part = path.with_suffix(".part")
-    with open(part, "wb") as raw:
-        out = _Hashing(cast(BinaryIO, raw))
+    with output_file(path) as out:  # a field the writer cannot write leaves nothing behind
         totals = write_debit_file(cast(BinaryIO, out), header, _records(f.pk))
-    os.replace(part, path)
-    f.path, f.sha256, f.records, f.amount = str(path), out.sha.hexdigest(), totals.count, totals.amount
+        out.publish()
+    f.path, f.sha256, f.records, f.amount = str(path), out.sha256, totals.count, totals.amount
     f.save(update_fields=["path", "sha256", "records", "amount"])
 
 
@@ -309,9 +295,8 @@ def debit_request(
             return summary
     except BaseException:
         for f in written:
-            for p in (f.path, str(Path(f.path).with_suffix(".part"))):
-                if p and os.path.exists(p):
-                    os.remove(p)
+            if f.path and os.path.exists(f.path):
+                os.remove(f.path)
         raise
 
 

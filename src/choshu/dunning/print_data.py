@@ -24,9 +24,6 @@ number and the printed codes (``formats.slipcodes.slip_codes`` / ``ocr_upper`` w
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -40,6 +37,7 @@ from django.db import transaction
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
+from choshu.core.outfiles import check_out, output_file
 from choshu.dunning.legal_basis import legal_basis
 from choshu.dunning.models import DunningBatch, DunningNotice, DunningNoticeInstallment, NoticeStatus
 from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
@@ -183,20 +181,6 @@ def batch_for_print(municipality: Municipality, batch_id: int) -> DunningBatch:
         f"督促状の一括発付 {batch_id} は見つかりません。{hint}"
         "choshu dunning-run の結果の batch_id を指定してください（何も出力していません）"
     )
-
-
-def _check_out(out: Path) -> None:
-    if out.exists():
-        raise _refused(
-            f"出力先 {out} は既に存在します。別のファイル名を指定してください（何も出力していません）"
-        )
-    parent = out.parent
-    if not parent.is_dir():
-        raise _refused(f"出力先のフォルダ {parent} がありません（何も出力していません）")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise _refused(
-            f"出力先のフォルダ {parent} に書き込めません（権限を確認してください。何も出力していません）"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,22 +398,6 @@ def _encoded(m: Municipality, batch: DunningBatch, on: date, summary: PrintSumma
         yield encode_cp932(text)
 
 
-def _publish(tmp: Path, path: Path) -> None:
-    """Give the finished file its name. A hard link never replaces a file made meanwhile (``os.replace``
-    would); where the file system has no links, the name is checked just before the rename."""
-    made_meanwhile = _refused(
-        f"出力先 {path} が出力中に作られました。別のファイル名を指定してください（何も出力していません）"
-    )
-    try:
-        os.link(tmp, path)
-    except FileExistsError:
-        raise made_meanwhile from None
-    except OSError:  # no hard links here (some network shares)
-        if path.exists():
-            raise made_meanwhile from None
-        os.replace(tmp, path)
-
-
 def print_data_export(
     *,
     municipality: Municipality,
@@ -448,23 +416,12 @@ def print_data_export(
         )
     batch = batch_for_print(municipality, batch_id)
     path = Path(out)
-    _check_out(path)
+    check_out(path)
     summary = PrintSummary(batch_id=batch.pk, file=path.name, encoding=encoding)
-    digest = hashlib.sha256()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    except OSError as exc:
-        raise _refused(
-            f"出力先のフォルダ {path.parent} にファイルを作れません（{exc.strerror}。何も出力していません）"
-        ) from exc
-    try:
-        with os.fdopen(fd, "wb") as f:
-            for data in _encoded(municipality, batch, on, summary):
-                digest.update(data)
-                f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        summary.sha256 = digest.hexdigest()
+    with output_file(path) as f:
+        for data in _encoded(municipality, batch, on, summary):
+            f.write(data)
+        summary.sha256 = f.sha256
         with transaction.atomic():  # the record and the file: both or neither
             audit_record(
                 kind=AuditKind.EXPORT,
@@ -473,7 +430,5 @@ def print_data_export(
                 user=actor,
                 detail={k: v for k, v in summary.as_dict().items() if k != "replaced_notices"},
             )
-            _publish(Path(tmp), path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            f.publish()
     return summary

@@ -9,10 +9,7 @@ vendor file (it is counted as ``blocked`` and printed in the office).
 
 from __future__ import annotations
 
-import hashlib
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -28,7 +25,7 @@ from reportlab.lib.units import mm
 from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
-from choshu.dunning.print_data import _check_out, _publish
+from choshu.core.outfiles import check_out, output_file
 from choshu.formats.csv_safe import csv_line_writer, encode_cp932
 from choshu.formats.display import wareki, yen
 from choshu.levies.models import Component
@@ -270,21 +267,16 @@ def print_data_write(
     if kind is not None and kind not in NoticeKind.values:
         raise ValidationError(f"通知の種類 {kind!r} はありません（{'、'.join(NoticeKind.values)}）")
     path = Path(out)
-    _check_out(path)
+    check_out(path)
     s = PrintSummary(file=path.name, encoding=encoding)
     done: list[tuple[int, int]] = []  # (notice, taxpayer): ids only, marked printed when the file is named
     line = csv_line_writer()
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        digest = hashlib.sha256()
-        with os.fdopen(fd, "wb") as f:
-            rows: list[Iterable[list[object]]] = [[list(HEADER)], _rows(municipality, kind, on, s, done)]
-            for cells in chain.from_iterable(rows):
-                text = line(cells)
-                data = encode_cp932(text) if encoding == "cp932" else text.encode("utf-8")
-                digest.update(data)
-                f.write(data)
-        s.sha256 = digest.hexdigest()
+    with output_file(path) as f:
+        rows: list[Iterable[list[object]]] = [[list(HEADER)], _rows(municipality, kind, on, s, done)]
+        for cells in chain.from_iterable(rows):
+            text = line(cells)
+            f.write(encode_cp932(text) if encoding == "cp932" else text.encode("utf-8"))
+        s.sha256 = f.sha256
         with transaction.atomic():
             for start in range(0, len(done), 1000):
                 part = [pk for pk, _ in done[start : start + 1000]]
@@ -295,7 +287,5 @@ def print_data_write(
                 subject_ids=sorted({t for _, t in done}),
                 detail=s.as_dict(), shows_address=True,
             )  # fmt: skip
-            _publish(Path(tmp), path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+            f.publish()
     return s

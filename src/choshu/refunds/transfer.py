@@ -13,14 +13,11 @@ failed — its ledger transaction reversed and the overpayment back on the list 
 
 from __future__ import annotations
 
-import hashlib
-import os
-import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -29,8 +26,8 @@ from django.utils import timezone
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.core.models import Job, Municipality
+from choshu.core.outfiles import check_out, output_file
 from choshu.core.services import job_finish, job_start
-from choshu.dunning.print_data import _check_out, _publish
 from choshu.formats.csvfile import decode_strict, read_bytes
 from choshu.formats.errors import FileRefused, RowError
 from choshu.formats.refund_results import RESULT_CODES, TransferResult, parse_results
@@ -226,48 +223,41 @@ def refund_transfer(
             "振込依頼人（委託者コード・払出口座）が設定されていません。`choshu refund-originator` で設定してください"
         )
     path = Path(out)
-    _check_out(path)
+    check_out(path)
     s = TransferSummary(transfer_date=transfer_date, file=path.name)
     s.without_account = Refund.objects.filter(
         municipality=municipality, status=RefundStatus.APPROVED, account__isnull=True
     ).count()
     if not _sendable(municipality).exists():
         return s
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with transaction.atomic():
-            job = job_start(
-                municipality=municipality, kind=Job.Kind.REFUND_TRANSFER, actor=actor, file_name=path.name,
-                parameters={"transfer_date": transfer_date.isoformat()},
-            )  # fmt: skip
-            transfer = RefundTransfer.objects.create(
-                municipality=municipality, transfer_date=transfer_date, file_name=path.name, file_sha256="",
-                count=0, amount=0, job=job, created_at=timezone.now(),
-            )  # fmt: skip
-            with os.fdopen(fd, "wb") as f:
-                try:
-                    totals = write_transfer_file(
-                        f,
-                        _header(originator, transfer_date),
-                        _records(municipality, transfer_date, transfer, actor, job, s),
-                    )
-                except ValueError as exc:  # KanaError is one: a field the writer cannot write
-                    raise _refused(f"振込ファイルを作れません: {exc}（ファイルは作っていません）") from exc
-                f.flush()
-                os.fsync(f.fileno())
-            assert (totals.count, totals.amount) == (s.count, s.amount)
-            s.sha256 = hashlib.sha256(Path(tmp).read_bytes()).hexdigest()
-            transfer.file_sha256, transfer.count, transfer.amount = s.sha256, s.count, s.amount
-            transfer.save(update_fields=["file_sha256", "count", "amount"])
-            s.transfer_id, s.job_id, s.written = transfer.pk, job.pk, True
-            job_finish(job, status=Job.Status.SUCCEEDED, counts=s.as_dict())
-            audit_record(
-                kind=AuditKind.EXPORT, function="還付金の振込ファイル作成", municipality=municipality, user=actor,
-                job=job, detail=s.as_dict(),
-            )  # fmt: skip
-            _publish(Path(tmp), path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    with output_file(path) as f, transaction.atomic():
+        job = job_start(
+            municipality=municipality, kind=Job.Kind.REFUND_TRANSFER, actor=actor, file_name=path.name,
+            parameters={"transfer_date": transfer_date.isoformat()},
+        )  # fmt: skip
+        transfer = RefundTransfer.objects.create(
+            municipality=municipality, transfer_date=transfer_date, file_name=path.name, file_sha256="",
+            count=0, amount=0, job=job, created_at=timezone.now(),
+        )  # fmt: skip
+        try:
+            totals = write_transfer_file(
+                cast(BinaryIO, f),
+                _header(originator, transfer_date),
+                _records(municipality, transfer_date, transfer, actor, job, s),
+            )
+        except ValueError as exc:  # KanaError is one: a field the writer cannot write
+            raise _refused(f"振込ファイルを作れません: {exc}（ファイルは作っていません）") from exc
+        assert (totals.count, totals.amount) == (s.count, s.amount)
+        s.sha256 = f.sha256
+        transfer.file_sha256, transfer.count, transfer.amount = s.sha256, s.count, s.amount
+        transfer.save(update_fields=["file_sha256", "count", "amount"])
+        s.transfer_id, s.job_id, s.written = transfer.pk, job.pk, True
+        job_finish(job, status=Job.Status.SUCCEEDED, counts=s.as_dict())
+        audit_record(
+            kind=AuditKind.EXPORT, function="還付金の振込ファイル作成", municipality=municipality, user=actor,
+            job=job, detail=s.as_dict(),
+        )  # fmt: skip
+        f.publish()
     return s
 
 
