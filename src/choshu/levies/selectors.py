@@ -230,6 +230,12 @@ class AmountDue:
     ``late_charge`` = accrued − paid (never below 0), ``None`` when a year's rate is not configured
     yet. ``dunning_fee`` is the unpaid 督促手数料 (``Component.DUNNING_FEE`` receivable; 0 until the
     dunning issue books one). ``total`` = principal_due + late_charge (0 if unknown) + dunning_fee.
+
+    A claim extinguished by prescription on or before ``as_of`` (``extinguished_on``, set by
+    ``prescription-run``; 地方税法18条: an extinguished tax cannot be collected) owes nothing: its
+    ``principal_due``, ``late_charge``, ``dunning_fee`` and ``total`` are 0 while the ledger figures
+    (``principal_outstanding``, ``late_charge_accrued``) still show what was left when it ended, until
+    the write-off books it off. The row is kept (callers look installments up by id).
     """
 
     installment_id: int
@@ -255,6 +261,7 @@ class AmountDue:
     dunning_fee: int
     total: int
     components: tuple[ComponentBalance, ...] = ()
+    extinguished_on: date | None = None
 
     @property
     def late_charge_known(self) -> bool:
@@ -345,7 +352,7 @@ def _accrued(result: LateChargeResult | None) -> int | None:
 # The installment columns an amount due reads (values, no model instances), and its order.
 _DUE_COLUMNS = (
     "pk", "taxpayer_id", "municipality_id", "levy__tax_item", "levy__levy_year", "levy__notice_no",
-    "installment_no", "due_date", "late_charge_base_date", "slip_no",
+    "installment_no", "due_date", "late_charge_base_date", "slip_no", "extinguished_on",
 )  # fmt: skip
 _DUE_ORDER = ("levy__tax_item", "levy__levy_year", "levy__notice_no", "installment_no", "pk")
 
@@ -403,13 +410,27 @@ def amounts_due(
     parts = installment_components([r[0] for r in rows], as_of=as_of) if with_components else {}
     out: list[AmountDue] = []
     for r, pays, (until, accrued) in zip(rows, payments, charges, strict=True):
-        pk, taxpayer_id, municipality_id, tax_item, levy_year, notice_no, no, due_date, base_date, slip = r
+        (
+            pk,
+            taxpayer_id,
+            municipality_id,
+            tax_item,
+            levy_year,
+            notice_no,
+            no,
+            due_date,
+            base_date,
+            slip,
+            ended,
+        ) = r
         levied, _, late_charge_paid, fee_booked = history[pk]
         paid = sum(y for _, y in pays)
         outstanding = levied - paid
         charge = None if accrued is None else max(0, accrued - late_charge_paid)
         principal_due = max(0, outstanding)
         fee = max(0, fee_booked)
+        if ended is not None and ended <= as_of:  # 時効: nothing can be collected (the docstring)
+            principal_due, charge, fee = 0, (None if charge is None else 0), 0
         out.append(
             AmountDue(
                 installment_id=pk,
@@ -435,6 +456,7 @@ def amounts_due(
                 dunning_fee=fee,
                 total=principal_due + (charge or 0) + fee,
                 components=_named(parts.get(pk, ()), municipality_id, tax_item),
+                extinguished_on=ended,
             )
         )
     return out
@@ -465,6 +487,9 @@ def amounts_due_lines(*, installment_ids: Sequence[int], as_of: date) -> list[Du
         levied, _, late_charge_paid, fee = history[r[0]]
         paid = sum(y for _, y in pays) if pays else 0
         charge = None if accrued is None else max(0, accrued - late_charge_paid)
+        if r[10] is not None and r[10] <= as_of:  # 時効 (``AmountDue``): nothing can be collected
+            append(DueLine(r[0], r[1], r[3], r[7], 0, None if charge is None else 0, 0))
+            continue
         append(DueLine(r[0], r[1], r[3], r[7], max(0, levied - paid), charge, max(0, fee)))
     return out
 

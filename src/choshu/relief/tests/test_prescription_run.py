@@ -182,3 +182,24 @@ def test_a_payment_dated_before_the_extinction_imported_later_revives_the_claim(
     assert (i.extinguished_on, i.extinguished_reason, i.principal_outstanding) == (None, "", 29000)
     assert not Extinguishment.objects.filter(installment=i).exists()
     assert run(old_city, "2026-12-01")["revived"] == 0  # idempotent
+
+
+def test_amounts_due_owe_nothing_on_an_extinguished_claim_from_the_day_it_ended(old_city: Any) -> None:
+    from choshu.levies.selectors import amounts_due, amounts_due_lines
+
+    run(old_city, "2026-12-01")
+    i = inst("190001")
+    assert i.extinguished_on == D(2024, 8, 1)
+    after = {a.installment_id: a for a in amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2026, 12, 1))}
+    a = after[i.pk]  # kept (callers look rows up by id), owing nothing, the ledger figure still shown
+    assert (a.principal_due, a.late_charge, a.dunning_fee, a.total) == (0, 0, 0, 0)
+    assert (a.principal_outstanding, a.extinguished_on) == (30000, D(2024, 8, 1))
+    line = {x.installment_id: x for x in amounts_due_lines(installment_ids=[i.pk], as_of=D(2026, 12, 1))}[
+        i.pk
+    ]
+    assert (line.principal_due, line.late_charge, line.dunning_fee) == (0, 0, 0)
+    # the day before it ended it was still owed, with its late charge
+    before = {a.installment_id: a for a in amounts_due(taxpayer_ids=[i.taxpayer_id], as_of=D(2024, 7, 31))}
+    assert before[i.pk].principal_due == 30000 and before[i.pk].total > 30000
+    line = amounts_due_lines(installment_ids=[i.pk], as_of=D(2024, 7, 31))[0]
+    assert line.principal_due == 30000
