@@ -23,7 +23,6 @@ from datetime import date
 from typing import Any
 
 from django.db import connection
-from django.utils import timezone
 
 from choshu.core.bulk import copy_rows
 from choshu.core.models import Job, Municipality
@@ -57,8 +56,9 @@ def reference(line_id: int) -> str:
     return f"zengin:{line_id}"
 
 
-def open_result(municipality: Municipality, data: bytes, file_name: str) -> ChannelStream:
-    today = timezone.localdate()
+def open_result(municipality: Municipality, data: bytes, file_name: str, today: date) -> ChannelStream:
+    """The result file as a payment stream; ``today`` is the processing day (the file's MMDD is
+    resolved to the request written nearest to it)."""
     header, records = read_debit_file(data, around=today, kind="result")
     h = header.header
     debit_date = _request_date(municipality, h.debit_date, today, file_name)

@@ -110,12 +110,14 @@ class ChannelStream(PaymentStream):
 class FileChannel:
     """A payment file channel registered by an app above receipts (the Zengin 口座振替 result: the
     ``debits`` app): ``import-payments --channel NAME`` opens the file with ``open(municipality,
-    bytes, file name)`` and the records become payments of ``payment_channel``."""
+    bytes, file name, processing day)`` and the records become payments of ``payment_channel``. The
+    processing day is the caller's (the command's or the queued job's day), never read from the clock
+    inside the channel."""
 
     name: str
     payment_channel: Channel
     job_kind: Job.Kind
-    open: Callable[[Municipality, bytes, str], ChannelStream]
+    open: Callable[[Municipality, bytes, str, date], ChannelStream]
 
 
 FILE_CHANNELS: dict[str, FileChannel] = {}
@@ -151,8 +153,12 @@ def payments_import(
     actor: Any = None,
     job: Job | None = None,
     progress: Callable[[int], None] | None = None,
+    today: date | None = None,
 ) -> PaymentImportSummary:
-    """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``).
+    """Import one payment file of ``channel`` (``conveni``, ``bank`` or ``eltax``, or a registered one).
+
+    ``today`` is the processing day a registered channel reads its file around (the 口座振替 result
+    says only MMDD); the local date when not given.
 
     ``job``: the record made when the file was queued (browser uploads), else a new one is made.
     ``progress`` is told the records read so far once per chunk (``core.progress``).
@@ -164,7 +170,16 @@ def payments_import(
     try:
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
             try:
-                return _import_once(municipality, channel, str(path), actor, kind, job, progress)
+                return _import_once(
+                    municipality,
+                    channel,
+                    str(path),
+                    actor,
+                    kind,
+                    job,
+                    progress,
+                    today or timezone.localdate(),
+                )
             except StaleBalance as exc:
                 if attempt == IMPORT_ATTEMPTS:
                     _job_not_done(
@@ -205,13 +220,14 @@ def _import_once(
     kind: Job.Kind,
     queued: Job | None = None,
     progress: Callable[[int], None] | None = None,
+    today: date | None = None,
 ) -> PaymentImportSummary:
     """One attempt: the whole file in one transaction. The file's bytes are let go once decoded (the
     stream holds the text only): a 500,000-record file is tens of megabytes each way."""
     registered = FILE_CHANNELS.get(channel)
     stream: PaymentStream
     if registered is not None:
-        stream = registered.open(municipality, read_bytes(path), path)
+        stream = registered.open(municipality, read_bytes(path), path, today or timezone.localdate())
         channel = registered.payment_channel.value
     else:
         stream = stream_payment_file(
