@@ -31,6 +31,10 @@ Handler = Callable[[ChangeRequest, User, date], None]
 HANDLERS: dict[str, Handler] = {}
 # kind → the screen name of a payload attribute (registered by the app that owns the data).
 FIELD_LABELS: dict[str, Callable[[str], str]] = {}
+# A function told that a request was rejected or withdrawn (the request, closed; in the same
+# transaction), so the owning app's record leaves its pending state at once.
+Closer = Callable[[ChangeRequest], None]
+CLOSERS: dict[str, Closer] = {}
 
 
 def register(kind: RequestKind) -> Callable[[Handler], Handler]:
@@ -39,6 +43,23 @@ def register(kind: RequestKind) -> Callable[[Handler], Handler]:
         return fn
 
     return decorator
+
+
+def register_closed(kind: RequestKind) -> Callable[[Closer], Closer]:
+    """Register what happens to the owning app's record when a request of ``kind`` is rejected or
+    withdrawn (it runs in the same transaction as the decision)."""
+
+    def decorator(fn: Closer) -> Closer:
+        CLOSERS[kind] = fn
+        return fn
+
+    return decorator
+
+
+def _closed(req: ChangeRequest) -> None:
+    closer = CLOSERS.get(req.kind)
+    if closer is not None:
+        closer(req)
 
 
 def register_field_labels(kind: str, label: Callable[[str], str]) -> None:
@@ -174,6 +195,7 @@ def request_reject(*, actor: User, request: ChangeRequest, comment: str) -> Chan
         subject_ids=[req.taxpayer_id] if req.taxpayer_id else [],
         detail={"request": req.pk, "comment": comment},
     )
+    _closed(req)
     return req
 
 
@@ -184,4 +206,5 @@ def request_withdraw(*, actor: User, request: ChangeRequest) -> ChangeRequest:
         raise PermissionDenied("取下げできるのは申請した本人だけです")
     req.status, req.decided_by, req.decided_at = ApprovalStatus.WITHDRAWN, actor, timezone.now()
     req.save(update_fields=["status", "decided_by", "decided_at"])
+    _closed(req)
     return req

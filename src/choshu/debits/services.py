@@ -182,6 +182,18 @@ def _apply_mandate(req: ChangeRequest, approver: User, decided_on: date) -> None
         _audit(approver, m, "口座振替依頼の登録（決裁）", request=req.pk)
 
 
+def _close_mandate(req: ChangeRequest) -> None:
+    """A rejected or withdrawn request: its pending mandates are 否認・取下げ at once (a request file
+    never used them; the screens stop showing them as waiting)."""
+    note = f"決裁{req.get_status_display()}（申請#{req.pk}）"
+    for m in (
+        Mandate.objects.select_for_update().filter(request=req, status=MandateStatus.PENDING).order_by("pk")
+    ):
+        m.status, m.status_note = MandateStatus.REJECTED, note[:300]
+        m.save(update_fields=["status", "status_note"])
+        _audit(req.decided_by, m, "口座振替依頼の否認・取下げ", request=req.pk)
+
+
 @transaction.atomic
 def mandate_end(*, actor: User, mandate: Mandate, end: date, note: str) -> Mandate:
     """End a mandate (the taxpayer's 廃止届, the office's decision): no debit after ``end``."""

@@ -11,7 +11,7 @@ import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
 from choshu.approvals.models import ApprovalStatus, ChangeRequest, RequestKind
-from choshu.approvals.services import request_approve
+from choshu.approvals.services import request_approve, request_reject, request_withdraw
 from choshu.audit.models import AuditLog
 from choshu.debits.models import Mandate, MandateKind, MandateStatus, StartNotice
 from choshu.debits.services import mandate_override_bank, mandate_request, mandates_import
@@ -70,6 +70,20 @@ def test_a_mandate_takes_effect_only_when_another_person_approves(people: dict[s
     assert (m.status, m.approved_by, m.holder_kana) == (MandateStatus.ACTIVE, people["chief"], "ｶﾜｸﾞﾁ ﾀﾛｳ")
     assert StartNotice.objects.filter(mandate=m).exists()
     assert AuditLog.objects.filter(function="口座振替依頼の登録（決裁）").exists()
+
+
+def test_a_rejected_or_withdrawn_mandate_stops_waiting_at_once(people: dict[str, Any]) -> None:
+    tp = Taxpayer.objects.get(taxpayer_no="1001")
+    m = mandate_request(actor=people["clerk"], taxpayer=tp, data=entry(), reason="依頼書受付")
+    request_reject(actor=people["chief"], request=request_of(m), comment="口座名義が依頼書と違う")
+    m.refresh_from_db()
+    assert (m.status, m.status_note) == (MandateStatus.REJECTED, f"決裁否認（申請#{request_of(m).pk}）")
+    assert AuditLog.objects.filter(function="口座振替依頼の否認・取下げ", subject_ids=[tp.pk]).exists()
+    w = mandate_request(actor=people["clerk"], taxpayer=tp, data=entry(tax_item="01"), reason="受付")
+    request_withdraw(actor=people["clerk"], request=request_of(w))
+    w.refresh_from_db()
+    assert w.status == MandateStatus.REJECTED and "取下げ" in w.status_note
+    assert Mandate.objects.filter(status=MandateStatus.PENDING).count() == 0
 
 
 def test_a_change_replaces_the_old_mandate_on_approval(people: dict[str, Any]) -> None:
