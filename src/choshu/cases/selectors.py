@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from django.db.models import Count, Max, Min, Q, QuerySet, Sum
+from django.db.models import Count, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from choshu.cases.access import visible_cases
@@ -18,12 +18,15 @@ from choshu.core.timeline import TimelineEvent, providers
 from choshu.dunning.models import DunningNoticeInstallment, ReturnedMail
 from choshu.levies.models import Installment, TaxItem
 from choshu.levies.selectors import AmountDue, amounts_due
+from choshu.levies.tax_items import tax_item_name
 from choshu.receipts.models import Payment, PaymentStatus
+from choshu.relief.models import PrescriptionWatch
 from choshu.rules.prescription import PrescriptionEvent, PrescriptionEventKind, compute_extinguishment
 
 NEW_DAYS = 14  # a case opened this many days ago or less, without a contact yet, is "new"
 PROMISE_WINDOW = 90  # broken promises are looked for this many days back
 PRESCRIPTION_MONTHS = 6  # the work list warns this many months before the estimated 時効
+SECTION_LIMIT = 200  # a work list section shows at most this many cases (the total is counted)
 
 
 # --- the case file ---------------------------------------------------------------------------------------
@@ -109,6 +112,11 @@ class WorkList:
     new_cases: list[WorkItem] = field(default_factory=list)
     returned_mail: list[WorkItem] = field(default_factory=list)
     prescriptions: list[WorkItem] = field(default_factory=list)
+    # per section (the attribute name), how many cases it has when more than ``SECTION_LIMIT`` are shown
+    totals: dict[str, int] = field(default_factory=dict)
+
+    def total(self, name: str) -> int:
+        return self.totals.get(name, len(getattr(self, name)))
 
     @property
     def taxpayer_ids(self) -> list[int]:
@@ -122,14 +130,28 @@ def _mine(user: Any) -> QuerySet[Case]:
     return visible_cases(user).filter(officer=user, closed_on__isnull=True).select_related("taxpayer")
 
 
+def _capped(wl: WorkList, name: str, qs: QuerySet[Case]) -> list[Case]:
+    """The first ``SECTION_LIMIT`` cases of ``qs``; the total is counted only when there are more."""
+    rows = list(qs[: SECTION_LIMIT + 1])
+    if len(rows) > SECTION_LIMIT:
+        wl.totals[name] = qs.count()
+        rows = rows[:SECTION_LIMIT]
+    return rows
+
+
 def work_list(user: Any, today: date) -> WorkList:
     """What ``user`` has to do today on the cases assigned to them: follow-ups due (the follow-up date
     reached), promises broken (the latest promise's date passed and less paid since the contact than
     promised), new cases (opened in the last 14 days, no contact yet), returned mail not yet cleared,
-    and the estimated 時効 (``arrears_of``) within 6 months (the soonest installment per case)."""
+    and the 時効 expected within 6 months (the soonest installment per case) as the latest
+    ``prescription-run`` listed it (``relief.PrescriptionWatch``: its derivation reads every event —
+    dunning, payments, pledges, relief — which a page cannot recompute for thousands of cases).
+
+    Each section holds at most ``SECTION_LIMIT`` cases (the most urgent first; ``totals`` has the
+    count of a longer one): a fixed number of queries, whatever the number of the officer's cases."""
     wl = WorkList()
     mine = _mine(user)
-    for c in mine.filter(follow_up_on__lte=today).order_by("follow_up_on", "pk"):
+    for c in _capped(wl, "follow_ups", mine.filter(follow_up_on__lte=today).order_by("follow_up_on", "pk")):
         wl.follow_ups.append(WorkItem(c, "次回対応日", c.follow_up_on, c.amount))
     # the latest promise of each of my cases, if its date has passed (within the window)
     latest: dict[int, ContactLog] = {}
@@ -160,37 +182,45 @@ def work_list(user: Any, today: date) -> WorkList:
                     WorkItem(log.case, f"約束 {log.promise_amount:,}円 のうち納付 {got:,}円", log.promise_on,
                              log.case.amount)
                 )  # fmt: skip
-    for c in (
-        mine.filter(opened_on__gte=today - timedelta(days=NEW_DAYS))
-        .filter(contacts__isnull=True)
-        .order_by("-opened_on", "pk")
-    ):
+    new = mine.filter(opened_on__gte=today - timedelta(days=NEW_DAYS)).filter(contacts__isnull=True)
+    for c in _capped(wl, "new_cases", new.order_by("-opened_on", "pk")):
         wl.new_cases.append(WorkItem(c, "新規案件", c.opened_on, c.amount))
-    returned = dict(
-        ReturnedMail.objects.filter(taxpayer_id__in=mine.values("taxpayer_id"), cleared_on__isnull=True)
-        .values("taxpayer_id")
-        .annotate(last=Max("returned_on"))
-        .values_list("taxpayer_id", "last")
-    )
-    for c in mine.filter(taxpayer_id__in=list(returned)).order_by("pk"):
-        wl.returned_mail.append(WorkItem(c, "返戻（宛先未確認）", returned[c.taxpayer_id], c.amount))
-    by_person = {c.taxpayer_id: c for c in mine}
-    if by_person:
-        horizon = add_months(today, PRESCRIPTION_MONTHS)
-        soonest: dict[int, ArrearsLine] = {}
-        for line in arrears_of(list(by_person), user.municipality_id, today):
-            ext = line.prescription_on
-            if ext is not None and ext <= horizon:
-                best = soonest.get(line.due.taxpayer_id)
-                if best is None or ext < best.prescription_on:  # type: ignore[operator]
-                    soonest[line.due.taxpayer_id] = line
-        for tp, line in sorted(soonest.items(), key=lambda x: (x[1].prescription_on or today, x[0])):
-            d = line.due
-            wl.prescriptions.append(
-                WorkItem(by_person[tp], f"時効見込み（{d.tax_item_name} {d.levy_year}年度 第{d.installment_no}期）",
-                         line.prescription_on, by_person[tp].amount)
-            )  # fmt: skip
+    returned_to = ReturnedMail.objects.filter(taxpayer_id=OuterRef("taxpayer_id"), cleared_on__isnull=True)
+    with_returned = mine.annotate(
+        returned_on=Subquery(returned_to.order_by("-returned_on").values("returned_on")[:1])
+    ).filter(returned_on__isnull=False)
+    for c in _capped(wl, "returned_mail", with_returned.order_by("-returned_on", "pk")):
+        wl.returned_mail.append(WorkItem(c, "返戻（宛先未確認）", c.returned_on, c.amount))  # type: ignore[attr-defined]
+    _prescriptions(wl, mine, user.municipality_id, today)
     return wl
+
+
+def _prescriptions(wl: WorkList, mine: QuerySet[Case], municipality_id: int, today: date) -> None:
+    """The soonest 時効 per case within ``PRESCRIPTION_MONTHS`` (``work_list``), soonest first."""
+    soonest = PrescriptionWatch.objects.filter(
+        taxpayer_id=OuterRef("taxpayer_id"), expected_on__lte=add_months(today, PRESCRIPTION_MONTHS)
+    ).order_by("expected_on", "installment_id")
+    watched = (
+        mine.annotate(
+            expected_on=Subquery(soonest.values("expected_on")[:1]),
+            watched_installment=Subquery(soonest.values("installment_id")[:1]),
+        )
+        .filter(expected_on__isnull=False)
+        .order_by("expected_on", "pk")
+    )
+    cases = _capped(wl, "prescriptions", watched)
+    named = {
+        pk: (item, year, no)
+        for pk, item, year, no in Installment.objects.filter(
+            pk__in=[c.watched_installment for c in cases]  # type: ignore[attr-defined]
+        ).values_list("pk", "levy__tax_item", "levy__levy_year", "installment_no")
+    }
+    for c in cases:
+        item, year, no = named[c.watched_installment]  # type: ignore[attr-defined]
+        wl.prescriptions.append(
+            WorkItem(c, f"時効見込み（{tax_item_name(municipality_id, item)} {year}年度 第{no}期）",
+                     c.expected_on, c.amount)  # type: ignore[attr-defined]
+        )  # fmt: skip
 
 
 def add_months(day: date, months: int) -> date:

@@ -93,11 +93,14 @@ def work_list_view(request: HttpRequest) -> HttpResponse:
     if wl.taxpayer_ids:
         audit_access(request=request, function="滞納整理 作業一覧", taxpayer_ids=wl.taxpayer_ids)
     sections = [
-        ("follow-ups", "次回対応日が来た案件", wl.follow_ups),
-        ("broken-promises", "納付約束が守られていない案件", wl.broken_promises),
-        ("new-cases", "新規案件（経過記録なし）", wl.new_cases),
-        ("returned-mail", "返戻（宛先未確認）", wl.returned_mail),
-        ("prescriptions", "時効が6か月以内の見込みの案件", wl.prescriptions),
+        (anchor, title, getattr(wl, name), wl.total(name))
+        for anchor, title, name in (
+            ("follow-ups", "次回対応日が来た案件", "follow_ups"),
+            ("broken-promises", "納付約束が守られていない案件", "broken_promises"),
+            ("new-cases", "新規案件（経過記録なし）", "new_cases"),
+            ("returned-mail", "返戻（宛先未確認）", "returned_mail"),
+            ("prescriptions", "時効が6か月以内の見込みの案件（時効の判定の結果）", "prescriptions"),
+        )
     ]
     context = {"sections": sections, "today": today, "can_manage": has_right(user, Right.CASE_MANAGE)}
     return render(request, "cases/work_list.html", context)

@@ -354,20 +354,45 @@ def test_the_work_list_warns_of_a_prescription_within_six_months(
 ) -> None:
     from choshu.cases.selectors import work_list
     from choshu.levies.models import Installment
+    from choshu.relief.prescription import prescription_run
 
     taro = cases["1001"]
     today = timezone.localdate()
+    prescription_run(municipality=taro.municipality, as_of=today, today=today)
     assert work_list(staff["a"], today).prescriptions == []  # 2024 levies: 時効 in 2029
     inst = Installment.objects.filter(taxpayer_id=taro.taxpayer_id, levy__tax_item="04").get()
     # 法定納期限 five years and a month ago, never dunned nor partly paid: extinguished in about a month
     statutory = date(today.year - 5, today.month, 1) + timedelta(days=40)
     Installment.objects.filter(pk=inst.pk).update(statutory_due_date=statutory)
+    # the work list reads the latest prescription run (relief.PrescriptionWatch), not a live estimate
+    assert work_list(staff["a"], today).prescriptions == []
+    prescription_run(municipality=taro.municipality, as_of=today, today=today)
     items = work_list(staff["a"], today).prescriptions
     assert [w.case.pk for w in items] == [taro.pk]
     assert items[0].on == date(statutory.year + 5, statutory.month, statutory.day) + timedelta(days=1)
     assert "時効見込み" in items[0].reason
     page = _client(staff["a"]).get(reverse("cases:work-list")).content.decode()
     assert f"案件 #{taro.pk}を開く" in page.split('id="prescriptions"')[1]
+
+
+def test_a_long_work_list_section_shows_the_most_urgent_and_counts_the_rest(
+    cases: dict[str, Case], staff: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from choshu.cases import selectors
+
+    today = timezone.localdate()
+    Case.objects.filter(closed_on__isnull=True).update(officer=staff["a"], team=staff["a"].team)
+    mine = Case.objects.filter(officer=staff["a"], closed_on__isnull=True).order_by("pk")
+    assert mine.count() >= 2
+    for n, c in enumerate(mine):
+        Case.objects.filter(pk=c.pk).update(follow_up_on=today - timedelta(days=n))
+    monkeypatch.setattr(selectors, "SECTION_LIMIT", 1)
+    wl = selectors.work_list(staff["a"], today)
+    oldest = mine.order_by("follow_up_on", "pk").first()
+    assert [w.case.pk for w in wl.follow_ups] == [oldest.pk]  # type: ignore[union-attr]
+    assert wl.total("follow_ups") == mine.count()
+    page = _client(staff["a"]).get(reverse("cases:work-list")).content.decode()
+    assert f"次回対応日が来た案件（{mine.count()}件）" in page and "急ぐものから 1 件を表示" in page
 
 
 def test_a_later_app_adds_its_events_by_registering_a_provider(
