@@ -17,6 +17,10 @@ class EnforcementConfig(AppConfig):
         HANDLERS[RequestKind.ENFORCEMENT] = services.apply_enforcement
         register_field_labels(RequestKind.ENFORCEMENT, lambda name: services.REQUEST_LABELS.get(name, name))
         timeline.register()
+        from choshu.core.casefile import register_section
+        from choshu.enforcement.views import case_section
+
+        register_section("enforcement", case_section, order=50)
         register_keys(
             {
                 "seizure": "差押の番号",

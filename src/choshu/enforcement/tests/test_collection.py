@@ -23,9 +23,9 @@ pytestmark = pytest.mark.django_db
 def owed(notice: str, component: str) -> int:
     i = inst(notice)
     return sum(
-        LedgerEntry.objects.filter(installment=i, account=Account.RECEIVABLE, component=component).values_list(
-            "amount", flat=True
-        )
+        LedgerEntry.objects.filter(
+            installment=i, account=Account.RECEIVABLE, component=component
+        ).values_list("amount", flat=True)
     )
 
 
