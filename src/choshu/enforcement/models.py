@@ -130,3 +130,89 @@ class AdvanceCollection(models.Model):
 
     def __str__(self) -> str:
         return f"繰上徴収#{self.pk} {self.notified_on:%Y-%m-%d}"
+
+
+# --- 財産調査 (asset investigations) ------------------------------------------------------------------
+
+
+class InquiryKind(models.TextChoices):
+    DEPOSIT = "deposit", "預貯金"
+    SALARY = "salary", "給与"
+    INSURANCE = "insurance", "生命保険"
+    PENSION = "pension", "年金"
+    MUNICIPALITY = "municipality", "他市町村（住民票・課税状況）"
+    REGISTRY = "registry", "登記"
+
+
+class InquiryBatch(models.Model):
+    """One run of ``inquiries-create``: letters (PDF, one per recipient) and, for banks that take them,
+    the electronic inquiry CSV (docs/formats.md §25)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("照会の種類", max_length=20, choices=InquiryKind.choices)
+    as_of = models.DateField("照会日")
+    answer_days = models.PositiveSmallIntegerField("回答期限（日数）", default=30)
+    case_stage = models.CharField("対象の進行状況", max_length=20, blank=True)
+    files = models.JSONField("出力ファイル", default=list, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "財産調査の照会"
+
+    def __str__(self) -> str:
+        return f"照会#{self.pk} {self.get_kind_display()} {self.as_of:%Y-%m-%d}"
+
+
+class Inquiry(models.Model):
+    """One person asked of one recipient (bank, employer, insurer, 年金機構, 市町村, 法務局)."""
+
+    batch = models.ForeignKey(InquiryBatch, on_delete=models.PROTECT, related_name="inquiries")
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="+")
+    recipient_code = models.CharField("照会先コード", max_length=20, blank=True)
+    recipient_name = models.CharField("照会先", max_length=200)
+    sent_on = models.DateField("照会日")
+    due_on = models.DateField("回答期限")
+    answered_on = models.DateField("回答日", null=True, blank=True)
+    answer_note = models.CharField("回答の内容", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "照会"
+        indexes = [
+            models.Index(fields=["municipality", "answered_on", "due_on"], name="enf_inquiry_open_idx"),
+            models.Index(fields=["taxpayer"], name="enf_inquiry_tp_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["batch", "recipient_name", "taxpayer"], name="enf_inquiry_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"照会 {self.recipient_name} → {self.taxpayer_id}"
+
+
+class Asset(models.Model):
+    """A person's asset as found (照会の回答 or staff entry): balance, salary, policy, property…"""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("財産の種類", max_length=20, choices=AssetKind.choices)
+    holder = models.CharField("保有先・第三債務者", max_length=200)
+    description = models.CharField("財産の表示", max_length=300)
+    amount = models.BigIntegerField("金額・評価額", null=True, blank=True)
+    as_of = models.DateField("基準日")
+    inquiry = models.ForeignKey(
+        Inquiry, null=True, blank=True, on_delete=models.PROTECT, related_name="assets"
+    )
+    source = models.CharField("情報源", max_length=100)
+    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "財産"
+        indexes = [models.Index(fields=["municipality", "taxpayer"], name="enf_asset_tp_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.holder}"

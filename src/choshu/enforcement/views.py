@@ -181,13 +181,9 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "enforcement/seizure_detail.html", context, status=status)
 
 
-@never_cache
-@right_required(Right.ENFORCEMENT)
-def seizure_pdf(request: HttpRequest, pk: int, document: str) -> HttpResponse:
+def _seizure_pdf(request: HttpRequest, pk: int, document: str) -> HttpResponse:
     """差押調書 (``record``) or 差押通知書・差押書 (``notice``) of an approved seizure."""
     s = _seizure(request, pk)
-    if document not in (RECORD, NOTICE):
-        raise Http404("書類の種類が正しくありません。")
     if s.status == "pending":
         return render(request, "enforcement/refused.html",
                       {"s": s, "message": "決裁で承認される前の差押の書類は作成できません。"}, status=409)  # fmt: skip
@@ -205,6 +201,18 @@ def seizure_pdf(request: HttpRequest, pk: int, document: str) -> HttpResponse:
     response = HttpResponse(body, content_type="application/pdf")
     response["Content-Disposition"] = f'inline; filename="seizure-{s.pk}-{document}.pdf"'
     return response
+
+
+@never_cache
+@right_required(Right.ENFORCEMENT)
+def seizure_record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _seizure_pdf(request, pk, RECORD)
+
+
+@never_cache
+@right_required(Right.ENFORCEMENT)
+def seizure_notice_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    return _seizure_pdf(request, pk, NOTICE)
 
 
 def case_section(request: HttpRequest, case: Case) -> str:

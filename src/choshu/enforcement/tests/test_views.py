@@ -57,7 +57,7 @@ def test_officer_records_a_seizure_that_a_chief_approves_in_the_queue(w: dict[st
     # the list shows the next step
     assert "決裁（差押）を待つ" in officer.get("/enforcement/seizures/").content.decode()
     # the PDF waits for approval
-    assert officer.get(f"/enforcement/seizures/{s.pk}/pdf/record/").status_code == 409
+    assert officer.get(f"/enforcement/seizures/{s.pk}/record.pdf").status_code == 409
     chief = login(w["chief"])
     queue = chief.get("/approvals/").content.decode()
     assert "滞納処分" in queue
@@ -68,9 +68,8 @@ def test_officer_records_a_seizure_that_a_chief_approves_in_the_queue(w: dict[st
     w["case"].refresh_from_db()
     assert s.status == SeizureStatus.ACTIVE and w["case"].stage == Stage.ENFORCEMENT
     for doc in ("record", "notice"):
-        pdf = officer.get(f"/enforcement/seizures/{s.pk}/pdf/{doc}/")
+        pdf = officer.get(f"/enforcement/seizures/{s.pk}/{doc}.pdf")
         assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
-    assert officer.get(f"/enforcement/seizures/{s.pk}/pdf/other/").status_code == 404
     # served date, then a collection request from the seizure page
     r = officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "served", "served_on": "2024-08-01"})
     assert r.status_code == 200 and "送達日を記録しました" in r.content.decode()
@@ -96,7 +95,7 @@ def test_rights_and_team_scope(w: dict[str, Any]) -> None:
     post_seizure(login(w["officer"]), w)
     s = Seizure.objects.get()
     assert other.get(f"/enforcement/seizures/{s.pk}/").status_code == 404
-    assert other.get(f"/enforcement/seizures/{s.pk}/pdf/record/").status_code == 404
+    assert other.get(f"/enforcement/seizures/{s.pk}/record.pdf").status_code == 404
     assert login(w["officer"]).get(f"/enforcement/seizures/{s.pk}/").status_code == 200
 
 
@@ -108,7 +107,7 @@ def test_protected_persons_documents_are_refused(w: dict[str, Any]) -> None:
     tp = s.taxpayer
     tp.support_measure_from = D(2024, 1, 1)
     tp.save(update_fields=["support_measure_from"])
-    r = login(w["officer"]).get(f"/enforcement/seizures/{s.pk}/pdf/notice/")
+    r = login(w["officer"]).get(f"/enforcement/seizures/{s.pk}/notice.pdf")
     assert r.status_code == 409
     assert "支援措置" in r.content.decode()
     assert b"%PDF" not in r.content
