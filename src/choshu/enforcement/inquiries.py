@@ -170,7 +170,7 @@ def _letter(
             addr = _address(tp, as_of)
             if not addr:
                 s.protected += 1
-            born = wareki(tp.birth_date) if getattr(tp, "birth_date", None) else ""
+            born = wareki(tp.birth_date) if tp.birth_date else ""
             c.setFont(FONT_NAME, 9)
             c.drawString(20 * mm, y, f"{tp.taxpayer_no}  {tp.name}（{tp.name_kana}）  {born}")
             c.drawString(30 * mm, y - 4.4 * mm, addr or "（住所は記載しません）")
@@ -201,7 +201,7 @@ def _csv(
             addr = _address(tp, as_of)
             if not addr:
                 s.protected += 1
-            born = tp.birth_date.isoformat() if getattr(tp, "birth_date", None) else ""
+            born = tp.birth_date.isoformat() if tp.birth_date else ""
             row = [batch_no, as_of.isoformat(), r.code, r.name, tp.taxpayer_no, tp.name, tp.name_kana, born,
                    tp.postal_code if addr else "", addr, due.isoformat()]  # fmt: skip
             f.write(encode_cp932(line(row)))

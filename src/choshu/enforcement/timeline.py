@@ -12,7 +12,7 @@ from choshu.enforcement.models import Collection, CollectionStatus, Seizure, Sei
 
 KIND = "enforcement"
 LABEL = "滞納処分"
-_DECISION = {
+_DECISION: dict[str, str] = {
     ApprovalStatus.APPROVED: "承認",
     ApprovalStatus.REJECTED: "否認",
     ApprovalStatus.WITHDRAWN: "取下げ",
