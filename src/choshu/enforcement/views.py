@@ -22,7 +22,8 @@ from choshu.cases.access import visible_cases
 from choshu.cases.models import Case
 from choshu.enforcement import selectors
 from choshu.enforcement.forms import CollectionForm, ReleaseForm, SeizureForm, ServedForm
-from choshu.enforcement.models import Seizure
+from choshu.enforcement.inquiries import inquiry_state
+from choshu.enforcement.models import Asset, Inquiry, Seizure
 from choshu.enforcement.pdf import NOTICE, RECORD, TITLES, seizure_document
 from choshu.enforcement.services import (
     collection_request,
@@ -225,8 +226,20 @@ def case_section(request: HttpRequest, case: Case) -> str:
         .select_related("request", "release_request")
         .order_by("-executed_on", "-pk")[:50]
     )
+    today = timezone.localdate()
+    assets = list(
+        Asset.objects.filter(municipality_id=case.municipality_id, taxpayer_id=case.taxpayer_id).order_by(
+            "-as_of", "-pk"
+        )[:50]
+    )
+    inquiries = [
+        (i, inquiry_state(i, today))
+        for i in Inquiry.objects.filter(municipality_id=case.municipality_id, taxpayer_id=case.taxpayer_id)
+        .select_related("batch")
+        .order_by("-sent_on", "-pk")[:50]
+    ]
     return render_to_string(
         "enforcement/_case_section.html",
-        {"case": case, "rows": selectors.seizure_rows(seizures)},
+        {"case": case, "rows": selectors.seizure_rows(seizures), "assets": assets, "inquiries": inquiries},
         request=request,
     )

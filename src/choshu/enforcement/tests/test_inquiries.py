@@ -163,6 +163,12 @@ def test_tracking_and_answers_become_assets(w: dict[str, Any], out: Path) -> Non
         "1001",
     )
     assert Asset.objects.count() == 1
+    # the case file shows the asset and the answered inquiry
+    from conftest import login_verified
+    from django.test import Client
+
+    page = login_verified(Client(), w["officer"]).get(f"/cases/{w['case'].pk}/").content.decode()
+    assert "本店 普通 1234567" in page and "85,000円" in page and "回答済" in page
     with pytest.raises(ValidationError, match="回答済"):
         inquiry_answer(
             actor=w["officer"], inquiry=inq, answered_on=D(2024, 8, 20), note="x", today=D(2024, 8, 20)
