@@ -276,7 +276,7 @@ def inquiries_create(
         handles = []
         for seq, (r, people) in enumerate(plan, start=1):
             ext = "csv" if r.electronic else "pdf"
-            path = out / f"inquiry-{batch.pk}-{kind}-{seq:03d}.{ext}"
+            path = out / f"inquiry-{kind}-{as_of:%Y%m%d}-{seq:03d}.{ext}"
             check_out(path)
             f = stack.enter_context(output_file(path))
 

@@ -62,7 +62,7 @@ def test_deposit_inquiry_one_file_per_bank_with_every_target(w: dict[str, Any], 
     assert people == {"1001"}  # the only case 調査中
     assert (d["recipients"], d["inquiries"]) == (2, 2)
     names = sorted(p.name for p in out.iterdir())
-    assert names == [f"inquiry-{d['batch_id']}-deposit-001.pdf", f"inquiry-{d['batch_id']}-deposit-002.csv"]
+    assert names == ["inquiry-deposit-20240801-001.pdf", "inquiry-deposit-20240801-002.csv"]
     assert (out / names[0]).read_bytes().startswith(b"%PDF")
     rows = list(csv.reader(io.StringIO((out / names[1]).read_bytes().decode("cp932"))))
     assert rows[0][:5] == ["照会番号", "照会日", "照会先コード", "照会先", "宛名番号"]
@@ -72,7 +72,7 @@ def test_deposit_inquiry_one_file_per_bank_with_every_target(w: dict[str, Any], 
     # without a stage: every person with an open case, each bank asked about each of them
     every = set(Case.objects.filter(closed_on__isnull=True).values_list("taxpayer__taxpayer_no", flat=True))
     assert len(every) == 3
-    d = run("--kind", "deposit", "--as-of", "2024-08-01", "--out", str(out), "--to", "0001:みずほ銀行",
+    d = run("--kind", "deposit", "--as-of", "2024-08-02", "--out", str(out), "--to", "0001:みずほ銀行",
             "--to", "0002:三井住友銀行")  # fmt: skip
     got = Inquiry.objects.filter(batch_id=d["batch_id"]).values_list(
         "recipient_name", "taxpayer__taxpayer_no"
@@ -132,11 +132,11 @@ def test_bad_requests_write_nothing(w: dict[str, Any], out: Path) -> None:
             run(*args)
     assert not InquiryBatch.objects.exists() and list(out.iterdir()) == []
     # an existing file refuses the whole batch: nothing recorded, the other file not left behind
-    (out / "inquiry-1-deposit-002.pdf").write_bytes(b"x")
+    (out / "inquiry-deposit-20240801-002.pdf").write_bytes(b"x")
     with pytest.raises(CommandError, match="既に存在します"):
         run("--kind", "deposit", "--as-of", "2024-08-01", "--out", str(out), "--to", "1:a", "--to", "2:b")
     assert not InquiryBatch.objects.exists() and [p.name for p in out.iterdir()] == [
-        "inquiry-1-deposit-002.pdf"
+        "inquiry-deposit-20240801-002.pdf"
     ]
 
 
