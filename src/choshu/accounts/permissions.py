@@ -43,6 +43,7 @@ class Right(models.TextChoices):
     CASE_MANAGE = "case_manage", "滞納案件の全班照会・担当替え"
     WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
     RELIEF = "relief", "緩和制度（徴収猶予・換価の猶予・執行停止）の起案"
+    ENFORCEMENT = "enforcement", "滞納処分（財産調査・差押・取立・解除）の起案"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -61,6 +62,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.REMINDER_LIST,
             Right.CASE_WORK,
             Right.RELIEF,
+            Right.ENFORCEMENT,
         }
     ),
     Role.CHIEF: frozenset(
@@ -82,6 +84,7 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.CASE_MANAGE,
             Right.WRITE_OFF,
             Right.RELIEF,
+            Right.ENFORCEMENT,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -120,6 +123,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.CASE_WORK,
             Right.CASE_MANAGE,
             Right.RELIEF,
+            Right.ENFORCEMENT,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

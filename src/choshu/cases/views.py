@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
@@ -39,6 +40,7 @@ from choshu.cases.services import (
     flag_add,
     flag_remove,
 )
+from choshu.core.casefile import sections as casefile_sections
 from choshu.core.timeline import provider_labels
 from choshu.levies.tax_items import tax_item_name
 from choshu.taxpayers.models import MailingAddress, Taxpayer
@@ -267,6 +269,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "stage_form": StageForm(initial={"stage": case.stage}),
         "can_manage": has_right(user, Right.CASE_MANAGE),
         **_timeline_context(request, case),
+        # sections registered by the apps above (滞納処分 …; core.casefile)
+        "extra_sections": [mark_safe(fn(request, case)) for fn in casefile_sections()],  # noqa: S308
     }  # fmt: skip
     return render(request, "cases/case_detail.html", context)
 

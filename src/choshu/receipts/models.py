@@ -16,6 +16,7 @@ class Channel(models.TextChoices):
     DIRECT_DEBIT = "direct_debit", "口座振替"
     COUNTER = "counter", "窓口"
     SEED = "seed", "移行データ"
+    ENFORCEMENT = "enforcement", "滞納処分（取立・換価代金）"
 
 
 # The channels whose files ``import-payments`` reads, and the kind of job each import records.

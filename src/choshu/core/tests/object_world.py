@@ -64,6 +64,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("debits/failures/", "pk"): "debit_line",
     ("cases/", "pk"): "case",
     ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
+    ("enforcement/cases/", "case_pk"): "case",
+    ("enforcement/seizures/", "pk"): "seizure",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -169,7 +171,15 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         actor=officer, taxpayer=taro, kind="collection_deferral", ground="illness", installments=[later],
         start=date(2024, 8, 1), end=date(2025, 1, 31), note="入院のため",
     )  # fmt: skip
+    from choshu.enforcement.services import seizure_request
+
+    seizure = seizure_request(
+        actor=case_chief, case=case, kind="deposit", description="川口信用金庫 本店 普通 1234567",
+        installment_ids=[installment.pk], executed_on=date(2024, 8, 1), amount=10000, note="預金照会の回答",
+        third_party_name="川口信用金庫",
+    )  # fmt: skip
     return {
+        "seizure": seizure.pk,
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
         "debit_mandate": mandate,

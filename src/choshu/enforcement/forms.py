@@ -1,0 +1,100 @@
+"""Forms of the 滞納処分 screens (issue 19 §5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from choshu.core.forms import Form
+from choshu.enforcement.models import AssetKind
+
+_DATE = {"input_formats": ["%Y-%m-%d", "%Y/%m/%d"]}
+
+
+def _date(label: str, *, required: bool = True) -> forms.DateField:
+    return forms.DateField(
+        label=label,
+        required=required,
+        error_messages={
+            "required": f"{label}を入力してください。",
+            "invalid": f"{label}は 年-月-日（例 2026-04-01）の形で入力してください。",
+        },
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        **_DATE,  # type: ignore[arg-type]
+    )
+
+
+def _yen(label: str, *, required: bool = True, min_value: int = 0) -> forms.IntegerField:
+    return forms.IntegerField(
+        label=label, required=required, min_value=min_value, max_value=10**12,
+        error_messages={"required": f"{label}を入力してください。", "invalid": f"{label}は円単位の整数で入力してください。",
+                        "min_value": f"{label}は{min_value}円以上にしてください。",
+                        "max_value": f"{label}が大きすぎます。"},
+    )  # fmt: skip
+
+
+def _text(label: str, *, required: bool = True, max_length: int = 300) -> forms.CharField:
+    return forms.CharField(
+        label=label, required=required, max_length=max_length,
+        error_messages={"required": f"{label}を入力してください。",
+                        "max_length": f"{label}は{max_length}文字以内で入力してください。"},
+    )  # fmt: skip
+
+
+class SeizureForm(Form):
+    kind = forms.ChoiceField(
+        label="財産の種類", choices=AssetKind.choices,
+        error_messages={"required": "財産の種類を選んでください。", "invalid_choice": "財産の種類を一覧から選んでください。"},
+    )  # fmt: skip
+    installments = forms.MultipleChoiceField(
+        label="対象の期別", choices=(), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "対象の期別を1件以上選んでください。", "invalid_choice": "期別を一覧から選んでください。"},
+    )  # fmt: skip
+    description = _text("財産の表示（銀行・支店・口座番号、所在地、登録番号など）")
+    third_party_name = _text("第三債務者（預貯金・給与・債権・保険）", required=False, max_length=120)
+    third_party_address = _text("第三債務者の所在地", required=False, max_length=200)
+    executed_on = _date("差押日")
+    amount = _yen("差押金額・見積価額（給与は空欄で差押可能額）", required=False)
+    pay = _yen("給与: 支給額", required=False)
+    income_tax = _yen("給与: 源泉所得税", required=False)
+    resident_tax = _yen("給与: 特別徴収の住民税", required=False)
+    social_insurance = _yen("給与: 社会保険料", required=False)
+    relatives = forms.IntegerField(
+        label="給与: 生計を一にする親族の数", required=False, min_value=0, max_value=30,
+        error_messages={"invalid": "親族の数は整数で入力してください。", "min_value": "親族の数は0以上です。",
+                        "max_value": "親族の数が多すぎます。"},
+    )  # fmt: skip
+    note = _text("起案の理由・財産調査の結果")
+
+    def __init__(self, *args: Any, installment_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["installments"].choices = installment_choices  # type: ignore[attr-defined]
+
+    def salary(self) -> dict[str, int] | None:
+        d = self.cleaned_data
+        if d.get("kind") != AssetKind.SALARY:
+            return None
+        keys = ("pay", "income_tax", "resident_tax", "social_insurance", "relatives")
+        missing = [self.fields[k].label for k in keys if d.get(k) is None]
+        if missing:
+            self.add_error(
+                None, f"給与の差押えには {'、'.join(str(m) for m in missing)} を入力してください。"
+            )
+            return None
+        return {k: int(d[k]) for k in keys}
+
+
+class ReleaseForm(Form):
+    released_on = _date("解除日")
+    reason = _text("解除の理由")
+
+
+class ServedForm(Form):
+    served_on = _date("送達日")
+
+
+class CollectionForm(Form):
+    amount = _yen("取立額・換価代金", min_value=1)
+    received_on = _date("受領日")
+    note = _text("内容（取立先・換価の別など）")

@@ -1,0 +1,77 @@
+"""Reads of 滞納処分: the seizures a user may see (team scope of ``cases.access``), each with its next
+step, and a person's seizures for the case file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import QuerySet
+
+from choshu.approvals.models import ApprovalStatus
+from choshu.cases.access import visible_cases
+from choshu.enforcement.models import Collection, CollectionStatus, Seizure, SeizureStatus
+
+
+def visible_seizures(user: Any) -> QuerySet[Seizure]:
+    """Seizures of the cases ``user`` may open (own team; every team with ``case_manage``)."""
+    return Seizure.objects.filter(municipality_id=user.municipality_id, case__in=visible_cases(user))
+
+
+@dataclass(frozen=True)
+class SeizureRow:
+    seizure: Seizure
+    status_label: str
+    next_step: str
+    outstanding: int
+
+
+def _next_step(s: Seizure, outstanding: int, pending_collection: bool) -> tuple[str, str]:
+    req = s.request
+    if s.status == SeizureStatus.PENDING:
+        if req is not None and req.status in (ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN):
+            return "否認・取下げ", "－（必要なら起案し直す）"
+        return s.get_status_display(), "決裁（差押）を待つ"
+    if s.status == SeizureStatus.RELEASED:
+        return s.get_status_display(), "－"
+    if s.release_request is not None and s.release_request.status == ApprovalStatus.PENDING:
+        return s.get_status_display(), "決裁（解除）を待つ"
+    if pending_collection:
+        return s.get_status_display(), "決裁（取立の収納）を待つ"
+    if outstanding <= 0:
+        return s.get_status_display(), "完納：差押の解除を起案する（国税徴収法79条）"
+    if s.served_on is None:
+        return s.get_status_display(), "差押通知書（差押書）を送付し送達日を記録する"
+    if s.is_claim:
+        return s.get_status_display(), "取立（第三債務者からの支払）を記録する"
+    return s.get_status_display(), "換価（公売）の準備、または納付の交渉"
+
+
+def seizure_rows(seizures: list[Seizure]) -> list[SeizureRow]:
+    """Each seizure with its next step (two queries besides the seizures)."""
+    ids = [s.pk for s in seizures]
+    pending = set(
+        Collection.objects.filter(seizure_id__in=ids, status=CollectionStatus.PENDING).values_list(
+            "seizure_id", flat=True
+        )
+    )
+    through = Seizure.installments.through
+    outstanding: dict[int, int] = {}
+    for sid, amount in through.objects.filter(seizure_id__in=ids).values_list(
+        "seizure_id", "installment__principal_outstanding"
+    ):
+        outstanding[sid] = outstanding.get(sid, 0) + int(amount)
+    rows = []
+    for s in seizures:
+        label, step = _next_step(s, outstanding.get(s.pk, 0), s.pk in pending)
+        rows.append(SeizureRow(s, label, step, outstanding.get(s.pk, 0)))
+    return rows
+
+
+def open_seizures(user: Any) -> QuerySet[Seizure]:
+    return (
+        visible_seizures(user)
+        .filter(status__in=[SeizureStatus.PENDING, SeizureStatus.ACTIVE])
+        .select_related("taxpayer", "case", "request", "release_request")
+        .order_by("executed_on", "pk")
+    )
