@@ -9,12 +9,13 @@ class EnforcementConfig(AppConfig):
     def ready(self) -> None:
         # How an approved 滞納処分 takes effect (決裁 ``enforcement``), its timeline events and labels.
         from choshu.approvals.models import RequestKind
-        from choshu.approvals.services import HANDLERS, register_field_labels
+        from choshu.approvals.services import CLOSERS, HANDLERS, register_field_labels
         from choshu.core.labels import register_keys, register_values
         from choshu.enforcement import services, timeline
         from choshu.enforcement.models import AssetKind, CollectionStatus, SeizureStatus
 
         HANDLERS[RequestKind.ENFORCEMENT] = services.apply_enforcement
+        CLOSERS[RequestKind.ENFORCEMENT] = services.close_enforcement
         register_field_labels(RequestKind.ENFORCEMENT, lambda name: services.REQUEST_LABELS.get(name, name))
         timeline.register()
         from choshu.core.casefile import register_section

@@ -452,6 +452,20 @@ def apply_enforcement(req: ChangeRequest, approver: User, decided_on: date) -> N
     )  # fmt: skip
 
 
+def close_enforcement(req: ChangeRequest) -> None:
+    """A rejected or withdrawn ``enforcement`` request (approvals ``CLOSERS``): a seizure still waiting
+    for it, or the collection it asked for, becomes 取下げ・否認 in the same transaction."""
+    p = req.payload
+    if p.get("action") == "seize":
+        Seizure.objects.filter(pk=p.get("seizure"), request=req, status=SeizureStatus.PENDING).update(
+            status=SeizureStatus.WITHDRAWN
+        )
+    elif p.get("action") == "collect":
+        Collection.objects.filter(pk=p.get("collection"), status=CollectionStatus.PENDING).update(
+            status=CollectionStatus.WITHDRAWN
+        )
+
+
 def withdrawn_sync(seizure: Seizure) -> Seizure:
     """A seizure whose 決裁 was rejected or withdrawn is shown as such (read-time, no write)."""
     req = seizure.request
