@@ -79,3 +79,14 @@ class CaseFilterForm(Form):
     team = forms.CharField(label="班", required=False, max_length=50)
     officer = forms.IntegerField(required=False, min_value=0, max_value=2**63 - 1, widget=forms.HiddenInput)
     sort = forms.CharField(required=False, max_length=20)
+
+
+class CaseOpenForm(Form):
+    """滞納案件の手動開始 (the work list's form): 宛名番号 and the reason."""
+
+    taxpayer_no = forms.CharField(
+        label="宛名番号", max_length=20, error_messages={"required": "宛名番号を入力してください"}
+    )
+    reason = forms.CharField(
+        label="理由", max_length=300, error_messages={"required": "案件を開始する理由を入力してください"}
+    )

@@ -29,7 +29,7 @@ from choshu.accounts.permissions import Right, has_right
 from choshu.audit.services import audit_access
 from choshu.cases import selectors
 from choshu.cases.access import sees_all_teams, visible_cases
-from choshu.cases.forms import CaseFilterForm, ContactForm, FlagForm, ReassignForm, StageForm
+from choshu.cases.forms import CaseFilterForm, CaseOpenForm, ContactForm, FlagForm, ReassignForm, StageForm
 from choshu.cases.models import Case, CaseFlag, ContactTemplate
 from choshu.cases.services import (
     ContactInput,
@@ -189,8 +189,13 @@ def reassign_view(request: HttpRequest) -> HttpResponse:
 def case_open_view(request: HttpRequest) -> HttpResponse:
     """滞納案件の手動開始: by 宛名番号, with a reason; the case goes to the user and the user's team."""
     user = staff_user(request)
-    number = request.POST.get("taxpayer_no", "").strip()
-    reason = request.POST.get("reason", "")
+    form = CaseOpenForm(request.POST)
+    if not form.is_valid():  # control characters, lengths: refused before any query
+        errors = [m for messages in form.errors.values() for m in messages]
+        return render(
+            request, "cases/reassign_refused.html", {"errors": errors, "title": "滞納案件の開始"}, status=400
+        )
+    number, reason = form.cleaned_data["taxpayer_no"].strip(), form.cleaned_data["reason"]
     taxpayer = Taxpayer.objects.filter(municipality=user.municipality, taxpayer_no=number).first()
     errors: list[str] = []
     if not number:

@@ -332,6 +332,8 @@ def test_opening_a_case_by_hand(cases: dict[str, Case], staff: dict[str, Any]) -
     assert c.post(url, {"taxpayer_no": "1002", "reason": ""}).status_code == 400
     assert c.post(url, {"taxpayer_no": "9999", "reason": "相談"}).status_code == 400
     assert c.post(url, {"taxpayer_no": "1001", "reason": "相談"}).status_code == 400  # already open
+    refused = c.post(url, {"taxpayer_no": "10\x0002", "reason": "相談"})  # a NUL: refused before any query
+    assert refused.status_code == 400 and not Case.objects.filter(taxpayer__taxpayer_no="1002").exists()
     response = c.post(url, {"taxpayer_no": "1002", "reason": "本人から相談"})
     assert response.status_code == 302
     case = Case.objects.get(taxpayer__taxpayer_no="1002")
