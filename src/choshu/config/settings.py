@@ -114,6 +114,7 @@ INSTALLED_APPS = [
     "choshu.debits",
     "choshu.cases",
     "choshu.relief",
+    "choshu.reports",
     "choshu.operations",
     "choshu.web",
 ]
