@@ -64,6 +64,7 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("debits/failures/", "pk"): "debit_line",
     ("cases/", "pk"): "case",
     ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
+    ("reports/taxpayers/", "pk"): "taxpayer",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
