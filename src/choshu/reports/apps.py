@@ -16,6 +16,7 @@ class ReportsConfig(AppConfig):
                 "closed": "締め済み",
                 "already": "締め済み（変更なし）",
                 "rows": "行数",
+                "carried_outstanding": "繰越した収入未済額",
                 "certificate_no": "証明書番号",
                 "certificate_kind": "証明書の種類",
                 "fee": "手数料",
