@@ -34,7 +34,7 @@ from django.db import connection
 
 from choshu.core.models import Municipality
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
-from choshu.levies.models import Account, Component, TxnKind
+from choshu.levies.models import Account, Component, TaxItemBreakdown, TxnKind
 from choshu.levies.tax_items import tax_item_name
 from choshu.reports.fiscal import attributed_year, closing_day, year_end, year_start
 from choshu.reports.models import Category, ClosingBalance, FiscalYearClose
@@ -111,6 +111,21 @@ class Row:
 
 
 @dataclass
+class ComponentRow:
+    """内訳 of a 現年課税分 (固定資産税/都市計画税, 均等割/法人税割, …): 調定額 per component as the installments
+    hold it now (``InstallmentBreakdown.levied``), 収入済額 from the ledger's stored splits (``BreakdownSplit``)
+    attributed to the year like every posting. Reference figures: 不納欠損 is not split by the ledger."""
+
+    tax_item: str
+    tax_item_name: str
+    seq: int
+    code: str
+    name: str
+    levied: int
+    paid: int
+
+
+@dataclass
 class Settlement:
     fiscal_year: int
     closed: bool
@@ -119,6 +134,7 @@ class Settlement:
     rows: list[Row] = field(default_factory=list)
     totals: dict[str, Figures] = field(default_factory=dict)
     opening_from: str = ""  # "close:YYYY" (a stored close) or "ledger" (no close before the year)
+    components: list[ComponentRow] = field(default_factory=list)
 
     @property
     def errors(self) -> list[str]:
@@ -145,6 +161,7 @@ class Settlement:
             },
             "identity_ok": not self.errors,
             "errors": self.errors,
+            "components": [asdict(c) for c in self.components],
         }
 
 
@@ -301,7 +318,63 @@ def settlement(municipality: Municipality, fiscal_year: int) -> Settlement:
         period=(year_start(fiscal_year), year_end(fiscal_year), closing_day(fiscal_year)),
         opening_from=source,
     )
-    return _assemble(s, municipality, figures)
+    s = _assemble(s, municipality, figures)
+    s.components = components(municipality, fiscal_year, close)
+    return s
+
+
+_SPLITS = """
+SELECT l.tax_item, b.seq, b.code, t.kind, t.booking_date, CASE WHEN t.id > %(through)s THEN 1 ELSE 0 END,
+       SUM(b.amount)
+FROM levies_breakdownsplit b
+JOIN levies_ledgertransaction t ON t.id = b.txn_id
+JOIN levies_installment i ON i.id = b.installment_id
+JOIN levies_levy l ON l.id = i.levy_id
+WHERE b.municipality_id = %(m)s AND t.municipality_id = %(m)s AND l.levy_year = %(y)s
+  AND t.booking_date >= %(from)s AND t.booking_date <= %(upto)s
+GROUP BY l.tax_item, b.seq, b.code, t.kind, t.booking_date, CASE WHEN t.id > %(through)s THEN 1 ELSE 0 END
+"""
+_LEVIED = """
+SELECT l.tax_item, b.seq, b.code, SUM(b.levied)
+FROM levies_installmentbreakdown b
+JOIN levies_installment i ON i.id = b.installment_id
+JOIN levies_levy l ON l.id = i.levy_id
+WHERE b.municipality_id = %(m)s AND i.municipality_id = %(m)s AND l.levy_year = %(y)s
+GROUP BY l.tax_item, b.seq, b.code
+"""
+
+
+def components(
+    municipality: Municipality, fiscal_year: int, close: FiscalYearClose | None
+) -> list[ComponentRow]:
+    """The 現年課税分's breakdown per component (see ``ComponentRow``). For a closed year the splits of
+    transactions after its close are left out (they count in the open year)."""
+    through = close.through_txn_id if close is not None else None
+    params = {"m": municipality.pk, "y": fiscal_year, "from": year_start(fiscal_year - 1),
+              "upto": closing_day(fiscal_year), "through": through if through is not None else 2**62}  # fmt: skip
+    names = {
+        (item, code): name
+        for item, code, name in TaxItemBreakdown.objects.filter(
+            tax_item__municipality=municipality
+        ).values_list("tax_item__code", "code", "name")
+    }
+    rows: dict[tuple[str, int, str], list[int]] = {}
+    with connection.cursor() as cur:
+        cur.execute(_LEVIED, params)
+        for item, seq, code, levied in cur.fetchall():
+            rows[(item, seq, code)] = [int(levied or 0), 0]
+        cur.execute(_SPLITS, params)
+        for item, seq, code, kind, booked, late, amount in cur.fetchall():
+            # ``late`` is set only for a closed year: a split posted after its close counts in the open year
+            if late or attributed_year(kind, _day(booked), fiscal_year) != fiscal_year:
+                continue
+            rows.setdefault((item, seq, code), [0, 0])[1] += int(amount)
+    return [
+        ComponentRow(
+            item, tax_item_name(municipality.pk, item), seq, code, names.get((item, code), code), v[0], v[1]
+        )
+        for (item, seq, code), v in sorted(rows.items())
+    ]
 
 
 def _assemble(

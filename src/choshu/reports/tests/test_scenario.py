@@ -138,6 +138,12 @@ def test_two_years_with_a_year_end_between_equal_the_sums_of_the_inputs(
     assert before[("01", "arrears")] == {"opening": 12000, "levied": 12000, "paid": 4000, "written_off": 8000}
     assert before[("04", "current")]["refund_pending"] == 5000
 
+    # 内訳 of the 現年 固定資産税・都市計画税 (old levy layout: all on the main component): the splits
+    # add up to the item's 収入済額
+    parts = {c.seq: (c.levied, c.paid) for c in settlement(city, 2024).components if c.tax_item == "04"}
+    assert parts[1] == (12000 + 30000, 30000)
+    assert sum(p for _, p in parts.values()) == before[("04", "current")]["paid"]
+
     # The year cannot be closed during its 出納整理期間; then it is, once.
     with pytest.raises(CommandError):
         cmd("year_end", "--fiscal-year", "2024", "--as-of", "2025-05-31")
@@ -161,6 +167,9 @@ def test_two_years_with_a_year_end_between_equal_the_sums_of_the_inputs(
     pay(write_csv, "1001", "700001", 3000, "2025-03-20")
 
     assert figures(2024) == before  # the closed year never changes
+    assert {
+        c.seq: (c.levied, c.paid) for c in settlement(city, 2024).components if c.tax_item == "04"
+    } == parts
     exp = expected(events, 2025)
     exp[("01", "arrears")]["paid"] += 3000  # the late posting, counted in the open year
     exp[("01", "arrears")]["outstanding"] -= 3000
