@@ -44,6 +44,8 @@ class Right(models.TextChoices):
     WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
     RELIEF = "relief", "緩和制度（徴収猶予・換価の猶予・執行停止）の起案"
     ENFORCEMENT = "enforcement", "滞納処分（財産調査・差押・取立・解除）の起案"
+    REPORTS_VIEW = "reports_view", "決算・繰越の照会と出力（集計値のみ）"
+    CERTIFICATE_ISSUE = "certificate_issue", "納税証明書の発行・照合"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -51,7 +53,9 @@ _RECEIPTS = {Right.COUNTER_RECEIPT, Right.PAYMENT_REVERSE, Right.SUSPENSE_WORK, 
 
 # What each role has unless a chief changes it.
 ROLE_DEFAULTS: dict[str, frozenset[str]] = {
-    Role.CLERK: frozenset(_STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS, Right.REFUND_WORK}),
+    Role.CLERK: frozenset(
+        _STAFF | _RECEIPTS | {Right.DUNNING_SUPPRESS, Right.REFUND_WORK, Right.CERTIFICATE_ISSUE}
+    ),
     Role.CASE_OFFICER: frozenset(
         _STAFF
         | {
@@ -85,6 +89,8 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.WRITE_OFF,
             Right.RELIEF,
             Right.ENFORCEMENT,
+            Right.REPORTS_VIEW,
+            Right.CERTIFICATE_ISSUE,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
@@ -108,6 +114,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.DUNNING_SUPPRESS,
             Right.REMINDER_LIST,
             Right.REFUND_WORK,
+            Right.CERTIFICATE_ISSUE,
         }
     ),
     Role.CASE_OFFICER: frozenset(
@@ -124,6 +131,7 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.CASE_MANAGE,
             Right.RELIEF,
             Right.ENFORCEMENT,
+            Right.CERTIFICATE_ISSUE,
         }
     ),
     Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},

@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "choshu.cases",
     "choshu.relief",
     "choshu.enforcement",
+    "choshu.reports",
     "choshu.operations",
     "choshu.web",
 ]

@@ -12,4 +12,5 @@ urlpatterns = [
     path("cases/", include("choshu.cases.urls")),
     path("relief/", include("choshu.relief.urls")),
     path("enforcement/", include("choshu.enforcement.urls")),
+    path("reports/", include("choshu.reports.urls")),
 ]

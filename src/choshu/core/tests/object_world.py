@@ -66,6 +66,7 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
     ("enforcement/cases/", "case_pk"): "case",
     ("enforcement/seizures/", "pk"): "seizure",
+    ("reports/taxpayers/", "pk"): "taxpayer",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")

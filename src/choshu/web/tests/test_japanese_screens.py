@@ -242,6 +242,14 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
         "relief detail": ("chief", "get", reverse("relief:relief", args=[Relief.objects.get().pk]), {}),
         "prescriptions": ("chief", "get", reverse("relief:prescriptions"), {}),
         "write-offs": ("chief", "get", reverse("relief:write-offs"), {}),
+        "settlement": ("chief", "get", reverse("reports:settlement"), {"year": "2024"}),
+        "certificate form": ("chief", "get", reverse("reports:certificate", args=[tp]), {}),
+        "certificate verify": (
+            "chief",
+            "post",
+            reverse("reports:certificate-verify"),
+            {"number": "1", "code": "x"},
+        ),
         "dunning dry run": ("chief", "post", reverse("dunning:run"), {"as_of": "2024-10-01"}),
     }
     for kind, req in w.requests.items():
