@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks.backends.database",
+    "ninja",  # the integration API (choshu.api): its Swagger UI files are served locally
     "choshu.core",
     "choshu.accounts",
     "choshu.audit",
@@ -115,6 +116,7 @@ INSTALLED_APPS = [
     "choshu.cases",
     "choshu.relief",
     "choshu.operations",
+    "choshu.api",
     "choshu.web",
 ]
 
