@@ -12,7 +12,7 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
-from ninja import NinjaAPI, Query, Router
+from ninja import NinjaAPI, Query, Router, Status
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
@@ -66,7 +66,9 @@ api = NinjaAPI(
 @api.exception_handler(AuthenticationError)
 def _unauthorized(request: HttpRequest, exc: Exception) -> HttpResponse:
     response = api.create_response(
-        request, {"detail": "アクセストークンがないか、期限切れまたは無効です。トークンを取得し直してください。"}, status=401
+        request,
+        {"detail": "アクセストークンがないか、期限切れまたは無効です。トークンを取得し直してください。"},
+        status=401,
     )
     response["WWW-Authenticate"] = 'Bearer error="invalid_token"'
     return response
@@ -96,6 +98,11 @@ def _japanese(error: dict[str, Any]) -> str:
         "int_type": "整数で指定してください",
         "string_type": "文字列で指定してください",
         "literal_error": "指定できる値ではありません",
+        "string_pattern_mismatch": "形式が正しくありません（スキーマの pattern を見てください）",
+        "greater_than_equal": "値が小さすぎます",
+        "less_than_equal": "値が大きすぎます",
+        "int_parsing": "整数で指定してください",
+        "time_parsing": "時刻（HH:MM:SS）で指定してください",
         "date_from_datetime_parsing": "日付（YYYY-MM-DD）で指定してください",
         "date_parsing": "日付（YYYY-MM-DD）で指定してください",
         "date_type": "日付（YYYY-MM-DD）で指定してください",
@@ -151,7 +158,9 @@ def _person(token: AccessToken, taxpayer_no: str) -> Taxpayer:
 v1 = Router(tags=["v1"])
 
 
-def _push_response(request: HttpRequest, token: AccessToken, kind: str, records: list[dict[str, Any]], booked: date) -> Any:
+def _push_response(
+    request: HttpRequest, token: AccessToken, kind: str, records: list[dict[str, Any]], booked: date
+) -> Any:
     try:
         summary = push(token.client, kind, records, booked)
     except PushRefused as refused:
@@ -160,13 +169,20 @@ def _push_response(request: HttpRequest, token: AccessToken, kind: str, records:
             function=f"連携API {'宛名' if kind == 'taxpayers' else '調定'}登録（拒否）",
             municipality=token.client.municipality,
             request=request,
-            detail={"client_id": token.client.client_id, "records": len(records), "errors": len(refused.errors)},
+            detail={
+                "client_id": token.client.client_id,
+                "records": len(records),
+                "errors": len(refused.errors),
+            },
         )
-        return 422, {
-            "refused": True,
-            "detail": "取込の検査で拒否しました。何も登録していません。",
-            "errors": refused.errors[:200],
-        }
+        return Status(
+            422,
+            {
+                "refused": True,
+                "detail": "取込の検査で拒否しました。何も登録していません。",
+                "errors": refused.errors[:200],
+            },
+        )
     audit_record(
         kind=AuditKind.CHANGE,
         function=f"連携API {'宛名' if kind == 'taxpayers' else '調定'}登録",
@@ -174,17 +190,25 @@ def _push_response(request: HttpRequest, token: AccessToken, kind: str, records:
         request=request,
         detail={"client_id": token.client.client_id, "client": token.client.name, **summary.as_dict()},
     )
-    return 200, summary.as_dict()
+    return Status(200, summary.as_dict())
 
 
-@v1.post("/taxpayers", response={200: s.PushResult, 403: s.Error, 422: s.Refused}, summary="宛名の登録・異動（1件または一括）")
+@v1.post(
+    "/taxpayers",
+    response={200: s.PushResult, 401: s.Error, 403: s.Error, 422: s.Problem, 400: s.Error},
+    summary="宛名の登録・異動（1件または一括）",
+)
 def push_taxpayers(request: HttpRequest, body: s.TaxpayersPush) -> Any:
     token = _require(request, "037:taxpayers:write")
     records = [r.model_dump() for r in body.records]
     return _push_response(request, token, "taxpayers", records, timezone.localdate())
 
 
-@v1.post("/levies", response={200: s.PushResult, 403: s.Error, 422: s.Refused}, summary="調定・更正の登録（1件または一括）")
+@v1.post(
+    "/levies",
+    response={200: s.PushResult, 401: s.Error, 403: s.Error, 422: s.Problem, 400: s.Error},
+    summary="調定・更正の登録（1件または一括）",
+)
 def push_levies(request: HttpRequest, body: s.LeviesPush) -> Any:
     token = _require(request, "037:levies:write")
     records = [r.model_dump() for r in body.records]
@@ -192,7 +216,7 @@ def push_levies(request: HttpRequest, body: s.LeviesPush) -> Any:
 
 
 class AsOf(s.Strict):
-    as_of: date | None = Field(None, description="計算基準日（省略時は本日）")
+    as_of: s.IsoDate | None = Field(None, description="計算基準日（省略時は本日）")
 
 
 def _status(principal: int, paid: int, due: int, total: int, due_date: date, as_of: date) -> str:
@@ -207,15 +231,13 @@ def _status(principal: int, paid: int, due: int, total: int, due_date: date, as_
 
 @v1.get(
     "/taxpayers/{taxpayer_no}/balances",
-    response={200: s.Balances, 403: s.Error, 404: s.Error},
+    response={200: s.Balances, 401: s.Error, 403: s.Error, 404: s.Error, 422: s.Problem},
     summary="残高・収納状況（延滞金を含む、指定日現在）",
 )
 def balances(request: HttpRequest, taxpayer_no: str, q: Query[AsOf]) -> Any:
     token = _require(request, "037:balances:read")
     tp = _person(token, taxpayer_no)
     as_of = q.as_of or timezone.localdate()
-    if not date(1873, 1, 1) <= as_of <= date(2999, 12, 31):
-        raise HttpError(422, "as_of は 1873-01-01 から 2999-12-31 の日付で指定してください。")
     dues = amounts_due(taxpayer_ids=[tp.pk], as_of=as_of, with_components=False)
     extinguished = set(
         Installment.objects.filter(
@@ -243,25 +265,32 @@ def balances(request: HttpRequest, taxpayer_no: str, q: Query[AsOf]) -> Any:
         }
         for d in dues
     ]
-    return 200, {
-        "taxpayer_no": tp.taxpayer_no,
-        "as_of": as_of,
-        "installments": rows,
-        "principal_due": sum(d.principal_due for d in dues),
-        "late_charge": sum(d.late_charge or 0 for d in dues),
-        "dunning_fee": sum(d.dunning_fee for d in dues),
-        "total": sum(d.total for d in dues),
-        "overpayment": overpayment_balance(municipality=token.client.municipality, taxpayer_ids=[tp.pk]),
-    }
+    return Status(
+        200,
+        {
+            "taxpayer_no": tp.taxpayer_no,
+            "as_of": as_of,
+            "installments": rows,
+            "principal_due": sum(d.principal_due for d in dues),
+            "late_charge": sum(d.late_charge or 0 for d in dues),
+            "dunning_fee": sum(d.dunning_fee for d in dues),
+            "total": sum(d.total for d in dues),
+            "overpayment": overpayment_balance(municipality=token.client.municipality, taxpayer_ids=[tp.pk]),
+        },
+    )
 
 
-@v1.get("/taxpayers/{taxpayer_no}/slips", response={200: s.Slips, 403: s.Error, 404: s.Error}, summary="納付書")
+@v1.get(
+    "/taxpayers/{taxpayer_no}/slips",
+    response={200: s.Slips, 401: s.Error, 403: s.Error, 404: s.Error, 422: s.Problem},
+    summary="納付書",
+)
 def slips(request: HttpRequest, taxpayer_no: str) -> Any:
     token = _require(request, "037:slips:read")
     tp = _person(token, taxpayer_no)
     found = taxpayer_slips(token.client.municipality, tp.pk)
     _audit(request, token, "連携API 納付書照会", [tp.pk], slips=len(found))
-    return 200, {"taxpayer_no": tp.taxpayer_no, "slips": [sl.as_dict() for sl in found]}
+    return Status(200, {"taxpayer_no": tp.taxpayer_no, "slips": [sl.as_dict() for sl in found]})
 
 
 # Cursors: opaque to the caller, stable (ids only grow), refused when not ours.
@@ -280,7 +309,9 @@ def _read_cursor(kind: str, cursor: str, width: int) -> tuple[int, ...]:
         if head != f"v1-{kind}" or len(values) != width or min(values) < 0 or max(values) > 2**62:
             raise ValueError(raw)
     except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise HttpError(422, "cursor が正しくありません。前回の応答の next_cursor をそのまま渡してください。") from exc
+        raise HttpError(
+            422, "cursor が正しくありません。前回の応答の next_cursor をそのまま渡してください。"
+        ) from exc
     return values
 
 
@@ -293,7 +324,11 @@ def _page(items: list[dict[str, Any]], limit: int, last: str) -> dict[str, Any]:
     return {"items": items[:limit], "next_cursor": last, "has_more": len(items) > limit}
 
 
-@v1.get("/payments", response={200: s.PaymentPage, 403: s.Error, 422: s.Error}, summary="収納の一覧（カーソル以降）")
+@v1.get(
+    "/payments",
+    response={200: s.PaymentPage, 401: s.Error, 403: s.Error, 422: s.Problem},
+    summary="収納の一覧（カーソル以降）",
+)
 def payments(request: HttpRequest, q: Query[Page]) -> Any:
     token = _require(request, "037:payments:read")
     (after,) = _read_cursor("payments", q.cursor, 1)
@@ -310,35 +345,80 @@ def payments(request: HttpRequest, q: Query[Page]) -> Any:
         {
             "id": r["pk"],
             "taxpayer_no": r["taxpayer__taxpayer_no"],
-            **{k: r[k] for k in ("channel", "status", "amount", "paid_on", "booked_on", "slip_no", "allocated", "overpaid", "suspended")},
+            **{
+                k: r[k]  # type: ignore[literal-required]
+                for k in (
+                    "channel",
+                    "status",
+                    "amount",
+                    "paid_on",
+                    "booked_on",
+                    "slip_no",
+                    "allocated",
+                    "overpaid",
+                    "suspended",
+                )
+            },
         }
         for r in rows
     ]
     last = _cursor("payments", shown[-1]["pk"]) if shown else (q.cursor or _cursor("payments", 0))
-    _audit(request, token, "連携API 収納一覧", sorted({r["taxpayer_id"] for r in shown if r["taxpayer_id"]}), count=len(shown))
-    return 200, _page(items, q.limit, last)
+    _audit(
+        request,
+        token,
+        "連携API 収納一覧",
+        sorted({r["taxpayer_id"] for r in shown if r["taxpayer_id"]}),
+        count=len(shown),
+    )
+    return Status(200, _page(items, q.limit, last))
 
 
-@v1.get("/dunning", response={200: s.DunningPage, 403: s.Error, 422: s.Error}, summary="督促の一覧（カーソル以降）")
+@v1.get(
+    "/dunning",
+    response={200: s.DunningPage, 401: s.Error, 403: s.Error, 422: s.Problem},
+    summary="督促の一覧（カーソル以降）",
+)
 def dunning(request: HttpRequest, q: Query[Page]) -> Any:
     token = _require(request, "037:dunning:read")
     (after,) = _read_cursor("dunning", q.cursor, 1)
     rows = list(
         DunningNotice.objects.filter(municipality=token.client.municipality, pk__gt=after)
         .order_by("pk")
-        .values("pk", "taxpayer_id", "taxpayer__taxpayer_no", "tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total")[: q.limit + 1]
+        .values(
+            "pk",
+            "taxpayer_id",
+            "taxpayer__taxpayer_no",
+            "tax_item",
+            "issued_on",
+            "pay_by",
+            "principal",
+            "late_charge",
+            "fee",
+            "total",
+        )[: q.limit + 1]
     )
     shown = rows[: q.limit]
     items = [
-        {"id": r["pk"], "taxpayer_no": r["taxpayer__taxpayer_no"], **{k: r[k] for k in ("tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total")}}
+        {
+            "id": r["pk"],
+            "taxpayer_no": r["taxpayer__taxpayer_no"],
+            **{
+                k: r[k]  # type: ignore[literal-required]
+                for k in ("tax_item", "issued_on", "pay_by", "principal", "late_charge", "fee", "total")
+            },
+        }
         for r in rows
     ]
     last = _cursor("dunning", shown[-1]["pk"]) if shown else (q.cursor or _cursor("dunning", 0))
     _audit(request, token, "連携API 督促一覧", sorted({r["taxpayer_id"] for r in shown}), count=len(shown))
-    return 200, _page(items, q.limit, last)
+    return Status(200, _page(items, q.limit, last))
 
 
-@v1.get("/write-offs", response={200: s.WriteOffPage, 403: s.Error, 422: s.Error}, summary="不納欠損の一覧（カーソル以降）")
+@v1.get(
+    "/write-offs",
+    response={200: s.WriteOffPage, 401: s.Error, 403: s.Error, 422: s.Problem},
+    summary="不納欠損の一覧（カーソル以降）",
+)
 def write_offs(request: HttpRequest, q: Query[Page]) -> Any:
     """Booked lines only, in the order of their 不納欠損 transaction (a line is booked when its batch is
     approved, long after it was proposed: the cursor follows the booking, not the proposal)."""
@@ -383,8 +463,10 @@ def write_offs(request: HttpRequest, q: Query[Page]) -> Any:
         if shown
         else (q.cursor or _cursor("write-offs", 0, 0))
     )
-    _audit(request, token, "連携API 不納欠損一覧", sorted({r["taxpayer_id"] for r in shown}), count=len(shown))
-    return 200, _page(items, q.limit, last)
+    _audit(
+        request, token, "連携API 不納欠損一覧", sorted({r["taxpayer_id"] for r in shown}), count=len(shown)
+    )
+    return Status(200, _page(items, q.limit, last))
 
 
 api.add_router("/v1", v1)

@@ -46,7 +46,7 @@ TOKEN_MINUTES = 10
 """Lifetime of a bearer token (minutes)."""
 ASSERTION_MAX_MINUTES = 10
 """A client_secret_jwt assertion may not live longer than this (its ``exp`` − now)."""
-TOKEN_PATH = "/api/oauth/token"
+TOKEN_PATH = "/api/oauth/token"  # noqa: S105 - a URL path, not a password
 
 
 class OAuthError(Exception):
@@ -69,7 +69,9 @@ def _check_chief(actor: Any, municipality: Municipality) -> None:
     if getattr(actor, "municipality_id", None) != municipality.pk or not has_right(
         actor, Right.MUNICIPALITY_SETTINGS
     ):
-        raise PermissionDenied("連携システムの登録・失効は、同じ団体の団体設定の権限を持つ職員だけが行えます。")
+        raise PermissionDenied(
+            "連携システムの登録・失効は、同じ団体の団体設定の権限を持つ職員だけが行えます。"
+        )
 
 
 @transaction.atomic
@@ -174,10 +176,14 @@ def authenticate_jwt(assertion: str, audience: str) -> SystemClient:
             options={"require": ["iss", "sub", "aud", "exp", "jti"]},
         )
     except jwt.ExpiredSignatureError as exc:
-        raise OAuthError("invalid_client", "クライアント認証のJWTの有効期限（exp）が切れています。", 401) from exc
+        raise OAuthError(
+            "invalid_client", "クライアント認証のJWTの有効期限（exp）が切れています。", 401
+        ) from exc
     except jwt.InvalidAudienceError as exc:
         raise OAuthError(
-            "invalid_client", f"クライアント認証のJWTのaudはトークンエンドポイントのURL（{audience}）にしてください。", 401
+            "invalid_client",
+            f"クライアント認証のJWTのaudはトークンエンドポイントのURL（{audience}）にしてください。",
+            401,
         ) from exc
     except jwt.PyJWTError as exc:
         raise invalid from exc
@@ -185,11 +191,15 @@ def authenticate_jwt(assertion: str, audience: str) -> SystemClient:
         raise OAuthError("invalid_client", "クライアント認証のJWTのsubはクライアントIDにしてください。", 401)
     jti = verified.get("jti")
     if not isinstance(jti, str) or not 1 <= len(jti) <= 200:
-        raise OAuthError("invalid_client", "クライアント認証のJWTのjtiが正しくありません（1〜200文字）。", 401)
+        raise OAuthError(
+            "invalid_client", "クライアント認証のJWTのjtiが正しくありません（1〜200文字）。", 401
+        )
     exp = datetime.fromtimestamp(int(verified["exp"]), tz=timezone.get_current_timezone())
     if exp - timezone.now() > timedelta(minutes=ASSERTION_MAX_MINUTES):
         raise OAuthError(
-            "invalid_client", f"クライアント認証のJWTの有効期間は{ASSERTION_MAX_MINUTES}分以内にしてください。", 401
+            "invalid_client",
+            f"クライアント認証のJWTの有効期間は{ASSERTION_MAX_MINUTES}分以内にしてください。",
+            401,
         )
     try:
         with transaction.atomic():
@@ -247,8 +257,12 @@ def token_lookup(token: str) -> AccessToken | None:
 # argon2 hash cannot give back. It is encrypted (AES-256-GCM) with a key derived from the field key,
 # which never lives in the database (docs/security.md「鍵の置き場所」).
 def _aead() -> AESGCM:
-    master = load_key(env="CHOSHU_FIELD_KEY", file_name="field.key", label="個人番号暗号鍵", error=RuntimeError)
-    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"choshu api client secret v1").derive(master)
+    master = load_key(
+        env="CHOSHU_FIELD_KEY", file_name="field.key", label="個人番号暗号鍵", error=RuntimeError
+    )
+    key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"choshu api client secret v1").derive(
+        master
+    )
     return AESGCM(key)
 
 

@@ -112,7 +112,9 @@ def _file(inbox: Path, path: Path, folder: str, report: dict[str, Any]) -> dict[
     dest_dir.mkdir(exist_ok=True)
     target = _free_name(dest_dir, path.name)
     report_path = target.with_name(target.name + ".report.json")
-    report_path.write_text(json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+    report_path.write_text(
+        json.dumps(report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8"
+    )
     os.replace(path, target)
     return {**report, "moved_to": str(target), "report": str(report_path)}
 
@@ -137,7 +139,9 @@ def import_inbox(
     return results
 
 
-def _one(municipality: Municipality, inbox: Path, path: Path, booking_date: date, actor: Any) -> dict[str, Any]:
+def _one(
+    municipality: Municipality, inbox: Path, path: Path, booking_date: date, actor: Any
+) -> dict[str, Any]:
     base: dict[str, Any] = {"file": path.name, "at": timezone.now().isoformat()}
     feed = feed_of(path.name)
     if feed is None:
@@ -146,7 +150,18 @@ def _one(municipality: Municipality, inbox: Path, path: Path, booking_date: date
             inbox,
             path,
             REJECTED,
-            {**base, "status": "rejected", "errors": [{"line": 0, "column": "", "reason": f"ファイル名から種類が分かりません（{names} のいずれかにしてください）", "value": ""}]},
+            {
+                **base,
+                "status": "rejected",
+                "errors": [
+                    {
+                        "line": 0,
+                        "column": "",
+                        "reason": f"ファイル名から種類が分かりません（{names} のいずれかにしてください）",
+                        "value": "",
+                    }
+                ],
+            },
         )
     base["kind"] = feed.kind
     sha256 = _sha256(path)
@@ -167,7 +182,10 @@ def _one(municipality: Municipality, inbox: Path, path: Path, booking_date: date
         summary = run()
     except FileRefused as refused:
         return _file(
-            inbox, path, REJECTED, {**base, "status": "rejected", "errors": [e.as_dict() for e in refused.errors[:200]]}
+            inbox,
+            path,
+            REJECTED,
+            {**base, "status": "rejected", "errors": [e.as_dict() for e in refused.errors[:200]]},
         )
     except ValidationError as exc:
         return _file(

@@ -46,6 +46,9 @@ class AccessToken(models.Model):
     expires_at = models.DateTimeField()
     auth_method = models.CharField(max_length=30)
 
+    def __str__(self) -> str:
+        return f"token of {self.client.client_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
 
 class UsedAssertion(models.Model):
     """The ``jti`` of every accepted client_secret_jwt assertion (RFC 7523 §3 item 7: used once)."""
@@ -56,3 +59,6 @@ class UsedAssertion(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["client", "jti"], name="api_jti_once")]
+
+    def __str__(self) -> str:
+        return f"jti {self.jti} of {self.client.client_id}"

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import AfterValidator, ConfigDict, Field, StrictInt
+from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field, StrictInt
+
+from choshu.core.forms import EARLIEST_DATE, LATEST_DATE, date_in_range
 
 MAX_BATCH = 1000
 """Records per push request (a bigger batch is refused whole with 422)."""
@@ -21,7 +23,26 @@ def _encodable(value: str) -> str:
     return value
 
 
+def _iso_text(value: Any) -> Any:
+    # a JSON date or time is a string: a number (a timestamp, seconds) is the wrong type, not a date
+    if value is not None and not isinstance(value, str | date | time):
+        raise ValueError('日付は "YYYY-MM-DD"、時刻は "HH:MM:SS" の文字列で指定してください')
+    return value
+
+
+def _in_range(value: date) -> date:
+    if not date_in_range(value):
+        raise ValueError(
+            f"日付は {EARLIEST_DATE.isoformat()} から {LATEST_DATE.isoformat()} までにしてください"
+        )
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_text), AfterValidator(_in_range)]
+IsoTime = Annotated[time, BeforeValidator(_iso_text)]
 Text = Annotated[str, Field(max_length=400), AfterValidator(_encodable)]
+Digits15 = Annotated[str, Field(pattern=r"^[0-9]{1,15}$", description="宛名番号（半角数字1〜15桁）")]
+Required = Annotated[str, Field(min_length=1, max_length=400), AfterValidator(_encodable)]
 Yen = Annotated[StrictInt, Field(ge=0, le=10**13)]
 
 
@@ -32,11 +53,11 @@ class Strict(Schema):
 class TaxpayerIn(Strict):
     """One row of taxpayers.csv (docs/formats.md §1, the standard layout): the same rules apply."""
 
-    taxpayer_no: Text
+    taxpayer_no: Digits15
     kind: Literal["individual", "corporation", "co_ownership"]
-    name: Text
+    name: Required
     name_kana: Text = ""
-    birth_date: date | None = None
+    birth_date: IsoDate | None = None
     sex: Literal["", "1", "2"] = ""
     postal_code: Text = ""
     address: Text = ""
@@ -45,12 +66,12 @@ class TaxpayerIn(Strict):
     my_number: Text = ""
     corporate_number: Text = ""
     resident: Literal["0", "1"] = "1"
-    deceased_on: date | None = None
-    support_measure_from: date | None = None
-    support_measure_until: date | None = None
+    deceased_on: IsoDate | None = None
+    support_measure_from: IsoDate | None = None
+    support_measure_until: IsoDate | None = None
     operator_id: Text = ""
-    operated_on: date | None = None
-    operated_time: time | None = None
+    operated_on: IsoDate | None = None
+    operated_time: IsoTime | None = None
 
 
 class TaxpayersPush(Strict):
@@ -60,34 +81,34 @@ class TaxpayersPush(Strict):
 class LevyIn(Strict):
     """One row of levies.csv (docs/formats.md §2, the standard's layout): the same rules apply."""
 
-    tax_item: Text
-    levy_year: StrictInt
-    relevant_year: StrictInt | None = None
-    notice_no: Text
-    taxpayer_no: Text
+    tax_item: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2}$", description="業務詳細（科目）コード")]
+    levy_year: Annotated[StrictInt, Field(ge=1950, le=2200)]
+    relevant_year: Annotated[StrictInt, Field(ge=1950, le=2200)] | None = None
+    notice_no: Annotated[str, Field(pattern=r"^[0-9]{1,12}$", description="通知書番号")]
+    taxpayer_no: Digits15
     special_collector_no: Text = ""
     filing_type: Text = ""
-    filing_history_no: StrictInt | None = None
-    business_year_no: StrictInt | None = None
-    business_year_start: date | None = None
-    business_year_end: date | None = None
-    installment_no: StrictInt
-    statutory_due_date: date | None = None
-    due_date: date
-    designated_due_date: date | None = None
+    filing_history_no: Annotated[StrictInt, Field(ge=0, le=99999999)] | None = None
+    business_year_no: Annotated[StrictInt, Field(ge=0, le=99999999)] | None = None
+    business_year_start: IsoDate | None = None
+    business_year_end: IsoDate | None = None
+    installment_no: Annotated[StrictInt, Field(ge=1, le=99)]
+    statutory_due_date: IsoDate | None = None
+    due_date: IsoDate
+    designated_due_date: IsoDate | None = None
     due_date_special: Literal["", "1"] = ""
     principal: Yen
     breakdown_1: Yen | None = None
     breakdown_2: Yen | None = None
     breakdown_3: Yen | None = None
-    slip_no: Text = ""
+    slip_no: Annotated[str, Field(pattern=r"^([0-9]{16})?$", description="納付番号（16桁、空可）")] = ""
     operator_id: Text = ""
-    operated_on: date | None = None
-    operated_time: time | None = None
+    operated_on: IsoDate | None = None
+    operated_time: IsoTime | None = None
 
 
 class LeviesPush(Strict):
-    booking_date: date | None = Field(None, description="調定日・更正日（省略時は本日）")
+    booking_date: IsoDate | None = Field(None, description="調定日・更正日（省略時は本日）")
     records: list[LevyIn] = Field(min_length=1, max_length=MAX_BATCH)
 
 
@@ -116,6 +137,15 @@ class PushResult(Schema):
 
 class Error(Schema):
     detail: str
+
+
+class Problem(Schema):
+    """422: a body or query the API cannot use (``errors``: where and why), or a batch the import
+    refused (``refused``: true; ``errors``: record index, field, reason)."""
+
+    detail: str
+    refused: bool = False
+    errors: list[dict[str, Any]] = []
 
 
 class InstallmentStatus(Schema):

@@ -26,7 +26,9 @@ JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 def _error(exc: OAuthError) -> JsonResponse:
     response = JsonResponse(
-        {"error": exc.error, "error_description": exc.description}, status=exc.status, json_dumps_params={"ensure_ascii": False}
+        {"error": exc.error, "error_description": exc.description},
+        status=exc.status,
+        json_dumps_params={"ensure_ascii": False},
     )
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Basic realm="choshu"'
@@ -81,7 +83,9 @@ def token(request: HttpRequest) -> HttpResponse:
                 raise OAuthError("invalid_client", "client_id がJWTの発行者と一致しません。", 401)
             method = "client_secret_jwt"
         else:
-            raise OAuthError("invalid_client", "クライアント認証（Basic 認証または client_assertion）がありません。", 401)
+            raise OAuthError(
+                "invalid_client", "クライアント認証（Basic 認証または client_assertion）がありません。", 401
+            )
         value, row = issue_token(client, data.get("scope", ""), method)
     except OAuthError as exc:
         if exc.error == "invalid_client":

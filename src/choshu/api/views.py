@@ -53,7 +53,9 @@ def client_list(request: HttpRequest) -> HttpResponse:
             user=chief,
             request=request,
         )
-    clients = SystemClient.objects.filter(municipality=municipality).select_related("created_by", "revoked_by")
+    clients = SystemClient.objects.filter(municipality=municipality).select_related(
+        "created_by", "revoked_by"
+    )
     response = render(
         request,
         "api/clients.html",

@@ -6,60 +6,109 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0010_debit_job_kinds'),
+        ("core", "0010_debit_job_kinds"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='SystemClient',
+            name="SystemClient",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('client_id', models.CharField(max_length=64, unique=True, verbose_name='クライアントID')),
-                ('name', models.CharField(max_length=100, verbose_name='システム名')),
-                ('secret_hash', models.CharField(max_length=256)),
-                ('secret_enc', models.BinaryField(default=b'')),
-                ('scopes', models.JSONField(default=list, verbose_name='スコープ')),
-                ('active', models.BooleanField(default=True, verbose_name='有効')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('revoked_at', models.DateTimeField(blank=True, null=True)),
-                ('revoke_reason', models.CharField(blank=True, max_length=200, verbose_name='失効の理由')),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('revoked_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("client_id", models.CharField(max_length=64, unique=True, verbose_name="クライアントID")),
+                ("name", models.CharField(max_length=100, verbose_name="システム名")),
+                ("secret_hash", models.CharField(max_length=256)),
+                ("secret_enc", models.BinaryField(default=b"")),
+                ("scopes", models.JSONField(default=list, verbose_name="スコープ")),
+                ("active", models.BooleanField(default=True, verbose_name="有効")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("revoked_at", models.DateTimeField(blank=True, null=True)),
+                ("revoke_reason", models.CharField(blank=True, max_length=200, verbose_name="失効の理由")),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "revoked_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='AccessToken',
+            name="AccessToken",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('scopes', models.JSONField(default=list)),
-                ('issued_at', models.DateTimeField()),
-                ('expires_at', models.DateTimeField()),
-                ('auth_method', models.CharField(max_length=30)),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='tokens', to='api.systemclient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("scopes", models.JSONField(default=list)),
+                ("issued_at", models.DateTimeField()),
+                ("expires_at", models.DateTimeField()),
+                ("auth_method", models.CharField(max_length=30)),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="tokens",
+                        to="api.systemclient",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='UsedAssertion',
+            name="UsedAssertion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('jti', models.CharField(max_length=200)),
-                ('expires_at', models.DateTimeField()),
-                ('client', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='api.systemclient')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("jti", models.CharField(max_length=200)),
+                ("expires_at", models.DateTimeField()),
+                (
+                    "client",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="api.systemclient"
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='systemclient',
-            index=models.Index(fields=['municipality', 'active'], name='api_client_muni_idx'),
+            model_name="systemclient",
+            index=models.Index(fields=["municipality", "active"], name="api_client_muni_idx"),
         ),
         migrations.AddConstraint(
-            model_name='usedassertion',
-            constraint=models.UniqueConstraint(fields=('client', 'jti'), name='api_jti_once'),
+            model_name="usedassertion",
+            constraint=models.UniqueConstraint(fields=("client", "jti"), name="api_jti_once"),
         ),
     ]

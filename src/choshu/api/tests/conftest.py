@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import base64
-from urllib.parse import urlencode
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 from django.test import Client
@@ -19,7 +19,9 @@ def register(make_user: Callable[..., Any]) -> Callable[..., tuple[str, str]]:
     count = iter(range(1000))
 
     def make(municipality: Any, scopes: list[str] | None = None) -> tuple[str, str]:
-        user = make_user(f"chief{municipality.code}-{next(count)}", role=Role.CHIEF, municipality=municipality)
+        user = make_user(
+            f"chief{municipality.code}-{next(count)}", role=Role.CHIEF, municipality=municipality
+        )
         done = client_register(
             actor=user, municipality=municipality, name="宛名管理システム", scopes=scopes or list(SCOPES)
         )
@@ -32,7 +34,7 @@ def basic(client_id: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()
 
 
-def token_post(http: Client, data: dict[str, str], **headers: str) -> Any:
+def token_post(http: Client, data: dict[str, str], **headers: Any) -> Any:
     """POST to the token endpoint as RFC 6749 says: application/x-www-form-urlencoded."""
     return http.post(
         "/api/oauth/token", urlencode(data), content_type="application/x-www-form-urlencoded", **headers
@@ -49,4 +51,4 @@ def get_token(http: Client, client_id: str, secret: str, scope: str = "") -> str
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {token}"}

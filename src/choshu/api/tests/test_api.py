@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -56,7 +56,7 @@ LEVIES = [
 
 
 def post_json(http: Client, url: str, body: Any, token: str) -> Any:
-    return http.post(url, json.dumps(body), content_type="application/json", **bearer(token))
+    return http.post(url, json.dumps(body), content_type="application/json", headers=bearer(token))
 
 
 def test_a_client_gets_a_token_pushes_taxpayers_and_levies_and_reads_balances(
@@ -84,7 +84,7 @@ def test_a_client_gets_a_token_pushes_taxpayers_and_levies_and_reads_balances(
     one = post_json(http, "/api/v1/levies", {"booking_date": "2024-06-01", "records": [corrected]}, token)
     assert one.status_code == 200 and one.json()["corrections"] == 1
 
-    response = http.get("/api/v1/taxpayers/5001/balances?as_of=2025-03-31", **bearer(token))
+    response = http.get("/api/v1/taxpayers/5001/balances?as_of=2025-03-31", headers=bearer(token))
     assert response.status_code == 200, response.content
     body = response.json()
     assert body["principal_due"] == 25000 + 29000
@@ -94,11 +94,11 @@ def test_a_client_gets_a_token_pushes_taxpayers_and_levies_and_reads_balances(
     from choshu.levies.selectors import amounts_due
 
     tp = Taxpayer.objects.get(municipality=municipality, taxpayer_no="5001")
-    expected = amounts_due(taxpayer_ids=[tp.pk], as_of=timezone.datetime(2025, 3, 31).date())
+    expected = amounts_due(taxpayer_ids=[tp.pk], as_of=date(2025, 3, 31))
     assert [i["late_charge"] for i in body["installments"]] == [d.late_charge for d in expected]
     assert body["installments"][0]["late_charge"] > 0
 
-    slips = http.get("/api/v1/taxpayers/5001/slips", **bearer(token))
+    slips = http.get("/api/v1/taxpayers/5001/slips", headers=bearer(token))
     assert slips.status_code == 200 and len(slips.json()["slips"]) == 2
 
     # every call is audited with the client's identity
@@ -109,7 +109,9 @@ def test_a_client_gets_a_token_pushes_taxpayers_and_levies_and_reads_balances(
     assert seen.subject_ids == [tp.pk] and seen.detail["as_of"] == "2025-03-31"
 
 
-def test_scopes_limit_what_a_token_may_do(municipality: Any, register: Callable[..., tuple[str, str]]) -> None:
+def test_scopes_limit_what_a_token_may_do(
+    municipality: Any, register: Callable[..., tuple[str, str]]
+) -> None:
     http = Client()
     client_id, secret = register(municipality, ["037:balances:read"])
     token = get_token(http, client_id, secret)
@@ -137,8 +139,8 @@ def test_a_client_never_sees_or_touches_another_municipality(
     client_id, secret = register(other_municipality)
     token = get_token(http, client_id, secret)
     # 1001 is 川口市's; 草加市's client is told it does not exist
-    assert http.get("/api/v1/taxpayers/1001/balances", **bearer(token)).status_code == 404
-    assert http.get("/api/v1/taxpayers/1001/slips", **bearer(token)).status_code == 404
+    assert http.get("/api/v1/taxpayers/1001/balances", headers=bearer(token)).status_code == 404
+    assert http.get("/api/v1/taxpayers/1001/slips", headers=bearer(token)).status_code == 404
     # its levy push for 1001 is refused: 1001 is not one of its 宛名
     refused = post_json(http, "/api/v1/levies", {"records": [dict(LEVIES[0], taxpayer_no="1001")]}, token)
     assert refused.status_code == 422
@@ -150,7 +152,7 @@ def test_a_client_never_sees_or_touches_another_municipality(
         other_municipality.pk
     }
     # the lists hold none of 川口市's records
-    page = http.get("/api/v1/payments", **bearer(token)).json()
+    page = http.get("/api/v1/payments", headers=bearer(token)).json()
     assert page["items"] == []
 
 
@@ -160,9 +162,9 @@ def test_an_expired_or_revoked_token_is_refused(
     http = Client()
     client_id, secret = register(municipality)
     token = get_token(http, client_id, secret)
-    assert http.get("/api/v1/payments", **bearer(token)).status_code == 200
+    assert http.get("/api/v1/payments", headers=bearer(token)).status_code == 200
     AccessToken.objects.update(expires_at=timezone.now() - timedelta(seconds=1))
-    response = http.get("/api/v1/payments", **bearer(token))
+    response = http.get("/api/v1/payments", headers=bearer(token))
     assert response.status_code == 401
     assert "invalid_token" in response["WWW-Authenticate"]
     # revoked: the live token stops at once, and no new one is issued
@@ -172,14 +174,16 @@ def test_an_expired_or_revoked_token_is_refused(
 
     chief = make_user("revoker", role=Role.CHIEF, municipality=municipality)
     client_revoke(actor=chief, client=SystemClient.objects.get(client_id=client_id), reason="更改")
-    assert http.get("/api/v1/payments", **bearer(token)).status_code == 401
+    assert http.get("/api/v1/payments", headers=bearer(token)).status_code == 401
     response = token_post(
         http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret)
     )
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
-def test_tokens_and_secrets_are_stored_only_hashed(municipality: Any, register: Callable[..., tuple[str, str]]) -> None:
+def test_tokens_and_secrets_are_stored_only_hashed(
+    municipality: Any, register: Callable[..., tuple[str, str]]
+) -> None:
     http = Client()
     client_id, secret = register(municipality)
     token = get_token(http, client_id, secret)
@@ -197,7 +201,10 @@ def test_tokens_and_secrets_are_stored_only_hashed(municipality: Any, register: 
         ('{"records": "x"}', "records"),
         ('{"records": []}', "records"),
         ('{"records": [{"taxpayer_no": 5001, "kind": "individual", "name": "x"}]}', "taxpayer_no"),
-        ('{"records": [{"taxpayer_no": "5001", "kind": "individual", "name": "x", "colour": "red"}]}', "colour"),
+        (
+            '{"records": [{"taxpayer_no": "5001", "kind": "individual", "name": "x", "colour": "red"}]}',
+            "colour",
+        ),
         ('{"records": [{"taxpayer_no": "5001", "kind": "robot", "name": "x"}]}', "kind"),
         ('{"records": [{"taxpayer_no": "5001", "kind": "individual", "name": "\\ud800"}]}', "name"),
         ("[1, 2]", None),
@@ -208,14 +215,16 @@ def test_malformed_bodies_get_a_precise_4xx_and_change_nothing(
 ) -> None:
     http = Client()
     token = get_token(http, *register(municipality))
-    response = http.post("/api/v1/taxpayers", body, content_type="application/json", **bearer(token))
+    response = http.post("/api/v1/taxpayers", body, content_type="application/json", headers=bearer(token))
     assert 400 <= response.status_code < 500, response.content
     if where:
         assert where in json.dumps(response.json(), ensure_ascii=False)
     assert not Taxpayer.objects.exists()
 
 
-def test_an_oversized_batch_is_refused_whole(municipality: Any, register: Callable[..., tuple[str, str]]) -> None:
+def test_an_oversized_batch_is_refused_whole(
+    municipality: Any, register: Callable[..., tuple[str, str]]
+) -> None:
     from choshu.api.schemas import MAX_BATCH
 
     http = Client()
@@ -258,5 +267,8 @@ def test_the_schema_and_docs_are_served(db: Any) -> None:
     doc = schema.json()
     assert doc["openapi"].startswith("3.")
     assert "/api/v1/taxpayers/{taxpayer_no}/balances" in doc["paths"]
-    assert doc["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]["tokenUrl"] == "/api/oauth/token"
+    assert (
+        doc["components"]["securitySchemes"]["OAuth2"]["flows"]["clientCredentials"]["tokenUrl"]
+        == "/api/oauth/token"
+    )
     assert http.get("/api/docs/").status_code == 200

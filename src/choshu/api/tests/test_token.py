@@ -20,18 +20,27 @@ JWT_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def assertion(client_id: str, secret: str, **changes: Any) -> str:
-    claims = {"iss": client_id, "sub": client_id, "aud": AUD, "exp": int(time.time()) + 120, "jti": str(uuid.uuid4())}
+    claims = {
+        "iss": client_id,
+        "sub": client_id,
+        "aud": AUD,
+        "exp": int(time.time()) + 120,
+        "jti": str(uuid.uuid4()),
+    }
     claims.update(changes)
     return jwt.encode({k: v for k, v in claims.items() if v is not None}, secret, algorithm="HS256")
 
 
 def jwt_post(http: Client, token: str) -> Any:
     return token_post(
-        http, {"grant_type": "client_credentials", "client_assertion_type": JWT_TYPE, "client_assertion": token}
+        http,
+        {"grant_type": "client_credentials", "client_assertion_type": JWT_TYPE, "client_assertion": token},
     )
 
 
-def test_client_secret_jwt_gives_a_token_once_per_jti(municipality: Any, register: Callable[..., tuple[str, str]]) -> None:
+def test_client_secret_jwt_gives_a_token_once_per_jti(
+    municipality: Any, register: Callable[..., tuple[str, str]]
+) -> None:
     http = Client()
     client_id, secret = register(municipality)
     signed = assertion(client_id, secret)
@@ -40,7 +49,7 @@ def test_client_secret_jwt_gives_a_token_once_per_jti(municipality: Any, registe
     body = response.json()
     assert body["token_type"] == "Bearer" and body["expires_in"] == 600
     assert "no-store" in response["Cache-Control"]
-    assert http.get("/api/v1/payments", **bearer(body["access_token"])).status_code == 200
+    assert http.get("/api/v1/payments", headers=bearer(body["access_token"])).status_code == 200
     # the same assertion again (its jti) is refused
     replay = jwt_post(http, signed)
     assert replay.status_code == 401
@@ -77,7 +86,11 @@ def test_an_unsigned_or_other_algorithm_assertion_is_refused(
     http = Client()
     client_id, secret = register(municipality)
     claims = {"iss": client_id, "sub": client_id, "aud": AUD, "exp": int(time.time()) + 60, "jti": "a"}
-    for token in (jwt.encode(claims, None, algorithm="none"), jwt.encode(claims, secret, algorithm="HS512"), "junk"):
+    for token in (
+        jwt.encode(claims, "", algorithm="none"),
+        jwt.encode(claims, secret, algorithm="HS512"),
+        "junk",
+    ):
         response = jwt_post(http, token)
         assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
@@ -105,7 +118,9 @@ def test_wrong_secret_wrong_method_and_wrong_content_type(
     bad = token_post(http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, "nope"))
     assert bad.status_code == 401 and bad.json()["error"] == "invalid_client"
     assert http.get("/api/oauth/token").status_code == 405
-    multipart = http.post("/api/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret))
+    multipart = http.post(
+        "/api/oauth/token", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
     assert multipart.status_code == 400 and multipart.json()["error"] == "invalid_request"
     junk = token_post(http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION="Basic %%%")
     assert junk.status_code == 401

@@ -6,13 +6,13 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from conftest import login_verified
 from django.contrib.auth.hashers import check_password
 from django.test import Client
 
 from choshu.accounts.models import Role
 from choshu.api.models import SystemClient
 from choshu.audit.models import AuditLog
-from conftest import login_verified
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +24,11 @@ def test_a_chief_registers_a_client_and_sees_the_secret_once(
     http = login_verified(Client(), chief)
     response = http.post(
         "/api-clients/",
-        {"name": "宛名管理システム", "scopes": ["037:taxpayers:write", "037:balances:read"], "reason": "連携開始"},
+        {
+            "name": "宛名管理システム",
+            "scopes": ["037:taxpayers:write", "037:balances:read"],
+            "reason": "連携開始",
+        },
     )
     assert response.status_code == 200
     client = SystemClient.objects.get()
@@ -50,7 +54,10 @@ def test_the_screen_needs_the_settings_right_and_stays_in_its_municipality(
     clerk = make_user("clerk", role=Role.CLERK, municipality=municipality)
     http = login_verified(Client(), clerk)
     assert http.get("/api-clients/").status_code == 403
-    assert http.post("/api-clients/", {"name": "x", "scopes": ["037:slips:read"], "reason": "x"}).status_code == 403
+    assert (
+        http.post("/api-clients/", {"name": "x", "scopes": ["037:slips:read"], "reason": "x"}).status_code
+        == 403
+    )
     assert not SystemClient.objects.exists()
     client_id, _ = register(municipality)
     other_chief = make_user("other", role=Role.CHIEF, municipality=other_municipality)

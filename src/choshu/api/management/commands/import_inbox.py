@@ -21,12 +21,16 @@ class Command(ChoshuCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("dir", metavar="DIR")
-        parser.add_argument("--booking-date", metavar="YYYY-MM-DD", help="調定ファイルの調定日（省略時は本日）")
+        parser.add_argument(
+            "--booking-date", metavar="YYYY-MM-DD", help="調定ファイルの調定日（省略時は本日）"
+        )
 
     def run(self, **options: Any) -> None:
         try:
             booking = (
-                date.fromisoformat(options["booking_date"]) if options.get("booking_date") else timezone.localdate()
+                date.fromisoformat(options["booking_date"])
+                if options.get("booking_date")
+                else timezone.localdate()
             )
         except ValueError as exc:
             raise CommandError(
@@ -35,7 +39,11 @@ class Command(ChoshuCommand):
         results = import_inbox(
             municipality=self.municipality(options), inbox=Path(options["dir"]), booking_date=booking
         )
-        lines = [f"{r['file']}: {r['status']} → {r['moved_to']}" for r in results] or ["取り込むファイルはありません"]
+        lines = [f"{r['file']}: {r['status']} → {r['moved_to']}" for r in results] or [
+            "取り込むファイルはありません"
+        ]
         self.emit(options, {"files": results}, "\n".join(lines))
         if any(r["status"] == "rejected" for r in results):
-            raise CommandError("拒否したファイルがあります（rejected/ の報告を見てください）", returncode=EXIT_REFUSED)
+            raise CommandError(
+                "拒否したファイルがあります（rejected/ の報告を見てください）", returncode=EXIT_REFUSED
+            )
