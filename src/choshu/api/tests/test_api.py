@@ -272,3 +272,15 @@ def test_the_schema_and_docs_are_served(db: Any) -> None:
         == "/api/oauth/token"
     )
     assert http.get("/api/docs/").status_code == 200
+
+
+def test_a_body_over_the_upload_limit_is_a_4xx(
+    municipality: Any, register: Callable[..., tuple[str, str]]
+) -> None:
+    http = Client()
+    token = get_token(http, *register(municipality))
+    huge = json.dumps({"records": [dict(TAXPAYERS[0], name="あ" * 400)] * 1000})
+    assert len(huge.encode()) > 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE
+    response = http.post("/api/v1/taxpayers", huge, content_type="application/json", headers=bearer(token))
+    assert 400 <= response.status_code < 500
+    assert not Taxpayer.objects.exists()

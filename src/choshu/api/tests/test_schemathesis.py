@@ -27,20 +27,18 @@ schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
 
 
 @pytest.fixture
-def same_connection() -> Iterator[None]:
-    """As Django's test client: requests run on the test's connection (in its transaction)."""
+def token(sample_city: Any, register: Any) -> Iterator[str]:
+    """A token of every scope; then, as Django's test client does around each request, the requests
+    run on the test's connection (in its transaction): the end of a request must not close it. (The
+    test client reconnects the signal after each of its own requests, so this comes after it.)"""
+    value = get_token(Client(), *register(sample_city))
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     try:
-        yield
+        yield value
     finally:
         request_started.connect(close_old_connections)
         request_finished.connect(close_old_connections)
-
-
-@pytest.fixture
-def token(sample_city: Any, register: Any, same_connection: None) -> str:
-    return get_token(Client(), *register(sample_city))
 
 
 @schema.parametrize()
