@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from datetime import date
 from typing import Any
 
@@ -33,6 +34,7 @@ from choshu.taxpayers.models import Taxpayer
 from choshu.taxpayers.numbering import taxpayer_no_for_search
 
 PAGE_MAX = 1000
+TAXPAYER_NO = re.compile(r"[0-9]{1,15}")
 
 
 class OAuth2(HttpBearer):
@@ -148,10 +150,12 @@ def _audit(
 
 def _person(token: AccessToken, taxpayer_no: str) -> Taxpayer:
     municipality = token.client.municipality
-    no = taxpayer_no_for_search(municipality, taxpayer_no[:40])
+    if not TAXPAYER_NO.fullmatch(taxpayer_no):  # never a NUL or 5,000 characters into a query
+        raise HttpError(404, "宛名番号は半角数字1〜15桁で指定してください（該当する宛名はありません）。")
+    no = taxpayer_no_for_search(municipality, taxpayer_no)
     tp = Taxpayer.objects.filter(municipality=municipality, taxpayer_no=no).first()
     if tp is None:
-        raise HttpError(404, f"宛名番号 {taxpayer_no[:40]} は登録されていません。")
+        raise HttpError(404, f"宛名番号 {taxpayer_no} は登録されていません。")
     return tp
 
 

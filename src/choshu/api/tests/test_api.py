@@ -139,6 +139,8 @@ def test_a_client_never_sees_or_touches_another_municipality(
     client_id, secret = register(other_municipality)
     token = get_token(http, client_id, secret)
     # 1001 is 川口市's; 草加市's client is told it does not exist
+    for junk in ("%00", "1" * 16, "abc", "%E3%81%82"):
+        assert http.get(f"/api/v1/taxpayers/{junk}/balances", headers=bearer(token)).status_code == 404
     assert http.get("/api/v1/taxpayers/1001/balances", headers=bearer(token)).status_code == 404
     assert http.get("/api/v1/taxpayers/1001/slips", headers=bearer(token)).status_code == 404
     # its levy push for 1001 is refused: 1001 is not one of its 宛名
