@@ -39,9 +39,9 @@ def test_payments_are_listed_after_the_cursor_page_by_page(
     token = get_token(http, client_id, secret)
 
     seen: list[int] = []
-    cursor = ""
+    cursor: str = ""
     for _ in range(5):
-        page = http.get("/api/v1/payments", {"cursor": cursor, "limit": 2}, headers=bearer(token)).json()
+        page = http.get("/api/v1/payments", {"cursor": cursor, "limit": "2"}, headers=bearer(token)).json()
         seen += [item["id"] for item in page["items"]]
         cursor = page["next_cursor"]
         if not page["has_more"]:
