@@ -12,6 +12,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -140,11 +141,16 @@ def _client(client_id: str) -> SystemClient | None:
     return SystemClient.objects.select_related("municipality").filter(client_id=client_id).first()
 
 
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    return make_password(secrets.token_urlsafe(32))
+
+
 def authenticate_basic(client_id: str, secret: str) -> SystemClient:
     """client_secret_basic (RFC 6749 §2.3.1)."""
     client = _client(client_id)
     # a hash is checked even for an unknown id, so the answer takes as long either way
-    ok = check_password(secret, client.secret_hash if client else make_password(None))
+    ok = check_password(secret, client.secret_hash if client else _dummy_hash())
     if client is None or not ok:
         raise OAuthError("invalid_client", "クライアントIDまたはシークレットが正しくありません。", 401)
     return client
