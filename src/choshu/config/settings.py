@@ -102,6 +102,7 @@ INSTALLED_APPS = [
     "axes",
     "django_tasks",
     "django_tasks.backends.database",
+    "ninja",  # the integration API (choshu.api): its Swagger UI files are served locally
     "choshu.core",
     "choshu.accounts",
     "choshu.audit",
@@ -117,6 +118,7 @@ INSTALLED_APPS = [
     "choshu.enforcement",
     "choshu.reports",
     "choshu.operations",
+    "choshu.api",
     "choshu.web",
 ]
 

@@ -1,5 +1,8 @@
 from django.urls import include, path
 
+from choshu.api.api import api
+from choshu.api.token_views import token
+
 urlpatterns = [
     path("", include("choshu.web.urls")),
     path("accounts/", include("choshu.accounts.urls")),
@@ -13,4 +16,8 @@ urlpatterns = [
     path("relief/", include("choshu.relief.urls")),
     path("enforcement/", include("choshu.enforcement.urls")),
     path("reports/", include("choshu.reports.urls")),
+    path("api-clients/", include("choshu.api.urls")),
+    # the integration API (docs/api.md): machine clients with bearer tokens, not staff sessions
+    path("api/oauth/token", token, name="oauth-token"),
+    path("api/", api.urls),
 ]
