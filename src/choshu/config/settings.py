@@ -112,6 +112,7 @@ INSTALLED_APPS = [
     "choshu.dunning",
     "choshu.refunds",
     "choshu.debits",
+    "choshu.plans",
     "choshu.cases",
     "choshu.relief",
     "choshu.operations",
