@@ -50,8 +50,15 @@ def follow_plans(
         if case.stage == target:
             continue
         history.append(
-            StageChange(case=case, from_stage=case.stage, to_stage=target, changed_on=on, changed_at=now,
-                        changed_by=actor, note=NOTES[PlanStatus(status)].format(plan_id))  # fmt: skip
+            StageChange(
+                case=case,
+                from_stage=case.stage,
+                to_stage=target,
+                changed_on=on,
+                changed_at=now,
+                changed_by=actor,
+                note=NOTES[PlanStatus(status)].format(plan_id),
+            )  # fmt: skip
         )
         moved.append((case, case.stage, target))
         case.stage = target

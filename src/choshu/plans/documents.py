@@ -77,7 +77,9 @@ def pledge_pdf(plan: PaymentPlan, *, on: date, grace_days: int, misses: int) -> 
               _W - 2 * _L, 5 * mm)  # fmt: skip
     y -= 4 * mm
     late = LATE_INCLUDED if plan.include_late_charge else LATE_EXCLUDED
-    y = _para(c, 10, _L, y, PLEDGE_TEXT.format(grace=grace_days, misses=misses, late=late), _W - 2 * _L, 5.5 * mm)
+    y = _para(
+        c, 10, _L, y, PLEDGE_TEXT.format(grace=grace_days, misses=misses, late=late), _W - 2 * _L, 5.5 * mm
+    )
     y -= 4 * mm
     _text(c, 11, _L, y, "1　分納の対象（期別）")
     y -= 6 * mm

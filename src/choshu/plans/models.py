@@ -139,3 +139,6 @@ class PlanStatusChange(models.Model):
     class Meta:
         verbose_name = "分納誓約の状態の履歴"
         ordering = ["changed_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"分納誓約#{self.plan_id} {self.from_status or '－'} → {self.to_status} {self.changed_on}"

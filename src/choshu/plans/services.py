@@ -139,7 +139,9 @@ class Setting:
 def setting_on(municipality: Municipality, on: date) -> Setting:
     """The setting in force on ``on`` (the latest ``valid_from`` on or before it), else the default."""
     row = (
-        PlanSetting.objects.filter(municipality=municipality, valid_from__lte=on).order_by("-valid_from").first()
+        PlanSetting.objects.filter(municipality=municipality, valid_from__lte=on)
+        .order_by("-valid_from")
+        .first()
     )
     if row is None:
         return Setting(DEFAULT_GRACE_DAYS, DEFAULT_MISSES_TO_DEFAULT, DEFAULT_SOURCE)
@@ -238,7 +240,12 @@ class PlanQuote:
 
 
 def plan_quote(
-    *, taxpayer: Taxpayer, installment_ids: Sequence[int], last_on: date, include_late_charge: bool, today: date
+    *,
+    taxpayer: Taxpayer,
+    installment_ids: Sequence[int],
+    last_on: date,
+    include_late_charge: bool,
+    today: date,
 ) -> PlanQuote:
     """What a plan over these installments must cover if its last instalment falls on ``last_on``."""
     ids = sorted(set(installment_ids))
@@ -254,7 +261,9 @@ def plan_quote(
         raise _refused("選んだ期別の一部がこの宛名の期別ではありません。画面を開き直してください")
     for i in insts.values():
         if i.extinguished_on is not None:
-            raise _refused(f"{_name(i)} は {i.extinguished_on:%Y-%m-%d} に徴収権が消滅しています（分納にできません）")
+            raise _refused(
+                f"{_name(i)} は {i.extinguished_on:%Y-%m-%d} に徴収権が消滅しています（分納にできません）"
+            )
     covered = (
         PaymentPlan.installments.through.objects.filter(
             installment_id__in=ids, paymentplan__status__in=[PlanStatus.DRAFT, PlanStatus.PLEDGED]
@@ -305,7 +314,9 @@ def schedule_errors(schedule: Sequence[tuple[date, int]], *, required: int, toda
         if on < today:
             errors.append(f"第{n}回の納付予定日（{on:%Y-%m-%d}）が過去の日付です。本日以降にしてください")
         if previous is not None and on <= previous:
-            errors.append(f"第{n}回の納付予定日（{on:%Y-%m-%d}）が前の回（{previous:%Y-%m-%d}）より後ではありません")
+            errors.append(
+                f"第{n}回の納付予定日（{on:%Y-%m-%d}）が前の回（{previous:%Y-%m-%d}）より後ではありません"
+            )
         previous = on
     total = sum(a for _, a in schedule if type(a) is int)
     if not errors and total != required:
@@ -404,9 +415,14 @@ def plan_pledge(*, actor: Any, plan: PaymentPlan, pledged_on: date, today: date)
     DunningSuppression.objects.bulk_create(
         [
             DunningSuppression(
-                municipality_id=p.municipality_id, installment=i, taxpayer_id=p.taxpayer_id,
-                reason=SuppressionReason.PAYMENT_PLAN, start=pledged_on, end=None,
-                note=SUPPRESSION_NOTE.format(p.pk), created_by=_user(actor),
+                municipality_id=p.municipality_id,
+                installment=i,
+                taxpayer_id=p.taxpayer_id,
+                reason=SuppressionReason.PAYMENT_PLAN,
+                start=pledged_on,
+                end=None,
+                note=SUPPRESSION_NOTE.format(p.pk),
+                created_by=_user(actor),
             )  # fmt: skip
             for i in covered
         ]
@@ -430,7 +446,11 @@ def _end_suppressions(plans: Sequence[tuple[int, date]], actor: Any, why: str) -
         for s in DunningSuppression.objects.filter(
             note=SUPPRESSION_NOTE.format(plan_id), reason=SuppressionReason.PAYMENT_PLAN, end__isnull=True
         ):
-            s.end, s.ended_by, s.end_note = max(s.start, on), _user(actor), f"{SUPPRESSION_NOTE.format(plan_id)} {why}"
+            s.end, s.ended_by, s.end_note = (
+                max(s.start, on),
+                _user(actor),
+                f"{SUPPRESSION_NOTE.format(plan_id)} {why}",
+            )
             s.save(update_fields=["end", "ended_by", "end_note"])
 
 
@@ -526,8 +546,16 @@ def _assess(
             k += 1
         paid_on = paid[k - 1][0] if running >= cumulative and k else None
         deadline = inst.due_on + timedelta(days=grace)
-        missed_on = deadline + timedelta(days=1) if as_of > deadline and (paid_on is None or paid_on > deadline) else None
-        status = InstalmentStatus.PAID if paid_on else (InstalmentStatus.MISSED if missed_on else InstalmentStatus.DUE)
+        missed_on = (
+            deadline + timedelta(days=1)
+            if as_of > deadline and (paid_on is None or paid_on > deadline)
+            else None
+        )
+        status = (
+            InstalmentStatus.PAID
+            if paid_on
+            else (InstalmentStatus.MISSED if missed_on else InstalmentStatus.DUE)
+        )
         out.append((status, paid_on, missed_on))
     return out
 
@@ -542,7 +570,9 @@ def plans_check(*, municipality: Municipality, as_of: date, actor: Any = None) -
     changes: list[tuple[int, int, str]] = []
     ended: list[tuple[int, date]] = []
     last = 0
-    qs = PaymentPlan.objects.filter(municipality=municipality, status=PlanStatus.PLEDGED, pledged_on__lte=as_of)
+    qs = PaymentPlan.objects.filter(
+        municipality=municipality, status=PlanStatus.PLEDGED, pledged_on__lte=as_of
+    )
     while chunk := list(qs.filter(pk__gt=last).order_by("pk")[:CHUNK]):
         last = chunk[-1].pk
         s.plans += len(chunk)

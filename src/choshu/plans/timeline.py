@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from datetime import date
 
 from choshu.core.timeline import TimelineEvent
-from choshu.plans.models import PaymentPlan, PlanInstalment, PlanStatus, PlanStatusChange
+from choshu.plans.models import PlanInstalment, PlanStatus, PlanStatusChange
 
 KIND = "plan"
 _TITLES = {

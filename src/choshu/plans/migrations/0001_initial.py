@@ -6,115 +6,267 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0010_debit_job_kinds'),
-        ('levies', '0012_installment_extinguished'),
-        ('receipts', '0009_slip_issue_fee'),
-        ('taxpayers', '0005_japanese_birth_date_index'),
+        ("core", "0010_debit_job_kinds"),
+        ("levies", "0012_installment_extinguished"),
+        ("receipts", "0009_slip_issue_fee"),
+        ("taxpayers", "0005_japanese_birth_date_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PaymentPlan',
+            name="PaymentPlan",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('draft', '作成中'), ('pledged', '誓約中'), ('completed', '履行完了'), ('defaulted', '不履行'), ('cancelled', '取消')], default='draft', max_length=10, verbose_name='状態')),
-                ('method', models.CharField(choices=[('equal', '均等払い'), ('manual', '個別入力')], max_length=10, verbose_name='分割の方法')),
-                ('include_late_charge', models.BooleanField(default=False, verbose_name='延滞金を含める')),
-                ('principal', models.BigIntegerField(verbose_name='対象の本税')),
-                ('fee', models.BigIntegerField(default=0, verbose_name='対象の督促手数料')),
-                ('late_charge', models.BigIntegerField(default=0, verbose_name='含めた延滞金（最終回の日まで）')),
-                ('total', models.BigIntegerField(verbose_name='分納の総額')),
-                ('note', models.CharField(max_length=300, verbose_name='作成の理由・備考')),
-                ('pledged_on', models.DateField(blank=True, null=True, verbose_name='誓約日')),
-                ('completed_on', models.DateField(blank=True, null=True, verbose_name='履行完了日')),
-                ('defaulted_on', models.DateField(blank=True, null=True, verbose_name='不履行日')),
-                ('cancelled_on', models.DateField(blank=True, null=True, verbose_name='取消日')),
-                ('cancel_reason', models.CharField(blank=True, max_length=300, verbose_name='取消の理由')),
-                ('checked_on', models.DateField(blank=True, null=True, verbose_name='最終確認日')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('installments', models.ManyToManyField(related_name='payment_plans', to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payment_plans', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "作成中"),
+                            ("pledged", "誓約中"),
+                            ("completed", "履行完了"),
+                            ("defaulted", "不履行"),
+                            ("cancelled", "取消"),
+                        ],
+                        default="draft",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[("equal", "均等払い"), ("manual", "個別入力")],
+                        max_length=10,
+                        verbose_name="分割の方法",
+                    ),
+                ),
+                ("include_late_charge", models.BooleanField(default=False, verbose_name="延滞金を含める")),
+                ("principal", models.BigIntegerField(verbose_name="対象の本税")),
+                ("fee", models.BigIntegerField(default=0, verbose_name="対象の督促手数料")),
+                (
+                    "late_charge",
+                    models.BigIntegerField(default=0, verbose_name="含めた延滞金（最終回の日まで）"),
+                ),
+                ("total", models.BigIntegerField(verbose_name="分納の総額")),
+                ("note", models.CharField(max_length=300, verbose_name="作成の理由・備考")),
+                ("pledged_on", models.DateField(blank=True, null=True, verbose_name="誓約日")),
+                ("completed_on", models.DateField(blank=True, null=True, verbose_name="履行完了日")),
+                ("defaulted_on", models.DateField(blank=True, null=True, verbose_name="不履行日")),
+                ("cancelled_on", models.DateField(blank=True, null=True, verbose_name="取消日")),
+                ("cancel_reason", models.CharField(blank=True, max_length=300, verbose_name="取消の理由")),
+                ("checked_on", models.DateField(blank=True, null=True, verbose_name="最終確認日")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "installments",
+                    models.ManyToManyField(related_name="payment_plans", to="levies.installment"),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payment_plans",
+                        to="taxpayers.taxpayer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分納誓約',
+                "verbose_name": "分納誓約",
             },
         ),
         migrations.CreateModel(
-            name='PlanInstalment',
+            name="PlanInstalment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('no', models.PositiveSmallIntegerField(verbose_name='回')),
-                ('amount', models.BigIntegerField(verbose_name='金額')),
-                ('due_on', models.DateField(verbose_name='納付予定日')),
-                ('status', models.CharField(choices=[('due', '未到来'), ('paid', '納付済'), ('missed', '未納（不履行）')], default='due', max_length=10, verbose_name='状態')),
-                ('paid_on', models.DateField(blank=True, null=True, verbose_name='納付済となった日')),
-                ('missed_on', models.DateField(blank=True, null=True, verbose_name='未納となった日')),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='instalments', to='plans.paymentplan')),
-                ('slip', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='receipts.paymentslip')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("no", models.PositiveSmallIntegerField(verbose_name="回")),
+                ("amount", models.BigIntegerField(verbose_name="金額")),
+                ("due_on", models.DateField(verbose_name="納付予定日")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[("due", "未到来"), ("paid", "納付済"), ("missed", "未納（不履行）")],
+                        default="due",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("paid_on", models.DateField(blank=True, null=True, verbose_name="納付済となった日")),
+                ("missed_on", models.DateField(blank=True, null=True, verbose_name="未納となった日")),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="instalments",
+                        to="plans.paymentplan",
+                    ),
+                ),
+                (
+                    "slip",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="receipts.paymentslip",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分納の各回',
-                'ordering': ['plan', 'no'],
+                "verbose_name": "分納の各回",
+                "ordering": ["plan", "no"],
             },
         ),
         migrations.CreateModel(
-            name='PlanSetting',
+            name="PlanSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(verbose_name='適用開始日')),
-                ('grace_days', models.PositiveSmallIntegerField(verbose_name='猶予日数')),
-                ('misses_to_default', models.PositiveSmallIntegerField(verbose_name='不履行とする未納回数')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='根拠・備考')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="適用開始日")),
+                ("grace_days", models.PositiveSmallIntegerField(verbose_name="猶予日数")),
+                ("misses_to_default", models.PositiveSmallIntegerField(verbose_name="不履行とする未納回数")),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="根拠・備考")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分納の監視設定',
+                "verbose_name": "分納の監視設定",
             },
         ),
         migrations.CreateModel(
-            name='PlanStatusChange',
+            name="PlanStatusChange",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('from_status', models.CharField(blank=True, choices=[('draft', '作成中'), ('pledged', '誓約中'), ('completed', '履行完了'), ('defaulted', '不履行'), ('cancelled', '取消')], max_length=10)),
-                ('to_status', models.CharField(choices=[('draft', '作成中'), ('pledged', '誓約中'), ('completed', '履行完了'), ('defaulted', '不履行'), ('cancelled', '取消')], max_length=10)),
-                ('changed_on', models.DateField(verbose_name='日付')),
-                ('changed_at', models.DateTimeField()),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='理由')),
-                ('changed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('plan', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='status_changes', to='plans.paymentplan')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "from_status",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("draft", "作成中"),
+                            ("pledged", "誓約中"),
+                            ("completed", "履行完了"),
+                            ("defaulted", "不履行"),
+                            ("cancelled", "取消"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "to_status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "作成中"),
+                            ("pledged", "誓約中"),
+                            ("completed", "履行完了"),
+                            ("defaulted", "不履行"),
+                            ("cancelled", "取消"),
+                        ],
+                        max_length=10,
+                    ),
+                ),
+                ("changed_on", models.DateField(verbose_name="日付")),
+                ("changed_at", models.DateTimeField()),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="理由")),
+                (
+                    "changed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "plan",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="status_changes",
+                        to="plans.paymentplan",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '分納誓約の状態の履歴',
-                'ordering': ['changed_at', 'pk'],
+                "verbose_name": "分納誓約の状態の履歴",
+                "ordering": ["changed_at", "pk"],
             },
         ),
         migrations.AddIndex(
-            model_name='paymentplan',
-            index=models.Index(fields=['municipality', 'status'], name='plans_plan_status_idx'),
+            model_name="paymentplan",
+            index=models.Index(fields=["municipality", "status"], name="plans_plan_status_idx"),
         ),
         migrations.AddConstraint(
-            model_name='planinstalment',
-            constraint=models.UniqueConstraint(fields=('plan', 'no'), name='plans_instalment_unique_no'),
+            model_name="planinstalment",
+            constraint=models.UniqueConstraint(fields=("plan", "no"), name="plans_instalment_unique_no"),
         ),
         migrations.AddConstraint(
-            model_name='planinstalment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='plans_instalment_amount_positive'),
+            model_name="planinstalment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount__gt", 0)), name="plans_instalment_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plansetting',
-            constraint=models.UniqueConstraint(fields=('municipality', 'valid_from'), name='plans_setting_unique_date'),
+            model_name="plansetting",
+            constraint=models.UniqueConstraint(
+                fields=("municipality", "valid_from"), name="plans_setting_unique_date"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='plansetting',
-            constraint=models.CheckConstraint(condition=models.Q(('misses_to_default__gte', 1)), name='plans_setting_misses_min'),
+            model_name="plansetting",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("misses_to_default__gte", 1)), name="plans_setting_misses_min"
+            ),
         ),
     ]

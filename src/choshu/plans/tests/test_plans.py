@@ -33,7 +33,6 @@ from choshu.plans.services import (
     plan_pledge,
     plan_quote,
     plan_setting_set,
-    plans_check,
     schedule_errors,
 )
 from choshu.plans.timeline import plan_events
@@ -92,9 +91,13 @@ def test_equal_schedule_worked_example() -> None:
 
 def test_schedule_errors_say_what_and_where() -> None:
     today = date(2025, 1, 1)
-    assert schedule_errors([(date(2025, 2, 1), 500), (date(2025, 3, 1), 500)], required=1000, today=today) == []
+    assert (
+        schedule_errors([(date(2025, 2, 1), 500), (date(2025, 3, 1), 500)], required=1000, today=today) == []
+    )
     errors = schedule_errors([(date(2025, 2, 1), 500), (date(2025, 3, 1), 400)], required=1000, today=today)
-    assert errors == ["予定の合計 900円 が分納の対象額 1,000円 と一致しません（不足 100円）。金額を直してください"]
+    assert errors == [
+        "予定の合計 900円 が分納の対象額 1,000円 と一致しません（不足 100円）。金額を直してください"
+    ]
     errors = schedule_errors([(date(2024, 12, 1), 500), (date(2024, 11, 1), 0)], required=500, today=today)
     assert "第1回の納付予定日（2024-12-01）が過去の日付です。本日以降にしてください" in errors
     assert "第2回の金額は1円以上の整数で入力してください" in errors
@@ -108,7 +111,9 @@ def test_a_plan_covers_exactly_the_principal_or_with_the_late_charge(officer: An
     assert q.principal == 42000 and q.fee == 0
     assert q.late_charge > 0 and q.total == 42000 + q.late_charge  # 延滞金 to the last instalment's date
     with pytest.raises(ValidationError) as e:
-        _plan(officer, taro, schedule=[(date(2024, 9, 1), 20000), (date(2024, 10, 1), 20000)], method="manual")
+        _plan(
+            officer, taro, schedule=[(date(2024, 9, 1), 20000), (date(2024, 10, 1), 20000)], method="manual"
+        )
     assert "分納の対象額 42,000円 と一致しません（不足 2,000円）" in " ".join(e.value.messages)
     plan = _plan(officer, taro, late=True, method=PlanMethod.MANUAL,
                  schedule=[(date(2024, 9, 1), 20000), (date(2025, 8, 1), 22000 + q.late_charge)])  # fmt: skip
@@ -162,7 +167,9 @@ def test_the_pledge_issues_slips_suppresses_reminders_and_moves_the_case(
     assert all(set(s.installments.values_list("pk", flat=True)) == {inst("400001").pk, inst("100001").pk}
                for s in slips if s)  # fmt: skip
     sup = DunningSuppression.objects.filter(reason=SuppressionReason.PAYMENT_PLAN)
-    assert sorted(sup.values_list("installment_id", flat=True)) == sorted([inst("400001").pk, inst("100001").pk])
+    assert sorted(sup.values_list("installment_id", flat=True)) == sorted(
+        [inst("400001").pk, inst("100001").pk]
+    )
     case.refresh_from_db()
     assert case.stage == Stage.PLAN
     assert case.stage_changes.filter(to_stage=Stage.PLAN, note=f"分納誓約#{plan.pk}の誓約").exists()
@@ -175,7 +182,9 @@ def test_the_pledge_issues_slips_suppresses_reminders_and_moves_the_case(
     assert inst("400001").pk not in chosen and inst("100001").pk not in chosen
     # cancelled: reminders resume from the cancellation, the case goes back to 交渉中
     plan_cancel(actor=officer, plan=plan, reason="本人から撤回の申出", today=date(2024, 9, 10))
-    assert not DunningSuppression.objects.filter(reason=SuppressionReason.PAYMENT_PLAN, end__isnull=True).exists()
+    assert not DunningSuppression.objects.filter(
+        reason=SuppressionReason.PAYMENT_PLAN, end__isnull=True
+    ).exists()
     chosen = set(target_installments(rl).filter(taxpayer=taro).values_list("pk", flat=True))
     assert inst("400001").pk in chosen
     case.refresh_from_db()
@@ -221,10 +230,14 @@ def test_a_missed_instalment_after_the_grace_days_then_default(
     plan.refresh_from_db()
     assert plan.status == PlanStatus.DEFAULTED and plan.defaulted_on == date(2024, 10, 12)
     assert Case.objects.get(taxpayer=taro).stage == Stage.NEGOTIATING
-    assert not DunningSuppression.objects.filter(reason=SuppressionReason.PAYMENT_PLAN, end__isnull=True).exists()
+    assert not DunningSuppression.objects.filter(
+        reason=SuppressionReason.PAYMENT_PLAN, end__isnull=True
+    ).exists()
     assert cmd("plans_check", "--as-of", "2024-10-12")["plans"] == 0  # a defaulted plan is no longer checked
     titles = [e.title for e in plan_events(sample_city.pk, taro.pk, None)]
-    assert any(t.startswith("分納 第1回 未納") for t in titles) and any(t.startswith("分納が不履行") for t in titles)
+    assert any(t.startswith("分納 第1回 未納") for t in titles) and any(
+        t.startswith("分納が不履行") for t in titles
+    )
 
 
 def test_the_grace_days_are_a_dated_setting(officer: Any, taro: Taxpayer, sample_city: Any) -> None:
@@ -234,14 +247,28 @@ def test_the_grace_days_are_a_dated_setting(officer: Any, taro: Taxpayer, sample
     d = cmd("plans_check", "--as-of", "2024-09-05")
     assert (d["grace_days"], d["missed"], d["defaulted"]) == (3, 1, 1)
     with pytest.raises(CommandError):
-        cmd("plans_setting", "--valid-from", "2024-01-01", "--grace-days", "5", "--misses", "2", "--note", "x")
+        cmd(
+            "plans_setting", "--valid-from", "2024-01-01", "--grace-days", "5", "--misses", "2", "--note", "x"
+        )
     with pytest.raises(CommandError):
-        cmd("plans_setting", "--valid-from", "2025-01-01", "--grace-days", "500", "--misses", "2", "--note", "x")
+        cmd(
+            "plans_setting",
+            "--valid-from",
+            "2025-01-01",
+            "--grace-days",
+            "500",
+            "--misses",
+            "2",
+            "--note",
+            "x",
+        )
     with pytest.raises(CommandError):
         cmd("plans_check", "--as-of", "2024-13-01")
 
 
-def _bank(sample_city: Any, taro: Taxpayer, write_csv: Callable[..., Any], slip_no: str, amount: int, on: str) -> None:
+def _bank(
+    sample_city: Any, taro: Taxpayer, write_csv: Callable[..., Any], slip_no: str, amount: int, on: str
+) -> None:
     slip = next(s for s in taxpayer_slips(sample_city, taro.pk) if s.slip_no == slip_no).as_dict()
     row = f"{slip['ocr_lower']},{amount},{on},0001,123,{on}"
     cmd("import_payments", "--channel", "bank", str(write_csv(",".join(BANK_HEADER), [row])))
