@@ -108,7 +108,9 @@ def plan_new(request: HttpRequest, pk: int) -> HttpResponse:
     if not case.is_open:
         return _refused(request, case, ["完結した案件では分納計画を作成できません"], NEW_FUNCTION)
     form = PlanForm(request.POST, installments=choices)
-    quote, schedule, errors = (None, [], [])
+    quote: PlanQuote | None = None
+    schedule: list[tuple[date, int]] = []
+    errors: list[str] = []
     if form.is_valid():
         quote, schedule, errors = _schedule(form, case, today)
         if not errors and request.POST.get("action") == "save":

@@ -205,7 +205,7 @@ def _missed_plans(wl: WorkList, mine: QuerySet[Case], today: date) -> None:
     """Missed plan instalments (issue 18 §5): a plan 誓約中 with an instalment 未納 by the last
     ``plans-check``, or a plan 不履行 in the last ``PLAN_DEFAULT_DAYS`` days; one entry per case (the
     earliest miss), with the unpaid amount of the missed instalments."""
-    missed: dict[int, tuple[date, int, int]] = {}
+    missed: dict[int, tuple[date | None, int, int]] = {}
     for tp, plan_id, on, amount in (
         PlanInstalment.objects.filter(
             plan__taxpayer_id__in=mine.values("taxpayer_id"), plan__status=PlanStatus.PLEDGED,

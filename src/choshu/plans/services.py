@@ -537,7 +537,7 @@ def _assess(
     """(status, paid_on, missed_on) of each instalment (in date order) from the payments: the running
     total reaches each instalment's cumulative amount on its 納付済 day; unpaid past its date + grace
     days is 未納; one paid after that deadline keeps the day it was missed."""
-    out = []
+    out: list[tuple[str, date | None, date | None]] = []
     cumulative, running, k = 0, 0, 0
     for inst in instalments:
         cumulative += inst.amount
@@ -629,5 +629,7 @@ def pledge_events(installment_ids: Sequence[int]) -> dict[int, list[Prescription
     for inst_id, on in PaymentPlan.installments.through.objects.filter(
         installment_id__in=list(installment_ids), paymentplan__pledged_on__isnull=False
     ).values_list("installment_id", "paymentplan__pledged_on"):
+        if on is None:
+            continue
         found.setdefault(inst_id, []).append(PrescriptionEvent(PrescriptionEventKind.ACKNOWLEDGEMENT, on))
     return found

@@ -42,7 +42,7 @@ class Command(ChoshuCommand):
                  "misses_to_default": r.misses_to_default, "note": r.note}
                 for r in PlanSetting.objects.filter(municipality=municipality).order_by("valid_from")
             ]  # fmt: skip
-            d = {"settings": rows, "today": {"grace_days": current.grace_days,
+            d: dict[str, Any] = {"settings": rows, "today": {"grace_days": current.grace_days,
                  "misses_to_default": current.misses_to_default, "source": current.source}}  # fmt: skip
             self.emit(options, d, f"本日の設定: 猶予 {current.grace_days} 日、未納 {current.misses_to_default} 回で不履行"
                                   f"（{current.source}）")  # fmt: skip
