@@ -64,6 +64,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("debits/failures/", "pk"): "debit_line",
     ("cases/", "pk"): "case",
     ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
+    ("cases/<int:pk>/plans/", "plan_pk"): "payment_plan",
+    ("cases/<int:pk>/plans/<int:plan_pk>/slips/", "no"): "plan_instalment_no",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -169,7 +171,10 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         actor=officer, taxpayer=taro, kind="collection_deferral", ground="illness", installments=[later],
         start=date(2024, 8, 1), end=date(2025, 1, 31), note="入院のため",
     )  # fmt: skip
+    plan = _plan_of(officer, taro, installment, today)
     return {
+        "payment_plan": plan,
+        "plan_instalment_no": 1,
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
         "debit_mandate": mandate,
@@ -191,6 +196,19 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "dunning_suppression": suppression.pk,
         "relief": relief.pk,
     }
+
+
+def _plan_of(officer: Any, taro: Any, installment: Installment, today: date) -> int:
+    """A 分納誓約 of 1001 over its first installment: 2 equal instalments, pledged today (slips issued)."""
+    from choshu.plans.services import equal_schedule, plan_create, plan_pledge, plan_quote
+
+    first_on = today + timedelta(days=10)
+    quote = plan_quote(taxpayer=taro, installment_ids=[installment.pk], last_on=first_on + timedelta(days=31),
+                       include_late_charge=False, today=today)  # fmt: skip
+    plan = plan_create(actor=officer, taxpayer=taro, installment_ids=[installment.pk],
+                       schedule=equal_schedule(quote.total, 2, first_on), method="equal", include_late_charge=False,
+                       note="分納の申出", today=today)  # fmt: skip
+    return plan_pledge(actor=officer, plan=plan, pledged_on=today, today=today).pk
 
 
 def _debits_of(
