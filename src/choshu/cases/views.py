@@ -40,6 +40,7 @@ from choshu.cases.services import (
     flag_remove,
 )
 from choshu.core.timeline import provider_labels
+from choshu.formats.fields import control_character_reason
 from choshu.levies.tax_items import tax_item_name
 from choshu.plans.models import PaymentPlan
 from choshu.taxpayers.models import MailingAddress, Taxpayer
@@ -188,9 +189,14 @@ def case_open_view(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     number = request.POST.get("taxpayer_no", "").strip()
     reason = request.POST.get("reason", "")
-    taxpayer = Taxpayer.objects.filter(municipality=user.municipality, taxpayer_no=number).first()
+    bad = control_character_reason(number) or control_character_reason(reason, multiline=True)
+    taxpayer = (
+        None if bad else Taxpayer.objects.filter(municipality=user.municipality, taxpayer_no=number).first()
+    )
     errors: list[str] = []
-    if not number:
+    if bad:  # a NUL would reach the query (PostgreSQL refuses it: a 500 found by the fuzzer)
+        errors.append(f"宛名番号または理由に使えない文字があります（{bad}）。入力し直してください")
+    elif not number:
         errors.append("宛名番号を入力してください")
     elif taxpayer is None:
         errors.append(f"宛名番号 {number} の宛名が見つかりません。番号を確かめてください")
