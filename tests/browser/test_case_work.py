@@ -1,5 +1,6 @@
-"""In a real browser (issue 18 §3, §4): an officer opens a case from the work list and logs a visit with a
-promise (HTMX: the timeline shows it without a reload); the chief reassigns the case from the case list.
+"""In a real browser (issue 18 §3, §4, §5): an officer opens a case from the work list and logs a visit with a
+promise (HTMX: the timeline shows it without a reload), builds a payment plan (preview by HTMX, save, pledge)
+and the timeline shows it; the chief reassigns the case from the case list.
 Same fixtures as ``test_counter_close.py`` (Debian Chromium through Playwright)."""
 
 from __future__ import annotations
@@ -102,6 +103,30 @@ def test_an_officer_logs_a_visit_with_a_promise_and_the_chief_reassigns(
     timeline.get_by_label("経過記録").check()
     timeline.get_by_role("button", name="絞り込む").click()
     expect(page.locator("#timeline tbody tr")).to_have_count(1)
+
+    # 分納計画を作成 (issue 18 §5): equal instalments, preview (HTMX), save, record the pledge
+    page.goto(base + f"/cases/{taro.pk}/")
+    page.get_by_role("link", name="分納計画を作成").click()
+    expect(page.get_by_role("heading", name=re.compile("分納計画を作成"))).to_be_visible()
+    page.get_by_label("回数", exact=True).fill("3")
+    page.get_by_label("第1回の納付予定日").fill((today + timedelta(days=10)).isoformat())
+    page.get_by_label("分納の理由・申出の内容").fill("臨戸時に本人から3回の分納の申出")
+    page.get_by_role("button", name="予定を確認する").click()
+    preview = page.locator("#plan-preview")
+    expect(preview).to_contain_text("第3回")
+    expect(preview).to_contain_text("分納の対象額")
+    page.screenshot(path=str(SCREENSHOTS / "33_plan_preview.png"), full_page=True)
+    page.get_by_role("button", name="保存する（作成中）").click()
+    expect(page.get_by_role("heading", name=re.compile("分納誓約 #"))).to_contain_text("作成中")
+    page.get_by_label("誓約日（署名を受けた日）").fill(today.isoformat())
+    page.get_by_role("button", name="誓約を記録する").click()
+    expect(page.get_by_role("heading", name=re.compile("分納誓約 #"))).to_contain_text("誓約中")
+    expect(page.get_by_role("link", name="納付書を印刷")).to_have_count(3)
+    page.screenshot(path=str(SCREENSHOTS / "34_plan_pledged.png"), full_page=True)
+    page.get_by_role("link", name="ケースファイルに戻る").click()
+    expect(page.locator("#case-title")).to_contain_text("分納中")
+    expect(page.locator("#timeline")).to_contain_text("分納を誓約")
+    expect(page.locator("#timeline")).to_contain_text("分納計画を作成")
 
     page.get_by_role("button", name="ログアウト").click()
     _login(page, base, chief)

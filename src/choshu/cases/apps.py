@@ -13,4 +13,8 @@ class CasesConfig(AppConfig):
         from choshu.core.labels import register_keys
 
         providers.register_all()
+        from choshu.cases.plan_hooks import follow_plans
+        from choshu.plans.signals import plan_status_changed
+
+        plan_status_changed.connect(follow_plans, dispatch_uid="cases.follow_plans")
         register_keys(providers.LABELS)

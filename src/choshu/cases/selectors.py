@@ -19,6 +19,8 @@ from choshu.dunning.models import DunningNoticeInstallment, ReturnedMail
 from choshu.levies.models import Installment, TaxItem
 from choshu.levies.selectors import AmountDue, amounts_due
 from choshu.levies.tax_items import tax_item_name
+from choshu.plans.models import InstalmentStatus, PaymentPlan, PlanInstalment, PlanStatus
+from choshu.plans.services import pledge_events
 from choshu.receipts.models import Payment, PaymentStatus
 from choshu.relief.models import PrescriptionWatch
 from choshu.rules.prescription import PrescriptionEvent, PrescriptionEventKind, compute_extinguishment
@@ -27,6 +29,7 @@ NEW_DAYS = 14  # a case opened this many days ago or less, without a contact yet
 PROMISE_WINDOW = 90  # broken promises are looked for this many days back
 PRESCRIPTION_MONTHS = 6  # the work list warns this many months before the estimated 時効
 SECTION_LIMIT = 200  # a work list section shows at most this many cases (the total is counted)
+PLAN_DEFAULT_DAYS = 30  # a plan 不履行 stays on the work list this many days
 
 
 # --- the case file ---------------------------------------------------------------------------------------
@@ -43,7 +46,7 @@ def arrears(case: Case, today: date) -> list[ArrearsLine]:
     """Every installment of the person with something owed today: 本税, the live 延滞金
     (``levies.selectors.amounts_due``, the counter's and the dunning run's source) and the 時効 date
     as far as it can be computed from what is recorded (法定納期限, the first 督促, partial payments:
-    ``rules.prescription``; pledges, relief and seizures are not recorded yet — an estimate)."""
+    ``rules.prescription``; and the payment plans' pledges; relief and seizures are not read — an estimate)."""
     return arrears_of([case.taxpayer_id], case.municipality_id, today)
 
 
@@ -59,6 +62,7 @@ def arrears_of(taxpayer_ids: list[int], municipality_id: int, today: date) -> li
         .values_list("installment_id", "notice__issued_on")
     )
     statutory = dict(Installment.objects.filter(pk__in=ids).values_list("pk", "statutory_due_date"))
+    pledged = pledge_events(ids)  # 分納の誓約: an acknowledgement of the debt (民法152条)
     years = dict(
         TaxItem.objects.filter(municipality_id=municipality_id).values_list("code", "prescription_years")
     )
@@ -69,6 +73,7 @@ def arrears_of(taxpayer_ids: list[int], municipality_id: int, today: date) -> li
         ]
         if d.installment_id in dunned:
             events.append(PrescriptionEvent(PrescriptionEventKind.DUNNING, dunned[d.installment_id]))
+        events.extend(pledged.get(d.installment_id, []))
         result = compute_extinguishment(
             statutory_due_date=statutory[d.installment_id], events=events, years=years.get(d.tax_item) or 5
         )
@@ -118,11 +123,14 @@ class WorkList:
     def total(self, name: str) -> int:
         return self.totals.get(name, len(getattr(self, name)))
 
+    missed_plans: list[WorkItem] = field(default_factory=list)
+
     @property
     def taxpayer_ids(self) -> list[int]:
         return sorted(
             {w.case.taxpayer_id for part in (self.follow_ups, self.broken_promises, self.new_cases,
-                                             self.returned_mail, self.prescriptions) for w in part}
+                                             self.returned_mail, self.prescriptions, self.missed_plans)
+             for w in part}
         )  # fmt: skip
 
 
@@ -191,6 +199,7 @@ def work_list(user: Any, today: date) -> WorkList:
     ).filter(returned_on__isnull=False)
     for c in _capped(wl, "returned_mail", with_returned.order_by("-returned_on", "pk")):
         wl.returned_mail.append(WorkItem(c, "返戻（宛先未確認）", c.returned_on, c.amount))  # type: ignore[attr-defined]
+    _missed_plans(wl, mine, today)
     _prescriptions(wl, mine, user.municipality_id, today)
     return wl
 
@@ -221,6 +230,42 @@ def _prescriptions(wl: WorkList, mine: QuerySet[Case], municipality_id: int, tod
             WorkItem(c, f"時効見込み（{tax_item_name(municipality_id, item)} {year}年度 第{no}期）",
                      c.expected_on, c.amount)  # type: ignore[attr-defined]
         )  # fmt: skip
+
+
+def _missed_plans(wl: WorkList, mine: QuerySet[Case], today: date) -> None:
+    """Missed plan instalments (issue 18 §5): a plan 誓約中 with an instalment 未納 by the last
+    ``plans-check``, or a plan 不履行 in the last ``PLAN_DEFAULT_DAYS`` days; one entry per case (the
+    earliest miss), with the unpaid amount of the missed instalments."""
+    missed: dict[int, tuple[date | None, int, int]] = {}
+    for tp, plan_id, on, amount in (
+        PlanInstalment.objects.filter(
+            plan__taxpayer_id__in=mine.values("taxpayer_id"), plan__status=PlanStatus.PLEDGED,
+            status=InstalmentStatus.MISSED,
+        )
+        .order_by("missed_on", "pk")
+        .values_list("plan__taxpayer_id", "plan_id", "missed_on", "amount")
+    ):  # fmt: skip
+        first = missed.get(tp)
+        missed[tp] = (first[0], first[1], first[2] + amount) if first else (on, plan_id, amount)
+    defaulted = dict(
+        PaymentPlan.objects.filter(
+            taxpayer_id__in=mine.values("taxpayer_id"), status=PlanStatus.DEFAULTED,
+            defaulted_on__gte=today - timedelta(days=PLAN_DEFAULT_DAYS),
+        ).values_list("taxpayer_id", "defaulted_on")
+    )  # fmt: skip
+    if not missed and not defaulted:
+        return
+    for c in mine.filter(taxpayer_id__in=set(missed) | set(defaulted)).order_by("pk"):
+        if c.taxpayer_id in missed:
+            on, plan_id, amount = missed[c.taxpayer_id]
+            wl.missed_plans.append(
+                WorkItem(c, f"分納の未納（分納誓約#{plan_id}・未納 {amount:,}円）", on, c.amount)
+            )
+        else:
+            wl.missed_plans.append(
+                WorkItem(c, "分納の不履行（交渉の再開）", defaulted[c.taxpayer_id], c.amount)
+            )
+    wl.missed_plans.sort(key=lambda w: (w.on or today, w.case.pk))
 
 
 def add_months(day: date, months: int) -> date:

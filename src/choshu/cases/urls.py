@@ -1,6 +1,6 @@
 from django.urls import path
 
-from choshu.cases import views
+from choshu.cases import plan_views, views
 
 app_name = "cases"
 urlpatterns = [
@@ -15,4 +15,10 @@ urlpatterns = [
     path("<int:pk>/flags/", views.flag_new, name="flag-new"),
     path("<int:pk>/flags/<int:flag_pk>/remove/", views.flag_remove_view, name="flag-remove"),
     path("<int:pk>/stage/", views.stage_view, name="stage"),
+    path("<int:pk>/plans/new/", plan_views.plan_new, name="plan-new"),
+    path("<int:pk>/plans/<int:plan_pk>/", plan_views.plan_detail, name="plan"),
+    path("<int:pk>/plans/<int:plan_pk>/pledge/", plan_views.plan_pledge_view, name="plan-pledge"),
+    path("<int:pk>/plans/<int:plan_pk>/cancel/", plan_views.plan_cancel_view, name="plan-cancel"),
+    path("<int:pk>/plans/<int:plan_pk>/pdf/", plan_views.plan_pdf, name="plan-pdf"),
+    path("<int:pk>/plans/<int:plan_pk>/slips/<int:no>/", plan_views.plan_slip_pdf, name="plan-slip"),
 ]

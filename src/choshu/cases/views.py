@@ -14,7 +14,7 @@ from typing import Any
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q
+from django.db.models import Count, Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
@@ -43,6 +43,7 @@ from choshu.cases.services import (
 from choshu.core.casefile import sections as casefile_sections
 from choshu.core.timeline import provider_labels
 from choshu.levies.tax_items import tax_item_name
+from choshu.plans.models import PaymentPlan
 from choshu.taxpayers.models import MailingAddress, Taxpayer
 from choshu.taxpayers.protection import banner, shown_address, shown_mailing_address
 
@@ -102,6 +103,7 @@ def work_list_view(request: HttpRequest) -> HttpResponse:
             ("new-cases", "新規案件（経過記録なし）", "new_cases"),
             ("returned-mail", "返戻（宛先未確認）", "returned_mail"),
             ("prescriptions", "時効が6か月以内の見込みの案件（時効の判定の結果）", "prescriptions"),
+            ("missed-plans", "分納の未納・不履行", "missed_plans"),
         )
     ]
     context = {"sections": sections, "today": today, "can_manage": has_right(user, Right.CASE_MANAGE)}
@@ -273,6 +275,8 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "contact_form": _contact_form(user), "flag_form": FlagForm(),
         "stage_form": StageForm(initial={"stage": case.stage}),
         "can_manage": has_right(user, Right.CASE_MANAGE),
+        "plans": PaymentPlan.objects.filter(taxpayer=tp, municipality_id=case.municipality_id)
+        .annotate(n_instalments=Count("instalments")).order_by("-pk")[:20],
         **_timeline_context(request, case),
         # sections registered by the apps above (滞納処分 …; core.casefile)
         "extra_sections": [mark_safe(fn(request, case)) for fn in casefile_sections()],  # noqa: S308

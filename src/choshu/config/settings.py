@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "choshu.dunning",
     "choshu.refunds",
     "choshu.debits",
+    "choshu.plans",
     "choshu.cases",
     "choshu.relief",
     "choshu.enforcement",

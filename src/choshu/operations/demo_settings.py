@@ -9,7 +9,7 @@ was found. A synthetic city gets the most common published amount (100 円 per �
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from choshu.core.models import Municipality
 from choshu.dunning.models import DunningFeeSetting
@@ -79,3 +79,44 @@ def ensure_demo_cases(municipality: Municipality, *, today: date) -> dict[str, o
                 team=officers["officer"].team,
             )  # fmt: skip
     return cases_run(municipality=municipality, as_of=today, today=today).as_dict()
+
+
+def ensure_demo_plan(municipality: Municipality, *, today: date) -> int | None:
+    """One 分納誓約 in the demo (issue 18 §5): the demo officer's oldest open case gets an equal plan
+    of 3 monthly instalments over the person's arrears, pledged today (its slips, 督促停止 and 分納中
+    follow). Idempotent: nothing when a plan exists; returns the plan's id (None when nothing fits)."""
+    from django.core.exceptions import ValidationError
+
+    from choshu.accounts.models import User
+    from choshu.cases.models import Case
+    from choshu.levies.models import Installment
+    from choshu.plans.models import PaymentPlan
+    from choshu.plans.services import equal_schedule, monthly_dates, plan_create, plan_pledge, plan_quote
+
+    existing = PaymentPlan.objects.filter(municipality=municipality).order_by("pk").first()
+    if existing is not None:
+        return existing.pk
+    officer = User.objects.filter(municipality=municipality, username="officer").first()
+    if officer is None:
+        return None
+    first_on = today + timedelta(days=10)
+    for case in Case.objects.filter(officer=officer, closed_on__isnull=True).select_related("taxpayer")[:20]:
+        ids = list(
+            Installment.objects.filter(
+                taxpayer=case.taxpayer,
+                principal_outstanding__gt=0,
+                due_date__lt=today,
+                extinguished_on__isnull=True,
+            ).values_list("pk", flat=True)
+        )
+        try:
+            quote = plan_quote(taxpayer=case.taxpayer, installment_ids=ids, last_on=monthly_dates(first_on, 3)[-1],
+                               include_late_charge=False, today=today)  # fmt: skip
+            plan = plan_create(actor=officer, taxpayer=case.taxpayer, installment_ids=ids,
+                               schedule=equal_schedule(quote.total, 3, first_on), method="equal",
+                               include_late_charge=False, note="デモ: 本人来庁、3回の分納を申出", today=today)  # fmt: skip
+            plan_pledge(actor=officer, plan=plan, pledged_on=today, today=today)
+        except ValidationError:
+            continue  # e.g. an installment already covered, or a person under 支援措置: try the next
+        return plan.pk
+    return None

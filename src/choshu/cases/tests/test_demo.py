@@ -31,3 +31,16 @@ def test_the_demo_opens_cases_and_gives_them_to_the_demo_officers() -> None:
     again = StringIO()
     call_command("demo", "--no-serve", stdout=again)  # idempotent
     assert "開始 0 件" in again.getvalue()
+
+
+def test_the_demo_has_one_pledged_plan() -> None:
+    from choshu.plans.models import PaymentPlan, PlanStatus
+
+    out = StringIO()
+    call_command("demo", "--no-serve", "--taxpayers", "200", stdout=out)
+    assert "分納誓約の例" in out.getvalue()
+    plan = PaymentPlan.objects.get()
+    assert plan.status == PlanStatus.PLEDGED and plan.instalments.count() == 3
+    assert Case.objects.get(taxpayer=plan.taxpayer, closed_on__isnull=True).stage == "plan"
+    call_command("demo", "--no-serve", stdout=StringIO())  # idempotent
+    assert PaymentPlan.objects.count() == 1

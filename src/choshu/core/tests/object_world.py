@@ -67,6 +67,8 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("enforcement/cases/", "case_pk"): "case",
     ("enforcement/seizures/", "pk"): "seizure",
     ("reports/taxpayers/", "pk"): "taxpayer",
+    ("cases/<int:pk>/plans/", "plan_pk"): "payment_plan",
+    ("cases/<int:pk>/plans/<int:plan_pk>/slips/", "no"): "plan_instalment_no",
 }
 _INT_PARAM = re.compile(r"<int:(\w+)>")
 UNKNOWN_SLIP = make_slip_no("444444444444444")
@@ -179,8 +181,11 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         installment_ids=[installment.pk], executed_on=date(2024, 8, 1), amount=10000, note="預金照会の回答",
         third_party_name="川口信用金庫",
     )  # fmt: skip
+    plan = _plan_of(officer, taro, installment, today)
     return {
         "seizure": seizure.pk,
+        "payment_plan": plan,
+        "plan_instalment_no": 1,
         "overpayment": overpayment.pk,
         "refund_notice": refund_notice.pk,
         "debit_mandate": mandate,
@@ -202,6 +207,19 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "dunning_suppression": suppression.pk,
         "relief": relief.pk,
     }
+
+
+def _plan_of(officer: Any, taro: Any, installment: Installment, today: date) -> int:
+    """A 分納誓約 of 1001 over its first installment: 2 equal instalments, pledged today (slips issued)."""
+    from choshu.plans.services import equal_schedule, plan_create, plan_pledge, plan_quote
+
+    first_on = today + timedelta(days=10)
+    quote = plan_quote(taxpayer=taro, installment_ids=[installment.pk], last_on=first_on + timedelta(days=31),
+                       include_late_charge=False, today=today)  # fmt: skip
+    plan = plan_create(actor=officer, taxpayer=taro, installment_ids=[installment.pk],
+                       schedule=equal_schedule(quote.total, 2, first_on), method="equal", include_late_charge=False,
+                       note="分納の申出", today=today)  # fmt: skip
+    return plan_pledge(actor=officer, plan=plan, pledged_on=today, today=today).pk
 
 
 def _debits_of(

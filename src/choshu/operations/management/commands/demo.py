@@ -19,7 +19,7 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
-from choshu.operations.demo_settings import ensure_demo_cases, ensure_demo_dunning_fee
+from choshu.operations.demo_settings import ensure_demo_cases, ensure_demo_dunning_fee, ensure_demo_plan
 from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -95,6 +95,11 @@ class Command(ChoshuCommand):
             f"\n滞納案件の一括処理（cases-run）: 開始 {cases['opened']:,} 件、完結 {cases['closed']:,} 件、"
             f"進行中 {cases['open_total']:,} 件（officer / officer2 の「滞納整理」画面に作業一覧があります）"
         )
+        plan_id = ensure_demo_plan(municipality, today=timezone.localdate())
+        if plan_id is not None:
+            self.stdout.write(
+                f"分納誓約の例: 分納誓約 #{plan_id}（officer の担当案件、3回の均等払い・誓約済み）"
+            )
         numbers = showcase(municipality, timezone.localdate())
         if numbers:
             self.stdout.write("\n標準データの例（検索画面の「宛名番号」で開けます）:")
