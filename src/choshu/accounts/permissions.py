@@ -43,6 +43,8 @@ class Right(models.TextChoices):
     CASE_MANAGE = "case_manage", "滞納案件の全班照会・担当替え"
     WRITE_OFF = "write_off", "不納欠損の起案・決算一覧"
     RELIEF = "relief", "緩和制度（徴収猶予・換価の猶予・執行停止）の起案"
+    CALLCENTER_CALL = "callcenter_call", "納税催告センター: 当月の架電対象の照会と架電結果の入力（委託先）"
+    CALLCENTER_MANAGE = "callcenter_manage", "納税催告センター: 抽出条件・対象者の出力・結果の取込・月次報告"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -82,10 +84,12 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.CASE_MANAGE,
             Right.WRITE_OFF,
             Right.RELIEF,
+            Right.CALLCENTER_MANAGE,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
-    Role.CALLCENTER_OPERATOR: frozenset(),
+    # Only its own pages (callcenter.middleware confines the role to them whatever it is granted).
+    Role.CALLCENTER_OPERATOR: frozenset({Right.CALLCENTER_CALL}),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
 }
@@ -120,11 +124,14 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.CASE_WORK,
             Right.CASE_MANAGE,
             Right.RELIEF,
+            Right.CALLCENTER_MANAGE,
         }
     ),
-    Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
+    # The call-centre operator's right is the contractor's, not staff work.
+    Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS, Right.CALLCENTER_CALL},
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
-    Role.CALLCENTER_OPERATOR: frozenset(),
+    # Only its own pages (callcenter.middleware confines the role to them whatever it is granted).
+    Role.CALLCENTER_OPERATOR: frozenset({Right.CALLCENTER_CALL}),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS, Right.BACKUP}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
 }

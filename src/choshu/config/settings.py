@@ -113,6 +113,7 @@ INSTALLED_APPS = [
     "choshu.refunds",
     "choshu.debits",
     "choshu.cases",
+    "choshu.callcenter",
     "choshu.relief",
     "choshu.operations",
     "choshu.web",
@@ -133,6 +134,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "choshu.accounts.middleware.RequireSecondFactorMiddleware",
+    "choshu.callcenter.middleware.OperatorConfinementMiddleware",  # the call-centre operator stays in its pages
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -11,4 +11,5 @@ urlpatterns = [
     path("debits/", include("choshu.debits.urls")),
     path("cases/", include("choshu.cases.urls")),
     path("relief/", include("choshu.relief.urls")),
+    path("callcenter/", include("choshu.callcenter.urls")),
 ]
