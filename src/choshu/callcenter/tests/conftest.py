@@ -23,7 +23,9 @@ LEVIES = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,princ
 
 
 @pytest.fixture
-def scenario(sample_city: Any, write_csv: Callable[..., Path], make_user: Callable[..., Any]) -> dict[str, Any]:
+def scenario(
+    sample_city: Any, write_csv: Callable[..., Path], make_user: Callable[..., Any]
+) -> dict[str, Any]:
     """1001 太郎, 1002 花子, 2001 キューポラ (kept) and, each left out for one reason:
     3001 deceased, 3002 支援措置, 3003 徴収猶予 approved, 3004 case 処分中, 3005 a promise on 8/31,
     3006 case closed by hand, 3007 below the minimum (5,000 yen); 3008 has only 2023年度 arrears (not
@@ -86,6 +88,8 @@ def scenario(sample_city: Any, write_csv: Callable[..., Path], make_user: Callab
     promise = ContactInput(contacted_at=timezone.make_aware(datetime(2024, 8, 10, 10, 0)), channel=Channel.PHONE,
                            summary="納付約束", promise_amount=20000, promise_on=date(2024, 8, 31))  # fmt: skip
     contact_add(actor=chief, case=case("3005"), data=promise)
-    case_stage_set(actor=chief, case=case("3006"), stage=Stage.CLOSED, note="分納誓約のため手動で完結", today=AS_OF)
+    case_stage_set(
+        actor=chief, case=case("3006"), stage=Stage.CLOSED, note="分納誓約のため手動で完結", today=AS_OF
+    )
     criteria_set(actor=chief, municipality=city, valid_from=date(2024, 4, 1), min_amount=5000)
     return {"city": city, "tp": tp, "chief": chief, "officer": officer, "operator": operator}

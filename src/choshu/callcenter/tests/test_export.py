@@ -47,17 +47,36 @@ def test_the_file_holds_exactly_the_expected_people(scenario: dict[str, Any], tm
                           "no_case": 1, "below_min_amount": 1}  # fmt: skip
     # one random target id per person, stored, never the 宛名番号
     ids = {r["氏名・名称"]: r["対象者ID"] for r in rows}
-    targets = {t.taxpayer.taxpayer_no: t for t in CallTarget.objects.filter(month="2024-08").select_related("taxpayer")}
+    targets = {
+        t.taxpayer.taxpayer_no: t
+        for t in CallTarget.objects.filter(month="2024-08").select_related("taxpayer")
+    }
     assert set(targets) == {"1001", "1002", "2001"}
     assert ids["川口 太郎"] == targets["1001"].target_id
-    assert all(t.target_id not in ("1001", "1002", "2001") and len(t.target_id) == 10 for t in targets.values())
+    assert all(
+        t.target_id not in ("1001", "1002", "2001") and len(t.target_id) == 10 for t in targets.values()
+    )
     # amounts: the rule's late charge as of the 基準日, per installment; the total is their sum
     taro = [r for r in rows if r["氏名・名称"] == "川口 太郎"]
-    inst = {i.installment_no if i.levy.tax_item == "01" else 0: i for i in Installment.objects.filter(taxpayer=tp["1001"])}
-    dues = {d.installment_id: d for d in amounts_due_lines(installment_ids=[i.pk for i in inst.values()], as_of=AS_OF)}
-    first = next(r for r in taro if r["税目"] == "個人住民税（普通徴収）" or r["期別"] == "1" and r["指定納期限"] == "2024-07-01")
+    inst = {
+        i.installment_no if i.levy.tax_item == "01" else 0: i
+        for i in Installment.objects.filter(taxpayer=tp["1001"])
+    }
+    dues = {
+        d.installment_id: d
+        for d in amounts_due_lines(installment_ids=[i.pk for i in inst.values()], as_of=AS_OF)
+    }
+    first = next(
+        r
+        for r in taro
+        if r["税目"] == "個人住民税（普通徴収）" or r["期別"] == "1" and r["指定納期限"] == "2024-07-01"
+    )
     d = dues[inst[1].pk]
-    assert (first["本税"], first["延滞金"], first["延滞金の基準日"]) == ("30000", str(d.late_charge), "2024-08-15")
+    assert (first["本税"], first["延滞金"], first["延滞金の基準日"]) == (
+        "30000",
+        str(d.late_charge),
+        "2024-08-15",
+    )
     assert int(first["合計"]) == d.principal_due + (d.late_charge or 0) + d.dunning_fee
     assert first["納付番号"] and first["年度"] == "2024"
     assert s.amount == sum(int(r["合計"]) for r in rows) == sum(t.amount for t in targets.values())
@@ -90,7 +109,9 @@ def test_the_export_is_logged_with_its_rows_and_hash(scenario: dict[str, Any], t
     import hashlib
 
     out = tmp_path / "targets.csv"
-    s = callcenter_export(municipality=scenario["city"], month="2024-08", out=out, today=AS_OF, actor=scenario["chief"])
+    s = callcenter_export(
+        municipality=scenario["city"], month="2024-08", out=out, today=AS_OF, actor=scenario["chief"]
+    )
     log = AuditLog.objects.get(kind=AuditKind.EXPORT, function="催告センター対象者ファイル出力")
     assert log.detail["rows"] == 4 and log.detail["targets"] == 3
     assert log.detail["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest() == s.sha256
@@ -100,7 +121,11 @@ def test_the_export_is_logged_with_its_rows_and_hash(scenario: dict[str, Any], t
 def test_refusals_write_nothing(scenario: dict[str, Any], tmp_path: Path) -> None:
     city = scenario["city"]
     out = tmp_path / "targets.csv"
-    for month, message in (("2024-13", "年月ではありません"), ("2024-07", "終わった月"), ("x", "年月ではありません")):
+    for month, message in (
+        ("2024-13", "年月ではありません"),
+        ("2024-07", "終わった月"),
+        ("x", "年月ではありません"),
+    ):
         with pytest.raises(ValidationError, match=message):
             callcenter_export(municipality=city, month=month, out=out, today=AS_OF)
     with pytest.raises(ValidationError, match="cp932 か utf-8"):
