@@ -222,3 +222,23 @@ def test_the_report_counts_reached_promised_and_paid_within_30_days(
         0,
         1,
     )
+
+
+JUNK = ["9" * 30, "-1", "abc", " ", "a\x00b", "\x1b[31m", "x" * 5000, "2026-13-45", "9999-12-31", "令和99年13月45日",
+        "<script>alert(1)</script>"]  # fmt: skip
+
+
+def test_malformed_input_on_the_operators_pages_never_answers_500(month: dict[str, Any]) -> None:
+    """The battery's fuzzer signs in as a chief, who may not open the operator's pages: the same junk here."""
+    c = _client(month["operator"])
+    url = f"/callcenter/calls/{month['now']['1001'].target_id}/"
+    fields = ("called_at", "outcome", "promise_amount", "promise_on", "notes", "page")
+    for value in JUNK:
+        assert c.post(url, dict.fromkeys(fields, value)).status_code == 400, value
+        assert c.get("/callcenter/calls/", {"page": value}).status_code == 200
+        assert c.get(f"/callcenter/calls/{value[:40]}/").status_code in (403, 404)
+    assert not CallResult.objects.exists()
+    chief = _client(month["chief"])
+    for value in JUNK:
+        assert chief.get("/callcenter/report/", {"month": value}).status_code == 400
+        assert chief.post("/callcenter/criteria/", {"valid_from": value, "min_amount": value}).status_code == 400
