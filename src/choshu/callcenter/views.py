@@ -26,6 +26,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from choshu.accounts.decorators import right_required, staff_user
+from choshu.accounts.models import User
 from choshu.accounts.permissions import Right
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_access, audit_record
@@ -36,10 +37,17 @@ from choshu.callcenter.middleware import printable
 from choshu.callcenter.models import CallCriteria, CallExport, CallImport, CallOutcome, CallResult, CallTarget
 from choshu.callcenter.report import month_report
 from choshu.callcenter.results import CallInput, call_record, callcenter_import
+from choshu.core.models import Municipality
 from choshu.formats.errors import FileRefused
 
 PAGE_SIZE = 100
 V = TypeVar("V", bound=Callable[..., Any])
+
+
+def _municipality(user: User) -> Municipality:
+    """The signed-in user's municipality (``has_right`` refuses a user without one)."""
+    assert user.municipality is not None
+    return user.municipality
 
 
 def operator_page(view: V) -> V:
@@ -65,7 +73,7 @@ def calls(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     month = contract_month()
     qs = (
-        CallTarget.objects.filter(municipality_id=user.municipality_id, month=month)
+        CallTarget.objects.filter(municipality=_municipality(user), month=month)
         .select_related("taxpayer")
         .order_by("taxpayer__name_kana", "pk")
     )
@@ -83,13 +91,13 @@ def _target(request: HttpRequest, target_id: str) -> CallTarget:
     user = staff_user(request)
     month = contract_month()
     target = (
-        CallTarget.objects.filter(municipality_id=user.municipality_id, target_id=target_id[:12])
+        CallTarget.objects.filter(municipality=_municipality(user), target_id=target_id[:12])
         .select_related("taxpayer", "municipality")
         .first()
     )
     if target is None or target.month != month:
         audit_record(kind=AuditKind.ACCESS, function="催告センター架電対象者の照会（拒否）",
-                     municipality=user.municipality, user=user, request=request,
+                     municipality=_municipality(user), user=user, request=request,
                      detail={"target": printable(target_id, 20), "month": month,
                              "refused": "no_such_target" if target is None else "other_month"})  # fmt: skip
         raise Http404("この対象者は当月の架電対象ではありません")
@@ -142,15 +150,15 @@ def _errors_to_form(form: Any, exc: ValidationError) -> None:
 def _index_context(request: HttpRequest, **extra: Any) -> dict[str, Any]:
     user = staff_user(request)
     today = timezone.localdate()
-    c = criteria_on(user.municipality, today)
+    c = criteria_on(_municipality(user), today)
     return {
         "criteria": c,
-        "criteria_rows": CallCriteria.objects.filter(municipality_id=user.municipality_id)[:20],
+        "criteria_rows": CallCriteria.objects.filter(municipality=_municipality(user))[:20],
         "exports": [
             (e, [(label, e.excluded.get(key, 0)) for key, label in REASONS.items() if e.excluded.get(key)])
-            for e in CallExport.objects.filter(municipality_id=user.municipality_id)[:24]
+            for e in CallExport.objects.filter(municipality=_municipality(user))[:24]
         ],
-        "imports": CallImport.objects.filter(municipality_id=user.municipality_id)[:24],
+        "imports": CallImport.objects.filter(municipality=_municipality(user))[:24],
         "reasons": REASONS,
         "criteria_form": extra.pop("criteria_form", None)
         or CriteriaForm(
@@ -177,7 +185,7 @@ def criteria_save(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         d = form.cleaned_data
         try:
-            criteria_set(actor=user, municipality=user.municipality, valid_from=d["valid_from"],
+            criteria_set(actor=user, municipality=_municipality(user), valid_from=d["valid_from"],
                          min_amount=d["min_amount"], note=d["note"], **{k: bool(d[k]) for k in FLAGS})  # fmt: skip
         except ValidationError as exc:
             _errors_to_form(form, exc)
@@ -203,7 +211,7 @@ def import_upload(request: HttpRequest) -> HttpResponse:
             for chunk in upload.chunks():
                 fh.write(chunk)
         try:
-            summary = callcenter_import(municipality=user.municipality, path=path, actor=user)
+            summary = callcenter_import(municipality=_municipality(user), path=path, actor=user)
         except FileRefused as refused:
             return render(request, "callcenter/index.html",
                           _index_context(request, refused=refused.errors[:200], refused_count=len(refused.errors)),
@@ -227,7 +235,7 @@ def report(request: HttpRequest) -> HttpResponse:
     except ValidationError as exc:
         return render(request, "callcenter/report.html", {"error": exc.messages[0], "month": printable(raw, 20)},
                       status=400)  # fmt: skip
-    r = month_report(user.municipality, month)
-    months = CallExport.objects.filter(municipality_id=user.municipality_id).values_list("month", flat=True)
+    r = month_report(_municipality(user), month)
+    months = CallExport.objects.filter(municipality=_municipality(user)).values_list("month", flat=True)
     return render(request, "callcenter/report.html", {"report": r, "month": month, "months": months,
                                                       "outcomes": CallOutcome.choices})  # fmt: skip

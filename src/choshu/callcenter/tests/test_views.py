@@ -84,6 +84,7 @@ def test_the_operator_records_a_call_as_a_contact_log(month: dict[str, Any]) -> 
     assert r.status_code == 302
     result = CallResult.objects.get()
     assert (result.operator_code, result.outcome, result.promise_amount) == ("op01", "1", 5000)
+    assert result.contact_id is not None
     log = ContactLog.objects.get(pk=result.contact_id)
     assert (log.channel, log.promise_amount, log.promise_on, log.recorded_by) == (
         Channel.CALL_CENTRE,
@@ -241,4 +242,6 @@ def test_malformed_input_on_the_operators_pages_never_answers_500(month: dict[st
     chief = _client(month["chief"])
     for value in JUNK:
         assert chief.get("/callcenter/report/", {"month": value}).status_code == 400
-        assert chief.post("/callcenter/criteria/", {"valid_from": value, "min_amount": value}).status_code == 400
+        assert (
+            chief.post("/callcenter/criteria/", {"valid_from": value, "min_amount": value}).status_code == 400
+        )
