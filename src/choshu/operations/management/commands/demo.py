@@ -19,7 +19,7 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
-from choshu.operations.demo_settings import ensure_demo_cases, ensure_demo_dunning_fee
+from choshu.operations.demo_settings import ensure_demo_callcenter, ensure_demo_cases, ensure_demo_dunning_fee
 from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -30,6 +30,7 @@ DEMO_USERS = (
     ("officer2", Role.CASE_OFFICER, "滞納整理担当 デモ2", "整理第2班"),
     ("window", Role.WINDOW_CONTRACTOR, "窓口委託 デモ", "窓口"),
     ("auditor", Role.AUDITOR, "監査 デモ", "監査"),
+    ("center", Role.CALLCENTER_OPERATOR, "納税催告センター デモ", ""),
 )
 
 
@@ -95,6 +96,9 @@ class Command(ChoshuCommand):
             f"\n滞納案件の一括処理（cases-run）: 開始 {cases['opened']:,} 件、完結 {cases['closed']:,} 件、"
             f"進行中 {cases['open_total']:,} 件（officer / officer2 の「滞納整理」画面に作業一覧があります）"
         )
+        center = ensure_demo_callcenter(municipality, today=timezone.localdate())
+        if center:
+            self.stdout.write(center)
         numbers = showcase(municipality, timezone.localdate())
         if numbers:
             self.stdout.write("\n標準データの例（検索画面の「宛名番号」で開けます）:")
