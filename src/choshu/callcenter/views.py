@@ -10,6 +10,7 @@ the exports made (the file itself is written by ``choshu callcenter-export``), t
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable
 from datetime import date
@@ -41,6 +42,7 @@ from choshu.core.models import Municipality
 from choshu.formats.errors import FileRefused
 
 PAGE_SIZE = 100
+_TARGET_ID = re.compile(r"^[A-Z0-9]{1,12}$")
 V = TypeVar("V", bound=Callable[..., Any])
 
 
@@ -90,11 +92,13 @@ def calls(request: HttpRequest) -> HttpResponse:
 def _target(request: HttpRequest, target_id: str) -> CallTarget:
     user = staff_user(request)
     month = contract_month()
-    target = (
-        CallTarget.objects.filter(municipality=_municipality(user), target_id=target_id[:12])
-        .select_related("taxpayer", "municipality")
-        .first()
-    )
+    target = None
+    if _TARGET_ID.match(target_id):  # anything else is no target (and a NUL would not reach PostgreSQL)
+        target = (
+            CallTarget.objects.filter(municipality=_municipality(user), target_id=target_id)
+            .select_related("taxpayer", "municipality")
+            .first()
+        )
     if target is None or target.month != month:
         audit_record(kind=AuditKind.ACCESS, function="催告センター架電対象者の照会（拒否）",
                      municipality=_municipality(user), user=user, request=request,
