@@ -46,6 +46,8 @@ class Right(models.TextChoices):
     ENFORCEMENT = "enforcement", "滞納処分（財産調査・差押・取立・解除）の起案"
     REPORTS_VIEW = "reports_view", "決算・繰越の照会と出力（集計値のみ）"
     CERTIFICATE_ISSUE = "certificate_issue", "納税証明書の発行・照合"
+    CALLCENTER_CALL = "callcenter_call", "納税催告センター: 当月の架電対象の照会と架電結果の入力（委託先）"
+    CALLCENTER_MANAGE = "callcenter_manage", "納税催告センター: 抽出条件・対象者の出力・結果の取込・月次報告"
 
 
 _STAFF = {Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.TAXPAYER_EDIT, Right.SLIP_ISSUE}
@@ -91,10 +93,12 @@ ROLE_DEFAULTS: dict[str, frozenset[str]] = {
             Right.ENFORCEMENT,
             Right.REPORTS_VIEW,
             Right.CERTIFICATE_ISSUE,
+            Right.CALLCENTER_MANAGE,
         }
     ),
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
-    Role.CALLCENTER_OPERATOR: frozenset(),
+    # Only its own pages (callcenter.middleware confines the role to them whatever it is granted).
+    Role.CALLCENTER_OPERATOR: frozenset({Right.CALLCENTER_CALL}),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
 }
@@ -132,11 +136,14 @@ ROLE_CEILING: dict[str, frozenset[str]] = {
             Right.RELIEF,
             Right.ENFORCEMENT,
             Right.CERTIFICATE_ISSUE,
+            Right.CALLCENTER_MANAGE,
         }
     ),
-    Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS},
+    # The call-centre operator's right is the contractor's, not staff work.
+    Role.CHIEF: frozenset(Right.values) - {Right.OPERATIONS, Right.CALLCENTER_CALL},
     Role.WINDOW_CONTRACTOR: frozenset({Right.TAXPAYER_SEARCH, Right.TAXPAYER_VIEW, Right.COUNTER_RECEIPT}),
-    Role.CALLCENTER_OPERATOR: frozenset(),
+    # Only its own pages (callcenter.middleware confines the role to them whatever it is granted).
+    Role.CALLCENTER_OPERATOR: frozenset({Right.CALLCENTER_CALL}),
     Role.SUPPORT_CONTRACTOR: frozenset({Right.OPERATIONS, Right.BACKUP}),
     Role.AUDITOR: frozenset({Right.AUDIT_VIEW, Right.RIGHTS_REPORT}),
 }

@@ -486,6 +486,29 @@ def contact_add(*, actor: User, case: Case, data: ContactInput) -> ContactLog:
     """Record one contact (経過記録). The case's follow-up date becomes the entry's (none when empty)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     check_case(actor, case)
+    return _contact_insert(actor, case, data)
+
+
+@transaction.atomic
+def contact_add_checked(*, actor: User, case: Case, data: ContactInput, function: str) -> ContactLog:
+    """``contact_add`` for an app above that decided the actor's access to this person itself (the
+    call centre: an operator records a call to one of the month's targets, a chief imports the
+    centre's results): no team check here, the same validation, entry and change record (``function``
+    names the route in the audit log). An entry without a follow-up date leaves the case's own (the
+    officer's) as it is."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.municipality_id != actor.municipality_id:
+        raise PermissionDenied("この滞納案件を扱う権限がありません（他団体の案件です）")
+    return _contact_insert(actor, case, data, function=function, keep_follow_up=True)
+
+
+def _contact_insert(
+    actor: User,
+    case: Case,
+    data: ContactInput,
+    function: str = "経過記録の登録",
+    keep_follow_up: bool = False,
+) -> ContactLog:
     if not case.is_open:
         raise _refused("完結した案件には経過記録を追加できません")
     errors = contact_errors(data, now=timezone.now())
@@ -501,10 +524,11 @@ def contact_add(*, actor: User, case: Case, data: ContactInput) -> ContactLog:
         next_action=data.next_action.strip()[:200], follow_up_on=data.follow_up_on, template=template,
         recorded_by=actor, recorded_at=timezone.now(),
     )  # fmt: skip
-    case.follow_up_on = data.follow_up_on
-    case.save(update_fields=["follow_up_on"])
+    if data.follow_up_on is not None or not keep_follow_up:
+        case.follow_up_on = data.follow_up_on
+        case.save(update_fields=["follow_up_on"])
     _audit_case(
-        actor, case, "経過記録の登録", contact=log.pk, channel=data.channel,
+        actor, case, function, contact=log.pk, channel=data.channel,
         promise_amount=data.promise_amount, promise_on=data.promise_on.isoformat() if data.promise_on else None,
         follow_up_on=data.follow_up_on.isoformat() if data.follow_up_on else None,
     )  # fmt: skip

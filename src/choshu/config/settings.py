@@ -115,6 +115,7 @@ INSTALLED_APPS = [
     "choshu.debits",
     "choshu.plans",
     "choshu.cases",
+    "choshu.callcenter",
     "choshu.relief",
     "choshu.enforcement",
     "choshu.reports",
@@ -138,6 +139,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "csp.middleware.CSPMiddleware",
     "choshu.accounts.middleware.RequireSecondFactorMiddleware",
+    "choshu.callcenter.middleware.OperatorConfinementMiddleware",  # the call-centre operator stays in its pages
     "axes.middleware.AxesMiddleware",
 ]
 

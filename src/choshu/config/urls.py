@@ -20,4 +20,5 @@ urlpatterns = [
     # the integration API (docs/api.md): machine clients with bearer tokens, not staff sessions
     path("api/oauth/token", token, name="oauth-token"),
     path("api/", api.urls),
+    path("callcenter/", include("choshu.callcenter.urls")),
 ]

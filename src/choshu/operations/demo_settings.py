@@ -10,6 +10,7 @@ was found. A synthetic city gets the most common published amount (100 円 per �
 from __future__ import annotations
 
 from datetime import date, timedelta
+from pathlib import Path
 
 from choshu.core.models import Municipality
 from choshu.dunning.models import DunningFeeSetting
@@ -120,3 +121,36 @@ def ensure_demo_plan(municipality: Municipality, *, today: date) -> int | None:
             continue  # e.g. an installment already covered, or a person under 支援措置: try the next
         return plan.pk
     return None
+
+
+# --- 納税催告センター (issue 20): this month's target list, for the operator "center" -------------------
+
+
+def ensure_demo_callcenter(municipality: Municipality, *, today: date) -> str:
+    """Export this month's call-centre targets once (all years: the synthetic arrears are spread over
+    several) to ``VAR_DIR/callcenter/``, so that the demo operator ``center`` has a list. Returns the line
+    to print ("" when the month was exported before)."""
+    from django.conf import settings
+    from django.core.exceptions import ValidationError
+
+    from choshu.callcenter.criteria import criteria_set
+    from choshu.callcenter.export import callcenter_export
+    from choshu.callcenter.models import CallCriteria, CallExport
+
+    month = f"{today:%Y-%m}"
+    if CallExport.objects.filter(municipality=municipality, month=month).exists():
+        return ""
+    if not CallCriteria.objects.filter(municipality=municipality).exists():
+        criteria_set(actor=None, municipality=municipality, valid_from=date(2000, 4, 1), min_amount=1,
+                     current_year_only=False, note="デモ用の設定値（全年度の滞納）")  # fmt: skip
+    folder = Path(settings.VAR_DIR) / "callcenter"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = folder / f"targets-{month}.csv"
+    if out.exists():
+        return ""
+    try:
+        s = callcenter_export(municipality=municipality, month=month, out=out, today=today)
+    except ValidationError as exc:
+        return f"\n納税催告センターの対象者ファイルは作成しませんでした: {' '.join(exc.messages)}"
+    return (f"\n納税催告センター: {month} の対象者 {s.targets:,} 人を {out} に出力しました"
+            "（center でログインすると当月の架電対象者が見えます）")  # fmt: skip

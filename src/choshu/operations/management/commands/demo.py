@@ -19,7 +19,12 @@ from choshu.accounts.models import Role, User
 from choshu.core.commands import ChoshuCommand
 from choshu.core.models import Municipality
 from choshu.core.services import municipality_create
-from choshu.operations.demo_settings import ensure_demo_cases, ensure_demo_dunning_fee, ensure_demo_plan
+from choshu.operations.demo_settings import (
+    ensure_demo_callcenter,
+    ensure_demo_cases,
+    ensure_demo_dunning_fee,
+    ensure_demo_plan,
+)
 from choshu.operations.synthetic import showcase, showcase_lines
 from choshu.taxpayers.models import Taxpayer
 
@@ -30,6 +35,7 @@ DEMO_USERS = (
     ("officer2", Role.CASE_OFFICER, "滞納整理担当 デモ2", "整理第2班"),
     ("window", Role.WINDOW_CONTRACTOR, "窓口委託 デモ", "窓口"),
     ("auditor", Role.AUDITOR, "監査 デモ", "監査"),
+    ("center", Role.CALLCENTER_OPERATOR, "納税催告センター デモ", ""),
 )
 
 
@@ -100,6 +106,9 @@ class Command(ChoshuCommand):
             self.stdout.write(
                 f"分納誓約の例: 分納誓約 #{plan_id}（officer の担当案件、3回の均等払い・誓約済み）"
             )
+        center = ensure_demo_callcenter(municipality, today=timezone.localdate())
+        if center:
+            self.stdout.write(center)
         numbers = showcase(municipality, timezone.localdate())
         if numbers:
             self.stdout.write("\n標準データの例（検索画面の「宛名番号」で開けます）:")
