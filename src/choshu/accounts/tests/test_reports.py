@@ -136,9 +136,9 @@ def test_the_review_marks_each_right_each_account_holds(
     assert "権限一覧（定期確認用）" in html
     held = sum(len(effective_rights(user)) for user in staff.values())
     # the chief's defaults (15 + 督促状の一括発付, 督促停止, 催告対象リスト, 過誤納・還付, 滞納整理,
-    # 全班の滞納案件, 不納欠損, 緩和制度, 滞納処分, 決算, 納税証明書), the clerk's with the grant (9 + 督促停止,
+    # 全班の滞納案件, 不納欠損, 緩和制度, 滞納処分, 決算, 納税証明書, 催告センターの管理), the clerk's with the grant (9 + 督促停止,
     # 過誤納・還付, 納税証明書), the auditor's
-    assert held == 26 + 12 + 2
+    assert held == 27 + 12 + 2
     assert html.count('class="mark">○</td>') == held
     assert Right.BACKUP.label in html
 
