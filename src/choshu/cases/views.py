@@ -193,9 +193,9 @@ def case_open_view(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     form = CaseOpenForm(request.POST)
     if not form.is_valid():  # control characters, lengths: refused before any query
-        errors = [m for messages in form.errors.values() for m in messages]
+        refused = [str(m) for messages in form.errors.values() for m in messages]
         return render(
-            request, "cases/reassign_refused.html", {"errors": errors, "title": "滞納案件の開始"}, status=400
+            request, "cases/reassign_refused.html", {"errors": refused, "title": "滞納案件の開始"}, status=400
         )
     number, reason = form.cleaned_data["taxpayer_no"].strip(), form.cleaned_data["reason"]
     taxpayer = Taxpayer.objects.filter(municipality=user.municipality, taxpayer_no=number).first()
@@ -208,7 +208,7 @@ def case_open_view(request: HttpRequest) -> HttpResponse:
         try:
             case = case_open(actor=user, taxpayer=taxpayer, today=timezone.localdate(), reason=reason)
         except ValidationError as exc:
-            errors = exc.messages
+            errors = [str(m) for m in exc.messages]
         else:
             return HttpResponseRedirect(reverse("cases:case", args=[case.pk]))
     return render(

@@ -350,7 +350,7 @@ def components(
     """The 現年課税分's breakdown per component (see ``ComponentRow``). For a closed year the splits of
     transactions after its close are left out (they count in the open year)."""
     through = close.through_txn_id if close is not None else None
-    params = {"m": municipality.pk, "y": fiscal_year, "from": year_start(fiscal_year - 1),
+    params: dict[str, Any] = {"m": municipality.pk, "y": fiscal_year, "from": year_start(fiscal_year - 1),
               "upto": closing_day(fiscal_year), "through": through if through is not None else 2**62}  # fmt: skip
     names = {
         (item, code): name
