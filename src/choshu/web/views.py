@@ -73,9 +73,13 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 def _landing_url(user: User) -> str:
-    """The first screen of the user's work: 宛名検索, or アクセスログ照会 for an auditor."""
-    if not has_right(user, Right.TAXPAYER_SEARCH) and has_right(user, Right.AUDIT_VIEW):
-        return reverse("audit:log")
+    """The first screen of the user's work: 宛名検索, アクセスログ照会 for an auditor, or the month's call
+    list for a call-centre operator (who may open nothing else)."""
+    if not has_right(user, Right.TAXPAYER_SEARCH):
+        if has_right(user, Right.AUDIT_VIEW):
+            return reverse("audit:log")
+        if has_right(user, Right.CALLCENTER_CALL):
+            return reverse("callcenter:calls")
     return reverse("web:search")
 
 
