@@ -13,21 +13,14 @@ from typing import Any
 
 from choshu.api.models import SystemClient
 from choshu.formats.errors import FileRefused
+from choshu.formats.levies_csv import HEADER as LEVY_HEADER
+from choshu.formats.taxpayers_csv import HEADER as TAXPAYER_HEADER
 from choshu.levies.services import levies_import
 from choshu.taxpayers.services import ImportSummary, taxpayers_import
 
-TAXPAYER_COLUMNS = (
-    "taxpayer_no", "kind", "name", "name_kana", "birth_date", "sex", "postal_code", "address",
-    "address_extra", "phone", "my_number", "corporate_number", "resident", "deceased_on",
-    "support_measure_from", "support_measure_until", "operator_id", "operated_on", "operated_time",
-)  # fmt: skip
-LEVY_COLUMNS = (
-    "tax_item", "levy_year", "relevant_year", "notice_no", "taxpayer_no", "special_collector_no",
-    "filing_type", "filing_history_no", "business_year_no", "business_year_start", "business_year_end",
-    "installment_no", "statutory_due_date", "due_date", "designated_due_date", "due_date_special",
-    "principal", "breakdown_1", "breakdown_2", "breakdown_3", "slip_no", "operator_id", "operated_on",
-    "operated_time",
-)  # fmt: skip
+# The import files' own layouts (docs/formats.md §1, §2): one declaration, in formats.
+TAXPAYER_COLUMNS = TAXPAYER_HEADER
+LEVY_COLUMNS = LEVY_HEADER
 
 
 class PushRefused(Exception):

@@ -35,7 +35,9 @@ from choshu.dunning.models import DunningNotice, NoticeStatus
 from choshu.dunning.print_data import notice_codes, notice_lines
 from choshu.formats.display import wareki, yen
 from choshu.levies.tax_items import tax_item_name
-from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
+from choshu.receipts.pdf_font import FONT_NAME, new_canvas
+from choshu.receipts.pdf_font import draw_para as _para
+from choshu.receipts.pdf_font import draw_text as _text
 from choshu.receipts.slip_pdf import SlipData, SlipLine, _parts, grouped
 from choshu.rules.dunning import seizure_eligible_date
 from choshu.taxpayers.addressee import addressee_for
@@ -169,18 +171,6 @@ _W, _H = A4
 _L = 12 * mm
 _R = _W - 12 * mm
 _FRONT_LINES = 5  # installments on the front; the rest on the back
-
-
-def _text(c: canvas.Canvas, size: float, x: float, y: float, text: str, *, right: bool = False) -> None:
-    c.setFont(FONT_NAME, size)
-    (c.drawRightString if right else c.drawString)(x, y, text)
-
-
-def _para(c: canvas.Canvas, size: float, x: float, y: float, text: str, width: float, lead: float) -> float:
-    for line in wrap(text, size, width):
-        _text(c, size, x, y, line)
-        y -= lead
-    return y
 
 
 def render_notice(data: NoticeData) -> bytes:

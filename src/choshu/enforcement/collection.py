@@ -18,13 +18,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
-from django.utils import timezone
 
 from choshu.formats.payments import PaymentRecord, RecordKind
-from choshu.levies.ledger import StaleBalance
-from choshu.receipts.engine import PaymentEngine
 from choshu.receipts.models import Channel
-from choshu.receipts.services import owed_amounts
+from choshu.receipts.services import owed_amounts, post_records
 from choshu.receipts.slips import slip_targets
 from choshu.rules.allocation import DEFAULT_ORDER, OwedItem, allocate
 
@@ -89,20 +86,7 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
         )
         for k, (slip_no, amount) in enumerate(plan)
     ]
-    try:
-        with PaymentEngine(
-            municipality_id=collection.municipality_id,
-            municipality_code=collection.seizure.case.municipality.code,
-            channel=Channel.ENFORCEMENT,
-            job_id=None,
-            actor_id=approver.pk,
-            now=timezone.now(),
-            keep_payment_ids=True,
-        ) as engine:
-            engine.add(records)
-            out = engine.run()
-    except StaleBalance as exc:
-        raise ValidationError(str(exc)) from exc
-    if out.errors:
-        raise ValidationError(out.errors[0][2])
-    return list(out.payment_ids)
+    return post_records(
+        municipality=collection.seizure.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
+        records=records,
+    )  # fmt: skip

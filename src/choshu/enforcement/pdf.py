@@ -20,7 +20,8 @@ from reportlab.pdfgen import canvas
 from choshu.enforcement.models import Seizure
 from choshu.formats.display import wareki, yen
 from choshu.levies.tax_items import tax_item_name
-from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
+from choshu.receipts.pdf_font import draw_text as _text
+from choshu.receipts.pdf_font import new_canvas, wrap
 from choshu.taxpayers.protection import ProtectedPersonRefused, refuse_reason
 
 RECORD = "record"
@@ -35,11 +36,6 @@ _WIDTH = _W - 40 * mm
 class _Line:
     text: str
     amount: int
-
-
-def _text(c: canvas.Canvas, size: float, x: float, y: float, text: str, *, right: bool = False) -> None:
-    c.setFont(FONT_NAME, size)
-    (c.drawRightString if right else c.drawString)(x, y, text)
 
 
 def _para(c: canvas.Canvas, size: float, y: float, text: str, lead: float = 5.2 * mm) -> float:

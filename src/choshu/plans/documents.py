@@ -13,13 +13,14 @@ from datetime import date
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
-from reportlab.pdfgen import canvas
 
 from choshu.formats.display import wareki, yen
 from choshu.formats.slipcodes import ocr_upper, slip_codes
 from choshu.levies.tax_items import tax_item_name
 from choshu.plans.models import PaymentPlan, PlanInstalment
-from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
+from choshu.receipts.pdf_font import draw_para as _para
+from choshu.receipts.pdf_font import draw_text as _text
+from choshu.receipts.pdf_font import new_canvas
 from choshu.receipts.slip_pdf import SlipData, SlipLine, render_slip
 from choshu.receipts.slips import confirmation_no
 from choshu.taxpayers.addressee import addressee_for
@@ -35,18 +36,6 @@ PLEDGE_TEXT = (
 )
 LATE_INCLUDED = "その見込額（最終回の納付予定日まで）を上記の総額に含めています。"
 LATE_EXCLUDED = "本誓約の総額には含まれていないため、完納後に別途納付します。"
-
-
-def _text(c: canvas.Canvas, size: float, x: float, y: float, text: str, *, right: bool = False) -> None:
-    c.setFont(FONT_NAME, size)
-    (c.drawRightString if right else c.drawString)(x, y, text)
-
-
-def _para(c: canvas.Canvas, size: float, x: float, y: float, text: str, width: float, lead: float) -> float:
-    for line in wrap(text, size, width):
-        _text(c, size, x, y, line)
-        y -= lead
-    return y
 
 
 def _check_printable(plan: PaymentPlan, on: date, document: str) -> None:

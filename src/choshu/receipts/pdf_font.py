@@ -66,3 +66,20 @@ def wrap(text: str, size: float, width: float) -> list[str]:
                 line += ch
         lines.append(line)
     return lines
+
+
+def draw_text(c: canvas.Canvas, size: float, x: float, y: float, text: str, *, right: bool = False) -> None:
+    """One line of ``text`` in the embedded font at ``size``, left-aligned at ``x`` (right-aligned with
+    ``right``)."""
+    c.setFont(FONT_NAME, size)
+    (c.drawRightString if right else c.drawString)(x, y, text)
+
+
+def draw_para(
+    c: canvas.Canvas, size: float, x: float, y: float, text: str, width: float, lead: float
+) -> float:
+    """``text`` wrapped to ``width`` (``wrap``) from ``y`` downwards, ``lead`` apart; the next line's ``y``."""
+    for line in wrap(text, size, width):
+        draw_text(c, size, x, y, line)
+        y -= lead
+    return y

@@ -167,6 +167,7 @@ def payments_import(
     attempt is rolled back) is run again, up to ``IMPORT_ATTEMPTS`` times in all.
     """
     kind = import_job_kind(channel)
+    day = today or timezone.localdate()  # one processing day for every attempt
     try:
         for attempt in range(1, IMPORT_ATTEMPTS + 1):
             try:
@@ -178,7 +179,7 @@ def payments_import(
                     kind,
                     job,
                     progress,
-                    today or timezone.localdate(),
+                    day,
                 )
             except StaleBalance as exc:
                 if attempt == IMPORT_ATTEMPTS:
@@ -218,16 +219,16 @@ def _import_once(
     path: str,
     actor: Any,
     kind: Job.Kind,
-    queued: Job | None = None,
-    progress: Callable[[int], None] | None = None,
-    today: date | None = None,
+    queued: Job | None,
+    progress: Callable[[int], None] | None,
+    today: date,
 ) -> PaymentImportSummary:
     """One attempt: the whole file in one transaction. The file's bytes are let go once decoded (the
     stream holds the text only): a 500,000-record file is tens of megabytes each way."""
     registered = FILE_CHANNELS.get(channel)
     stream: PaymentStream
     if registered is not None:
-        stream = registered.open(municipality, read_bytes(path), path, today or timezone.localdate())
+        stream = registered.open(municipality, read_bytes(path), path, today)
         channel = registered.payment_channel.value
     else:
         stream = stream_payment_file(
@@ -526,23 +527,9 @@ def _record_receipt(
         for k, (slip, share) in enumerate(zip(owed, shares, strict=True))
     ]
     # The same engine as every import: the records are decided by rules.reconcile.
-    try:
-        with PaymentEngine(
-            municipality_id=municipality.pk,
-            municipality_code=municipality.code,
-            channel=Channel.COUNTER,
-            job_id=None,
-            actor_id=actor.pk,
-            now=timezone.now(),
-            keep_payment_ids=True,
-        ) as engine:
-            engine.add(records)
-            out = engine.run()
-    except StaleBalance as exc:
-        raise ValidationError(str(exc)) from exc
-    if out.errors:
-        raise ValidationError(out.errors[0][2])
-    receipt.payments = list(out.payment_ids)
+    receipt.payments = post_records(
+        municipality=municipality, channel=Channel.COUNTER, actor=actor, records=records
+    )
     receipt.save(update_fields=["payments"])
     audit_record(
         kind=AuditKind.CHANGE,
@@ -1060,6 +1047,31 @@ class OwedOn:
     @property
     def total(self) -> int:
         return self.principal + self.fees + self.late_charge
+
+
+def post_records(
+    *, municipality: Municipality, channel: Channel, actor: Any, records: list[PaymentRecord]
+) -> list[int]:
+    """Post a few payment records entered by a person (a counter receipt, a 取立) through the one payment
+    engine, in the caller's transaction; the payments' ids. A record the engine refuses, or a balance
+    changed meanwhile (``StaleBalance``), raises ``ValidationError`` and posts nothing."""
+    try:
+        with PaymentEngine(
+            municipality_id=municipality.pk,
+            municipality_code=municipality.code,
+            channel=channel,
+            job_id=None,
+            actor_id=actor.pk,
+            now=timezone.now(),
+            keep_payment_ids=True,
+        ) as engine:
+            engine.add(records)
+            out = engine.run()
+    except StaleBalance as exc:
+        raise ValidationError(str(exc)) from exc
+    if out.errors:
+        raise ValidationError(out.errors[0][2])
+    return list(out.payment_ids)
 
 
 def owed_amounts(target: SlipTarget, *, paid_on: date) -> list[OwedOn]:

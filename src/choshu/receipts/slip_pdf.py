@@ -29,6 +29,7 @@ from reportlab.pdfgen import canvas
 
 from choshu.formats.display import wareki, yen
 from choshu.receipts.pdf_font import FONT_NAME, new_canvas
+from choshu.receipts.pdf_font import draw_text as _text
 from choshu.receipts.receipt_pdf import ReceiptLine
 
 FNC1 = "\xf1"  # reportlab's Code128 spelling of FNC1: first after the start code = GS1-128
@@ -132,11 +133,6 @@ def render_slip(data: SlipData) -> bytes:
         c.showPage()
     c.save()
     return out.getvalue()
-
-
-def _text(c: canvas.Canvas, size: float, x: float, y: float, text: str, *, right: bool = False) -> None:
-    c.setFont(FONT_NAME, size)
-    (c.drawRightString if right else c.drawString)(x, y, text)
 
 
 _W, _H = A4
