@@ -119,6 +119,7 @@ INSTALLED_APPS = [
     "choshu.relief",
     "choshu.enforcement",
     "choshu.reports",
+    "choshu.stdlink",
     "choshu.operations",
     "choshu.api",
     "choshu.web",
