@@ -316,6 +316,7 @@ def _production_refusal() -> str | None:
     for file_name, env, label in (
         ("field.key", "CHOSHU_FIELD_KEY", "個人番号暗号鍵"),
         ("audit.key", "CHOSHU_AUDIT_KEY", "監査ログ署名鍵"),
+        ("certificate.key", "CHOSHU_CERTIFICATE_KEY", "納税証明書の照合鍵"),
     ):
         if (refusal := _key_beside_the_data(file_name, env, label)) is not None:
             return refusal

@@ -51,6 +51,7 @@ def _ready(tmp_path: Path) -> dict[str, str]:
     return {
         "CHOSHU_FIELD_KEY": KEY,
         "CHOSHU_AUDIT_KEY": KEY,
+        "CHOSHU_CERTIFICATE_KEY": KEY,
         "CHOSHU_AUDIT_CHECKPOINT_DIR": str(tmp_path / "worm"),
         "CHOSHU_SECRET_KEY": "x" * 50,
     }
@@ -72,6 +73,18 @@ def test_production_without_the_audit_key_or_checkpoint_place_refuses_to_start(t
     del env["CHOSHU_AUDIT_CHECKPOINT_DIR"]
     started = _start(tmp_path, **env)
     assert started.returncode != 0 and "CHOSHU_AUDIT_CHECKPOINT_DIR が設定されていません" in started.stderr
+
+
+def test_production_without_the_certificate_key_outside_the_data_refuses_to_start(tmp_path: Path) -> None:
+    """Whoever holds the 納税証明書 verification key can make a forged certificate verify (issue 21 §4)."""
+    env = _ready(tmp_path)
+    del env["CHOSHU_CERTIFICATE_KEY"]
+    started = _start(tmp_path, **env)
+    assert started.returncode != 0 and "CHOSHU_CERTIFICATE_KEY が設定されていません" in started.stderr
+    (tmp_path / "certificate.key").write_text(KEY)
+    started = _start(tmp_path, **_ready(tmp_path))
+    assert started.returncode != 0
+    assert "納税証明書の照合鍵のファイルがデータベースと同じ場所にあります" in started.stderr
 
 
 def test_production_with_the_key_in_the_environment_starts(tmp_path: Path) -> None:
