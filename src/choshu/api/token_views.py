@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+from datetime import timedelta
 from urllib.parse import unquote
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
@@ -18,10 +21,54 @@ from choshu.api.clients import (
     authenticate_jwt,
     issue_token,
 )
-from choshu.audit.models import AuditKind
-from choshu.audit.services import audit_record
+from choshu.api.models import AccessToken
+from choshu.audit.models import AuditKind, AuditLog
+from choshu.audit.services import audit_record, client_addr
 
 JWT_BEARER = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+AUTH_FAILED_FUNCTION = "連携システムの認証失敗"
+
+
+def _failure_limit() -> tuple[int, timedelta]:
+    """(failures, window): an address with this many failed client authentications in the window waits."""
+    return (
+        int(settings.CHOSHU_API_AUTH_FAILURES),
+        timedelta(minutes=int(settings.CHOSHU_API_AUTH_WINDOW_MINUTES)),
+    )
+
+
+def _too_many_failures(request: HttpRequest) -> OAuthError | None:
+    """Guessing secrets from one address is slowed down: the failures are the audit log's own records."""
+    limit, window = _failure_limit()
+    failures = AuditLog.objects.filter(
+        function=AUTH_FAILED_FUNCTION, at__gte=timezone.now() - window, client_addr=client_addr(request)
+    ).count()
+    if failures < limit:
+        return None
+    minutes = int(window.total_seconds() // 60)
+    return OAuthError(
+        "invalid_client",
+        f"この接続元からのクライアント認証の失敗が{minutes}分間に{limit}回を超えました。"
+        f"しばらく（最長{minutes}分）待ってから、正しいクライアントIDとシークレットで再度取得してください。",
+        429,
+    )
+
+
+def _too_many_tokens(client_id: str) -> OAuthError | None:
+    """A client asking for more tokens a minute than any system needs is refused (a loop gone wrong fills
+    the token table otherwise); a token lives minutes, so a well-behaved client asks once per lifetime."""
+    per_minute = int(settings.CHOSHU_API_TOKENS_PER_MINUTE)
+    issued = AccessToken.objects.filter(
+        client__client_id=client_id, issued_at__gte=timezone.now() - timedelta(minutes=1)
+    ).count()
+    if issued < per_minute:
+        return None
+    return OAuthError(
+        "invalid_request",
+        f"トークンの発行は1分間に{per_minute}回までです。発行済みのトークンを有効期限"
+        f"（{TOKEN_MINUTES}分）まで使ってください。",
+        429,
+    )
 
 
 def _error(exc: OAuthError) -> JsonResponse:
@@ -32,6 +79,8 @@ def _error(exc: OAuthError) -> JsonResponse:
     )
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Basic realm="choshu"'
+    if exc.status == 429:
+        response["Retry-After"] = "60"
     response["Cache-Control"] = "no-store"
     response["Pragma"] = "no-cache"
     return response
@@ -56,6 +105,8 @@ def token(request: HttpRequest) -> HttpResponse:
     try:
         if request.method != "POST":
             raise OAuthError("invalid_request", "トークンの取得は POST で行ってください。", 405)
+        if (slow := _too_many_failures(request)) is not None:
+            return _error(slow)  # not audited again: the failures that led here are
         if request.content_type != "application/x-www-form-urlencoded":
             raise OAuthError(
                 "invalid_request", "Content-Type は application/x-www-form-urlencoded にしてください。"
@@ -86,12 +137,14 @@ def token(request: HttpRequest) -> HttpResponse:
             raise OAuthError(
                 "invalid_client", "クライアント認証（Basic 認証または client_assertion）がありません。", 401
             )
+        if (slow := _too_many_tokens(client.client_id)) is not None:
+            raise slow
         value, row = issue_token(client, data.get("scope", ""), method)
     except OAuthError as exc:
         if exc.error == "invalid_client":
             audit_record(
                 kind=AuditKind.LOGIN_FAILED,
-                function="連携システムの認証失敗",
+                function=AUTH_FAILED_FUNCTION,
                 municipality=None,
                 request=request,
                 detail={"error": exc.error, "reason": exc.description},

@@ -224,6 +224,11 @@ CHOSHU_LOGIN_LOCKOUT_MAX_HOURS = _int_env("CHOSHU_LOGIN_LOCKOUT_MAX_HOURS", 24)
 AXES_COOLOFF_TIME = "choshu.accounts.lockout.cool_off"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_CLIENT_IP_CALLABLE = "choshu.audit.services.client_addr"  # the address the audit log records
+# The API's token endpoint (docs/api.md): 429 for an address after this many failed client
+# authentications in the window, and for a client asking for more tokens than this in a minute.
+CHOSHU_API_AUTH_FAILURES = _int_env("CHOSHU_API_AUTH_FAILURES", 20)
+CHOSHU_API_AUTH_WINDOW_MINUTES = _int_env("CHOSHU_API_AUTH_WINDOW_MINUTES", 15)
+CHOSHU_API_TOKENS_PER_MINUTE = _int_env("CHOSHU_API_TOKENS_PER_MINUTE", 60)
 
 # The reverse proxies whose X-Forwarded-For is believed (issue 14 §6; choshu.core.client_ip): when a
 # request comes from one of them, the client is the first address of the header, read from the right,

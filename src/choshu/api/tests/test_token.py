@@ -11,7 +11,7 @@ import jwt
 import pytest
 from django.test import Client
 
-from choshu.api.tests.conftest import basic, bearer, token_post
+from choshu.api.tests.conftest import basic, bearer, get_token, token_post
 from choshu.audit.models import AuditKind, AuditLog
 
 pytestmark = pytest.mark.django_db
@@ -124,3 +124,46 @@ def test_wrong_secret_wrong_method_and_wrong_content_type(
     assert multipart.status_code == 400 and multipart.json()["error"] == "invalid_request"
     junk = token_post(http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION="Basic %%%")
     assert junk.status_code == 401
+
+
+def test_an_address_guessing_secrets_is_slowed_down_and_others_are_not(
+    municipality: Any, register: Callable[..., tuple[str, str]], settings: Any
+) -> None:
+    """After CHOSHU_API_AUTH_FAILURES failed authentications from one address in the window, that address
+    gets 429 with Retry-After — even with the right secret — while another address still gets its token."""
+    settings.CHOSHU_API_AUTH_FAILURES = 3
+    client_id, secret = register(municipality)
+    http = Client(REMOTE_ADDR="192.0.2.7")
+    for _ in range(3):
+        wrong = token_post(
+            http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, "x")
+        )
+        assert wrong.status_code == 401
+    right = token_post(
+        http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
+    assert right.status_code == 429 and right["Retry-After"] == "60"
+    assert right.json()["error"] == "invalid_client" and "15分間に3回" in right.json()["error_description"]
+    failures = AuditLog.objects.filter(function="連携システムの認証失敗", client_addr="192.0.2.7")
+    assert failures.count() == 3  # the refusals while slowed down are not counted again
+    elsewhere = Client(REMOTE_ADDR="192.0.2.8")
+    ok = token_post(
+        elsewhere, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
+    assert ok.status_code == 200
+
+
+def test_a_client_asking_for_tokens_in_a_loop_is_refused_after_the_minute_s_limit(
+    municipality: Any, register: Callable[..., tuple[str, str]], settings: Any
+) -> None:
+    settings.CHOSHU_API_TOKENS_PER_MINUTE = 2
+    client_id, secret = register(municipality)
+    other_id, other_secret = register(municipality)
+    http = Client()
+    for _ in range(2):
+        get_token(http, client_id, secret)
+    third = token_post(
+        http, {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=basic(client_id, secret)
+    )
+    assert third.status_code == 429 and "1分間に2回まで" in third.json()["error_description"]
+    get_token(http, other_id, other_secret)  # another system is not affected
