@@ -12,6 +12,7 @@ from django.db.models import Q, Sum
 
 from choshu.core.bulk import id_set
 from choshu.core.models import Municipality
+from choshu.levies.exemptions import late_charge_exemptions
 from choshu.levies.ledger import LEVIED_KINDS, PAID_KINDS
 from choshu.levies.models import (
     Account,
@@ -22,7 +23,7 @@ from choshu.levies.models import (
     LedgerEntry,
 )
 from choshu.levies.tax_items import catalog, tax_item_name
-from choshu.rules.late_charge import LateChargeResult, late_charge_as_of, late_charges_as_of
+from choshu.rules.late_charge import Exemption, LateChargeResult, late_charge_as_of, late_charges_as_of
 from choshu.rules.parameters import RateNotKnownError
 
 
@@ -112,6 +113,7 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
         else:
             payments[row["installment_id"]][row["txn__legal_date"]] -= int(row["total"])
     parts = installment_components([i.pk for i in installments], as_of=as_of)
+    exempted = late_charge_exemptions(i.pk for i in installments)
     result = []
     for inst in installments:
         levied = levied_sums[inst.pk]
@@ -132,7 +134,13 @@ def installment_balances(*, taxpayer_ids: list[int], as_of: date) -> list[Instal
                 principal_outstanding=levied - paid,
                 # from the day after the 納期限, or the 法定納期限 of a 申告納付 item (law.md §a7)
                 late_charge_accrued=_accrued(
-                    late_charge_result(levied, inst.late_charge_base_date, as_of, paid_by_date.items())
+                    late_charge_result(
+                        levied,
+                        inst.late_charge_base_date,
+                        as_of,
+                        paid_by_date.items(),
+                        exempted.get(inst.pk, ()),
+                    )
                 ),
                 components=_named(parts.get(inst.pk, ()), inst.municipality_id, inst.levy.tax_item),
             )
@@ -335,12 +343,19 @@ def _ledger_history(installment_ids: Sequence[int], as_of: date) -> dict[int, _H
 
 
 def late_charge_result(
-    principal: int, base_date: date, as_of: date, payments: Iterable[tuple[date, int]]
+    principal: int,
+    base_date: date,
+    as_of: date,
+    payments: Iterable[tuple[date, int]],
+    exemptions: Sequence[Exemption] = (),
 ) -> LateChargeResult | None:
     """``rules.late_charge.late_charge_as_of`` for one installment (the derivation the person page
-    shows); ``None`` when a year's rate is not configured yet (rules/params)."""
+    shows), with its 法15条の9 periods (``levies.exemptions``); ``None`` when a year's rate is not
+    configured yet (rules/params)."""
     try:
-        return late_charge_as_of(principal=principal, base_date=base_date, as_of=as_of, payments=payments)
+        return late_charge_as_of(
+            principal=principal, base_date=base_date, as_of=as_of, payments=payments, exemptions=exemptions
+        )
     except RateNotKnownError:
         return None
 
@@ -384,6 +399,12 @@ def _dues(
     charges = late_charges_as_of(
         ((history[r[0]][0], r[8], pays) for r, pays in zip(rows, payments, strict=True)), as_of=as_of
     )
+    exempted = late_charge_exemptions(r[0] for r in rows)
+    if exempted:  # the few installments under a relief (法15条の9): the rule with their periods
+        for n, (r, pays) in enumerate(zip(rows, payments, strict=True)):
+            if (periods := exempted.get(r[0])) is not None:
+                result = late_charge_result(history[r[0]][0], r[8], as_of, pays, periods)
+                charges[n] = (charges[n][0], _accrued(result))
     return rows, history, payments, charges
 
 

@@ -35,6 +35,7 @@ from django.db.models import Sum
 
 from choshu.core.bulk import IdDrawer, copy_rows
 from choshu.formats.payments import PaymentRecord, RecordKind
+from choshu.levies.exemptions import late_charge_exemptions
 from choshu.levies.ledger import LAST_TIMINGS as LEDGER_TIMINGS
 from choshu.levies.ledger import PAID_KINDS, post_selected
 from choshu.levies.models import Account, Component, LedgerEntry, TxnKind
@@ -42,6 +43,7 @@ from choshu.receipts.models import PaymentStatus, SuspenseStatus
 from choshu.receipts.slips import confirmation_no
 from choshu.rules import reconcile as rr
 from choshu.rules.allocation import Component as AllocComponent
+from choshu.rules.late_charge import Exemption
 
 logger = logging.getLogger(__name__)
 
@@ -183,6 +185,7 @@ class PaymentEngine:
         self._payment_ids = _IdPool("receipts_payment")
         self._txn_ids = _IdPool("levies_ledgertransaction")
         self._dates: dict[Any, date] = {}
+        self._exemptions: dict[int, tuple[Exemption, ...]] = {}
         self._mark = time.monotonic()
 
     # -- staging ---------------------------------------------------------------------------------
@@ -356,6 +359,8 @@ class PaymentEngine:
                 found[int(inst)] = ([], 0)
             if not found:
                 return found
+            # 法15条の9 periods of the few of them under a relief (the 延滞金 they owe depends on them)
+            self._exemptions = late_charge_exemptions(found)
             cur.execute(
                 f"""SELECT e.installment_id, e.account, e.component, t.legal_date, SUM(e.amount)
                     FROM {NEED} n
@@ -467,7 +472,8 @@ class PaymentEngine:
                 # (none yet), history, the 延滞金's base date, the 消滅日 (relief.prescription: nothing owed)
                 o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], max(0, int(r[23] or 0)), 0,
                             list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0,
-                            self._date(r[22]), self._date(r[24]) if r[24] is not None else None)  # fmt: skip
+                            self._date(r[22]), self._date(r[24]) if r[24] is not None else None,
+                            self._exemptions.get(inst_id, ()))  # fmt: skip
                 if r[20]:
                     shared[inst_id] = o
             if r[20]:

@@ -49,6 +49,7 @@ from choshu.formats.payments import (
     RecordKind,
     stream_payment_file,
 )
+from choshu.levies.exemptions import late_charge_exemptions
 from choshu.levies.ledger import Leg, Posting, StaleBalance, post_many
 from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
 from choshu.levies.tax_items import tax_item_name
@@ -1010,6 +1011,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
     ended = extinguished_dates(i.pk for i in target.installments)
     late = [i.pk for i in target.installments if paid_on > i.late_charge_base_date]
     history = installment_history(late)
+    exempted = late_charge_exemptions(late)
     fees = fees_owed([i.pk for i in target.installments if paid_on > i.due_date], paid_on=paid_on)
     return [
         rr.Owed(
@@ -1024,6 +1026,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             late_charge_paid=history[i.pk][1] if i.pk in history else 0,
             late_charge_base_date=i.late_charge_base_date,
             extinguished_on=ended.get(i.pk),
+            late_charge_exemptions=exempted.get(i.pk, ()),
         )
         for i in target.installments
     ]

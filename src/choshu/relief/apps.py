@@ -15,6 +15,9 @@ class ReliefConfig(AppConfig):
         HANDLERS[RequestKind.WRITE_OFF] = write_off.apply_write_off
         register_field_labels(RequestKind.WRITE_OFF, lambda name: write_off.REQUEST_LABELS.get(name, name))
         HANDLERS[RequestKind.RELIEF] = relief.apply_relief
+        from choshu.levies.exemptions import register_exemption_source
+
+        register_exemption_source(relief.relief_exemptions)  # 法15条の9: the 延滞金 during a relief
         register_field_labels(RequestKind.RELIEF, lambda name: relief.REQUEST_LABELS.get(name, name))
         from choshu.core.labels import register_keys, register_values
         from choshu.relief.models import (

@@ -158,7 +158,8 @@ class ReliefGround(models.TextChoices):
     ILLNESS = "illness", "本人・家族の病気・負傷（15条1項2号）"
     BUSINESS_CLOSURE = "business_closure", "事業の廃止・休止（15条1項3号）"
     BUSINESS_LOSS = "business_loss", "事業の著しい損失（15条1項4号）"
-    SIMILAR = "similar", "前各号に類する事実（15条1項5号）"
+    SIMILAR_DISASTER = "similar_disaster", "1号・2号に類する事実（15条1項5号）"
+    SIMILAR = "similar", "3号・4号に類する事実（15条1項5号）"
     LATE_ASSESSMENT = "late_assessment", "法定納期限から1年以上後の確定（15条2項）"
     LIQUIDATION_HARDSHIP = "liquidation_hardship", "換価により事業・生活の維持が困難（15条の5・15条の6）"
     LIQUIDATION_ADVANTAGE = "liquidation_advantage", "猶予が徴収上有利（15条の5）"
@@ -174,6 +175,7 @@ GROUNDS_OF: dict[str, frozenset[str]] = {
             ReliefGround.ILLNESS,
             ReliefGround.BUSINESS_CLOSURE,
             ReliefGround.BUSINESS_LOSS,
+            ReliefGround.SIMILAR_DISASTER,
             ReliefGround.SIMILAR,
             ReliefGround.LATE_ASSESSMENT,
         }

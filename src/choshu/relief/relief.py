@@ -9,8 +9,12 @@ two-person check (決裁 ``relief``), and their effects:
   continuous years (15条の7第4項) unless cancelled; 即時消滅 (第5項, ground 1 only) on its date.
   ``choshu prescription-run`` records the resulting 消滅 and ``write-off-run`` its 不納欠損.
 
-Not done this round: the 延滞金 reduction during relief (法15条の9) — it belongs in the amounts code
-being rewritten elsewhere; enforcement blocking (no enforcement yet).
+* the 延滞金 during the period (法15条の9, ``relief_exemptions``, registered as a ``levies.exemptions``
+  source so every figure — balances, slips, the counter, the payment engine, dunning — reads it): fully
+  exempted for a 徴収猶予 on the grounds of 15条1項1号・2号 (and 5号 where the fact is like them) and for an
+  執行停止; for any other 徴収猶予 and a 換価の猶予 charged at the 猶予特例基準割合 (附則3条の2), the rest
+  exempted. The 亘理町 要綱 別表第1 lists the same cases:
+  https://www.town.watari.miyagi.jp/reiki_int/reiki_honbun/c219RG00001159.html .
 
 Periods: a 徴収猶予 / 換価の猶予 is granted for up to 1 year and extended to at most 2 years in total
 (法15条3項, 15条の5第2項, 15条の6の3; law.md §f, https://www.city.kasaoka.okayama.jp/soshiki/15/1673.html ).
@@ -34,8 +38,10 @@ from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 from choshu.dunning.models import DunningSuppression, SuppressionReason
 from choshu.dunning.services import suppression_add
+from choshu.levies.exemptions import OPEN_END
 from choshu.levies.models import Installment
 from choshu.relief.models import GROUNDS_OF, Relief, ReliefGround, ReliefKind, ReliefStatus
+from choshu.rules.late_charge import Exemption, ExemptionMode
 from choshu.rules.periods import period_end
 from choshu.rules.prescription import PrescriptionEvent, PrescriptionEventKind
 from choshu.taxpayers.models import Taxpayer
@@ -283,6 +289,49 @@ def relief_events(installment_ids: Sequence[int]) -> dict[int, list[Prescription
             until = end if cancelled_on is None else min(end, cancelled_on - _ONE)
             if until >= start:
                 events.append(PrescriptionEvent(PrescriptionEventKind.DEFERRAL, start, until))
+    return found
+
+
+# --- as 延滞金 exemptions (法15条の9; read by levies.exemptions) ----------------------------------------
+
+FULLY_EXEMPT_GROUNDS = frozenset(
+    {ReliefGround.DISASTER, ReliefGround.ILLNESS, ReliefGround.SIMILAR_DISASTER}
+)  # 15条1項1号・2号・5号（1号・2号に類するもの）
+_ARTICLE = "地方税法15条の9第1項"
+
+
+def exemption_of(kind: str, ground: str) -> tuple[ExemptionMode, str]:
+    """How a relief changes the 延滞金 for its days, and why (法15条の9第1項, 附則3条の2)."""
+    if kind == ReliefKind.ENFORCEMENT_SUSPENSION:
+        return ExemptionMode.EXCLUDED, f"滞納処分の執行停止：全額免除（{_ARTICLE}）"
+    if kind == ReliefKind.COLLECTION_DEFERRAL and ground in FULLY_EXEMPT_GROUNDS:
+        return ExemptionMode.EXCLUDED, f"徴収猶予（{ReliefGround(ground).label}）：全額免除（{_ARTICLE}）"
+    what = "徴収猶予" if kind == ReliefKind.COLLECTION_DEFERRAL else "換価の猶予"
+    return (
+        ExemptionMode.DEFERRAL_RATE,
+        f"{what}：猶予特例基準割合を超える部分を免除（{_ARTICLE}、附則3条の2）",
+    )
+
+
+def relief_exemptions(installment_ids: Sequence[int]) -> dict[int, list[Exemption]]:
+    """The approved reliefs of these installments as 延滞金 periods (one query): a deferral from its start
+    to its end (or the day before its cancellation), an 執行停止 from its start until the day before its
+    cancellation (open while it runs; after an extinction nothing is owed anyway)."""
+    through = Relief.installments.through
+    rows = through.objects.filter(
+        installment_id__in=list(installment_ids),
+        relief__status__in=[ReliefStatus.ACTIVE, ReliefStatus.CANCELLED],
+    ).values_list("installment_id", "relief__kind", "relief__ground", "relief__start", "relief__end",
+                  "relief__cancelled_on")  # fmt: skip
+    found: dict[int, list[Exemption]] = {}
+    for inst_id, kind, ground, start, end, cancelled_on in rows:
+        last = end if end is not None else OPEN_END
+        if cancelled_on is not None:
+            last = min(last, cancelled_on - _ONE)
+        if last < start:
+            continue  # cancelled before it began: it never ran
+        mode, why = exemption_of(kind, ground)
+        found.setdefault(inst_id, []).append(Exemption(start, last, mode, reason=why))
     return found
 
 

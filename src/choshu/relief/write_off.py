@@ -31,6 +31,7 @@ from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
 from choshu.core.models import Municipality
 from choshu.formats.csv_safe import csv_stream
+from choshu.levies.exemptions import late_charge_exemptions
 from choshu.levies.ledger import Leg, Posting, post_many
 from choshu.levies.models import Account, Component, Installment, LedgerEntry, TxnKind
 from choshu.levies.selectors import late_charge_result
@@ -122,10 +123,11 @@ def late_charges_at_extinction(rows: Sequence[tuple[int, int, date, date]]) -> d
     what was paid — ``rules.late_charge`` on the installment's payments. ``rows``: (id, 調定額本税,
     延滞金起算基準日, 消滅日). An unknown year's rate counts as 0 (shown as such on the line)."""
     history = installment_history([r[0] for r in rows])
+    exempted = late_charge_exemptions(r[0] for r in rows)  # 法15条の9: an 執行停止 ending in extinction
     out = {}
     for pk, levied, base, ended in rows:
         payments, paid = history.get(pk, ([], 0))
-        result = late_charge_result(levied, base, ended - timedelta(days=1), payments)
+        result = late_charge_result(levied, base, ended - timedelta(days=1), payments, exempted.get(pk, ()))
         out[pk] = 0 if result is None else max(0, result.late_charge - paid)
     return out
 

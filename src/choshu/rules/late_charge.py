@@ -50,6 +50,7 @@ __all__ = [
     "LateChargeParams",
     "LateChargeResult",
     "Segment",
+    "combine_exemptions",
     "compute_late_charge",
     "default_late_charge_params",
     "first_month_end",
@@ -95,6 +96,42 @@ class Exemption:
             raise ValueError("a rate is given exactly when mode is FIXED_RATE")
         if self.rate is not None and not (_ZERO <= self.rate <= Decimal("14.6")):
             raise ValueError(f"exemption rate {self.rate} is outside 0..14.6 percent")
+
+
+# The more favourable to the taxpayer first (法15条の9 never adds a charge): a full exemption, then the
+# 猶予特例基準割合 (below half the normal rate in every year it is known), half the rate, an explicit rate,
+# the 延長法人 rate.
+_FAVOUR = {
+    ExemptionMode.EXCLUDED: 0,
+    ExemptionMode.DEFERRAL_RATE: 1,
+    ExemptionMode.HALF: 2,
+    ExemptionMode.FIXED_RATE: 3,
+    ExemptionMode.EXTENSION_RATE: 4,
+}
+
+
+def combine_exemptions(exemptions: Iterable[Exemption]) -> tuple[Exemption, ...]:
+    """Non-overlapping periods from periods that may overlap (two reliefs of one installment: a 換価の猶予
+    followed by an 執行停止 from a day inside it): each day takes the most favourable mode that covers it
+    (``_FAVOUR``; between two fixed rates the lower), adjacent days of the same mode and rate are joined.
+    The result is what :func:`compute_late_charge` accepts."""
+    given = sorted(exemptions, key=lambda e: (e.start, e.end))
+    if len(given) < 2:
+        return tuple(given)
+    cuts = sorted({e.start for e in given} | {e.end + _ONE for e in given})
+    pieces: list[Exemption] = []
+    for lo, nxt in zip(cuts, cuts[1:], strict=False):
+        hi = nxt - _ONE
+        covering = [e for e in given if e.start <= lo and e.end >= hi]
+        if not covering:
+            continue
+        best = min(covering, key=lambda e: (_FAVOUR[e.mode], e.rate if e.rate is not None else _ZERO))
+        last = pieces[-1] if pieces else None
+        if last is not None and last.end + _ONE == lo and (last.mode, last.rate) == (best.mode, best.rate):
+            pieces[-1] = Exemption(last.start, hi, last.mode, last.rate, last.reason)
+        else:
+            pieces.append(Exemption(lo, hi, best.mode, best.rate, best.reason))
+    return tuple(pieces)
 
 
 @dataclass(frozen=True, slots=True)

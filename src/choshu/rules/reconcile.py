@@ -30,7 +30,7 @@ from functools import cache
 from typing import NamedTuple
 
 from choshu.rules.allocation import DEFAULT_ORDER, AllocationOrder, Component, OwedItem, allocate
-from choshu.rules.late_charge import default_late_charge_params, late_charge_as_of
+from choshu.rules.late_charge import Exemption, default_late_charge_params, late_charge_as_of
 from choshu.rules.parameters import RateNotKnownError
 
 __all__ = [
@@ -124,6 +124,9 @@ class Owed:
     # 消滅日 (法18条 時効, 法15条の7): a payment dated on or after it owes nothing on the installment —
     # the tax cannot be collected even if offered (法18条2項; law.md §f): it is an overpayment.
     extinguished_on: date | None = None
+    # 法15条の9: the 延滞金 is exempted or reduced for the periods of a 徴収猶予, 換価の猶予 or 執行停止
+    # (non-overlapping: ``combine_exemptions``; empty for nearly every installment).
+    late_charge_exemptions: tuple[Exemption, ...] = ()
 
     def extinguished_by(self, paid_on: date) -> bool:
         return self.extinguished_on is not None and self.extinguished_on <= paid_on
@@ -274,7 +277,7 @@ _PRINCIPAL, _POST, _POSTED = Component.PRINCIPAL, Action.POST, Status.POSTED
 def _nothing_owed(o: Owed) -> Owed:
     """An extinguished installment as a payment sees it: nothing is owed on it (no 本税, fee or 延滞金)."""
     return Owed(o.installment_id, o.taxpayer_id, o.due_date, o.tax_item, 0, 0, 0, 0, [], 0,
-                o.late_charge_base_date, o.extinguished_on)  # fmt: skip
+                o.late_charge_base_date, o.extinguished_on, o.late_charge_exemptions)  # fmt: skip
 
 
 @cache
@@ -341,7 +344,11 @@ def late_charge_owed(owed: Owed, paid_on: date) -> int:
         )
     try:
         accrued = late_charge_as_of(
-            principal=owed.principal_levied, base_date=base, as_of=paid_on, payments=owed.principal_payments
+            principal=owed.principal_levied,
+            base_date=base,
+            as_of=paid_on,
+            payments=owed.principal_payments,
+            exemptions=owed.late_charge_exemptions,
         ).late_charge
     except RateNotKnownError:
         return 0

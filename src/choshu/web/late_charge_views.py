@@ -23,8 +23,15 @@ from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right
 from choshu.audit.services import audit_access
 from choshu.core.forms import Form
+from choshu.levies.exemptions import OPEN_END, late_charge_exemptions
 from choshu.levies.selectors import AmountDue, amounts_due, late_charge_result
-from choshu.rules.late_charge import LateChargeResult, first_month_end, late_charge_articles
+from choshu.rules.late_charge import (
+    Exemption,
+    ExemptionMode,
+    LateChargeResult,
+    first_month_end,
+    late_charge_articles,
+)
 from choshu.taxpayers.selectors import taxpayer_get_for_user
 
 DERIVATION_FUNCTION = "延滞金計算明細"
@@ -67,6 +74,15 @@ def as_of_from_request(request: HttpRequest) -> tuple[date, AsOfForm, bool]:
     return chosen, form, False
 
 
+EXEMPTION_LABELS = {
+    ExemptionMode.EXCLUDED: "全額免除（この期間は計算しない）",
+    ExemptionMode.DEFERRAL_RATE: "猶予特例基準割合で計算（超える部分を免除）",
+    ExemptionMode.HALF: "割合の2分の1で計算",
+    ExemptionMode.FIXED_RATE: "指定の割合で計算",
+    ExemptionMode.EXTENSION_RATE: "延長期間の割合で計算",
+}
+
+
 @dataclass(frozen=True)
 class Derivation:
     """What the 延滞金計算明細 shows about one installment as of a date."""
@@ -75,6 +91,15 @@ class Derivation:
     result: LateChargeResult | None
     first_month_end: date
     articles: tuple[str, ...]
+    exemptions: tuple[Exemption, ...] = ()
+
+    @property
+    def exemption_rows(self) -> list[tuple[date, date | None, str, str]]:
+        """The 法15条の9 periods as the page lists them: (from, to or None while open, how, why)."""
+        return [
+            (e.start, None if e.end >= OPEN_END else e.end, EXEMPTION_LABELS[e.mode], e.reason)
+            for e in self.exemptions
+        ]
 
     @property
     def first_day(self) -> date:
@@ -116,9 +141,13 @@ def late_charge_derivation(request: HttpRequest, pk: int, installment_pk: int) -
             "as_of": as_of.isoformat(),
         },
     )
+    exemptions = late_charge_exemptions([due.installment_id]).get(due.installment_id, ())
     derivation = Derivation(
         due=due,
-        result=late_charge_result(due.principal, due.late_charge_base_date, as_of, due.principal_payments),
+        result=late_charge_result(
+            due.principal, due.late_charge_base_date, as_of, due.principal_payments, exemptions
+        ),
+        exemptions=tuple(e for e in exemptions if e.start <= as_of),
         first_month_end=first_month_end(due.late_charge_base_date),
         articles=late_charge_articles(due.tax_item),
     )

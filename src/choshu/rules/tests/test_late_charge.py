@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from choshu.rules.late_charge import (
     Exemption,
     ExemptionMode,
+    combine_exemptions,
     compute_late_charge,
     default_late_charge_params,
 )
@@ -253,3 +254,28 @@ def test_a_derivation_cites_the_charging_article_of_its_tax_item_then_the_common
     assert late_charge_articles("01")[0].startswith("地方税法326条")
     assert any("20条の4の2第2項" in a for a in late_charge_articles("07"))
     assert any("附則3条の2" in a for a in late_charge_articles("99"))  # an unknown item: the common ones
+
+
+def test_combined_exemptions_take_the_more_favourable_mode_day_by_day_and_never_overlap() -> None:
+    """Two reliefs of one installment (法15条の9): a 換価の猶予 2024-03-01..2024-12-31 (猶予特例基準割合) and an
+    執行停止 from 2024-06-01 (全額). The result is accepted by compute_late_charge."""
+    deferral = Exemption(D(2024, 3, 1), D(2024, 12, 31), ExemptionMode.DEFERRAL_RATE, reason="換価の猶予")
+    stop = Exemption(D(2024, 6, 1), D(9999, 12, 30), ExemptionMode.EXCLUDED, reason="執行停止")
+    combined = combine_exemptions([stop, deferral])
+    assert combined == (
+        Exemption(D(2024, 3, 1), D(2024, 5, 31), ExemptionMode.DEFERRAL_RATE, reason="換価の猶予"),
+        Exemption(D(2024, 6, 1), D(9999, 12, 30), ExemptionMode.EXCLUDED, reason="執行停止"),
+    )
+    half = Exemption(D(2024, 1, 1), D(2024, 4, 30), ExemptionMode.HALF)
+    joined = combine_exemptions(
+        [half, deferral, Exemption(D(2024, 5, 1), D(2024, 5, 10), ExemptionMode.HALF)]
+    )
+    assert [(e.start, e.end, e.mode) for e in joined] == [
+        (D(2024, 1, 1), D(2024, 2, 29), ExemptionMode.HALF),
+        (D(2024, 3, 1), D(2024, 12, 31), ExemptionMode.DEFERRAL_RATE),
+    ]
+    r = compute_late_charge(
+        principal=100_000, due_date=D(2023, 12, 31), until=D(2025, 3, 31), exemptions=joined
+    )
+    assert r.late_charge > 0
+    assert combine_exemptions([]) == () and combine_exemptions([half]) == (half,)
