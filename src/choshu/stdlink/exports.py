@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, time
@@ -41,7 +41,7 @@ from choshu.dunning.reminder_models import ReminderLetterInstallment
 from choshu.enforcement.models import AdvanceCollection, Seizure, SeizureStatus
 from choshu.formats.csv_safe import cp932_unencodable, encode_cp932
 from choshu.levies.models import Installment, LedgerEntry
-from choshu.levies.selectors import amounts_due_lines
+from choshu.levies.selectors import DueLine, amounts_due_lines
 from choshu.plans.models import PaymentPlan, PlanInstalment, PlanStatus, PlanStatusChange
 from choshu.receipts.models import SlipIssue
 from choshu.refunds.models import Appropriation
@@ -165,6 +165,19 @@ def keyset(qs: QuerySet[Any], cols: Sequence[str]) -> Iterator[list[tuple[Any, .
             return
         last = rows[-1][0]
         yield rows
+
+
+def dues_on(pairs: Iterable[tuple[int, date]]) -> dict[tuple[int, date], DueLine]:
+    """What each (installment, day) owed on that day: one ``amounts_due_lines`` call per distinct day
+    of the slice (the records of a slice share few days: a run's seizures, a month's reliefs)."""
+    by_day: dict[date, set[int]] = {}
+    for iid, day in pairs:
+        by_day.setdefault(day, set()).add(iid)
+    out: dict[tuple[int, date], DueLine] = {}
+    for day, ids in by_day.items():
+        for x in amounts_due_lines(installment_ids=sorted(ids), as_of=day):
+            out[(x.installment_id, day)] = x
+    return out
 
 
 def _decided_since(field_name: str, since_at: datetime) -> Exists:
@@ -301,10 +314,12 @@ def plan_split(
 
 
 def plan_rows(run: Run) -> Rows:
-    """Full: every pledged or ended plan (draft plans are not sent). Delta: the plans made, or whose
-    status changed, since. 削除フラグ 1 when the plan has ended (履行完了・不履行・取消)."""
+    """Full: the plans in force (誓約中). Delta: the plans made, or whose status changed, since (draft
+    plans are never sent), 削除フラグ 1 when the plan has ended (履行完了・不履行・取消)."""
     qs = PaymentPlan.objects.filter(municipality=run.municipality).exclude(status=PlanStatus.DRAFT)
-    if not run.full:
+    if run.full:
+        qs = qs.filter(status=PlanStatus.PLEDGED)
+    else:
         qs = qs.filter(
             Q(created_at__gte=run.since_at)
             | Exists(PlanStatusChange.objects.filter(plan=OuterRef("pk"), changed_at__gte=run.since_at))
@@ -387,14 +402,10 @@ def _relief_lines(run: Run, qs: QuerySet[Relief]) -> Iterator[tuple[tuple[Any, .
             .values_list("reliefs", "pk", *inst_cols())
         ):
             pairs.setdefault(row[0], []).append(row[1:])
+        dues = dues_on((p[0], r[2]) for r in chunk for p in pairs.get(r[0], []))
         for r in chunk:
-            lines = pairs.get(r[0], [])
-            dues = {
-                x.installment_id: x
-                for x in amounts_due_lines(installment_ids=[p[0] for p in lines], as_of=r[2])
-            }
-            for p in lines:
-                yield r, inst(p[1:]), dues[p[0]]
+            for p in pairs.get(r[0], []):
+                yield r, inst(p[1:]), dues[(p[0], r[2])]
 
 
 def deferral_rows(run: Run) -> Rows:
@@ -403,7 +414,8 @@ def deferral_rows(run: Run) -> Rows:
     qs = _reliefs(run, list(DEFERRAL_CODE))
     for r, k, due in _relief_lines(run, qs):
         pk, kind, start, end, cancelled, created, requested = r
-        applied = (requested or created).date() if (requested or created) else None
+        made = requested or created
+        applied = timezone.localtime(made).date() if made else None
         yield [
             *run.key(), f"4100{pk:010d}", k.taxpayer_no, d(applied), *k.period(), "1", "", "1",
             DEFERRAL_CODE[kind], d(start), d(end), d(cancelled), "", *k.filing(), str(due.principal_due),
@@ -472,14 +484,10 @@ def seizure_rows(run: Run) -> Rows:
             .values_list("seizures", "pk", *inst_cols())
         ):
             pairs.setdefault(row[0], []).append(row[1:])
+        dues = dues_on((p[0], r[1]) for r in chunk for p in pairs.get(r[0], []))
         for pk, executed, served, released in chunk:
-            lines = pairs.get(pk, [])
-            dues = {
-                x.installment_id: x
-                for x in amounts_due_lines(installment_ids=[p[0] for p in lines], as_of=executed)
-            }
-            for p in lines:
-                k, due = inst(p[1:]), dues[p[0]]
+            for p in pairs.get(pk, []):
+                k, due = inst(p[1:]), dues[(p[0], executed)]
                 yield [
                     *run.key(), "02", f"0200{pk:010d}", k.taxpayer_no, *k.period(), "1", "", d(executed),
                     d(served or executed), d(released), *k.filing(), str(due.principal_due),
@@ -495,9 +503,10 @@ def advance_rows(run: Run) -> Rows:
     if not run.full:
         qs = qs.filter(created_at__gte=run.since_at)
     for chunk in keyset(qs, ["installment_id", "notified_on", "new_due_date", *inst_cols("installment__")]):
+        dues = dues_on((r[1], r[2]) for r in chunk)
         for pk, iid, notified, new_due, *rest in chunk:
             k = inst(rest)
-            due = amounts_due_lines(installment_ids=[iid], as_of=notified)[0]
+            due = dues[(iid, notified)]
             yield [
                 *run.key(), "01", f"7000{pk:010d}", k.taxpayer_no, *k.period(), "1", "", d(notified), NO_DATE,
                 d(new_due), NO_TIME, "", *k.filing(), str(due.principal_due), str(due.late_charge or 0),

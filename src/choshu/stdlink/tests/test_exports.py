@@ -312,6 +312,8 @@ def test_delta_vs_full(s: dict[str, Any], tmp_path: Path) -> None:
     assert res["files"][0]["rows"] == 0  # the status change has no history row: made before the date
     res = export(again, "--kind", "plan", "--since", "2026-11-01", "--as-of", AS_OF.isoformat())
     assert {r["削除フラグ"] for r in read(again, res["files"][0]["name"])} == {"1"}
+    res = export(again, "--kind", "plan", "--full", "--as-of", AS_OF.isoformat())
+    assert res["files"][0]["rows"] == 0  # full = the plans in force
 
 
 def test_delta_arrears_since_today_finds_the_ledger_of_today(s: dict[str, Any], tmp_path: Path) -> None:
@@ -345,6 +347,8 @@ def test_cp932(s: dict[str, Any], tmp_path: Path) -> None:
         (["--kind", "nothing", "--full"], "出力できるファイルの種類ではありません"),
         (["--kind", "plan", "--since", "2026-13-01"], "--since の日付が不正です"),
         (["--kind", "plan", "--full", "--as-of", "2099-01-01"], "未来です"),
+        (["--kind", "plan", "--full", "--as-of", "R8.1.1"], "--as-of の日付が不正です"),
+        (["--kind", "plan", "--since", "2099-01-01"], "未来です"),
         (["--kind", "plan"], "どちらか一方"),
         (["--kind", "plan", "--full", "--since", "2026-01-01"], "どちらか一方"),
         (["--kind", "plan", "--full", "--encoding", "latin-1"], "utf-8 か cp932"),
