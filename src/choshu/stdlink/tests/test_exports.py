@@ -435,3 +435,32 @@ def test_all_or_nothing(s: dict[str, Any], tmp_path: Path, monkeypatch: pytest.M
         call_command("stdlink_export", "--out", str(out), "--kind", "all", "--full")
     assert list(out.iterdir()) == []
     assert AuditLog.objects.count() == before
+
+
+def test_arrears_paid_in_full_is_deleted_in_the_delta(sample_city: Any, write_csv: Callable[..., Path],
+                                                       tmp_path: Path) -> None:  # fmt: skip
+    """1002 pays 500001 before its 納期限 (no 延滞金): the delta sends it with 削除フラグ 1, the full file
+    no longer has it."""
+    from choshu.formats.payments import BANK_HEADER
+    from choshu.receipts.services import payments_import
+    from choshu.receipts.slips import taxpayer_slips
+
+    tp = Taxpayer.objects.get(taxpayer_no="1002")
+    rows = [
+        f"{x.ocr_lower},{x.amount},2024-05-20,0001,123,2024-05-20" for x in taxpayer_slips(sample_city, tp.pk)
+    ]
+    payments_import(municipality=sample_city, channel="bank", path=write_csv(",".join(BANK_HEADER), rows))
+    assert inst("500001").principal_outstanding == 0
+    out = tmp_path / "out"
+    out.mkdir()
+    delta = export(
+        out, "--kind", "arrears", "--since", timezone.localdate().isoformat(), "--as-of", AS_OF.isoformat()
+    )
+    rows_d = {r["通知書番号"] + r["期別"]: r for r in read(out, delta["files"][0]["name"])}
+    assert rows_d["50000101"]["削除フラグ"] == "1"
+    assert rows_d["50000101"]["未納額_本税（料）"] == "0"
+    assert rows_d["30000101"]["削除フラグ"] == "0"
+    full = export(out, "--kind", "arrears", "--full", "--as-of", AS_OF.isoformat())
+    assert "50000101" not in {r["通知書番号"] + r["期別"] for r in read(out, full["files"][0]["name"])}
+    assert {r["通知書番号"] + r["期別"] for r in read(out, full["files"][0]["name"])} == {
+        "10000101", "10000102", "40000101", "30000101"}  # fmt: skip
