@@ -464,3 +464,26 @@ def test_arrears_paid_in_full_is_deleted_in_the_delta(sample_city: Any, write_cs
     assert "50000101" not in {r["通知書番号"] + r["期別"] for r in read(out, full["files"][0]["name"])}
     assert {r["通知書番号"] + r["期別"] for r in read(out, full["files"][0]["name"])} == {
         "10000101", "10000102", "40000101", "30000101"}  # fmt: skip
+
+
+def test_queries_do_not_grow_with_the_records(s: dict[str, Any], tmp_path: Path) -> None:
+    """Set-based: more seizures (of the same day) and more reminder lines cost no more queries."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def count(name: str) -> int:
+        out = tmp_path / name
+        out.mkdir()
+        with CaptureQueriesContext(connection) as q:
+            export(out, "--kind", "all", "--full", "--as-of", AS_OF.isoformat())
+        return len(q.captured_queries)
+
+    before = count("a")
+    chief, case = s["chief"], Case.objects.get(taxpayer__taxpayer_no="1001", closed_on__isnull=True)
+    for _ in range(5):
+        z = Seizure.objects.create(
+            municipality=s["city"], taxpayer=case.taxpayer, case=case, kind="deposit", description="定期預金",
+            amount=1000, executed_on=D(2024, 8, 1), status=SeizureStatus.ACTIVE, created_by=chief,
+        )  # fmt: skip
+        z.installments.set([inst("100001"), inst("100001", 2)])
+    assert count("b") == before
