@@ -221,8 +221,8 @@ def _changed_installments(run: Run) -> Q:
 
 
 def arrears_rows(run: Run) -> Rows:
-    """Full: the installments past their 指定納期限 on the as-of date with 本税 unpaid (or extinguished and
-    not yet written off). Delta: every installment changed since (``_changed_installments``), past its
+    """Full: the installments past their 指定納期限 on the as-of date with 本税 unpaid, or extinguished
+    (its 欠損の有無 says whether the write-off is booked). Delta: every installment changed since (``_changed_installments``), past its
     指定納期限 — one fully paid (nothing owed as of the date) with 削除フラグ 1."""
     m = run.municipality
     i = OuterRef("pk")
