@@ -70,7 +70,9 @@ def parse_month(raw: str, today: date) -> date:
         )
     first = date(int(m[1]), int(m[2]), 1)
     if not MIN_YEAR <= fiscal_year_of(first) <= MAX_YEAR:
-        raise ValidationError(f"対象年月が範囲外です: {raw}（{MIN_YEAR}年4月〜{MAX_YEAR}年度で指定してください）")
+        raise ValidationError(
+            f"対象年月が範囲外です: {raw}（{MIN_YEAR}年4月〜{MAX_YEAR}年度で指定してください）"
+        )
     if first > today:
         raise ValidationError(
             f"対象年月 {raw} はまだ来ていません（今月 {today:%Y-%m} 以前の月を指定してください）"
@@ -564,11 +566,11 @@ def statistics(municipality: Municipality, month: date) -> Statistics:
 
     for i in items:
         own = [c for c in cells if c[0] == i]
-        for c in own:
-            rows.append(row(i, c[1], [c]))
+        for cell in own:
+            rows.append(row(i, cell[1], [cell]))
         rows.append(row(i, "*", own))
-    for c in cats:
-        rows.append(row("*", c, [x for x in cells if x[1] == c]))
+    for cat in cats:
+        rows.append(row("*", cat, [x for x in cells if x[1] == cat]))
     rows.append(row("*", "*", cells))
     return Statistics(
         month=month, end=end, fiscal_year=fy, index=k, min_persons=minimum, min_persons_source=source,

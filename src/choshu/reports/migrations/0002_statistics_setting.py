@@ -5,25 +5,41 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0010_debit_job_kinds'),
-        ('reports', '0001_initial'),
+        ("core", "0010_debit_job_kinds"),
+        ("reports", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='StatisticsSetting',
+            name="StatisticsSetting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('valid_from', models.DateField(verbose_name='適用開始日')),
-                ('min_persons', models.PositiveIntegerField(verbose_name='最小人数（これ未満の人数のセルは秘匿）')),
-                ('note', models.CharField(blank=True, max_length=300, verbose_name='根拠・備考')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("valid_from", models.DateField(verbose_name="適用開始日")),
+                (
+                    "min_persons",
+                    models.PositiveIntegerField(verbose_name="最小人数（これ未満の人数のセルは秘匿）"),
+                ),
+                ("note", models.CharField(blank=True, max_length=300, verbose_name="根拠・備考")),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '月次統計の秘匿基準',
-                'constraints': [models.UniqueConstraint(fields=('municipality', 'valid_from'), name='statistics_setting_unique')],
+                "verbose_name": "月次統計の秘匿基準",
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("municipality", "valid_from"), name="statistics_setting_unique"
+                    )
+                ],
             },
         ),
     ]

@@ -90,7 +90,9 @@ class Book:
                 continue
             cat = "current" if iy == year else "arrears"
             f = out[(item, cat)]
-            key = {"levy": "levied", "paid": "paid", "written_off": "written_off", "refund": "refunded"}.get(what)
+            key = {"levy": "levied", "paid": "paid", "written_off": "written_off", "refund": "refunded"}.get(
+                what
+            )
             if key is None:
                 continue
             f[key] += yen
@@ -134,7 +136,11 @@ def statement(month: str) -> dict[tuple[int, str, str], dict[str, int]]:
             if r["category"] == "*":
                 continue
             c, m = r["cumulative"], r["month"]
-            f = {k: c[k] for k in ("opening", "levied", "paid", "refunded", "written_off", "outstanding") if c[k]}
+            f = {
+                k: c[k]
+                for k in ("opening", "levied", "paid", "refunded", "written_off", "outstanding")
+                if c[k]
+            }
             names = {"levy": "levied", "correction": "levied", "paid": "paid", "refunded": "refunded",
                      "written_off": "written_off"}  # fmt: skip
             for k, v in m.items():
@@ -236,7 +242,9 @@ def test_the_statistics_equal_the_sums_of_the_events(scenario: Book) -> None:
         d = cmd("statistics", "--month", month)
         assert d["min_persons"] == 1
         # payments by channel: persons and yen
-        got = {r["key"]: (r["persons"], r["amount"]) for r in d["payments_by_channel"]["rows"] if r["persons"]}
+        got = {
+            r["key"]: (r["persons"], r["amount"]) for r in d["payments_by_channel"]["rows"] if r["persons"]
+        }
         assert got == scenario.channels(first)
         total = d["payments_by_channel"]["total"]
         assert total["amount"] == sum(y for _, y in scenario.channels(first).values())
@@ -346,7 +354,9 @@ def test_the_statement_files(scenario: Book, tmp_path: Any) -> None:
     d = cmd("monthly_statement", "--month", "2025-05", "--csv", str(csv), "--xlsx", str(xlsx))
     lines = csv.read_bytes().decode("cp932").splitlines()
     assert lines[0].startswith("対象年月,会計年度,区分（年度・月）,税目コード,税目,現年・滞納繰越,当月調定額")
-    assert any(line.startswith("2025-05,2024,2024年度 出納整理期間5月分,01,") and ",10000," in line for line in lines)
+    assert any(
+        line.startswith("2025-05,2024,2024年度 出納整理期間5月分,01,") and ",10000," in line for line in lines
+    )
     ws = load_workbook(io.BytesIO(xlsx.read_bytes())).active
     assert ws is not None
     rows = [list(r) for r in ws.iter_rows(min_row=3, values_only=True)]

@@ -6,8 +6,8 @@ from __future__ import annotations
 import base64
 import io
 import re
-from datetime import date
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 import pytest
@@ -31,7 +31,9 @@ def chief(sample_city: Any, make_user: Callable[..., Any]) -> Client:
     return login_verified(Client(), make_user("chief", role=Role.CHIEF, municipality=sample_city))
 
 
-def test_only_reports_view_may_see_them(sample_city: Any, chief: Client, make_user: Callable[..., Any]) -> None:
+def test_only_reports_view_may_see_them(
+    sample_city: Any, chief: Client, make_user: Callable[..., Any]
+) -> None:
     for role in (Role.CLERK, Role.WINDOW_CONTRACTOR):
         other = login_verified(Client(), make_user(f"u-{role}", role=role, municipality=sample_city))
         for name in PAGES:
@@ -62,7 +64,9 @@ def test_the_statistics_page_shows_aggregates_charts_and_suppression(sample_city
     # with a minimum of 1 nothing is hidden: the lines and the bars are drawn
     StatisticsSetting.objects.create(municipality=sample_city, valid_from=date(2024, 4, 1), min_persons=1)
     body = chief.get(reverse("reports:statistics"), {"month": "2024-06"}).content.decode()
-    svgs = [base64.b64decode(u).decode() for u in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)]
+    svgs = [
+        base64.b64decode(u).decode() for u in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', body)
+    ]
     assert "2024年度 現年課税分" in svgs[0] and "2023年度 現年課税分" in svgs[0]
     assert "1人未満" in body
 

@@ -26,8 +26,12 @@ class Command(ChoshuCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         super().add_arguments(parser)
         parser.add_argument("--month", required=True, metavar="YYYY-MM", help="対象年月")
-        parser.add_argument("--csv", metavar="PATH", help="CSV（CP932）の出力先（既存のファイルは上書きしない）")
-        parser.add_argument("--xlsx", metavar="PATH", help="Excel（xlsx）の出力先（既存のファイルは上書きしない）")
+        parser.add_argument(
+            "--csv", metavar="PATH", help="CSV（CP932）の出力先（既存のファイルは上書きしない）"
+        )
+        parser.add_argument(
+            "--xlsx", metavar="PATH", help="Excel（xlsx）の出力先（既存のファイルは上書きしない）"
+        )
 
     def run(self, **options: Any) -> None:
         municipality = self.municipality(options)
