@@ -281,6 +281,57 @@ def test_the_statistics_equal_the_sums_of_the_events(scenario: Book) -> None:
     assert (money["write_off"]["persons"], money["write_off"]["amount"]) == (1, 5000)
 
 
+def test_the_statement_at_the_closing_of_accounts_equals_the_settlement(scenario: Book) -> None:
+    """The 月計表's cumulative figures at 出納整理期間5月 are the year's 決算 (no late posting here)."""
+    may = cmd("monthly_statement", "--month", "2025-05")
+    sec = next(s for s in may["sections"] if s["fiscal_year"] == 2024)
+    got = {(r["tax_item"], r["category"]): r["cumulative"] for r in sec["rows"] if r["category"] != "*"}
+    settled = cmd("settlement", "--fiscal-year", "2024")
+    rows = [r for r in settled["rows"] if r["category"] != "total"]
+    assert {(r["tax_item"], r["category"]) for r in rows} == set(got)
+    for r in rows:
+        c = got[(r["tax_item"], r["category"])]
+        for k in ("opening", "levied", "paid", "written_off", "outstanding", "refund_pending"):
+            assert c[k] == r[k], (r["tax_item"], r["category"], k)
+
+
+def test_arrears_by_the_stage_of_the_case_at_the_month_end(scenario: Book) -> None:
+    from datetime import datetime, time
+
+    from django.utils import timezone
+
+    from choshu.cases.models import Case, Stage, StageChange
+    from choshu.taxpayers.models import Taxpayer
+
+    city = StatisticsSetting.objects.get().municipality
+
+    def at(day: date) -> datetime:
+        return timezone.make_aware(datetime.combine(day, time(10)))
+
+    taro = Taxpayer.objects.get(taxpayer_no="1001")
+    case = Case.objects.create(municipality=city, taxpayer=taro, stage=Stage.NEGOTIATING, opened_on=D(2025, 1, 10),
+                               created_at=at(D(2025, 1, 10)))  # fmt: skip
+    StageChange.objects.create(
+        case=case, to_stage=Stage.DUNNING, changed_on=D(2025, 1, 10), changed_at=at(D(2025, 1, 10))
+    )
+    StageChange.objects.create(case=case, from_stage=Stage.DUNNING, to_stage=Stage.NEGOTIATING,
+                               changed_on=D(2025, 6, 15), changed_at=at(D(2025, 6, 15)))  # fmt: skip
+    for month, stage in (("2025-03", "dunning"), ("2025-06", "negotiating")):
+        first = D(int(month[:4]), int(month[5:]), 1)
+        end = D(first.year, first.month, 30 if first.month == 6 else 31)
+        owed = scenario.owed(end)
+        taro_owes = sum(y for tp, y in owed.values() if tp == "1001")
+        others = {tp for tp, _ in owed.values() if tp != "1001"}
+        d = cmd("statistics", "--month", month)
+        got = {r["key"]: (r["persons"], r["amount"]) for r in d["arrears_by_stage"]["rows"] if r["persons"]}
+        want = {stage: (1, taro_owes)} if taro_owes else {}
+        if others:
+            want["none"] = (len(others), sum(y for tp, y in owed.values() if tp != "1001"))
+        assert got == want, month
+    before = cmd("statistics", "--month", "2024-12")  # before the case was opened: 案件なし
+    assert not any(r["persons"] for r in before["arrears_by_stage"]["rows"] if r["key"] != "none")
+
+
 def _check_no_leak(table: dict[str, Any], minimum: int) -> None:
     cells = [*table["rows"], table["total"]]
     for c in cells:
