@@ -41,7 +41,8 @@ def _pct(value: str) -> float | None:
 
 
 def collection_rate_svg(s: Statistics) -> str:
-    chart = pygal.Line(title="収納率（累計）の推移 前年度同月との比較", y_title="収納率（％）", **OPTIONS)
+    chart = pygal.Line(title="収納率（累計）の推移 前年度同月との比較", y_title="収納率（％）", range=(0, 100),
+                       value_formatter=lambda v: f"{v:.1f}", **OPTIONS)  # fmt: skip
     chart.x_labels = s.months
     for r in s.rates:
         if r.tax_item != "*" or r.category == "*" or r.rates is None or r.previous_rates is None:
@@ -53,7 +54,8 @@ def collection_rate_svg(s: Statistics) -> str:
 
 
 def _bars(title: str, table: Table) -> str:
-    chart = pygal.Bar(title=title, y_title="金額（円）", show_legend=False, **OPTIONS)
+    chart = pygal.Bar(title=title, y_title="金額（円）", show_legend=False, value_formatter=lambda v: f"{v:,.0f}",
+                      **OPTIONS)  # fmt: skip
     shown = [r for r in table.rows if not r.cell.suppressed and r.cell.amount]
     chart.x_labels = [r.label for r in shown]
     chart.add("金額（円）", [r.cell.amount for r in shown])
