@@ -25,7 +25,8 @@ STYLE = Style(
     title_font_size=16, label_font_size=12, major_label_font_size=12, legend_font_size=12,
 )  # fmt: skip
 OPTIONS = {"style": STYLE, "js": [], "disable_xml_declaration": True, "width": 720, "height": 360,
-           "explicit_size": True, "print_values": False, "legend_at_bottom": True}  # fmt: skip
+           "explicit_size": True, "print_values": False, "legend_at_bottom": True,
+           "no_data_text": "データがありません"}  # fmt: skip
 
 
 _SCRIPT = re.compile(r"<script\b.*?</script>", re.S)
