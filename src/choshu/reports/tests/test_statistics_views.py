@@ -58,6 +58,7 @@ def test_the_statistics_page_shows_aggregates_charts_and_suppression(sample_city
     assert "収納率" in svgs[0] and "2024年度 現年課税分" not in svgs[0]  # hidden in the table: not drawn
     for svg in svgs:
         assert svg.startswith("<svg") and "<script" not in svg and "IPAexGothic" in svg
+    assert "データがありません" in svgs[1] and "No data" not in svgs[1]  # no payment in June 2024
     assert "<script" not in body.split("<main", 1)[-1]
     assert AuditLog.objects.filter(function="月次統計の表示").count() == 1
     assert chief.get(reverse("reports:statistics")).status_code == 200  # this month by default
