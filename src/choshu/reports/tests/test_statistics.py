@@ -234,6 +234,12 @@ def test_the_monthly_statement_equals_the_sums_of_the_events(scenario: Book) -> 
     march = statement("2025-03")
     assert march[(2024, "01", "arrears")]["month_written_off"] == 5000
     assert march[(2024, "04", "current")]["month_refunded"] == 5000
+    # after the year-ends of 2023 and 2024 the openings come from the closing balances: the same figures
+    cmd("year_end", "--fiscal-year", "2023", "--as-of", "2024-06-01")
+    cmd("year_end", "--fiscal-year", "2024", "--as-of", "2025-06-01")
+    for month in ("2024-06", "2025-03", "2025-06"):
+        first = D(int(month[:4]), int(month[5:]), 1)
+        assert statement(month) == expected_statement(scenario, first), ("closed", month)
 
 
 def test_the_statistics_equal_the_sums_of_the_events(scenario: Book) -> None:
