@@ -122,3 +122,23 @@ class Certificate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.number}"
+
+
+class StatisticsSetting(models.Model):
+    """月次統計の秘匿基準 from a date (one row per change): a cell counting fewer than ``min_persons``
+    persons is suppressed (「秘匿」), with complementary suppression (docs/reports.md). No row: the
+    default ``statistics.DEFAULT_MIN_PERSONS``."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    valid_from = models.DateField("適用開始日")
+    min_persons = models.PositiveIntegerField("最小人数（これ未満の人数のセルは秘匿）")
+    note = models.CharField("根拠・備考", max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = "月次統計の秘匿基準"
+        constraints = [
+            models.UniqueConstraint(fields=["municipality", "valid_from"], name="statistics_setting_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.valid_from} から {self.min_persons}人未満を秘匿"

@@ -189,20 +189,26 @@ def _day(value: Any) -> date:
 Key = tuple[int, str, str]  # (attributed fiscal year, tax item, category)
 
 
-def _scan(
-    municipality_id: int, *, first: int | None, last: int, last_close: FiscalYearClose | None
-) -> dict[Key, Figures]:
-    """Figures of the years ``first``..``last`` (``first`` None: from the beginning of the ledger) from
-    the ledger rows booked in them (one grouped query; the booking-date index bounds it), the late
-    postings after ``last_close`` moved to the first open year."""
+ScanRow = tuple[int, str, str, str, date, str, int]  # year, tax item, category, kind, 計上日, account, yen
+
+
+def scan_rows(
+    municipality_id: int, *, first: int | None, last: int, last_close: FiscalYearClose | None,
+    until: date | None = None,
+) -> list[ScanRow]:  # fmt: skip
+    """The grouped ledger rows (receivable principal and overpayment) of the years ``first``..``last``
+    (``first`` None: from the beginning of the ledger), each with its attributed fiscal year and
+    category; the late postings after ``last_close`` moved to the first open year. ``until``: only the
+    rows booked up to that day (the monthly statistics; a late posting booked after it is left out)."""
     through = last_close.through_txn_id if last_close is not None else None
+    upto = closing_day(last) if until is None else min(closing_day(last), until)
     params: dict[str, Any] = {
         "m": municipality_id,
         "receivable": Account.RECEIVABLE.value,
         "principal": Component.PRINCIPAL.value,
         "overpayment": Account.OVERPAYMENT.value,
         "through": through if through is not None else 2**62,
-        "upto": closing_day(last),
+        "upto": upto,
     }
     # A year's rows: booked from the April of the year before (a levy booked ahead of its 賦課年度)
     # to the 出納閉鎖 of the last year; plus every transaction after the last close (a late posting).
@@ -212,12 +218,15 @@ def _scan(
         window += " AND t.booking_date >= %(from)s"
     if through is not None:
         window = f"({window}) OR t.id > %(through)s"
+        if until is not None:
+            window = f"({window}) AND t.booking_date <= %(upto)s"
     open_from = last_close.fiscal_year + 1 if last_close is not None else None
-    out: dict[Key, Figures] = defaultdict(Figures)
+    out: list[ScanRow] = []
     with connection.cursor() as cur:
         cur.execute(_SCAN.format(window=window), params)
         for tax_item, levy_year, kind, booked, late, account, amount in cur.fetchall():
-            year = attributed_year(kind, _day(booked), levy_year)
+            day = _day(booked)
+            year = attributed_year(kind, day, levy_year)
             if open_from is not None:
                 if late:  # posted after the close: a year already closed is booked in the open one
                     year = max(year, open_from)
@@ -225,25 +234,43 @@ def _scan(
                     continue  # counted in a close
             if (first is not None and year < first) or year > last:
                 continue
-            category = Category.CURRENT if levy_year == year else Category.ARREARS
-            f = out[(year, tax_item, category)]
-            amount = int(amount)
-            if account == Account.OVERPAYMENT:
-                f.refund_pending -= amount
-                continue
-            f.outstanding += amount
-            if kind in LEVIED_KINDS:
-                f.levied += amount
-            elif kind in PAID_KINDS:
-                f.paid -= amount
-            elif kind == TxnKind.WRITE_OFF:
-                f.written_off -= amount
-            else:
-                f.other += amount
+            category = Category.CURRENT.value if levy_year == year else Category.ARREARS.value
+            out.append((year, tax_item, category, kind, day, account, int(amount)))
     return out
 
 
-def _carry(figures: Iterable[tuple[str, Figures]]) -> dict[str, tuple[int, int]]:
+def _scan(
+    municipality_id: int, *, first: int | None, last: int, last_close: FiscalYearClose | None
+) -> dict[Key, Figures]:
+    """Figures of the years ``first``..``last`` (``first`` None: from the beginning of the ledger) from
+    the ledger rows booked in them (one grouped query; the booking-date index bounds it), the late
+    postings after ``last_close`` moved to the first open year."""
+    out: dict[Key, Figures] = defaultdict(Figures)
+    for year, tax_item, category, kind, _booked, account, amount in scan_rows(
+        municipality_id, first=first, last=last, last_close=last_close
+    ):
+        f = out[(year, tax_item, category)]
+        add_entry(f, kind, account, amount)
+    return out
+
+
+def add_entry(f: Figures, kind: str, account: str, amount: int) -> None:
+    """One grouped ledger amount into the figures it moves (see module)."""
+    if account == Account.OVERPAYMENT:
+        f.refund_pending -= amount
+        return
+    f.outstanding += amount
+    if kind in LEVIED_KINDS:
+        f.levied += amount
+    elif kind in PAID_KINDS:
+        f.paid -= amount
+    elif kind == TxnKind.WRITE_OFF:
+        f.written_off -= amount
+    else:
+        f.other += amount
+
+
+def carry(figures: Iterable[tuple[str, Figures]]) -> dict[str, tuple[int, int]]:
     """Per tax item, what a year carries into the next: (収入未済額, 還付未済額)."""
     out: dict[str, tuple[int, int]] = {}
     for item, f in figures:
@@ -252,7 +279,7 @@ def _carry(figures: Iterable[tuple[str, Figures]]) -> dict[str, tuple[int, int]]
     return out
 
 
-def _stored(close: FiscalYearClose) -> dict[tuple[str, str], Figures]:
+def stored(close: FiscalYearClose) -> dict[tuple[str, str], Figures]:
     return {
         (b.tax_item, b.category): Figures(
             opening=b.opening,
@@ -279,7 +306,7 @@ def compute(municipality: Municipality, fiscal_year: int) -> tuple[dict[tuple[st
     first = fiscal_year
     source = "ledger"
     if base is not None:
-        carried = _carry((item, f) for (item, _), f in _stored(base).items())
+        carried = carry((item, f) for (item, _), f in stored(base).items())
         first = base.fiscal_year + 1
         source = f"close:{base.fiscal_year}"
     scanned = _scan(municipality.pk, first=first if base is not None else None, last=fiscal_year,
@@ -298,7 +325,7 @@ def compute(municipality: Municipality, fiscal_year: int) -> tuple[dict[tuple[st
         for (y, item, category), f in scanned.items():
             if y == year:
                 current[(item, category)].add(f)
-        carried = _carry((item, f) for (item, _), f in current.items())
+        carried = carry((item, f) for (item, _), f in current.items())
         result = dict(current)
     return {k: f for k, f in result.items() if not f.is_empty()}, source
 
@@ -308,7 +335,7 @@ def settlement(municipality: Municipality, fiscal_year: int) -> Settlement:
     check_year(fiscal_year)
     close = FiscalYearClose.objects.filter(municipality=municipality, fiscal_year=fiscal_year).first()
     if close is not None:
-        figures, source = _stored(close), "closed"
+        figures, source = stored(close), "closed"
     else:
         figures, source = compute(municipality, fiscal_year)
     s = Settlement(

@@ -4,6 +4,8 @@ change-logged (``certificates.issue_certificate``)."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -17,10 +19,17 @@ from choshu.audit.services import audit_access, audit_record
 from choshu.levies.models import TaxItem
 from choshu.reports.certificates import MAX_YEARS, fee_on, render_pdf, status_lines, verify
 from choshu.reports.certificates import issue_certificate as issue
-from choshu.reports.exports import settlement_csv, settlement_xlsx
+from choshu.reports.charts import age_svg, channel_svg, collection_rate_svg, data_url
+from choshu.reports.exports import (
+    monthly_statement_csv,
+    monthly_statement_xlsx,
+    settlement_csv,
+    settlement_xlsx,
+)
 from choshu.reports.fiscal import fiscal_year_of
 from choshu.reports.forms import CertificateForm, VerifyForm
 from choshu.reports.settlement import MAX_YEAR, MIN_YEAR, settlement
+from choshu.reports.statistics import SUPPRESSED, monthly_statement, parse_month, statistics
 from choshu.taxpayers.protection import banner
 from choshu.taxpayers.selectors import taxpayer_get_for_user
 
@@ -77,6 +86,84 @@ def settlement_csv_view(request: HttpRequest) -> HttpResponse:
 @right_required(Right.REPORTS_VIEW)
 def settlement_xlsx_view(request: HttpRequest) -> HttpResponse:
     return _export(request, "xlsx")
+
+
+def _month(request: HttpRequest) -> tuple[date, str]:
+    today = timezone.localdate()
+    raw = request.GET.get("month", "")
+    if raw == "":
+        return today.replace(day=1), ""
+    try:
+        return parse_month(raw, today), ""
+    except ValidationError as exc:
+        return today.replace(day=1), exc.messages[0]
+
+
+@never_cache
+@right_required(Right.REPORTS_VIEW)
+def statistics_page(request: HttpRequest) -> HttpResponse:
+    """月次統計: aggregates only (cells under the minimum number of persons 秘匿), with SVG charts."""
+    user = staff_user(request)
+    assert user.municipality is not None
+    month, error = _month(request)
+    s = statistics(user.municipality, month)
+    audit_record(
+        kind=AuditKind.ACCESS, function="月次統計の表示", municipality=user.municipality, user=user, request=request,
+        detail={"month": f"{month:%Y-%m}"},
+    )  # fmt: skip
+    charts = [
+        ("収納率（累計）の推移（前年度同月との比較）", data_url(collection_rate_svg(s))),
+        ("収納経路別の収入額", data_url(channel_svg(s))),
+        ("経過年数別の滞納額", data_url(age_svg(s))),
+    ]
+    context = {"s": s, "error": error, "month": f"{month:%Y-%m}", "charts": charts, "mark": SUPPRESSED}
+    return render(request, "reports/statistics.html", context, status=400 if error else 200)
+
+
+@never_cache
+@right_required(Right.REPORTS_VIEW)
+def monthly_statement_page(request: HttpRequest) -> HttpResponse:
+    """月計表: the month's movements and the cumulative figures per tax item, the identity shown."""
+    user = staff_user(request)
+    assert user.municipality is not None
+    month, error = _month(request)
+    st = monthly_statement(user.municipality, month)
+    audit_record(
+        kind=AuditKind.ACCESS, function="月計表の表示", municipality=user.municipality, user=user, request=request,
+        detail={"month": f"{month:%Y-%m}"},
+    )  # fmt: skip
+    context = {"st": st, "error": error, "month": f"{month:%Y-%m}"}
+    return render(request, "reports/monthly_statement.html", context, status=400 if error else 200)
+
+
+def _statement_export(request: HttpRequest, fmt: str) -> HttpResponse:
+    user = staff_user(request)
+    assert user.municipality is not None
+    month, error = _month(request)
+    if error:
+        return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
+    st = monthly_statement(user.municipality, month)
+    body = monthly_statement_csv(st) if fmt == "csv" else monthly_statement_xlsx(st)
+    audit_record(
+        kind=AuditKind.EXPORT, function="月計表の出力", municipality=user.municipality, user=user, request=request,
+        detail={"month": f"{month:%Y-%m}", "format": fmt},
+    )  # fmt: skip
+    content_type = "text/csv; charset=cp932" if fmt == "csv" else XLSX
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="monthly-statement-{month:%Y-%m}.{fmt}"'
+    return response
+
+
+@never_cache
+@right_required(Right.REPORTS_VIEW)
+def monthly_statement_csv_view(request: HttpRequest) -> HttpResponse:
+    return _statement_export(request, "csv")
+
+
+@never_cache
+@right_required(Right.REPORTS_VIEW)
+def monthly_statement_xlsx_view(request: HttpRequest) -> HttpResponse:
+    return _statement_export(request, "xlsx")
 
 
 @never_cache

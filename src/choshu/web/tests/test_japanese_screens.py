@@ -243,6 +243,8 @@ def _screens(w: World) -> dict[str, tuple[str, str, str, dict[str, str]]]:
         "prescriptions": ("chief", "get", reverse("relief:prescriptions"), {}),
         "write-offs": ("chief", "get", reverse("relief:write-offs"), {}),
         "settlement": ("chief", "get", reverse("reports:settlement"), {"year": "2024"}),
+        "monthly statistics": ("chief", "get", reverse("reports:statistics"), {"month": "2024-06"}),
+        "monthly statement": ("chief", "get", reverse("reports:monthly-statement"), {"month": "2024-05"}),
         "certificate form": ("chief", "get", reverse("reports:certificate", args=[tp]), {}),
         "certificate verify": (
             "chief",
