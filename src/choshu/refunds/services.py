@@ -950,3 +950,91 @@ def overpayment_set_cause(
                 "claimed_on": str(claimed_on or ""), "reason": reason.strip()},
     )  # fmt: skip
     return op
+
+
+# --- a payment reversed after its overpayment was appropriated or refunded -----------------------------
+
+
+def on_payments_reversed(municipality_id: int, table: str) -> None:
+    """``receipts.engine.REVERSAL_HOOKS``: in the reversal's own database transaction, each reversed
+    payment whose overpayment is listed is taken back from it (``reversed``). What the overpayment no
+    longer covers is undone, latest first: refund decisions not yet sent are voided (their 決裁
+    withdrawn), then appropriations are cancelled — an opposite ``APPROPRIATION`` transaction on the same
+    充当適状日, so the arrears and their 延滞金 revive as if never paid — with a 充当取消通知書. When the
+    money was already transferred the overpayment account is left in debit: that debit is the 返納 the
+    person owes (status 返納請求, ``Overpayment.to_repay``; docs/refunds.md)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT o.id, e.id, e.amount, r.booking_date FROM {table} r
+                JOIN refunds_overpayment o ON o.payment_id = r.payment_id AND o.reversal_entry_id IS NULL
+                JOIN levies_ledgerentry e ON e.txn_id = r.txn_id AND e.payment_id = r.payment_id
+                 AND e.account = '{Account.OVERPAYMENT.value}' AND e.amount > 0"""  # noqa: S608 - constants only
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return
+    municipality = Municipality.objects.get(pk=municipality_id)
+    for op_id, entry_id, amount, booked in rows:
+        on = booked if isinstance(booked, date) else date.fromisoformat(str(booked))
+        _take_back(municipality, Overpayment.objects.select_for_update().get(pk=op_id), entry_id, int(amount), on)
+
+
+def _take_back(municipality: Municipality, op: Overpayment, entry_id: int, amount: int, on: date) -> None:
+    before = op.get_status_display()
+    op.reversed, op.reversal_entry_id = amount, entry_id
+    voided = list(
+        Refund.objects.select_for_update().filter(
+            overpayment=op, status__in=[RefundStatus.PENDING, RefundStatus.APPROVED]
+        )
+    )
+    for r in voided:
+        r.status, r.result = RefundStatus.REJECTED, "収納取消により取消"
+    Refund.objects.bulk_update(voided, ["status", "result"])
+    ChangeRequest.objects.filter(pk__in=[r.request_id for r in voided], status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.WITHDRAWN, decided_at=timezone.now()
+    )
+    cancelled: list[Appropriation] = []
+    if op.remaining < 0:
+        live = Appropriation.objects.filter(overpayment=op, cancelled_on__isnull=True).select_related("installment")
+        for a in live.order_by("-appropriable_on", "-pk"):
+            if op.remaining >= 0:
+                break
+            cancelled.append(a)
+            op.appropriated -= a.amount
+    if cancelled:
+        postings = []
+        for a in cancelled:
+            account, component = _LEGS[AllocComponent(a.component)]
+            postings.append(
+                Posting(
+                    kind=TxnKind.APPROPRIATION, legal_date=a.appropriable_on, booking_date=on,
+                    memo=f"過誤納金#{op.pk}の充当の取消（収納取消）",
+                    legs=[
+                        Leg(Account.OVERPAYMENT, -a.amount, installment_id=op.installment_id, taxpayer_id=op.taxpayer_id),
+                        Leg(account, a.amount, component, installment_id=a.installment_id,
+                            taxpayer_id=a.installment.taxpayer_id),
+                    ],
+                )  # fmt: skip
+            )
+        txn_ids = post_many(municipality=municipality, postings=postings)
+        for a, txn_id in zip(cancelled, txn_ids, strict=True):
+            a.cancelled_on, a.cancel_txn_id = on, txn_id
+        Appropriation.objects.bulk_update(cancelled, ["cancelled_on", "cancel_txn"])
+        RefundNotice.objects.create(
+            municipality=municipality, taxpayer_id=op.taxpayer_id, kind=NoticeKind.APPROPRIATION_CANCEL,
+            overpayment=op, issued_on=on, amount=sum(a.amount for a in cancelled), created_at=timezone.now(),
+        )  # fmt: skip
+    if op.remaining < 0:
+        op.status = OverpaymentStatus.RECLAIM
+    elif op.status not in (OverpaymentStatus.SENT, OverpaymentStatus.PAID, OverpaymentStatus.PRESCRIBED):
+        op.status = back_status(op)
+    op.save(update_fields=["reversed", "reversal_entry_id", "appropriated", "status"])
+    if cancelled:
+        _refresh_appropriation_interest([op], on)
+    audit_record(
+        kind=AuditKind.CHANGE, function="収納取消による過誤納金の取消", municipality=municipality,
+        subject_type=AuditSubjectType.TAXPAYER, subject_ids=[op.taxpayer_id],
+        detail={"overpayment": op.pk, "reversed": amount, "before": before, "status": op.get_status_display(),
+                "appropriations_cancelled": [a.pk for a in cancelled], "refunds_voided": [r.pk for r in voided],
+                "to_repay": op.to_repay},
+    )  # fmt: skip
