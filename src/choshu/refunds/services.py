@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from choshu.accounts.models import User
@@ -58,7 +59,7 @@ from choshu.rules.refund_interest import (
     compute_refund_interest,
     compute_refund_interest_parts,
 )
-from choshu.taxpayers.models import Taxpayer
+from choshu.taxpayers.models import IdentityLink, Taxpayer
 
 SLICE = 500  # taxpayers per slice of the run: memory follows the slice, not the city
 FUNCTION = "過誤納金の充当"
@@ -450,7 +451,7 @@ def _post(
                         -p.amount,
                         component,
                         installment_id=p.due.installment_id,
-                        taxpayer_id=p.op.taxpayer_id,
+                        taxpayer_id=p.due.taxpayer_id,  # 名寄せ: the debt may be on a linked 宛名
                     ),
                 ],
             )
@@ -538,6 +539,30 @@ def _check_rates(dues: Sequence[AmountDue]) -> None:
             )
 
 
+def identity_groups(municipality_id: int, taxpayer_ids: Sequence[int]) -> dict[int, list[int]]:
+    """名寄せ (``taxpayers.IdentityLink``, both directions): each of ``taxpayer_ids`` → every 宛名 known
+    to be the same person (itself included), one query. Links are followed transitively among the
+    identities found."""
+    parent: dict[int, int] = {t: t for t in taxpayer_ids}
+
+    def root(t: int) -> int:
+        while parent.setdefault(t, t) != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for a, b in IdentityLink.objects.filter(municipality_id=municipality_id).filter(
+        Q(taxpayer_id__in=list(taxpayer_ids)) | Q(linked_id__in=list(taxpayer_ids))
+    ).values_list("taxpayer_id", "linked_id"):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[int, list[int]] = defaultdict(list)
+    for t in list(parent):
+        members[root(t)].append(t)
+    return {t: sorted(members[root(t)]) for t in taxpayer_ids}
+
+
 def _one_slice(
     municipality: Municipality, ids: list[int], as_of: date, actor: Any, job: Job | None, summary: RunSummary
 ) -> None:
@@ -551,17 +576,35 @@ def _one_slice(
     ):
         ops_by_tp[op.taxpayer_id].append(op)
     summary.overpayments += sum(len(v) for v in ops_by_tp.values())
+    # 名寄せ: one person's overpayments (of any of their 宛名) go to that person's arrears (of any of
+    # their 宛名), oldest 納期限 first across them.
+    groups = identity_groups(municipality.pk, ids)
+    by_group: dict[int, list[Overpayment]] = defaultdict(list)
+    for t in ids:
+        by_group[groups[t][0]].extend(ops_by_tp[t])
+    for key in by_group:
+        by_group[key].sort(key=lambda op: (op.arose_on, op.pk))
     notices: dict[int, RefundNotice] = {}
     for late_charge in (False, True):
-        wanted = [t for t in ids if any(op.remaining > 0 for op in ops_by_tp[t])]
+        wanted = [g for g, ops in by_group.items() if any(op.remaining > 0 for op in ops)]
         if not wanted:
             break
-        dues = amounts_due(taxpayer_ids=wanted, as_of=as_of, with_components=False)
+        by_root = {m[0]: m for m in groups.values()}
+        members = {g: by_root[g] for g in wanted}
+        dues = amounts_due(
+            taxpayer_ids=sorted({t for m in members.values() for t in m}), as_of=as_of, with_components=False
+        )
         _check_rates(dues)
-        by_tp: dict[int, list[AmountDue]] = defaultdict(list)
+        dues_by_tp: dict[int, list[AmountDue]] = defaultdict(list)
         for a in dues:
-            by_tp[a.taxpayer_id].append(a)
-        planned = [p for t in wanted for p in _plan(ops_by_tp[t], by_tp[t], as_of, late_charge=late_charge)]
+            dues_by_tp[a.taxpayer_id].append(a)
+        planned = [
+            p
+            for g in wanted
+            for p in _plan(
+                by_group[g], [a for t in members[g] for a in dues_by_tp[t]], as_of, late_charge=late_charge
+            )
+        ]
         _post(municipality, planned, as_of, actor, job, summary, notices)
     _refundable(municipality, [op for t in ids for op in ops_by_tp[t]], as_of, job, summary)
     if notices:
@@ -657,10 +700,14 @@ def _check_actor(actor: User, municipality_id: int) -> None:
 
 
 def due_arrears(taxpayer_id: int, on: date) -> list[AmountDue]:
-    """The person's arrears due on ``on`` (what an overpayment must be appropriated to first)."""
+    """The person's arrears due on ``on``, on any of their 宛名 (名寄せ): what an overpayment must be
+    appropriated to first."""
+    municipality_id = Taxpayer.objects.filter(pk=taxpayer_id).values_list("municipality_id", flat=True).get()
     return [
         a
-        for a in amounts_due(taxpayer_ids=[taxpayer_id], as_of=on, with_components=False)
+        for a in amounts_due(
+            taxpayer_ids=identity_groups(municipality_id, [taxpayer_id])[taxpayer_id], as_of=on, with_components=False
+        )
         if a.due_date <= on and (a.principal_due > 0 or a.dunning_fee > 0 or (a.late_charge or 0) > 0)
     ]
 
