@@ -70,7 +70,6 @@ LABELS = {
     "overpayment": "過誤納金（内部番号）",
     "refund": "還付決議（内部番号）",
     "refund_interest": "還付加算金",
-    "appropriation_interest": "うち充当に係る還付加算金",
     "interest_start": "加算金の起算日",
     "decided_on": "支出決定日",
     "bank_code": "金融機関コード",
@@ -273,7 +272,8 @@ def exclusions_of(ops: Sequence[Overpayment], until: date) -> dict[int, list[tup
         .exclude(status=AccountStatus.REJECTED)
         .values_list("taxpayer_id", "received_on")
     ):
-        received[tp_id].append(on)
+        if on is not None:
+            received[tp_id].append(on)
     found: dict[int, list[tuple[date, date]]] = {}
     for op in ops:
         notice_on = sent.get(op.pk)
@@ -551,9 +551,11 @@ def identity_groups(municipality_id: int, taxpayer_ids: Sequence[int]) -> dict[i
             t = parent[t]
         return t
 
-    for a, b in IdentityLink.objects.filter(municipality_id=municipality_id).filter(
-        Q(taxpayer_id__in=list(taxpayer_ids)) | Q(linked_id__in=list(taxpayer_ids))
-    ).values_list("taxpayer_id", "linked_id"):
+    for a, b in (
+        IdentityLink.objects.filter(municipality_id=municipality_id)
+        .filter(Q(taxpayer_id__in=list(taxpayer_ids)) | Q(linked_id__in=list(taxpayer_ids)))
+        .values_list("taxpayer_id", "linked_id")
+    ):
         ra, rb = root(a), root(b)
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
@@ -706,7 +708,9 @@ def due_arrears(taxpayer_id: int, on: date) -> list[AmountDue]:
     return [
         a
         for a in amounts_due(
-            taxpayer_ids=identity_groups(municipality_id, [taxpayer_id])[taxpayer_id], as_of=on, with_components=False
+            taxpayer_ids=identity_groups(municipality_id, [taxpayer_id])[taxpayer_id],
+            as_of=on,
+            with_components=False,
         )
         if a.due_date <= on and (a.principal_due > 0 or a.dunning_fee > 0 or (a.late_charge or 0) > 0)
     ]
@@ -754,7 +758,9 @@ def refund_decide(
     if interest is None:
         raise _refused("還付加算金の起算日を決められません（第2号は更正の請求の日と更正の日が必要です）")
     already = sum(
-        Refund.objects.filter(overpayment_id=op.pk, status__in=LIVE_REFUNDS).values_list("refund_interest", flat=True)
+        Refund.objects.filter(overpayment_id=op.pk, status__in=LIVE_REFUNDS).values_list(
+            "refund_interest", flat=True
+        )
     )
     refund_interest = max(0, interest.refund_interest - already)
     if amount == 0 and refund_interest == 0:
@@ -1023,7 +1029,9 @@ def on_payments_reversed(municipality_id: int, table: str) -> None:
     municipality = Municipality.objects.get(pk=municipality_id)
     for op_id, entry_id, amount, booked in rows:
         on = booked if isinstance(booked, date) else date.fromisoformat(str(booked))
-        _take_back(municipality, Overpayment.objects.select_for_update().get(pk=op_id), entry_id, int(amount), on)
+        _take_back(
+            municipality, Overpayment.objects.select_for_update().get(pk=op_id), entry_id, int(amount), on
+        )
 
 
 def _take_back(municipality: Municipality, op: Overpayment, entry_id: int, amount: int, on: date) -> None:
@@ -1042,7 +1050,9 @@ def _take_back(municipality: Municipality, op: Overpayment, entry_id: int, amoun
     )
     cancelled: list[Appropriation] = []
     if op.remaining < 0:
-        live = Appropriation.objects.filter(overpayment=op, cancelled_on__isnull=True).select_related("installment")
+        live = Appropriation.objects.filter(overpayment=op, cancelled_on__isnull=True).select_related(
+            "installment"
+        )
         for a in live.order_by("-appropriable_on", "-pk"):
             if op.remaining >= 0:
                 break
@@ -1054,12 +1064,24 @@ def _take_back(municipality: Municipality, op: Overpayment, entry_id: int, amoun
             account, component = _LEGS[AllocComponent(a.component)]
             postings.append(
                 Posting(
-                    kind=TxnKind.APPROPRIATION, legal_date=a.appropriable_on, booking_date=on,
+                    kind=TxnKind.APPROPRIATION,
+                    legal_date=a.appropriable_on,
+                    booking_date=on,
                     memo=f"過誤納金#{op.pk}の充当の取消（収納取消）",
                     legs=[
-                        Leg(Account.OVERPAYMENT, -a.amount, installment_id=op.installment_id, taxpayer_id=op.taxpayer_id),
-                        Leg(account, a.amount, component, installment_id=a.installment_id,
-                            taxpayer_id=a.installment.taxpayer_id),
+                        Leg(
+                            Account.OVERPAYMENT,
+                            -a.amount,
+                            installment_id=op.installment_id,
+                            taxpayer_id=op.taxpayer_id,
+                        ),
+                        Leg(
+                            account,
+                            a.amount,
+                            component,
+                            installment_id=a.installment_id,
+                            taxpayer_id=a.installment.taxpayer_id,
+                        ),
                     ],
                 )  # fmt: skip
             )

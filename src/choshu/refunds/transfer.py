@@ -41,7 +41,6 @@ from choshu.formats.zengin import (
     write_transfer_file,
 )
 from choshu.levies.ledger import Leg, Posting, post_many
-from choshu.refunds.services import back_status
 from choshu.levies.models import Account, TxnKind
 from choshu.refunds.models import (
     Overpayment,
@@ -51,6 +50,7 @@ from choshu.refunds.models import (
     RefundTransfer,
     TransferOriginator,
 )
+from choshu.refunds.services import back_status
 
 CHUNK = 1000
 CUSTOMER_CODE_DIGITS = 10  # 顧客コード1: the refund's number (formats-reference.md §1.2)
@@ -177,7 +177,11 @@ def _records(
                 postings.append(_refund_posting(r, on, f"還付#{r.pk} 振込"))
         txn_ids = iter(post_many(municipality=municipality, postings=postings, actor=actor, job=job))
         for r in chunk:
-            r.status, r.transfer, r.txn_id = RefundStatus.SENT, transfer, next(txn_ids) if r.amount > 0 else None
+            r.status, r.transfer, r.txn_id = (
+                RefundStatus.SENT,
+                transfer,
+                next(txn_ids) if r.amount > 0 else None,
+            )
         Refund.objects.bulk_update(chunk, ["status", "transfer", "txn_id"])
         ops = list(Overpayment.objects.filter(pk__in=[r.overpayment_id for r in chunk]))
         amounts = {r.overpayment_id: r.amount for r in chunk}
@@ -407,7 +411,9 @@ def _apply_results(
     if failed:  # the money did not leave: the refund's transaction is reversed, the overpayment is open again
         post_many(
             municipality=municipality,
-            postings=[_refund_posting(r, on, f"還付#{r.pk} 振込不能", sign=-1) for r in failed if r.amount > 0],
+            postings=[
+                _refund_posting(r, on, f"還付#{r.pk} 振込不能", sign=-1) for r in failed if r.amount > 0
+            ],
             actor=actor,
             job=job,
         )

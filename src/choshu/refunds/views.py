@@ -29,9 +29,9 @@ from choshu.refunds.models import AccountSource, Overpayment, RefundNotice
 from choshu.refunds.notices import TITLE, notice_content, render_notice
 from choshu.refunds.services import (
     AccountInput,
+    interest_unpaid,
     overpayment_set_cause,
     refund_account_request,
-    interest_unpaid,
     refund_decide,
     sync_decisions,
 )

@@ -137,7 +137,7 @@ def compute_refund_interest_parts(
     this is the city pages' formula (https://www.city.hiroshima.lg.jp/site/shizei-nouhu/2139.html).
     """
     p = params if params is not None else default_refund_interest_params()
-    for end, amount in parts:
+    for _end, amount in parts:
         if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
             raise ValueError(f"amount must be a non-negative int (yen), got {amount!r}")
     start = refund_interest_start(kind=kind, paid_on=paid_on, event_on=event_on, claimed_on=claimed_on)

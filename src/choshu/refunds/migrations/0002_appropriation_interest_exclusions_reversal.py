@@ -5,46 +5,76 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('levies', '0012_installment_extinguished'),
-        ('refunds', '0001_initial'),
+        ("levies", "0012_installment_extinguished"),
+        ("refunds", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='appropriation',
-            name='cancel_txn',
-            field=models.ForeignKey(blank=True, db_constraint=False, null=True, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='levies.ledgertransaction'),
+            model_name="appropriation",
+            name="cancel_txn",
+            field=models.ForeignKey(
+                blank=True,
+                db_constraint=False,
+                null=True,
+                on_delete=django.db.models.deletion.DO_NOTHING,
+                related_name="+",
+                to="levies.ledgertransaction",
+            ),
         ),
         migrations.AddField(
-            model_name='appropriation',
-            name='cancelled_on',
-            field=models.DateField(blank=True, null=True, verbose_name='取消日'),
+            model_name="appropriation",
+            name="cancelled_on",
+            field=models.DateField(blank=True, null=True, verbose_name="取消日"),
         ),
         migrations.AddField(
-            model_name='overpayment',
-            name='appropriation_interest',
-            field=models.BigIntegerField(default=0, verbose_name='充当に係る還付加算金'),
+            model_name="overpayment",
+            name="appropriation_interest",
+            field=models.BigIntegerField(default=0, verbose_name="充当に係る還付加算金"),
         ),
         migrations.AddField(
-            model_name='refund',
-            name='appropriation_interest',
-            field=models.BigIntegerField(default=0, verbose_name='うち充当に係る還付加算金'),
+            model_name="refund",
+            name="appropriation_interest",
+            field=models.BigIntegerField(default=0, verbose_name="うち充当に係る還付加算金"),
         ),
         migrations.AddField(
-            model_name='refundaccount',
-            name='received_on',
-            field=models.DateField(blank=True, null=True, verbose_name='受付日（還付請求の日）'),
+            model_name="refundaccount",
+            name="received_on",
+            field=models.DateField(blank=True, null=True, verbose_name="受付日（還付請求の日）"),
         ),
         migrations.AlterField(
-            model_name='overpayment',
-            name='status',
-            field=models.CharField(choices=[('open', '未処理'), ('appropriated', '充当済'), ('deciding', '還付決議中'), ('approved', '承認済'), ('sent', '送金済'), ('paid', '支払済'), ('prescribed', '時効'), ('cancelled', '取消（収納取消）'), ('reclaim', '返納請求（還付後の収納取消）')], default='open', max_length=20, verbose_name='状態'),
+            model_name="overpayment",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("open", "未処理"),
+                    ("appropriated", "充当済"),
+                    ("deciding", "還付決議中"),
+                    ("approved", "承認済"),
+                    ("sent", "送金済"),
+                    ("paid", "支払済"),
+                    ("prescribed", "時効"),
+                    ("cancelled", "取消（収納取消）"),
+                    ("reclaim", "返納請求（還付後の収納取消）"),
+                ],
+                default="open",
+                max_length=20,
+                verbose_name="状態",
+            ),
         ),
         migrations.AlterField(
-            model_name='refundnotice',
-            name='kind',
-            field=models.CharField(choices=[('appropriation', '充当通知書'), ('refund', '還付通知書'), ('claim', '過誤納還付通知書（口座の申出のお願い）'), ('appropriation_cancel', '充当取消通知書')], max_length=20, verbose_name='種類'),
+            model_name="refundnotice",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("appropriation", "充当通知書"),
+                    ("refund", "還付通知書"),
+                    ("claim", "過誤納還付通知書（口座の申出のお願い）"),
+                    ("appropriation_cancel", "充当取消通知書"),
+                ],
+                max_length=20,
+                verbose_name="種類",
+            ),
         ),
     ]

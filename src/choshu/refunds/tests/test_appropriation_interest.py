@@ -24,8 +24,7 @@ from django.core.exceptions import ValidationError
 
 from choshu.accounts.models import Role
 from choshu.approvals.services import request_approve
-from choshu.levies.models import TxnKind
-from choshu.levies.models import LedgerEntry
+from choshu.levies.models import LedgerEntry, TxnKind
 from choshu.refunds.models import (
     AccountSource,
     Appropriation,
@@ -102,7 +101,9 @@ def test_an_overpayment_all_appropriated_pays_its_interest_alone(
     refund = refund_decide(actor=clerk, overpayment=op, decided_on=D(2024, 10, 31), reason="充当の加算金")
     assert (refund.amount, refund.refund_interest, refund.appropriation_interest) == (0, 4800, 4800)
     with pytest.raises(ValidationError):  # once
-        refund_decide(actor=clerk, overpayment=Overpayment.objects.get(), decided_on=D(2024, 10, 31), reason="x")
+        refund_decide(
+            actor=clerk, overpayment=Overpayment.objects.get(), decided_on=D(2024, 10, 31), reason="x"
+        )
     request_approve(actor=chief, request=refund.request, decided_on=D(2024, 10, 31))
     hanako = Taxpayer.objects.get(taxpayer_no="1002")
     account = refund_account_request(

@@ -71,7 +71,12 @@ def test_reversing_the_payment_cancels_the_appropriation_on_its_date_and_revives
     # The second payment is cancelled (eLTAX 取消): its 10,800 was the overpayment.
     eltax(write_csv, ("tx-2", "1"))
     op = Overpayment.objects.get()
-    assert (op.reversed, op.appropriated, op.remaining, op.status) == (10800, 0, 0, OverpaymentStatus.CANCELLED)
+    assert (op.reversed, op.appropriated, op.remaining, op.status) == (
+        10800,
+        0,
+        0,
+        OverpaymentStatus.CANCELLED,
+    )
     a.refresh_from_db()
     assert a.cancelled_on is not None and a.cancel_txn_id is not None
     undo = LedgerTransaction.objects.get(pk=a.cancel_txn_id)
@@ -81,9 +86,10 @@ def test_reversing_the_payment_cancels_the_appropriation_on_its_date_and_revives
     due = {x.installment_id: x for x in amounts_due(taxpayer_ids=[tp.pk], as_of=D(2024, 12, 31))}
     revived = due[inst("400003").pk]
     assert revived.principal_due == 5000
-    assert revived.late_charge_accrued == compute_late_charge(
-        principal=5000, due_date=D(2024, 6, 30), until=D(2024, 12, 31)
-    ).late_charge
+    assert (
+        revived.late_charge_accrued
+        == compute_late_charge(principal=5000, due_date=D(2024, 6, 30), until=D(2024, 12, 31)).late_charge
+    )
     assert RefundNotice.objects.get(kind=NoticeKind.APPROPRIATION_CANCEL).amount == 5000
     assert held("1002") == 0
     assert verify_ok()
@@ -113,7 +119,9 @@ def test_reversing_a_refunded_payment_leaves_a_repayment_claim(
         municipality=sample_city, code="1234567890", name="カワグチシ", bank_code="0001", branch_code="001",
         deposit_type="1", account_no="7654321",
     )  # fmt: skip
-    refund_transfer(municipality=sample_city, transfer_date=D(2024, 6, 5), out=tmp_path / "f.txt", today=D(2024, 6, 4))
+    refund_transfer(
+        municipality=sample_city, transfer_date=D(2024, 6, 5), out=tmp_path / "f.txt", today=D(2024, 6, 4)
+    )
     assert held("1002") == 0
     eltax(write_csv, ("tx-2", "1"))
     op.refresh_from_db()
@@ -129,7 +137,9 @@ def test_reversing_before_the_transfer_voids_the_refund_decision(
     clerk, _ = staff
     eltax(write_csv, ("tx-1", "0"), ("tx-2", "0"))
     run("2024-06-01")
-    refund = refund_decide(actor=clerk, overpayment=Overpayment.objects.get(), decided_on=D(2024, 6, 3), reason="x")
+    refund = refund_decide(
+        actor=clerk, overpayment=Overpayment.objects.get(), decided_on=D(2024, 6, 3), reason="x"
+    )
     eltax(write_csv, ("tx-2", "1"))
     refund = Refund.objects.get(pk=refund.pk)
     assert refund.status == RefundStatus.REJECTED and refund.request.status == ApprovalStatus.WITHDRAWN

@@ -56,7 +56,9 @@ def test_parts_earn_each_to_its_own_date_and_are_rounded_once() -> None:
     split = [(D(2024, 6, 30), 1_500_900), (D(2024, 12, 31), 1_500_900)]
     once = compute_refund_interest_parts(parts=split, kind=1, paid_on=D(2024, 1, 31), event_on=None)
     apart = sum(
-        compute_refund_interest(amount=a, kind=1, paid_on=D(2024, 1, 31), event_on=None, decided_on=d).refund_interest
+        compute_refund_interest(
+            amount=a, kind=1, paid_on=D(2024, 1, 31), event_on=None, decided_on=d
+        ).refund_interest
         for d, a in split
     )
     assert (once.refund_interest, apart) == (17900, 17800)
@@ -117,4 +119,6 @@ def test_the_exclusion_is_left_out_of_the_days() -> None:
 
 def test_bad_parts_are_refused() -> None:
     with pytest.raises(ValueError):
-        compute_refund_interest_parts(parts=[(D(2024, 1, 1), -1)], kind=1, paid_on=D(2023, 1, 1), event_on=None)
+        compute_refund_interest_parts(
+            parts=[(D(2024, 1, 1), -1)], kind=1, paid_on=D(2023, 1, 1), event_on=None
+        )
