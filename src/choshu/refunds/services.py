@@ -1010,7 +1010,9 @@ def overpayment_set_cause(
 
 def on_payments_reversed(municipality_id: int, table: str) -> None:
     """``receipts.engine.REVERSAL_HOOKS``: in the reversal's own database transaction, each reversed
-    payment whose overpayment is listed is taken back from it (``reversed``). What the overpayment no
+    payment whose overpayment is listed and already used (decided, refunded, or appropriated beyond what
+    would remain) is taken back from it (``reversed``); an open one that still covers the reversal is
+    left to ``overpayments_collect`` at the next run. What the overpayment no
     longer covers is undone, latest first: refund decisions not yet sent are voided (their 決裁
     withdrawn), then appropriations are cancelled — an opposite ``APPROPRIATION`` transaction on the same
     充当適状日, so the arrears and their 延滞金 revive as if never paid — with a 充当取消通知書. When the
@@ -1021,7 +1023,9 @@ def on_payments_reversed(municipality_id: int, table: str) -> None:
             f"""SELECT o.id, e.id, e.amount, r.booking_date FROM {table} r
                 JOIN refunds_overpayment o ON o.payment_id = r.payment_id AND o.reversal_entry_id IS NULL
                 JOIN levies_ledgerentry e ON e.txn_id = r.txn_id AND e.payment_id = r.payment_id
-                 AND e.account = '{Account.OVERPAYMENT.value}' AND e.amount > 0"""  # noqa: S608 - constants only
+                 AND e.account = '{Account.OVERPAYMENT.value}' AND e.amount > 0
+                WHERE o.status <> '{OverpaymentStatus.OPEN.value}'
+                   OR o.amount - o.appropriated - o.refunded - e.amount < 0"""  # noqa: S608 - constants only
         )
         rows = cur.fetchall()
     if not rows:
