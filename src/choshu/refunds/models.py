@@ -136,6 +136,13 @@ class Appropriation(models.Model):
     def __str__(self) -> str:
         return f"充当#{self.pk} {self.amount}円 → 期別#{self.installment_id}"
 
+    @property
+    def component_label(self) -> str:
+        """充当先の区分 in Japanese (本税, 延滞金, 督促手数料, 滞納処分費)."""
+        from choshu.levies.models import Component  # noqa: PLC0415 - models of a lower app
+
+        return str(dict(Component.choices).get(self.component, self.component))
+
 
 class AccountSource(models.TextChoices):
     REGISTERED = "registered", "申出口座（過誤納還付請求書）"

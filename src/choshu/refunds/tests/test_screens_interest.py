@@ -39,6 +39,7 @@ def test_the_interest_of_appropriations_is_shown_and_decided_from_the_page(
     client = login_verified(Client(), make_user("clerk", role=Role.CLERK, municipality=sample_city))
     page = _text(client.get(f"/refunds/{op.pk}/").content.decode())
     assert "充当に係る還付加算金 4,800円（未払 4,800円）" in page and "還付決議を申請する" in page
+    assert " 本税 " in page and "principal" not in page
     done = client.post(f"/refunds/{op.pk}/", {"decided_on": "2024-10-31", "reason": "充当の加算金"})
     assert done.status_code == 200
     refund = Refund.objects.get()
