@@ -25,7 +25,7 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 from typing import Any
@@ -710,6 +710,12 @@ def installment_history(installment_ids: Sequence[int]) -> dict[int, tuple[list[
 
 REVERSE = "choshu_pay_reverse"
 
+# Apps above receipts that keep something made of a payment (refunds: the appropriations and refunds of
+# the overpayment it made) are told of reversals inside the same database transaction, before the
+# reversal is committed: ``hook(municipality_id, table)``, ``table`` being the temporary table of the
+# reversals (payment_id, txn_id, legal_date, booking_date). A hook may refuse (raise) the reversal.
+REVERSAL_HOOKS: list[Callable[[int, str], None]] = []
+
 
 def reverse_payments(
     *,
@@ -757,6 +763,9 @@ def reverse_payments(
                 WHERE payment_id IN (SELECT payment_id FROM {REVERSE})""",  # noqa: S608
             [memo[:300]],
         )
+    for hook in REVERSAL_HOOKS:
+        hook(municipality_id, REVERSE)
+    with connection.cursor() as cur:
         cur.execute(f"DROP TABLE {REVERSE}")
 
 

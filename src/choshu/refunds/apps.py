@@ -22,3 +22,9 @@ class RefundsConfig(AppConfig):
         from choshu.refunds import timeline
 
         timeline.register()
+        # A payment reversed after its overpayment was appropriated or refunded (receipts' hook).
+        from choshu.receipts.engine import REVERSAL_HOOKS
+        from choshu.refunds.services import on_payments_reversed
+
+        if on_payments_reversed not in REVERSAL_HOOKS:
+            REVERSAL_HOOKS.append(on_payments_reversed)

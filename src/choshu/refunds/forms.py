@@ -40,6 +40,11 @@ class RefundAccountForm(Form):
     )
     account_no = forms.CharField(label="口座番号", max_length=20)
     holder_kana = forms.CharField(label="口座名義（カナ）", max_length=60)
+    received_on = forms.DateField(
+        label="受付日",
+        required=False,
+        help_text="過誤納金還付請求書が届いた日（空欄なら本日）。還付加算金の除算期間の終わりになります",
+    )
     reason = forms.CharField(label="申請理由", max_length=300, help_text="例: 過誤納金還付請求書の返送")
 
 

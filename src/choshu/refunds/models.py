@@ -40,6 +40,7 @@ class OverpaymentStatus(models.TextChoices):
     PAID = "paid", "支払済"
     PRESCRIBED = "prescribed", "時効"
     CANCELLED = "cancelled", "取消（収納取消）"
+    RECLAIM = "reclaim", "返納請求（還付後の収納取消）"
 
 
 class Overpayment(models.Model):
@@ -76,6 +77,7 @@ class Overpayment(models.Model):
     appropriated = models.BigIntegerField("充当額", default=0)
     refunded = models.BigIntegerField("還付額", default=0)
     reversed = models.BigIntegerField("取消額", default=0)
+    appropriation_interest = models.BigIntegerField("充当に係る還付加算金", default=0)
     status = models.CharField(
         "状態", max_length=20, choices=OverpaymentStatus.choices, default=OverpaymentStatus.OPEN
     )
@@ -95,6 +97,11 @@ class Overpayment(models.Model):
     def remaining(self) -> int:
         return self.amount - self.appropriated - self.refunded - self.reversed
 
+    @property
+    def to_repay(self) -> int:
+        """返納額: what the person owes back after a payment reversed once the money was refunded."""
+        return max(0, -self.remaining)
+
 
 class Appropriation(models.Model):
     """充当 — part of an overpayment applied to one of the same person's arrears (法17条の2), in effect
@@ -113,6 +120,11 @@ class Appropriation(models.Model):
     txn = models.ForeignKey(
         "levies.LedgerTransaction", on_delete=models.DO_NOTHING, db_constraint=False, related_name="+"
     )
+    cancelled_on = models.DateField("取消日", null=True, blank=True)
+    cancel_txn = models.ForeignKey(
+        "levies.LedgerTransaction", null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+        related_name="+",
+    )  # fmt: skip
     job = models.ForeignKey("core.Job", null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     notice = models.ForeignKey(
         "refunds.RefundNotice", null=True, blank=True, on_delete=models.PROTECT, related_name="appropriations"
@@ -123,6 +135,13 @@ class Appropriation(models.Model):
 
     def __str__(self) -> str:
         return f"充当#{self.pk} {self.amount}円 → 期別#{self.installment_id}"
+
+    @property
+    def component_label(self) -> str:
+        """充当先の区分 in Japanese (本税, 延滞金, 督促手数料, 滞納処分費)."""
+        from choshu.levies.models import Component  # noqa: PLC0415 - models of a lower app
+
+        return str(dict(Component.choices).get(self.component, self.component))
 
 
 class AccountSource(models.TextChoices):
@@ -152,6 +171,7 @@ class RefundAccount(models.Model):
     account_no = models.CharField("口座番号", max_length=7)
     holder_kana = models.CharField("口座名義（カナ）", max_length=30)
     source = models.CharField("口座の種類", max_length=12, choices=AccountSource.choices)
+    received_on = models.DateField("受付日（還付請求の日）", null=True, blank=True)
     status = models.CharField(
         "状態", max_length=10, choices=AccountStatus.choices, default=AccountStatus.PENDING
     )
@@ -189,6 +209,7 @@ class Refund(models.Model):
     overpayment = models.ForeignKey(Overpayment, on_delete=models.PROTECT, related_name="refunds")
     amount = models.BigIntegerField("還付額")
     refund_interest = models.BigIntegerField("還付加算金")
+    appropriation_interest = models.BigIntegerField("うち充当に係る還付加算金", default=0)
     interest_start = models.DateField("加算金の起算日", null=True, blank=True)
     decided_on = models.DateField("支出決定日")
     status = models.CharField(
@@ -246,6 +267,7 @@ class NoticeKind(models.TextChoices):
     APPROPRIATION = "appropriation", "充当通知書"
     REFUND = "refund", "還付通知書"
     CLAIM = "claim", "過誤納還付通知書（口座の申出のお願い）"
+    APPROPRIATION_CANCEL = "appropriation_cancel", "充当取消通知書"
 
 
 class RefundNotice(models.Model):

@@ -53,11 +53,16 @@ BODY = {
         "過誤納金還付請求書に振込先の口座（本人名義）をご記入のうえご返送ください。"
         "公金受取口座の利用を希望される方はその旨をご記入ください。"
     ),
+    NoticeKind.APPROPRIATION_CANCEL: (
+        "過誤納金の元となった納付が取り消されました（収納の取消）。このため、下記のとおり先に行った"
+        "充当を取り消しました。充当していた税金は未納に戻り、延滞金は本来の納期限の翌日から計算されます。"
+    ),
 }
 TITLE = {
     NoticeKind.APPROPRIATION: "過誤納金充当通知書",
     NoticeKind.REFUND: "過誤納金還付通知書",
     NoticeKind.CLAIM: "過誤納金還付通知書（還付請求のお願い）",
+    NoticeKind.APPROPRIATION_CANCEL: "過誤納金充当取消通知書",
 }
 COMPONENT = {c.value: str(c.label) for c in Component}
 
@@ -100,8 +105,13 @@ def notice_content(notice: RefundNotice, *, user: Any, on: date) -> NoticeConten
     who = addressee_for(tp, NO_ITEM, on)
     shown = user is not None and may_see_address(user, tp, on)
     lines = []
-    if notice.kind == NoticeKind.APPROPRIATION:
-        for a in notice.appropriations.select_related("installment__levy").order_by("pk"):
+    if notice.kind in (NoticeKind.APPROPRIATION, NoticeKind.APPROPRIATION_CANCEL):
+        rows = (
+            notice.appropriations.all()
+            if notice.kind == NoticeKind.APPROPRIATION
+            else op.appropriations.filter(cancelled_on=notice.issued_on)
+        )
+        for a in rows.select_related("installment__levy").order_by("pk"):
             i = a.installment
             name = tax_item_name(m.pk, i.levy.tax_item)
             lines.append(
@@ -165,6 +175,8 @@ def render_notice(d: NoticeContent) -> bytes:
     ]
     if d.kind == NoticeKind.APPROPRIATION:
         facts.append(("充当した額", f"{yen(d.amount)}円"))
+    elif d.kind == NoticeKind.APPROPRIATION_CANCEL:
+        facts.append(("取り消した充当の額", f"{yen(d.amount)}円"))
     else:
         facts.append(("還付金の額", f"{yen(d.amount)}円"))
     if d.kind == NoticeKind.REFUND:

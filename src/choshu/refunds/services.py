@@ -23,6 +23,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from choshu.accounts.models import User
@@ -52,8 +53,13 @@ from choshu.refunds.models import (
 )
 from choshu.rules.allocation import APPROPRIATION_ORDER, OwedItem, allocate
 from choshu.rules.allocation import Component as AllocComponent
-from choshu.rules.refund_interest import RefundInterestResult, compute_refund_interest
-from choshu.taxpayers.models import Taxpayer
+from choshu.rules.refund_interest import (
+    RefundInterestResult,
+    claim_exclusion,
+    compute_refund_interest,
+    compute_refund_interest_parts,
+)
+from choshu.taxpayers.models import IdentityLink, Taxpayer
 
 SLICE = 500  # taxpayers per slice of the run: memory follows the slice, not the city
 FUNCTION = "過誤納金の充当"
@@ -72,6 +78,7 @@ LABELS = {
     "account_no": "口座番号",
     "holder_kana": "口座名義（カナ）",
     "source": "口座の種類",
+    "received_on": "受付日",
     "overpayments": "過誤納金（未処理）",
     "collected": "新たに登録した過誤納金",
     "appropriated_count": "充当件数",
@@ -112,7 +119,7 @@ def overpayments_collect(*, municipality: Municipality) -> tuple[int, int]:
         cur.execute(
             f"""INSERT INTO refunds_overpayment (municipality_id, taxpayer_id, installment_id, payment_id,
                     source_txn_id, source_entry_id, origin, cause, arose_on, paid_on, event_on, amount,
-                    appropriated, refunded, reversed, status, created_at)
+                    appropriated, refunded, reversed, appropriation_interest, status, created_at)
                 SELECT e.municipality_id, e.taxpayer_id, e.installment_id, e.payment_id, t.id, e.id,
                        CASE WHEN t.kind = '{TxnKind.OVERPAYMENT.value}' THEN '{Origin.LEVY_REDUCTION.value}'
                             WHEN p.id IS NULL THEN '{Origin.OTHER.value}'
@@ -130,7 +137,7 @@ def overpayments_collect(*, municipality: Municipality) -> tuple[int, int]:
                                       AND t2.kind IN ({paid_kinds}) AND t2.id < t.id) END,
                                 t.legal_date),
                        CASE WHEN t.kind = '{TxnKind.OVERPAYMENT.value}' THEN t.legal_date END,
-                       -e.amount, 0, 0, 0, '{OverpaymentStatus.OPEN.value}', %s
+                       -e.amount, 0, 0, 0, 0, '{OverpaymentStatus.OPEN.value}', %s
                 FROM (SELECT e.id, e.municipality_id, e.taxpayer_id, e.payment_id, e.amount, e.txn_id,
                              COALESCE(e.installment_id, (
                                  SELECT MIN(e3.installment_id) FROM levies_ledgerentry e3
@@ -179,9 +186,10 @@ def sync_decisions(*, municipality: Municipality) -> None:
     op_ids = list(refunds.values_list("overpayment_id", flat=True))
     if op_ids:
         refunds.update(status=RefundStatus.REJECTED)
-        Overpayment.objects.filter(pk__in=op_ids, status=OverpaymentStatus.DECIDING).update(
-            status=OverpaymentStatus.OPEN
-        )
+        back = list(Overpayment.objects.filter(pk__in=op_ids, status=OverpaymentStatus.DECIDING))
+        for op in back:
+            op.status = back_status(op)
+        Overpayment.objects.bulk_update(back, ["status"])
     RefundAccount.objects.filter(
         municipality=municipality, status=AccountStatus.PENDING, request__in=void
     ).update(status=AccountStatus.REJECTED)
@@ -231,7 +239,56 @@ def appropriable_on(due_date: date, arose_on: date) -> date:
     return max(due_date, arose_on)
 
 
-def interest_of(op: Overpayment, amount: int, until: date) -> RefundInterestResult | None:
+def back_status(op: Overpayment) -> str:
+    """The status of an overpayment whose refund was voided or failed: 未処理 while money remains,
+    充当済 when it all went to arrears (its 還付加算金 may still be paid), 取消 when nothing is left."""
+    if op.remaining > 0:
+        return OverpaymentStatus.OPEN
+    return OverpaymentStatus.APPROPRIATED if op.appropriated > 0 else OverpaymentStatus.CANCELLED
+
+
+def exclusions_of(ops: Sequence[Overpayment], until: date) -> dict[int, list[tuple[date, date]]]:
+    """除算期間 (法17条の4第2項第1号) of each overpayment, two queries: a 過誤納還付通知書 asking for an
+    account, counted from the day it was printed (sent), and the first refund account entered on or after
+    that day (its 受付日 = the day the claim arrived; none yet: excluded to ``until``)."""
+    if not ops:
+        return {}
+    sent: dict[int, date] = {}
+    for op_id, printed_at in (
+        RefundNotice.objects.filter(
+            overpayment_id__in=[op.pk for op in ops], kind=NoticeKind.CLAIM, printed_at__isnull=False
+        )
+        .order_by("printed_at")
+        .values_list("overpayment_id", "printed_at")
+    ):
+        sent.setdefault(op_id, timezone.localdate(printed_at))
+    if not sent:
+        return {}
+    received: dict[int, list[date]] = defaultdict(list)
+    for tp_id, on in (
+        RefundAccount.objects.filter(
+            taxpayer_id__in={op.taxpayer_id for op in ops if op.pk in sent}, received_on__isnull=False
+        )
+        .exclude(status=AccountStatus.REJECTED)
+        .values_list("taxpayer_id", "received_on")
+    ):
+        if on is not None:
+            received[tp_id].append(on)
+    found: dict[int, list[tuple[date, date]]] = {}
+    for op in ops:
+        notice_on = sent.get(op.pk)
+        if notice_on is None:
+            continue
+        claims = [d for d in received[op.taxpayer_id] if d >= notice_on]
+        excl = claim_exclusion(notice_on=notice_on, claimed_on=min(claims) if claims else None, until=until)
+        if excl is not None:
+            found[op.pk] = [excl]
+    return found
+
+
+def interest_of(
+    op: Overpayment, amount: int, until: date, exclusions: Sequence[tuple[date, date]] = ()
+) -> RefundInterestResult | None:
     """還付加算金 on ``amount`` of ``op`` counted to ``until`` (rules.refund_interest; None when the
     cause's dates are incomplete — a 第2号 overpayment without the date of the 更正の請求)."""
     try:
@@ -242,9 +299,67 @@ def interest_of(op: Overpayment, amount: int, until: date) -> RefundInterestResu
             event_on=op.event_on,
             claimed_on=op.claimed_on,
             decided_on=until,
+            exclusions=exclusions,
         )
     except ValueError:
         return None
+
+
+def interest_of_parts(
+    op: Overpayment, parts: Sequence[tuple[date, int]], exclusions: Sequence[tuple[date, date]] = ()
+) -> RefundInterestResult | None:
+    """還付加算金 of the whole overpayment paid out in ``parts`` (its appropriations, each to its
+    充当適状日, and a refund to its 支出決定日), rounded once (法17条の4, 20条の4の2)."""
+    if not parts:
+        return RefundInterestResult(refund_interest=0, base=0, start=None, segments=())
+    try:
+        return compute_refund_interest_parts(
+            parts=parts, kind=op.cause, paid_on=op.paid_on, event_on=op.event_on, claimed_on=op.claimed_on,
+            exclusions=exclusions,
+        )  # fmt: skip
+    except ValueError:
+        return None
+
+
+def appropriation_parts(op_ids: Sequence[int]) -> dict[int, list[tuple[date, int]]]:
+    """The appropriations in force (not 取消) of these overpayments, as ``(充当適状日, yen)``."""
+    parts: dict[int, list[tuple[date, int]]] = defaultdict(list)
+    for op_id, on, amount in Appropriation.objects.filter(
+        overpayment_id__in=list(op_ids), cancelled_on__isnull=True
+    ).values_list("overpayment_id", "appropriable_on", "amount"):
+        parts[op_id].append((on, amount))
+    return parts
+
+
+LIVE_REFUNDS = (RefundStatus.PENDING, RefundStatus.APPROVED, RefundStatus.SENT, RefundStatus.PAID)
+
+
+def interest_unpaid(op: Overpayment) -> int:
+    """The 還付加算金 of the overpayment's appropriations not yet in a refund decision (pending,
+    approved, sent or paid)."""
+    paid = sum(
+        Refund.objects.filter(overpayment_id=op.pk, status__in=LIVE_REFUNDS).values_list(
+            "appropriation_interest", flat=True
+        )
+    )
+    return max(0, op.appropriation_interest - paid)
+
+
+def _refresh_appropriation_interest(ops: Sequence[Overpayment], until: date) -> int:
+    """Recompute each overpayment's 還付加算金 on its appropriations (rounded per overpayment), save it,
+    and return the increase."""
+    if not ops:
+        return 0
+    parts = appropriation_parts([op.pk for op in ops])
+    excl = exclusions_of(ops, until)
+    added = 0
+    for op in ops:
+        result = interest_of_parts(op, parts.get(op.pk, []), excl.get(op.pk, []))
+        yen = result.refund_interest if result is not None else 0
+        added += yen - op.appropriation_interest
+        op.appropriation_interest = yen
+    Overpayment.objects.bulk_update(list(ops), ["appropriation_interest"])
+    return added
 
 
 @dataclass
@@ -336,7 +451,7 @@ def _post(
                         -p.amount,
                         component,
                         installment_id=p.due.installment_id,
-                        taxpayer_id=p.op.taxpayer_id,
+                        taxpayer_id=p.due.taxpayer_id,  # 名寄せ: the debt may be on a linked 宛名
                     ),
                 ],
             )
@@ -352,8 +467,6 @@ def _post(
                 overpayment=p.op, issued_on=as_of, amount=0, job=job, created_at=now,
             )  # fmt: skip
         notice.amount += p.amount
-        interest = interest_of(p.op, p.amount, p.on)
-        yen = interest.refund_interest if interest is not None else 0
         rows.append(
             Appropriation(
                 municipality=municipality,
@@ -364,7 +477,6 @@ def _post(
                 amount=p.amount,
                 appropriable_on=p.on,
                 appropriated_on=as_of,
-                refund_interest=yen,
                 txn_id=txn_id,
                 job=job,
                 notice=notice,
@@ -373,7 +485,6 @@ def _post(
         p.op.appropriated += p.amount
         summary.appropriated_count += 1
         summary.appropriated_amount += p.amount
-        summary.appropriation_interest += yen
         if p.component == AllocComponent.LATE_CHARGE:
             summary.late_charge_appropriated += p.amount
     Appropriation.objects.bulk_create(rows)
@@ -384,6 +495,9 @@ def _post(
         if op.remaining <= 0:
             op.status = OverpaymentStatus.APPROPRIATED
     Overpayment.objects.bulk_update(ops, ["appropriated", "status"])
+    # 法17条の4第1項: the appropriated amounts earn 還付加算金 to their 充当適状日, one figure per
+    # overpayment (all its appropriations, rounded once); it is paid with a refund decision.
+    summary.appropriation_interest += _refresh_appropriation_interest(ops, as_of)
 
 
 def _slices(municipality: Municipality, as_of: date) -> Iterator[list[int]]:
@@ -425,6 +539,32 @@ def _check_rates(dues: Sequence[AmountDue]) -> None:
             )
 
 
+def identity_groups(municipality_id: int, taxpayer_ids: Sequence[int]) -> dict[int, list[int]]:
+    """名寄せ (``taxpayers.IdentityLink``, both directions): each of ``taxpayer_ids`` → every 宛名 known
+    to be the same person (itself included), one query. Links are followed transitively among the
+    identities found."""
+    parent: dict[int, int] = {t: t for t in taxpayer_ids}
+
+    def root(t: int) -> int:
+        while parent.setdefault(t, t) != t:
+            parent[t] = parent[parent[t]]
+            t = parent[t]
+        return t
+
+    for a, b in (
+        IdentityLink.objects.filter(municipality_id=municipality_id)
+        .filter(Q(taxpayer_id__in=list(taxpayer_ids)) | Q(linked_id__in=list(taxpayer_ids)))
+        .values_list("taxpayer_id", "linked_id")
+    ):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    members: dict[int, list[int]] = defaultdict(list)
+    for t in list(parent):
+        members[root(t)].append(t)
+    return {t: sorted(members[root(t)]) for t in taxpayer_ids}
+
+
 def _one_slice(
     municipality: Municipality, ids: list[int], as_of: date, actor: Any, job: Job | None, summary: RunSummary
 ) -> None:
@@ -438,17 +578,35 @@ def _one_slice(
     ):
         ops_by_tp[op.taxpayer_id].append(op)
     summary.overpayments += sum(len(v) for v in ops_by_tp.values())
+    # 名寄せ: one person's overpayments (of any of their 宛名) go to that person's arrears (of any of
+    # their 宛名), oldest 納期限 first across them.
+    groups = identity_groups(municipality.pk, ids)
+    by_group: dict[int, list[Overpayment]] = defaultdict(list)
+    for t in ids:
+        by_group[groups[t][0]].extend(ops_by_tp[t])
+    for key in by_group:
+        by_group[key].sort(key=lambda op: (op.arose_on, op.pk))
     notices: dict[int, RefundNotice] = {}
     for late_charge in (False, True):
-        wanted = [t for t in ids if any(op.remaining > 0 for op in ops_by_tp[t])]
+        wanted = [g for g, ops in by_group.items() if any(op.remaining > 0 for op in ops)]
         if not wanted:
             break
-        dues = amounts_due(taxpayer_ids=wanted, as_of=as_of, with_components=False)
+        by_root = {m[0]: m for m in groups.values()}
+        members = {g: by_root[g] for g in wanted}
+        dues = amounts_due(
+            taxpayer_ids=sorted({t for m in members.values() for t in m}), as_of=as_of, with_components=False
+        )
         _check_rates(dues)
-        by_tp: dict[int, list[AmountDue]] = defaultdict(list)
+        dues_by_tp: dict[int, list[AmountDue]] = defaultdict(list)
         for a in dues:
-            by_tp[a.taxpayer_id].append(a)
-        planned = [p for t in wanted for p in _plan(ops_by_tp[t], by_tp[t], as_of, late_charge=late_charge)]
+            dues_by_tp[a.taxpayer_id].append(a)
+        planned = [
+            p
+            for g in wanted
+            for p in _plan(
+                by_group[g], [a for t in members[g] for a in dues_by_tp[t]], as_of, late_charge=late_charge
+            )
+        ]
         _post(municipality, planned, as_of, actor, job, summary, notices)
     _refundable(municipality, [op for t in ids for op in ops_by_tp[t]], as_of, job, summary)
     if notices:
@@ -461,9 +619,10 @@ def _refundable(
 ) -> None:
     """What is left is refunded (法17条): counted, and a 過誤納還付通知書 asking for an account is queued
     (once per overpayment) for a person without an active refund account."""
-    left = [op for op in ops if op.remaining > 0]
-    summary.refundable_count += len(left)
-    summary.refundable_amount += sum(op.remaining for op in left)
+    owed = [op for op in ops if op.remaining > 0]
+    summary.refundable_count += len(owed)
+    summary.refundable_amount += sum(op.remaining for op in owed)
+    left = [op for op in ops if op.remaining > 0 or op.appropriation_interest > 0]
     if not left:
         return
     with_account = set(
@@ -484,7 +643,7 @@ def _refundable(
             kind=NoticeKind.CLAIM,
             overpayment=op,
             issued_on=as_of,
-            amount=op.remaining,
+            amount=max(op.remaining, 0) + op.appropriation_interest,
             job=job,
             created_at=now,
         )  # fmt: skip
@@ -543,10 +702,16 @@ def _check_actor(actor: User, municipality_id: int) -> None:
 
 
 def due_arrears(taxpayer_id: int, on: date) -> list[AmountDue]:
-    """The person's arrears due on ``on`` (what an overpayment must be appropriated to first)."""
+    """The person's arrears due on ``on``, on any of their 宛名 (名寄せ): what an overpayment must be
+    appropriated to first."""
+    municipality_id = Taxpayer.objects.filter(pk=taxpayer_id).values_list("municipality_id", flat=True).get()
     return [
         a
-        for a in amounts_due(taxpayer_ids=[taxpayer_id], as_of=on, with_components=False)
+        for a in amounts_due(
+            taxpayer_ids=identity_groups(municipality_id, [taxpayer_id])[taxpayer_id],
+            as_of=on,
+            with_components=False,
+        )
         if a.due_date <= on and (a.principal_due > 0 or a.dunning_fee > 0 or (a.late_charge or 0) > 0)
     ]
 
@@ -556,12 +721,16 @@ def refund_decide(
     *, actor: User, overpayment: Overpayment, decided_on: date, reason: str, today: date | None = None
 ) -> Refund:
     """還付決議 of what remains of ``overpayment`` with its 還付加算金 to ``decided_on`` (支出決定日),
-    waiting for a second person's approval. Refused while the person has due arrears (法17条の2:
-    they are appropriated first) or when the overpayment is not open."""
+    waiting for a second person's approval — or, for an overpayment all appropriated, of the 還付加算金
+    of its appropriations alone (還付金 0 円). Refused while the person has due arrears and money remains
+    (法17条の2: appropriated first), or when there is nothing to pay."""
     _check_actor(actor, overpayment.municipality_id)
     sync_decisions(municipality=overpayment.municipality)
     op = Overpayment.objects.select_for_update().get(pk=overpayment.pk)
-    if op.status != OverpaymentStatus.OPEN or op.remaining <= 0:
+    unpaid = (
+        interest_unpaid(op) if op.status in (OverpaymentStatus.OPEN, OverpaymentStatus.APPROPRIATED) else 0
+    )
+    if not ((op.status == OverpaymentStatus.OPEN and op.remaining > 0) or unpaid > 0):
         raise _refused(
             f"過誤納金#{op.pk} は「{op.get_status_display()}」のため還付決議できません（残額 {op.remaining:,} 円）"
         )
@@ -571,21 +740,38 @@ def refund_decide(
         )
     if decided_on < op.arose_on:
         raise _refused(f"支出決定日 {decided_on:%Y-%m-%d} が過誤納の発生日 {op.arose_on:%Y-%m-%d} より前です")
-    arrears = due_arrears(op.taxpayer_id, decided_on)
-    if arrears:
-        raise _refused(
-            f"この方には {decided_on:%Y-%m-%d} 時点で納期限を過ぎた未納（{len(arrears)} 期別）があります。"
-            "地方税法17条の2により先に充当してください（choshu refunds-run）。還付決議はしていません"
-        )
-    interest = interest_of(op, op.remaining, decided_on)
+    amount = op.remaining if op.status == OverpaymentStatus.OPEN else 0
+    if amount > 0:
+        # 法17条の2: the 過誤納金 goes to due arrears first. The 還付加算金 of earlier appropriations is
+        # not a 過誤納金 (it is an expenditure, 法17条の4): it is paid even while arrears remain.
+        arrears = due_arrears(op.taxpayer_id, decided_on)
+        if arrears:
+            raise _refused(
+                f"この方には {decided_on:%Y-%m-%d} 時点で納期限を過ぎた未納（{len(arrears)} 期別）があります。"
+                "地方税法17条の2により先に充当してください（choshu refunds-run）。還付決議はしていません"
+            )
+    # One 還付加算金 for the whole overpayment (法17条の4, rounded once, 法20条の4の2): its appropriations to
+    # their 充当適状日 and this refund to the 支出決定日; what earlier decisions already pay is deducted.
+    parts = appropriation_parts([op.pk]).get(op.pk, [])
+    excl = exclusions_of([op], decided_on).get(op.pk, [])
+    interest = interest_of_parts(op, [*parts, *([(decided_on, amount)] if amount else [])], excl)
     if interest is None:
         raise _refused("還付加算金の起算日を決められません（第2号は更正の請求の日と更正の日が必要です）")
+    already = sum(
+        Refund.objects.filter(overpayment_id=op.pk, status__in=LIVE_REFUNDS).values_list(
+            "refund_interest", flat=True
+        )
+    )
+    refund_interest = max(0, interest.refund_interest - already)
+    if amount == 0 and refund_interest == 0:
+        raise _refused(f"過誤納金#{op.pk} に支払う還付加算金は残っていません")
     account = RefundAccount.objects.filter(taxpayer_id=op.taxpayer_id, status=AccountStatus.ACTIVE).first()
     payload = {
         "step": STEP_REFUND,
         "overpayment": op.pk,
-        "amount": op.remaining,
-        "refund_interest": interest.refund_interest,
+        "amount": amount,
+        "refund_interest": refund_interest,
+        "appropriation_interest": min(unpaid, refund_interest),
         "interest_start": interest.start.isoformat() if interest.start else "",
         "decided_on": decided_on.isoformat(),
     }
@@ -594,8 +780,9 @@ def refund_decide(
         required_right=Right.REFUND_WORK,
     )  # fmt: skip
     refund = Refund.objects.create(
-        municipality=op.municipality, taxpayer_id=op.taxpayer_id, overpayment=op, amount=op.remaining,
-        refund_interest=interest.refund_interest, interest_start=interest.start, decided_on=decided_on,
+        municipality=op.municipality, taxpayer_id=op.taxpayer_id, overpayment=op, amount=amount,
+        refund_interest=refund_interest, appropriation_interest=min(unpaid, refund_interest),
+        interest_start=interest.start, decided_on=decided_on,
         request=req, account=account, decided_by=actor, created_at=timezone.now(),
     )  # fmt: skip
     req.payload = {**payload, "refund": refund.pk}
@@ -624,11 +811,24 @@ def check_account(data: AccountInput) -> AccountInput:
 
 @transaction.atomic
 def refund_account_request(
-    *, actor: User, taxpayer: Taxpayer, data: AccountInput, source: AccountSource, reason: str
+    *,
+    actor: User,
+    taxpayer: Taxpayer,
+    data: AccountInput,
+    source: AccountSource,
+    reason: str,
+    received_on: date | None = None,
+    today: date | None = None,
 ) -> RefundAccount:
     """Enter a refund account (the reply to a 過誤納還付通知書, or a 公金受取口座): checked now (nothing is
-    saved when it is refused), in force when a second person approves."""
+    saved when it is refused), in force when a second person approves. ``received_on`` (受付日, default
+    today) is the day the person's claim arrived: it ends the 除算期間 of 法17条の4第2項第1号."""
     _check_actor(actor, taxpayer.municipality_id)
+    today = today or timezone.localdate()
+    if received_on is not None and received_on > today:
+        raise ValidationError(
+            {"received_on": [f"受付日 {received_on:%Y-%m-%d} は未来の日付です。届いた日を入力してください"]}
+        )
     clean = check_account(data)
     payload = {
         "step": STEP_ACCOUNT,
@@ -638,6 +838,7 @@ def refund_account_request(
         "account_no": clean.account_no,
         "holder_kana": clean.holder_kana,
         "source": str(source.label),
+        "received_on": (received_on or today).isoformat(),
     }
     req = request_create(
         actor=actor, kind=RequestKind.REFUND, reason=reason, payload=payload, taxpayer=taxpayer,
@@ -646,7 +847,8 @@ def refund_account_request(
     return RefundAccount.objects.create(
         municipality=taxpayer.municipality, taxpayer=taxpayer, bank_code=clean.bank_code,
         branch_code=clean.branch_code, deposit_type=clean.deposit_type, account_no=clean.account_no,
-        holder_kana=clean.holder_kana, source=source, request=req, created_by=actor, created_at=timezone.now(),
+        holder_kana=clean.holder_kana, source=source, received_on=received_on or today, request=req,
+        created_by=actor, created_at=timezone.now(),
     )  # fmt: skip
 
 
@@ -671,7 +873,7 @@ def _apply_refund(req: ChangeRequest, approver: User, decided_on: date) -> None:
             f"過誤納金の残額（{op.remaining:,} 円）が決議額（{refund.amount:,} 円）と違います（決議後に収納取消など）。"
             "否認して決議し直してください"
         )
-    arrears = due_arrears(op.taxpayer_id, decided_on)
+    arrears = due_arrears(op.taxpayer_id, decided_on) if refund.amount > 0 else []
     if arrears:  # new arrears since the decision: 法17条の2 — appropriate first
         raise _refused(
             f"この方には {decided_on:%Y-%m-%d} 時点で納期限を過ぎた未納（{len(arrears)} 期別）があります。"
@@ -801,3 +1003,111 @@ def overpayment_set_cause(
                 "claimed_on": str(claimed_on or ""), "reason": reason.strip()},
     )  # fmt: skip
     return op
+
+
+# --- a payment reversed after its overpayment was appropriated or refunded -----------------------------
+
+
+def on_payments_reversed(municipality_id: int, table: str) -> None:
+    """``receipts.engine.REVERSAL_HOOKS``: in the reversal's own database transaction, each reversed
+    payment whose overpayment is listed and already used (decided, refunded, or appropriated beyond what
+    would remain) is taken back from it (``reversed``); an open one that still covers the reversal is
+    left to ``overpayments_collect`` at the next run. What the overpayment no
+    longer covers is undone, latest first: refund decisions not yet sent are voided (their 決裁
+    withdrawn), then appropriations are cancelled — an opposite ``APPROPRIATION`` transaction on the same
+    充当適状日, so the arrears and their 延滞金 revive as if never paid — with a 充当取消通知書. When the
+    money was already transferred the overpayment account is left in debit: that debit is the 返納 the
+    person owes (status 返納請求, ``Overpayment.to_repay``; docs/refunds.md)."""
+    with connection.cursor() as cur:
+        cur.execute(
+            f"""SELECT o.id, e.id, e.amount, r.booking_date FROM {table} r
+                JOIN refunds_overpayment o ON o.payment_id = r.payment_id AND o.reversal_entry_id IS NULL
+                JOIN levies_ledgerentry e ON e.txn_id = r.txn_id AND e.payment_id = r.payment_id
+                 AND e.account = '{Account.OVERPAYMENT.value}' AND e.amount > 0
+                WHERE o.status <> '{OverpaymentStatus.OPEN.value}'
+                   OR o.amount - o.appropriated - o.refunded - e.amount < 0"""  # noqa: S608 - constants only
+        )
+        rows = cur.fetchall()
+    if not rows:
+        return
+    municipality = Municipality.objects.get(pk=municipality_id)
+    for op_id, entry_id, amount, booked in rows:
+        on = booked if isinstance(booked, date) else date.fromisoformat(str(booked))
+        _take_back(
+            municipality, Overpayment.objects.select_for_update().get(pk=op_id), entry_id, int(amount), on
+        )
+
+
+def _take_back(municipality: Municipality, op: Overpayment, entry_id: int, amount: int, on: date) -> None:
+    before = op.get_status_display()
+    op.reversed, op.reversal_entry_id = amount, entry_id
+    voided = list(
+        Refund.objects.select_for_update().filter(
+            overpayment=op, status__in=[RefundStatus.PENDING, RefundStatus.APPROVED]
+        )
+    )
+    for r in voided:
+        r.status, r.result = RefundStatus.REJECTED, "収納取消により取消"
+    Refund.objects.bulk_update(voided, ["status", "result"])
+    ChangeRequest.objects.filter(pk__in=[r.request_id for r in voided], status=ApprovalStatus.PENDING).update(
+        status=ApprovalStatus.WITHDRAWN, decided_at=timezone.now()
+    )
+    cancelled: list[Appropriation] = []
+    if op.remaining < 0:
+        live = Appropriation.objects.filter(overpayment=op, cancelled_on__isnull=True).select_related(
+            "installment"
+        )
+        for a in live.order_by("-appropriable_on", "-pk"):
+            if op.remaining >= 0:
+                break
+            cancelled.append(a)
+            op.appropriated -= a.amount
+    if cancelled:
+        postings = []
+        for a in cancelled:
+            account, component = _LEGS[AllocComponent(a.component)]
+            postings.append(
+                Posting(
+                    kind=TxnKind.APPROPRIATION,
+                    legal_date=a.appropriable_on,
+                    booking_date=on,
+                    memo=f"過誤納金#{op.pk}の充当の取消（収納取消）",
+                    legs=[
+                        Leg(
+                            Account.OVERPAYMENT,
+                            -a.amount,
+                            installment_id=op.installment_id,
+                            taxpayer_id=op.taxpayer_id,
+                        ),
+                        Leg(
+                            account,
+                            a.amount,
+                            component,
+                            installment_id=a.installment_id,
+                            taxpayer_id=a.installment.taxpayer_id,
+                        ),
+                    ],
+                )  # fmt: skip
+            )
+        txn_ids = post_many(municipality=municipality, postings=postings)
+        for a, txn_id in zip(cancelled, txn_ids, strict=True):
+            a.cancelled_on, a.cancel_txn_id = on, txn_id
+        Appropriation.objects.bulk_update(cancelled, ["cancelled_on", "cancel_txn"])
+        RefundNotice.objects.create(
+            municipality=municipality, taxpayer_id=op.taxpayer_id, kind=NoticeKind.APPROPRIATION_CANCEL,
+            overpayment=op, issued_on=on, amount=sum(a.amount for a in cancelled), created_at=timezone.now(),
+        )  # fmt: skip
+    if op.remaining < 0:
+        op.status = OverpaymentStatus.RECLAIM
+    elif op.status not in (OverpaymentStatus.SENT, OverpaymentStatus.PAID, OverpaymentStatus.PRESCRIBED):
+        op.status = back_status(op)
+    op.save(update_fields=["reversed", "reversal_entry_id", "appropriated", "status"])
+    if cancelled:
+        _refresh_appropriation_interest([op], on)
+    audit_record(
+        kind=AuditKind.CHANGE, function="収納取消による過誤納金の取消", municipality=municipality,
+        subject_type=AuditSubjectType.TAXPAYER, subject_ids=[op.taxpayer_id],
+        detail={"overpayment": op.pk, "reversed": amount, "before": before, "status": op.get_status_display(),
+                "appropriations_cancelled": [a.pk for a in cancelled], "refunds_voided": [r.pk for r in voided],
+                "to_repay": op.to_repay},
+    )  # fmt: skip

@@ -50,6 +50,7 @@ from choshu.refunds.models import (
     RefundTransfer,
     TransferOriginator,
 )
+from choshu.refunds.services import back_status
 
 CHUNK = 1000
 CUSTOMER_CODE_DIGITS = 10  # 顧客コード1: the refund's number (formats-reference.md §1.2)
@@ -172,10 +173,15 @@ def _records(
             s.amount += r.total
             s.principal += r.amount
             s.refund_interest += r.refund_interest
-            postings.append(_refund_posting(r, on, f"還付#{r.pk} 振込"))
-        txn_ids = post_many(municipality=municipality, postings=postings, actor=actor, job=job)
-        for r, txn_id in zip(chunk, txn_ids, strict=True):
-            r.status, r.transfer, r.txn_id = RefundStatus.SENT, transfer, txn_id
+            if r.amount > 0:  # a refund of 還付加算金 alone moves nothing in the tax ledger
+                postings.append(_refund_posting(r, on, f"還付#{r.pk} 振込"))
+        txn_ids = iter(post_many(municipality=municipality, postings=postings, actor=actor, job=job))
+        for r in chunk:
+            r.status, r.transfer, r.txn_id = (
+                RefundStatus.SENT,
+                transfer,
+                next(txn_ids) if r.amount > 0 else None,
+            )
         Refund.objects.bulk_update(chunk, ["status", "transfer", "txn_id"])
         ops = list(Overpayment.objects.filter(pk__in=[r.overpayment_id for r in chunk]))
         amounts = {r.overpayment_id: r.amount for r in chunk}
@@ -405,14 +411,16 @@ def _apply_results(
     if failed:  # the money did not leave: the refund's transaction is reversed, the overpayment is open again
         post_many(
             municipality=municipality,
-            postings=[_refund_posting(r, on, f"還付#{r.pk} 振込不能", sign=-1) for r in failed],
+            postings=[
+                _refund_posting(r, on, f"還付#{r.pk} 振込不能", sign=-1) for r in failed if r.amount > 0
+            ],
             actor=actor,
             job=job,
         )
         ops = {op.pk: op for op in Overpayment.objects.filter(pk__in=[r.overpayment_id for r in failed])}
         for r in failed:
             ops[r.overpayment_id].refunded -= r.amount
-            ops[r.overpayment_id].status = OverpaymentStatus.OPEN
+            ops[r.overpayment_id].status = back_status(ops[r.overpayment_id])
         Overpayment.objects.bulk_update(list(ops.values()), ["refunded", "status"])
     Refund.objects.bulk_update(list(sent.values()), ["status", "result"])
     paid_ops = [r.overpayment_id for r in sent.values() if r.status == RefundStatus.PAID]

@@ -29,6 +29,7 @@ from choshu.refunds.models import AccountSource, Overpayment, RefundNotice
 from choshu.refunds.notices import TITLE, notice_content, render_notice
 from choshu.refunds.services import (
     AccountInput,
+    interest_unpaid,
     overpayment_set_cause,
     refund_account_request,
     refund_decide,
@@ -142,6 +143,7 @@ def overpayment_detail(request: HttpRequest, pk: int) -> HttpResponse:
         appropriations=op.appropriations.select_related("installment__levy").order_by("pk"),
         refunds=op.refunds.select_related("account", "request", "transfer").order_by("pk"),
         notices=op.notices.order_by("pk"),
+        interest_unpaid=interest_unpaid(op),
     )
     audit_access(
         request=request,
@@ -181,8 +183,9 @@ def account_new(request: HttpRequest) -> HttpResponse:
     )
     try:
         context["account"] = refund_account_request(
-            actor=user, taxpayer=taxpayer, data=data, source=AccountSource(d["source"]), reason=d["reason"]
-        )
+            actor=user, taxpayer=taxpayer, data=data, source=AccountSource(d["source"]), reason=d["reason"],
+            received_on=d.get("received_on"), today=timezone.localdate(),
+        )  # fmt: skip
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             for name, errors in exc.message_dict.items():
