@@ -63,6 +63,7 @@ def granted(w: dict[str, Any], kind: str, ground: str, start: Any, end: Any = No
         actor=w["officer"], taxpayer=i.taxpayer, kind=kind, ground=ground, installments=[i], start=start,
         end=end, note="申請書受付",
     )  # fmt: skip
+    assert r.request is not None
     request_approve(actor=w["chief"], request=r.request, decided_on=TODAY)
     return r
 
