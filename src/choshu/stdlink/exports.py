@@ -23,7 +23,7 @@ import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,8 @@ from choshu.relief.models import (
     WriteOffStatus,
 )
 from choshu.relief.prescription import compute, installment_events, prescription_years
+from choshu.relief.relief import exemption_of
+from choshu.rules.late_charge import ExemptionMode
 from choshu.taxpayers.models import Heir
 
 SLICE = 1000
@@ -436,18 +438,49 @@ def suspension_rows(run: Run) -> Rows:
         ]  # fmt: skip
 
 
-# --- 2.4 延滞金減免 (not kept) ---------------------------------------------------------------------------
+# --- 2.4 延滞金減免 (法15条の9, from the reliefs) --------------------------------------------------------
 
 LATE_CHARGE_RELIEF_HEADER = (
     ["市区町村コード", "合併前_市区町村コード", "延滞金減免管理番号", *K_PERIOD, *LATEST, "宛名番号", "開始年月日",
      "終了年月日", "被保険者番号", *FILING, "免除金額", "免除区分", "免除率（手入力）", *T_ITEMS]
 )  # fmt: skip
+EXEMPTION_CODE = {ExemptionMode.EXCLUDED: "1", ExemptionMode.DEFERRAL_RATE: "2"}
+"""免除区分 (choshu's code; the vendor's table is not public): 1 全額免除, 2 猶予特例基準割合を超える部分の免除."""
 
 
 def late_charge_relief_rows(run: Run) -> Rows:
-    """choshu keeps no 延滞金減免 record (the 法15条の9 reduction during a relief is not applied yet,
-    relief/relief.py): the file has its header only."""
-    return iter(())
+    """One row per relief and installment whose days reduce the 延滞金 (法15条の9: every approved 徴収猶予,
+    換価の猶予 and 執行停止 — ``relief.relief.exemption_of``), as the vendor builds the file from its 猶予 and
+    執行停止 records: 管理番号 = the 猶予 (41…) or 執行停止 (51…) file's number; 開始 = the relief's start;
+    終了 = its end or the day before its cancellation (0000-00-00 while an 執行停止 runs). Full: all of them;
+    delta: made, decided or cancelled since (as the 猶予 and 執行停止 files)."""
+    qs = _reliefs(run, [*DEFERRAL_CODE, ReliefKind.ENFORCEMENT_SUSPENSION])
+    for chunk in keyset(qs, ["kind", "ground", "start", "end", "cancelled_on", "taxpayer__taxpayer_no"]):
+        by_relief: dict[int, list[tuple[Any, ...]]] = {}
+        for row in (
+            Installment.objects.filter(reliefs__in=[r[0] for r in chunk])
+            .order_by("pk")
+            .values_list("reliefs", *inst_cols())
+        ):
+            by_relief.setdefault(row[0], []).append(row[1:])
+        for pk, kind, ground, start, end, cancelled, taxpayer_no in chunk:
+            last = end
+            if cancelled is not None:
+                last = (
+                    cancelled - timedelta(days=1)
+                    if last is None
+                    else min(last, cancelled - timedelta(days=1))
+                )
+            if last is not None and last < start:
+                continue  # cancelled before it began: no day was reduced
+            mode, _why = exemption_of(kind, ground)
+            number = f"{'51' if kind == ReliefKind.ENFORCEMENT_SUSPENSION else '41'}00{pk:010d}"
+            for values in by_relief.get(pk, []):
+                k = inst(values)
+                yield [
+                    *run.key(), number, *k.period(), "1", "", taxpayer_no, d(start), d(last), "", *k.filing(),
+                    "0", EXEMPTION_CODE[mode], "0", *run.tail(),
+                ]  # fmt: skip
 
 
 # --- 2.5 差押, 2.8 繰上徴収 --------------------------------------------------------------------------------

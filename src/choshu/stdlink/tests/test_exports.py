@@ -306,8 +306,14 @@ def test_all_files_full(s: dict[str, Any], tmp_path: Path) -> None:
     assert (h["納税義務者_宛名番号"], h["承継納付義務者_宛名番号"], h["承継納付義務者連番"], h["異動年月日"], h["持分_分子"],
             h["持分_分母"], h["削除フラグ"]) == ("1001", "1002", "1", "2026-06-01", "1", "2", "0")  # fmt: skip
 
-    # 延滞金減免: not kept — header only
-    assert one(res, "late_charge_relief")["rows"] == 0
+    # 延滞金減免 (法15条の9): the illness deferral exempts in full (1), so does the open 執行停止 (no end yet)
+    reductions = {r["延滞金減免管理番号"]: r for r in read(tmp_path, one(res, "late_charge_relief")["name"])}
+    assert set(reductions) == {f"4100{s['relief'].pk:010d}", f"5100{s['stop'].pk:010d}"}
+    ill, stop = reductions[f"4100{s['relief'].pk:010d}"], reductions[f"5100{s['stop'].pk:010d}"]
+    assert (ill["通知書番号"], ill["宛名番号"], ill["開始年月日"], ill["終了年月日"], ill["免除区分"], ill["免除金額"]) == (
+        "300001", "2001", "2024-06-10", "2025-06-09", "1", "0")  # fmt: skip
+    assert (stop["通知書番号"], stop["宛名番号"], stop["開始年月日"], stop["終了年月日"], stop["免除区分"]) == (
+        "400001", "1001", "2024-09-01", "0000-00-00", "1")  # fmt: skip
 
     # no address (支援措置 or not), no 個人番号 anywhere
     everything = "".join((tmp_path / f["name"]).read_text("utf-8") for f in res["files"])
