@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from choshu.core.forms import Form
-from choshu.enforcement.models import AssetKind
+from choshu.enforcement.models import AssetKind, InquiryKind
 
 _DATE = {"input_formats": ["%Y-%m-%d", "%Y/%m/%d"]}
 
@@ -98,3 +98,68 @@ class CollectionForm(Form):
     amount = _yen("取立額・換価代金", min_value=1)
     received_on = _date("受領日")
     note = _text("内容（取立先・換価の別など）")
+
+
+class InquiryBatchForm(Form):
+    kind = forms.ChoiceField(
+        label="照会の種類", choices=InquiryKind.choices,
+        error_messages={"required": "照会の種類を選んでください。", "invalid_choice": "照会の種類を一覧から選んでください。"},
+    )  # fmt: skip
+    as_of = _date("照会日")
+    answer_days = forms.IntegerField(
+        label="回答期限（照会日からの日数。過ぎると期限超過）", initial=30, min_value=1, max_value=365,
+        error_messages={"required": "回答期限の日数を入力してください。", "invalid": "回答期限の日数は整数で入力してください。",
+                        "min_value": "回答期限の日数は1日以上にしてください。",
+                        "max_value": "回答期限の日数は365日以内にしてください。"},
+    )  # fmt: skip
+    recipients = forms.CharField(
+        label="照会先（1行に1件「コード:名称」。電子照会の金融機関は「コード:名称:e」。給与は空欄＝勤務先）",
+        required=False, max_length=4000, widget=forms.Textarea(attrs={"rows": 4}),
+        error_messages={"max_length": "照会先が多すぎます（4000文字以内）。"},
+    )  # fmt: skip
+    cases = forms.MultipleChoiceField(
+        label="対象の滞納案件", choices=(), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "対象の滞納案件を1件以上選んでください。",
+                        "invalid_choice": "滞納案件を一覧から選んでください。"},
+    )  # fmt: skip
+
+    def __init__(self, *args: Any, case_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["cases"].choices = case_choices  # type: ignore[attr-defined]
+
+
+class InquiryAnswerForm(Form):
+    answered_on = _date("回答日")
+    note = _text("回答の内容（該当なし・残高あり・在職 など）")
+
+    def __init__(self, *args: Any, rows: int = 3, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.rows = rows
+        for n in range(rows):
+            self.fields[f"asset_kind_{n}"] = forms.ChoiceField(
+                label=f"財産{n + 1}: 種類", required=False, choices=[("", "（なし）"), *AssetKind.choices],
+                error_messages={"invalid_choice": "財産の種類を一覧から選んでください。"},
+            )  # fmt: skip
+            self.fields[f"asset_description_{n}"] = _text(
+                f"財産{n + 1}: 表示（口座・給与・証券番号・不動産の所在など）", required=False
+            )
+            self.fields[f"asset_amount_{n}"] = _yen(f"財産{n + 1}: 金額（残高・支給額・返戻金・評価額）", required=False)
+
+    def assets(self) -> list[dict[str, Any]]:
+        """The asset rows filled in (a kind without a description, or the reverse, is an error)."""
+        d, out = self.cleaned_data, []
+        for n in range(self.rows):
+            kind, desc, amount = d.get(f"asset_kind_{n}"), d.get(f"asset_description_{n}"), d.get(f"asset_amount_{n}")
+            if not kind and not desc and amount is None:
+                continue
+            if not kind or not desc:
+                self.add_error(None, f"財産{n + 1}は種類と表示の両方を入力してください。")
+                continue
+            out.append({"kind": kind, "description": desc, "amount": amount})
+        return out
+
+    def fieldsets(self) -> list[list[Any]]:
+        return [
+            [self[f"asset_kind_{n}"], self[f"asset_description_{n}"], self[f"asset_amount_{n}"]]
+            for n in range(self.rows)
+        ]

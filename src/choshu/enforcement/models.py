@@ -153,6 +153,7 @@ class InquiryBatch(models.Model):
     as_of = models.DateField("照会日")
     answer_days = models.PositiveSmallIntegerField("回答期限（日数）", default=30)
     case_stage = models.CharField("対象の進行状況", max_length=20, blank=True)
+    team = models.CharField("作成した班", max_length=40, blank=True)
     files = models.JSONField("出力ファイル", default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

@@ -4,13 +4,22 @@ step, and a person's seizures for the case file."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 
+from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus
-from choshu.cases.access import visible_cases
-from choshu.enforcement.models import Collection, CollectionStatus, Seizure, SeizureStatus
+from choshu.cases.access import sees_all_teams, visible_cases
+from choshu.enforcement.models import (
+    Collection,
+    CollectionStatus,
+    Inquiry,
+    InquiryBatch,
+    Seizure,
+    SeizureStatus,
+)
 
 
 def visible_seizures(user: Any) -> QuerySet[Seizure]:
@@ -75,3 +84,39 @@ def open_seizures(user: Any) -> QuerySet[Seizure]:
         .select_related("taxpayer", "case", "request", "release_request")
         .order_by("executed_on", "pk")
     )
+
+
+# --- 財産調査 ------------------------------------------------------------------------------------
+
+
+def visible_batches(user: Any) -> QuerySet[InquiryBatch]:
+    """The inquiry batches ``user`` may open: made by the user's team (every team with ``case_manage``,
+    like ``cases.access``); a batch made by the command (no team) only with ``case_manage``."""
+    qs = InquiryBatch.objects.filter(municipality_id=user.municipality_id)
+    if not has_right(user, Right.CASE_WORK):
+        return qs.none()
+    if sees_all_teams(user):
+        return qs
+    if not user.team:
+        return qs.none()
+    return qs.filter(team=user.team)
+
+
+def batch_counts(qs: QuerySet[InquiryBatch], today: date) -> QuerySet[InquiryBatch]:
+    """Each batch with its counts: 照会 (n), 回答済 (answered), 期限超過 (overdue: unanswered past the 回答期限)."""
+    return qs.annotate(
+        n=Count("inquiries"),
+        answered=Count("inquiries", filter=Q(inquiries__answered_on__isnull=False)),
+        overdue=Count("inquiries", filter=Q(inquiries__answered_on__isnull=True, inquiries__due_on__lt=today)),
+    )
+
+
+def inquiries_in_state(qs: QuerySet[Inquiry], state: str, today: date) -> QuerySet[Inquiry]:
+    """``open`` 照会中, ``overdue`` 期限超過, ``answered`` 回答済, anything else: all."""
+    if state == "answered":
+        return qs.filter(answered_on__isnull=False)
+    if state == "overdue":
+        return qs.filter(answered_on__isnull=True, due_on__lt=today)
+    if state == "open":
+        return qs.filter(answered_on__isnull=True, due_on__gte=today)
+    return qs
