@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Q, QuerySet
+from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models.functions import Coalesce
 
 from choshu.accounts.permissions import Right, has_right
 from choshu.approvals.models import ApprovalStatus
 from choshu.cases.access import sees_all_teams, visible_cases
 from choshu.enforcement.models import (
+    CLAIM_KINDS,
     Collection,
     CollectionStatus,
     Inquiry,
@@ -40,20 +42,20 @@ def _next_step(s: Seizure, outstanding: int, pending_collection: bool) -> tuple[
     if s.status == SeizureStatus.PENDING:
         if req is not None and req.status in (ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN):
             return "否認・取下げ", "－（必要なら起案し直す）"
-        return s.get_status_display(), "決裁（差押）を待つ"
+        return s.get_status_display(), "決裁待ち：決裁（差押）を待つ"
     if s.status == SeizureStatus.RELEASED:
         return s.get_status_display(), "－"
     if s.release_request is not None and s.release_request.status == ApprovalStatus.PENDING:
-        return s.get_status_display(), "決裁（解除）を待つ"
+        return s.get_status_display(), "決裁待ち：決裁（解除）を待つ"
     if pending_collection:
-        return s.get_status_display(), "決裁（取立の収納）を待つ"
+        return s.get_status_display(), "決裁待ち：決裁（取立の収納）を待つ"
     if outstanding <= 0:
-        return s.get_status_display(), "完納：差押の解除を起案する（国税徴収法79条）"
+        return s.get_status_display(), "解除可（完納）：差押の解除を起案する（国税徴収法79条）"
     if s.served_on is None:
-        return s.get_status_display(), "差押通知書（差押書）を送付し送達日を記録する"
+        return s.get_status_display(), "送達待ち：差押通知書（差押書）を送付し送達日を記録する"
     if s.is_claim:
-        return s.get_status_display(), "取立（第三債務者からの支払）を記録する"
-    return s.get_status_display(), "換価（公売）の準備、または納付の交渉"
+        return s.get_status_display(), "取立待ち：取立（第三債務者からの支払）を記録する"
+    return s.get_status_display(), "換価待ち：換価（公売）の準備、または納付の交渉"
 
 
 def seizure_rows(seizures: list[Seizure]) -> list[SeizureRow]:
@@ -84,6 +86,57 @@ def open_seizures(user: Any) -> QuerySet[Seizure]:
         .select_related("taxpayer", "case", "request", "release_request")
         .order_by("executed_on", "pk")
     )
+
+
+# The open seizures' next steps as filters (the same decision as ``_next_step``, in SQL).
+STEPS = {
+    "approval": "決裁待ち",
+    "serve": "送達待ち",
+    "collect": "取立待ち",
+    "sale": "換価待ち",
+    "release": "解除可（完納）",
+}
+
+
+def with_step_facts(qs: QuerySet[Seizure]) -> QuerySet[Seizure]:
+    """``outstanding_sum`` (未納本税 of its installments) and ``waiting`` (a 決裁 pending for it)."""
+    through = Seizure.installments.through
+    owed = (
+        through.objects.filter(seizure_id=OuterRef("pk"))
+        .values("seizure_id")
+        .annotate(t=Sum("installment__principal_outstanding"))
+        .values("t")
+    )
+    pending_collection = Collection.objects.filter(seizure_id=OuterRef("pk"), status=CollectionStatus.PENDING)
+    return qs.annotate(
+        outstanding_sum=Coalesce(Subquery(owed), Value(0)),
+        waiting=Case(
+            When(status=SeizureStatus.PENDING, then=Value(True)),
+            When(release_request__status=ApprovalStatus.PENDING, then=Value(True)),
+            When(Exists(pending_collection), then=Value(True)),
+            default=Value(False),
+            output_field=BooleanField(),
+        ),
+    )
+
+
+def filter_step(qs: QuerySet[Seizure], step: str) -> QuerySet[Seizure]:
+    """Open seizures whose next step is ``step`` (a key of ``STEPS``; anything else: all)."""
+    if step not in STEPS:
+        return qs
+    qs = with_step_facts(qs)
+    if step == "approval":
+        return qs.filter(waiting=True)
+    qs = qs.filter(waiting=False, status=SeizureStatus.ACTIVE)
+    if step == "release":
+        return qs.filter(outstanding_sum__lte=0)
+    qs = qs.filter(outstanding_sum__gt=0)
+    if step == "serve":
+        return qs.filter(served_on__isnull=True)
+    qs = qs.filter(served_on__isnull=False)
+    if step == "collect":
+        return qs.filter(kind__in=list(CLAIM_KINDS))
+    return qs.exclude(kind__in=list(CLAIM_KINDS))
 
 
 # --- 財産調査 ------------------------------------------------------------------------------------

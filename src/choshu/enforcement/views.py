@@ -6,6 +6,7 @@ case or seizure answers 404); every view of a person writes an access record."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,12 +19,12 @@ from django.views.decorators.cache import never_cache
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.services import audit_access
-from choshu.cases.access import visible_cases
+from choshu.cases.access import sees_all_teams, visible_cases
 from choshu.cases.models import Case
 from choshu.enforcement import selectors
 from choshu.enforcement.forms import CollectionForm, ReleaseForm, SeizureForm, ServedForm
 from choshu.enforcement.inquiries import inquiry_state
-from choshu.enforcement.models import Asset, Inquiry, Seizure
+from choshu.enforcement.models import Asset, AssetKind, Inquiry, Seizure
 from choshu.enforcement.pdf import NOTICE, RECORD, TITLES, seizure_document
 from choshu.enforcement.services import (
     collection_request,
@@ -67,11 +68,26 @@ def _messages(exc: Exception) -> list[str]:
 def seizure_list(request: HttpRequest) -> HttpResponse:
     """差押中・決裁待ちの差押 and the next step of each (oldest first)."""
     user = staff_user(request)
-    page = Paginator(selectors.open_seizures(user), PAGE).get_page(request.GET.get("page"))
+    qs = selectors.open_seizures(user)
+    step, kind, team = request.GET.get("step", ""), request.GET.get("kind", ""), request.GET.get("team", "")
+    qs = selectors.filter_step(qs, step)
+    if kind in AssetKind.values:
+        qs = qs.filter(kind=kind)
+    teams: list[str] = []
+    if sees_all_teams(user):
+        teams = sorted(set(visible_cases(user).exclude(team="").values_list("team", flat=True).distinct()))
+        if team:
+            qs = qs.filter(case__team=team)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     rows = selectors.seizure_rows(list(page.object_list))
+    filters = {"step": step, "kind": kind, "team": team}
     audit_access(request=request, function="差押の一覧", taxpayer_ids=sorted({r.seizure.taxpayer_id for r in rows}),
-                 detail={"page": page.number})  # fmt: skip
-    return render(request, "enforcement/seizures.html", {"page": page, "rows": rows})
+                 detail={"page": page.number, **filters})  # fmt: skip
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(request, "enforcement/seizures.html", {
+        "page": page, "rows": rows, "steps": selectors.STEPS, "kinds": AssetKind.choices, "teams": teams,
+        "query": query, **filters,
+    })  # fmt: skip
 
 
 def _installment_choices(case: Case) -> list[tuple[str, str]]:
