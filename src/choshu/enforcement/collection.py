@@ -9,8 +9,8 @@ places fee → 本税 → 延滞金 within the installment, the same order, so t
 allocation's). What exceeds everything owed is 過誤納金 on the last slip (残余金: the refunds queue,
 国税徴収法129条3項). The ledger stays the only writer (``levies.ledger.post_selected``).
 
-滞納処分費 is a component of the rules and a ledger account, but nothing books 滞納処分費 receivables yet
-and the engine's facts read only 督促手数料 as fees: it is always 0 here (see docs/enforcement.md).
+滞納処分費 (``costs.py``) is a receivable of its own on an installment of the disposition; the engine's
+facts read it beside the 督促手数料, so the proceeds pay it first.
 """
 
 from __future__ import annotations
@@ -51,7 +51,8 @@ def plan_collection(collection: Collection) -> list[tuple[str, int]]:
                 due_date=i.due_date,
                 principal=sum(o.principal for o in owed),
                 late_charge=sum(max(0, o.late_charge) for o in owed),
-                dunning_fee=sum(o.fees for o in owed),
+                dunning_fee=sum(o.owed.dunning_fee for o in owed),
+                enforcement_cost=sum(o.owed.enforcement_cost for o in owed),
             )
         )
     result = allocate(collection.amount, items, DEFAULT_ORDER)

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from choshu.core.forms import Form
-from choshu.enforcement.models import AssetKind, InquiryKind
+from choshu.enforcement.models import AssetKind, CostKind, InquiryKind
 
 _DATE = {"input_formats": ["%Y-%m-%d", "%Y/%m/%d"]}
 
@@ -163,3 +163,13 @@ class InquiryAnswerForm(Form):
             [self[f"asset_kind_{n}"], self[f"asset_description_{n}"], self[f"asset_amount_{n}"]]
             for n in range(self.rows)
         ]
+
+
+class CostForm(Form):
+    kind = forms.ChoiceField(
+        label="費目", choices=CostKind.choices,
+        error_messages={"required": "費目を選んでください。", "invalid_choice": "費目を一覧から選んでください。"},
+    )  # fmt: skip
+    amount = _yen("金額", min_value=1)
+    incurred_on = _date("支出日")
+    note = _text("内容（郵送先・登記所など）")

@@ -217,3 +217,39 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.holder}"
+
+
+# --- 滞納処分費 -----------------------------------------------------------------------------------
+
+
+class CostKind(models.TextChoices):
+    POSTAGE = "postage", "郵送料"
+    REGISTRATION = "registration", "登記嘱託費（登録免許税等）"
+    SALE = "sale", "公売費用（公告・鑑定等）"
+    TRANSPORT = "transport", "運搬・保管費"
+    OTHER = "other", "その他"
+
+
+class DispositionCost(models.Model):
+    """滞納処分費 (地方税法331条6項, 国税徴収法136条): a cost of a disposition charged to the 滞納者, booked as a
+    receivable of its own (ledger ``TxnKind.ENFORCEMENT_COST``) on the oldest installment of the seizure,
+    paid first (法14条の3; ``rules.allocation.DEFAULT_ORDER``)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="+")
+    seizure = models.ForeignKey(Seizure, on_delete=models.PROTECT, related_name="costs")
+    installment = models.ForeignKey("levies.Installment", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("費目", max_length=20, choices=CostKind.choices)
+    amount = models.BigIntegerField("金額")
+    incurred_on = models.DateField("支出日")
+    note = models.CharField("内容", max_length=300)
+    txn_id = models.BigIntegerField("仕訳")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "滞納処分費"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="enf_cost_amount")]
+
+    def __str__(self) -> str:
+        return f"滞納処分費#{self.pk} {self.amount:,}円"

@@ -22,7 +22,8 @@ from choshu.audit.services import audit_access
 from choshu.cases.access import sees_all_teams, visible_cases
 from choshu.cases.models import Case
 from choshu.enforcement import selectors
-from choshu.enforcement.forms import CollectionForm, ReleaseForm, SeizureForm, ServedForm
+from choshu.enforcement.costs import cost_record
+from choshu.enforcement.forms import CollectionForm, CostForm, ReleaseForm, SeizureForm, ServedForm
 from choshu.enforcement.inquiries import inquiry_state
 from choshu.enforcement.models import Asset, AssetKind, Inquiry, Seizure
 from choshu.enforcement.pdf import NOTICE, RECORD, TITLES, seizure_document
@@ -155,6 +156,7 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context: dict[str, Any] = {
         "s": s, "served_form": ServedForm(), "collection_form": CollectionForm(), "release_form": ReleaseForm(),
+        "cost_form": CostForm(),
     }  # fmt: skip
     status = 200
     if request.method == "POST":
@@ -184,8 +186,13 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         reason=form.cleaned_data["reason"],
                     )
                     context["done"] = f"差押の解除を決裁に申請しました（申請番号 {r.release_request_id}）。"
+            elif action == "cost":
+                form = context["cost_form"] = CostForm(request.POST)
+                if form.is_valid():
+                    cost = cost_record(actor=user, seizure=s, today=today, **form.cleaned_data)
+                    context["done"] = f"滞納処分費 {cost.amount:,}円 を記録しました。"
             else:
-                context["error"] = "操作を選んでください（送達日・取立・解除）。"
+                context["error"] = "操作を選んでください（送達日・取立・解除・滞納処分費）。"
         except (ValidationError, PermissionDenied) as exc:
             context["error"] = " ".join(_messages(exc))
         if "done" not in context:
@@ -195,6 +202,7 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["row"] = selectors.seizure_rows([s])[0]
     context["installments"] = list(s.installments.select_related("levy").order_by("due_date", "pk"))
     context["collections"] = list(s.collections.order_by("received_on", "pk"))
+    context["costs"] = list(s.costs.order_by("incurred_on", "pk"))
     return render(request, "enforcement/seizure_detail.html", context, status=status)
 
 

@@ -78,6 +78,14 @@ def test_officer_records_a_seizure_that_a_chief_approves_in_the_queue(w: dict[st
         {"action": "collect", "amount": "abc", "received_on": "x", "note": ""},
     )
     assert r.status_code == 400 and "整数" in r.content.decode()
+    # 滞納処分費 from the seizure page: a receivable of its own, change-logged
+    r = officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "cost", "kind": "postage", "amount": "1040",
+                                                        "incurred_on": "2024-08-01", "note": "差押書の郵送"})  # fmt: skip
+    assert r.status_code == 200 and "滞納処分費 1,040円 を記録しました" in r.content.decode()
+    assert AuditLog.objects.filter(function="滞納処分費の記録").exists()
+    bad = officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "cost", "kind": "postage", "amount": "-1",
+                                                          "incurred_on": "2024-08-01", "note": "x"})  # fmt: skip
+    assert bad.status_code == 400 and "1円以上" in bad.content.decode()
 
 
 def test_seizure_refused_on_screen_before_ten_days(w: dict[str, Any]) -> None:
