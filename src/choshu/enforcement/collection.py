@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 def plan_collection(collection: Collection) -> list[tuple[str, int]]:
     """(slip_no, share) per installment of the seizure, in due-date order; the last takes any rest."""
-    s = collection.seizure
+    s = collection.source
     insts = list(s.installments.order_by("due_date", "pk"))
     missing = [i for i in insts if not i.slip_no]
     if missing:
@@ -79,7 +79,8 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
             paid_on=collection.received_on,
             booked_on=booked_on,
             detail={
-                "seizure": str(collection.seizure_id),
+                "seizure": str(collection.seizure_id or ""),
+                "claim": str(collection.claim_id or ""),
                 "collection": str(collection.pk),
                 "approver": approver.username,
                 "overpayment_confirmed": "1",
@@ -88,6 +89,6 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
         for k, (slip_no, amount) in enumerate(plan)
     ]
     return post_records(
-        municipality=collection.seizure.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
+        municipality=collection.source.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
         records=records,
     )  # fmt: skip

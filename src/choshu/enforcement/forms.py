@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from choshu.core.forms import Form
-from choshu.enforcement.models import AssetKind, CostKind, InquiryKind
+from choshu.enforcement.models import AssetKind, ClaimKind, CostKind, InquiryKind, ProceedingKind, SaleMethod
 
 _DATE = {"input_formats": ["%Y-%m-%d", "%Y/%m/%d"]}
 
@@ -173,3 +173,57 @@ class CostForm(Form):
     amount = _yen("金額", min_value=1)
     incurred_on = _date("支出日")
     note = _text("内容（郵送先・登記所など）")
+
+
+class ClaimForm(Form):
+    kind = forms.ChoiceField(
+        label="種類", choices=ClaimKind.choices,
+        error_messages={"required": "種類を選んでください。", "invalid_choice": "種類を一覧から選んでください。"},
+    )  # fmt: skip
+    proceeding = forms.ChoiceField(
+        label="相手の手続", choices=ProceedingKind.choices,
+        error_messages={"required": "相手の手続を選んでください。", "invalid_choice": "相手の手続を一覧から選んでください。"},
+    )  # fmt: skip
+    authority = _text("執行機関（税務署・裁判所・破産管財人など）", max_length=200)
+    case_no = _text("事件番号", required=False, max_length=100)
+    property_description = _text("対象財産（参加差押は必須）", required=False)
+    installments = forms.MultipleChoiceField(
+        label="対象の期別", choices=(), widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "対象の期別を1件以上選んでください。", "invalid_choice": "期別を一覧から選んでください。"},
+    )  # fmt: skip
+    claimed_on = _date("交付要求日・参加差押日")
+    amount = _yen("交付要求額", min_value=1)
+    note = _text("起案の理由")
+
+    def __init__(self, *args: Any, installment_choices: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["installments"].choices = installment_choices  # type: ignore[attr-defined]
+
+
+class ClaimReceiptForm(Form):
+    amount = _yen("受領額（配当金・交付金）", min_value=1)
+    received_on = _date("受領日")
+    note = _text("内容（配当・交付の別など）")
+
+
+class SaleForm(Form):
+    method = forms.ChoiceField(
+        label="換価の方法", choices=SaleMethod.choices,
+        error_messages={"required": "換価の方法を選んでください。", "invalid_choice": "換価の方法を一覧から選んでください。"},
+    )  # fmt: skip
+    sold_on = _date("換価日（売却決定日）")
+    buyer = _text("買受人", max_length=200)
+    proceeds = _yen("換価代金", min_value=1)
+    distributed_on = _date("配当日")
+    our_rank = forms.IntegerField(
+        label="当方の配当順位", min_value=1, max_value=99,
+        error_messages={"required": "当方の配当順位を入力してください。", "invalid": "配当順位は整数で入力してください。",
+                        "min_value": "配当順位は1以上にしてください。", "max_value": "配当順位が大きすぎます。"},
+    )  # fmt: skip
+    claim = _yen("当方の債権額（空欄なら未納の本税・督促手数料・滞納処分費）", required=False, min_value=1)
+    others = forms.CharField(
+        label="他の債権者（1行に1件「順位:名称:債権の種類:債権額」）", required=False, max_length=4000,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"max_length": "他の債権者が多すぎます（4000文字以内）。"},
+    )  # fmt: skip
+    note = _text("備考（公売の公告・見積価額など）")

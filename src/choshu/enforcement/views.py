@@ -23,9 +23,10 @@ from choshu.cases.access import sees_all_teams, visible_cases
 from choshu.cases.models import Case
 from choshu.enforcement import selectors
 from choshu.enforcement.costs import cost_record
-from choshu.enforcement.forms import CollectionForm, CostForm, ReleaseForm, SeizureForm, ServedForm
+from choshu.enforcement.distribution import distribution_pdf, parse_creditors, sale_request
+from choshu.enforcement.forms import CollectionForm, CostForm, ReleaseForm, SaleForm, SeizureForm, ServedForm
 from choshu.enforcement.inquiries import inquiry_state
-from choshu.enforcement.models import Asset, AssetKind, Inquiry, Seizure
+from choshu.enforcement.models import Asset, AssetKind, Claim, Inquiry, Sale, Seizure
 from choshu.enforcement.pdf import NOTICE, RECORD, TITLES, seizure_document
 from choshu.enforcement.services import (
     collection_request,
@@ -156,7 +157,7 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context: dict[str, Any] = {
         "s": s, "served_form": ServedForm(), "collection_form": CollectionForm(), "release_form": ReleaseForm(),
-        "cost_form": CostForm(),
+        "cost_form": CostForm(), "sale_form": SaleForm(),
     }  # fmt: skip
     status = 200
     if request.method == "POST":
@@ -191,8 +192,17 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 if form.is_valid():
                     cost = cost_record(actor=user, seizure=s, today=today, **form.cleaned_data)
                     context["done"] = f"滞納処分費 {cost.amount:,}円 を記録しました。"
+            elif action == "sale":
+                form = context["sale_form"] = SaleForm(request.POST)
+                if form.is_valid():
+                    d = dict(form.cleaned_data)
+                    others = parse_creditors(d.pop("others"))
+                    sale = sale_request(actor=user, seizure=s, others=others, **d)
+                    context["done"] = (
+                        f"換価・配当を決裁に申請しました（申請番号 {sale.request_id}、当方への配当 {sale.ours:,}円）。"
+                    )
             else:
-                context["error"] = "操作を選んでください（送達日・取立・解除・滞納処分費）。"
+                context["error"] = "操作を選んでください（送達日・取立・解除・滞納処分費・換価）。"
         except (ValidationError, PermissionDenied) as exc:
             context["error"] = " ".join(_messages(exc))
         if "done" not in context:
@@ -203,6 +213,7 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["installments"] = list(s.installments.select_related("levy").order_by("due_date", "pk"))
     context["collections"] = list(s.collections.order_by("received_on", "pk"))
     context["costs"] = list(s.costs.order_by("incurred_on", "pk"))
+    context["sales"] = list(s.sales.order_by("pk"))
     return render(request, "enforcement/seizure_detail.html", context, status=status)
 
 
@@ -262,8 +273,33 @@ def case_section(request: HttpRequest, case: Case) -> str:
         .select_related("batch")
         .order_by("-sent_on", "-pk")[:50]
     ]
+    claims = list(
+        Claim.objects.filter(municipality_id=case.municipality_id, taxpayer_id=case.taxpayer_id).order_by(
+            "-claimed_on", "-pk"
+        )[:50]
+    )
     return render_to_string(
         "enforcement/_case_section.html",
-        {"case": case, "rows": selectors.seizure_rows(seizures), "assets": assets, "inquiries": inquiries},
+        {"case": case, "rows": selectors.seizure_rows(seizures), "assets": assets, "inquiries": inquiries,
+         "claims": claims},
         request=request,
     )
+
+
+@never_cache
+@right_required(Right.ENFORCEMENT)
+def sale_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """配当計算書 (国税徴収法131条) of a sale; no address of anyone is printed."""
+    sale = (
+        Sale.objects.filter(pk=pk, seizure__in=selectors.visible_seizures(staff_user(request)))
+        .select_related("seizure__taxpayer", "seizure__case__municipality")
+        .first()
+    )
+    if sale is None:
+        raise Http404("指定された換価は見つかりません（担当班の案件ではないか、存在しません）。")
+    body = distribution_pdf(sale, on=timezone.localdate())
+    audit_access(request=request, function="配当計算書の作成", taxpayer_ids=[sale.seizure.taxpayer_id],
+                 detail={"sale": sale.pk})  # fmt: skip
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="distribution-{sale.pk}.pdf"'
+    return response
