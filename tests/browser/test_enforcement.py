@@ -49,7 +49,9 @@ def test_an_officer_records_a_seizure_that_a_chief_approves(
     for u in (officer, chief):
         totp_device(u)
     dunned = date(2024, 7, 15)  # the 督促状 is long more than 10 days old (地方税法331条1項1号)
-    dunning_fee_set(actor=None, municipality=sample_city, valid_from=date(2024, 4, 1), yen=100, source="税条例（例）")
+    dunning_fee_set(
+        actor=None, municipality=sample_city, valid_from=date(2024, 4, 1), yen=100, source="税条例（例）"
+    )
     dunning_run(municipality=sample_city, as_of=dunned, today=dunned)
     case_setting_set(actor=None, municipality=sample_city, valid_from=date(2024, 1, 1), min_amount=1,
                      min_age_days=0, note="試験")  # fmt: skip

@@ -44,5 +44,13 @@ class EnforcementConfig(AppConfig):
                 "exempt": "差押禁止額",
             }
         )
-        for choices in (AssetKind, SeizureStatus, CollectionStatus, ClaimKind, ClaimStatus, ProceedingKind, CostKind):
+        for choices in (
+            AssetKind,
+            SeizureStatus,
+            CollectionStatus,
+            ClaimKind,
+            ClaimStatus,
+            ProceedingKind,
+            CostKind,
+        ):
             register_values(choices.choices)

@@ -28,7 +28,9 @@ def _claim(request: HttpRequest, pk: int) -> Claim:
         .first()
     )
     if c is None:
-        raise Http404("指定された交付要求・参加差押は見つかりません（担当班の案件ではないか、存在しません）。")
+        raise Http404(
+            "指定された交付要求・参加差押は見つかりません（担当班の案件ではないか、存在しません）。"
+        )
     return c
 
 

@@ -45,7 +45,11 @@ from choshu.enforcement.services import (
 )
 from choshu.formats.display import wareki
 
-ACTIONS = {"claim": "交付要求・参加差押", "claim_end": "交付要求・参加差押の解除", "claim_collect": "配当金の収納"}
+ACTIONS = {
+    "claim": "交付要求・参加差押",
+    "claim_end": "交付要求・参加差押の解除",
+    "claim_collect": "配当金の収納",
+}
 
 
 def _claim_blockers(kind: str, installments: Sequence[Any], on: date) -> list[str]:
@@ -54,11 +58,15 @@ def _claim_blockers(kind: str, installments: Sequence[Any], on: date) -> list[st
     out = []
     for i in installments:
         if i.extinguished_on is not None and i.extinguished_on <= on:
-            out.append(f"{_label(i)}: {wareki(i.extinguished_on)} に徴収権が消滅しています。交付要求できません")
+            out.append(
+                f"{_label(i)}: {wareki(i.extinguished_on)} に徴収権が消滅しています。交付要求できません"
+            )
         elif i.principal_outstanding <= 0:
             out.append(f"{_label(i)}: 本税の未納がありません。対象から外してください")
         elif on <= i.due_date:
-            out.append(f"{_label(i)}: 納期限（{wareki(i.due_date)}）を過ぎていません（滞納の税だけ交付要求できます）")
+            out.append(
+                f"{_label(i)}: 納期限（{wareki(i.due_date)}）を過ぎていません（滞納の税だけ交付要求できます）"
+            )
     return out
 
 
@@ -119,7 +127,9 @@ def _locked_claim(actor: User, claim: Claim) -> Claim:
     c = Claim.objects.select_for_update().select_related("case", "taxpayer").get(pk=claim.pk)
     check_case(actor, c.case)
     if c.status != ClaimStatus.ACTIVE:
-        raise ValidationError(f"この{c.get_kind_display()}は「{c.get_status_display()}」です（決裁済で継続中のものだけ扱えます）")
+        raise ValidationError(
+            f"この{c.get_kind_display()}は「{c.get_status_display()}」です（決裁済で継続中のものだけ扱えます）"
+        )
     return c
 
 
@@ -143,13 +153,17 @@ def claim_end_request(*, actor: User, claim: Claim, on: date, reason: str) -> Cl
 
 
 @transaction.atomic
-def claim_receipt_request(*, actor: User, claim: Claim, amount: int, received_on: date, note: str) -> Collection:
+def claim_receipt_request(
+    *, actor: User, claim: Claim, amount: int, received_on: date, note: str
+) -> Collection:
     """配当金・交付金 received from the executing body, booked on approval like a 取立."""
     c = _locked_claim(actor, claim)
     if not isinstance(amount, int) or isinstance(amount, bool) or amount <= 0:
         raise ValidationError("受領額は1円以上の整数で入力してください")
     if received_on < c.claimed_on:
-        raise ValidationError(f"受領日（{wareki(received_on)}）が交付要求日（{wareki(c.claimed_on)}）より前です")
+        raise ValidationError(
+            f"受領日（{wareki(received_on)}）が交付要求日（{wareki(c.claimed_on)}）より前です"
+        )
     if not note.strip():
         raise ValidationError("受領の内容（配当・交付の別など）を入力してください")
     col = Collection.objects.create(
@@ -169,8 +183,10 @@ def apply_claim(req: ChangeRequest, approver: User, decided_on: date) -> None:
     """An approved claim request takes effect (called by ``services.apply_enforcement``)."""
     p = req.payload
     action = p.get("action")
-    c = Claim.objects.select_for_update().select_related("case__municipality").get(
-        pk=p["claim"], municipality_id=req.municipality_id
+    c = (
+        Claim.objects.select_for_update()
+        .select_related("case__municipality")
+        .get(pk=p["claim"], municipality_id=req.municipality_id)
     )
     detail: dict[str, Any] = {"claim": c.pk, "request": req.pk, "action": action}
     if action == "claim":
@@ -184,7 +200,11 @@ def apply_claim(req: ChangeRequest, approver: User, decided_on: date) -> None:
     elif action == "claim_end":
         if c.status != ClaimStatus.ACTIVE:
             raise ValidationError(f"この{c.get_kind_display()}は「{c.get_status_display()}」です")
-        c.status, c.ended_on, c.end_reason = ClaimStatus.ENDED, date.fromisoformat(p["released_on"]), req.reason[:300]
+        c.status, c.ended_on, c.end_reason = (
+            ClaimStatus.ENDED,
+            date.fromisoformat(p["released_on"]),
+            req.reason[:300],
+        )
         c.save(update_fields=["status", "ended_on", "end_reason"])
     elif action == "claim_collect":
         from choshu.enforcement.collection import book_collection

@@ -125,7 +125,9 @@ def sale_request(
     check_case(actor, s.case)
     if s.status != SeizureStatus.ACTIVE:
         raise ValidationError(f"この差押は「{s.get_status_display()}」です（差押中の財産だけ換価できます）")
-    if Sale.objects.filter(seizure=s, status__in=[CollectionStatus.PENDING, CollectionStatus.BOOKED]).exists():
+    if Sale.objects.filter(
+        seizure=s, status__in=[CollectionStatus.PENDING, CollectionStatus.BOOKED]
+    ).exists():
         raise ValidationError("この差押の換価は既に記録されています（決裁待ちか収納済）")
     if method not in SaleMethod.values:
         raise ValidationError(f"換価の方法 {method!r} は定義されていません")
@@ -182,7 +184,11 @@ def apply_distribution(req: ChangeRequest, approver: User, decided_on: date) -> 
         detail["payments"] = col.payments
     sale.status = CollectionStatus.BOOKED
     sale.save(update_fields=["status", "collection"])
-    s.status, s.released_on, s.release_reason = SeizureStatus.RELEASED, sale.sold_on, f"換価済（換価#{sale.pk}）"
+    s.status, s.released_on, s.release_reason = (
+        SeizureStatus.RELEASED,
+        sale.sold_on,
+        f"換価済（換価#{sale.pk}）",
+    )
     s.save(update_fields=["status", "released_on", "release_reason"])
     audit_record(
         kind=AuditKind.CHANGE, function="滞納処分（換価・配当）の決裁", municipality=s.case.municipality,

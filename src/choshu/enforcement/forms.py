@@ -143,13 +143,19 @@ class InquiryAnswerForm(Form):
             self.fields[f"asset_description_{n}"] = _text(
                 f"財産{n + 1}: 表示（口座・給与・証券番号・不動産の所在など）", required=False
             )
-            self.fields[f"asset_amount_{n}"] = _yen(f"財産{n + 1}: 金額（残高・支給額・返戻金・評価額）", required=False)
+            self.fields[f"asset_amount_{n}"] = _yen(
+                f"財産{n + 1}: 金額（残高・支給額・返戻金・評価額）", required=False
+            )
 
     def assets(self) -> list[dict[str, Any]]:
         """The asset rows filled in (a kind without a description, or the reverse, is an error)."""
         d, out = self.cleaned_data, []
         for n in range(self.rows):
-            kind, desc, amount = d.get(f"asset_kind_{n}"), d.get(f"asset_description_{n}"), d.get(f"asset_amount_{n}")
+            kind, desc, amount = (
+                d.get(f"asset_kind_{n}"),
+                d.get(f"asset_description_{n}"),
+                d.get(f"asset_amount_{n}"),
+            )
             if not kind and not desc and amount is None:
                 continue
             if not kind or not desc:

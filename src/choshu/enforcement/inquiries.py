@@ -354,8 +354,12 @@ def inquiry_batch_build(
         raise ValidationError("照会の対象とする滞納案件を1件以上選んでください")
     cases = visible_cases(actor).filter(pk__in=wanted, closed_on__isnull=True)
     if cases.count() != len(wanted):
-        raise ValidationError("選んだ案件の中に、完結したものか担当班の案件でないものがあります。選び直してください")
-    targets = Taxpayer.objects.filter(municipality_id=actor.municipality_id, pk__in=cases.values("taxpayer_id"))
+        raise ValidationError(
+            "選んだ案件の中に、完結したものか担当班の案件でないものがあります。選び直してください"
+        )
+    targets = Taxpayer.objects.filter(
+        municipality_id=actor.municipality_id, pk__in=cases.values("taxpayer_id")
+    )
     due = as_of + timedelta(days=answer_days)
     with transaction.atomic():
         batch = InquiryBatch.objects.create(
@@ -368,8 +372,15 @@ def inquiry_batch_build(
             for chunk in _slices(people):
                 Inquiry.objects.bulk_create(
                     [
-                        Inquiry(batch=batch, municipality_id=actor.municipality_id, taxpayer=tp, recipient_code=r.code,
-                                recipient_name=r.name, sent_on=as_of, due_on=due)  # fmt: skip
+                        Inquiry(
+                            batch=batch,
+                            municipality_id=actor.municipality_id,
+                            taxpayer=tp,
+                            recipient_code=r.code,
+                            recipient_name=r.name,
+                            sent_on=as_of,
+                            due_on=due,
+                        )  # fmt: skip
                         for tp in chunk
                     ]
                 )

@@ -87,7 +87,9 @@ def batch_new(request: HttpRequest) -> HttpResponse:
     user = staff_user(request)
     stage = request.GET.get("stage", "") or request.POST.get("stage", "")
     choices, shown, more = _case_choices(user, stage)
-    audit_access(request=request, function="財産調査の照会の作成", taxpayer_ids=shown, detail={"stage": stage})
+    audit_access(
+        request=request, function="財産調査の照会の作成", taxpayer_ids=shown, detail={"stage": stage}
+    )
     context: dict[str, Any] = {"stages": Stage.choices, "stage": stage, "more": more, "limit": CASE_LIMIT}
     if request.method != "POST":
         context["form"] = InquiryBatchForm(
@@ -168,7 +170,11 @@ def answer(request: HttpRequest, pk: int) -> HttpResponse:
     audit_access(request=request, function="財産調査の回答の入力", taxpayer_ids=[inq.taxpayer_id],
                  detail={"inquiry": inq.pk})  # fmt: skip
     today = timezone.localdate()
-    context: dict[str, Any] = {"i": inq, "state": inquiry_state(inq, today), "assets": list(inq.assets.order_by("pk"))}
+    context: dict[str, Any] = {
+        "i": inq,
+        "state": inquiry_state(inq, today),
+        "assets": list(inq.assets.order_by("pk")),
+    }
     if request.method != "POST":
         context["form"] = InquiryAnswerForm(initial={"answered_on": today})
         return render(request, "enforcement/inquiry_answer.html", context)

@@ -114,10 +114,14 @@ class Collection(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="enf_collection_amount"),
             models.CheckConstraint(
-                condition=Q(seizure__isnull=False, claim__isnull=True) | Q(seizure__isnull=True, claim__isnull=False),
+                condition=Q(seizure__isnull=False, claim__isnull=True)
+                | Q(seizure__isnull=True, claim__isnull=False),
                 name="enf_collection_source",
             ),
         ]
+
+    def __str__(self) -> str:
+        return f"取立#{self.pk} {self.amount:,}円"
 
     @property
     def source(self) -> Seizure | Claim:
@@ -125,9 +129,6 @@ class Collection(models.Model):
         found = self.seizure if self.seizure_id else self.claim
         assert found is not None
         return found
-
-    def __str__(self) -> str:
-        return f"取立#{self.pk} {self.amount:,}円"
 
 
 class AdvanceCollection(models.Model):

@@ -7,7 +7,19 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import BooleanField, Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Sum, Value, When
+from django.db.models import (
+    BooleanField,
+    Case,
+    Count,
+    Exists,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 
 from choshu.accounts.permissions import Right, has_right
@@ -100,7 +112,7 @@ STEPS = {
 
 def with_step_facts(qs: QuerySet[Seizure]) -> QuerySet[Seizure]:
     """``outstanding_sum`` (未納本税 of its installments) and ``waiting`` (a 決裁 pending for it)."""
-    through = Seizure.installments.through
+    through: Any = Seizure.installments.through
     owed = (
         through.objects.filter(seizure_id=OuterRef("pk"))
         .values("seizure_id")
@@ -120,11 +132,11 @@ def with_step_facts(qs: QuerySet[Seizure]) -> QuerySet[Seizure]:
     )
 
 
-def filter_step(qs: QuerySet[Seizure], step: str) -> QuerySet[Seizure]:
+def filter_step(seizures: QuerySet[Seizure], step: str) -> QuerySet[Seizure]:
     """Open seizures whose next step is ``step`` (a key of ``STEPS``; anything else: all)."""
     if step not in STEPS:
-        return qs
-    qs = with_step_facts(qs)
+        return seizures
+    qs: Any = with_step_facts(seizures)
     if step == "approval":
         return qs.filter(waiting=True)
     qs = qs.filter(waiting=False, status=SeizureStatus.ACTIVE)
@@ -160,7 +172,9 @@ def batch_counts(qs: QuerySet[InquiryBatch], today: date) -> QuerySet[InquiryBat
     return qs.annotate(
         n=Count("inquiries"),
         answered=Count("inquiries", filter=Q(inquiries__answered_on__isnull=False)),
-        overdue=Count("inquiries", filter=Q(inquiries__answered_on__isnull=True, inquiries__due_on__lt=today)),
+        overdue=Count(
+            "inquiries", filter=Q(inquiries__answered_on__isnull=True, inquiries__due_on__lt=today)
+        ),
     )
 
 

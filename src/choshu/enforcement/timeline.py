@@ -64,23 +64,27 @@ def enforcement_events(municipality_id: int, taxpayer_id: int, since: date | Non
         out.append(TimelineEvent(c.received_on, KIND, f"取立・換価代金の収納: {s.get_kind_display()}（{s.description}）",
                                  c.note, c.amount))  # fmt: skip
     claims = {
-        c.pk: c
-        for c in Claim.objects.filter(municipality_id=municipality_id, taxpayer_id=taxpayer_id).select_related(
-            "created_by"
-        )
+        x.pk: x
+        for x in Claim.objects.filter(
+            municipality_id=municipality_id, taxpayer_id=taxpayer_id
+        ).select_related("created_by")
     }
-    for c in claims.values():
-        what = f"{c.get_kind_display()}（{c.authority}{' ' + c.case_no if c.case_no else ''}）"
-        out.append(TimelineEvent(c.created_at, KIND, f"{c.get_kind_display()}を起案: {c.authority}",
-                                 f"交付要求額 {c.amount:,}円", c.amount, actor=c.created_by.username))  # fmt: skip
-        if c.status in (ClaimStatus.ACTIVE, ClaimStatus.ENDED):
-            out.append(TimelineEvent(c.claimed_on, KIND, what, c.get_proceeding_display(), c.amount))
-        if c.ended_on:
-            out.append(TimelineEvent(c.ended_on, KIND, f"解除・終了: {what}", c.end_reason))
-    for c in Collection.objects.filter(claim_id__in=list(claims), status=CollectionStatus.BOOKED):
-        assert c.claim_id is not None
-        claim = claims[c.claim_id]
-        out.append(TimelineEvent(c.received_on, KIND, f"配当金・交付金の収納: {claim.authority}", c.note, c.amount))
+    for cl in claims.values():
+        what = f"{cl.get_kind_display()}（{cl.authority}{' ' + cl.case_no if cl.case_no else ''}）"
+        out.append(TimelineEvent(cl.created_at, KIND, f"{cl.get_kind_display()}を起案: {cl.authority}",
+                                 f"交付要求額 {cl.amount:,}円", cl.amount, actor=cl.created_by.username))  # fmt: skip
+        if cl.status in (ClaimStatus.ACTIVE, ClaimStatus.ENDED):
+            out.append(TimelineEvent(cl.claimed_on, KIND, what, cl.get_proceeding_display(), cl.amount))
+        if cl.ended_on:
+            out.append(TimelineEvent(cl.ended_on, KIND, f"解除・終了: {what}", cl.end_reason))
+    for col in Collection.objects.filter(claim_id__in=list(claims), status=CollectionStatus.BOOKED):
+        assert col.claim_id is not None
+        claim = claims[col.claim_id]
+        out.append(
+            TimelineEvent(
+                col.received_on, KIND, f"配当金・交付金の収納: {claim.authority}", col.note, col.amount
+            )
+        )
     if since is not None:
         out = [e for e in out if e.sort_key[0] >= since]
     return out

@@ -280,8 +280,13 @@ def case_section(request: HttpRequest, case: Case) -> str:
     )
     return render_to_string(
         "enforcement/_case_section.html",
-        {"case": case, "rows": selectors.seizure_rows(seizures), "assets": assets, "inquiries": inquiries,
-         "claims": claims},
+        {
+            "case": case,
+            "rows": selectors.seizure_rows(seizures),
+            "assets": assets,
+            "inquiries": inquiries,
+            "claims": claims,
+        },
         request=request,
     )
 

@@ -331,9 +331,7 @@ class PaymentEngine:
         # The 滞納処分費 (``enforcement``: 郵送料, 登記嘱託費, 公売費用…) is a receivable of its own in the
         # same way, booked on an installment of the disposition; ``cost`` is read beside ``fee``.
         fee, cost = Component.DUNNING_FEE.value, Component.ENFORCEMENT_COST.value
-        booked_later = (
-            f"x.kind IN ('{TxnKind.DUNNING_FEE.value}', '{TxnKind.ENFORCEMENT_COST.value}') AND x.legal_date > s.paid_on"
-        )
+        booked_later = f"x.kind IN ('{TxnKind.DUNNING_FEE.value}', '{TxnKind.ENFORCEMENT_COST.value}') AND x.legal_date > s.paid_on"
         cur.execute(
             f"""CREATE TEMP TABLE {FEES} AS
                 SELECT t.line, t.installment_id,

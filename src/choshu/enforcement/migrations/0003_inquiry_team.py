@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('enforcement', '0002_inquiries'),
+        ("enforcement", "0002_inquiries"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='inquirybatch',
-            name='team',
-            field=models.CharField(blank=True, max_length=40, verbose_name='作成した班'),
+            model_name="inquirybatch",
+            name="team",
+            field=models.CharField(blank=True, max_length=40, verbose_name="作成した班"),
         ),
     ]

@@ -6,35 +6,83 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('core', '0010_debit_job_kinds'),
-        ('enforcement', '0003_inquiry_team'),
-        ('levies', '0013_alter_ledgertransaction_kind'),
-        ('taxpayers', '0005_japanese_birth_date_index'),
+        ("core", "0010_debit_job_kinds"),
+        ("enforcement", "0003_inquiry_team"),
+        ("levies", "0013_alter_ledgertransaction_kind"),
+        ("taxpayers", "0005_japanese_birth_date_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='DispositionCost',
+            name="DispositionCost",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('postage', '郵送料'), ('registration', '登記嘱託費（登録免許税等）'), ('sale', '公売費用（公告・鑑定等）'), ('transport', '運搬・保管費'), ('other', 'その他')], max_length=20, verbose_name='費目')),
-                ('amount', models.BigIntegerField(verbose_name='金額')),
-                ('incurred_on', models.DateField(verbose_name='支出日')),
-                ('note', models.CharField(max_length=300, verbose_name='内容')),
-                ('txn_id', models.BigIntegerField(verbose_name='仕訳')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('installment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('seizure', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='costs', to='enforcement.seizure')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("postage", "郵送料"),
+                            ("registration", "登記嘱託費（登録免許税等）"),
+                            ("sale", "公売費用（公告・鑑定等）"),
+                            ("transport", "運搬・保管費"),
+                            ("other", "その他"),
+                        ],
+                        max_length=20,
+                        verbose_name="費目",
+                    ),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="金額")),
+                ("incurred_on", models.DateField(verbose_name="支出日")),
+                ("note", models.CharField(max_length=300, verbose_name="内容")),
+                ("txn_id", models.BigIntegerField(verbose_name="仕訳")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "installment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="levies.installment"
+                    ),
+                ),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "seizure",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="costs",
+                        to="enforcement.seizure",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="taxpayers.taxpayer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '滞納処分費',
-                'constraints': [models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='enf_cost_amount')],
+                "verbose_name": "滞納処分費",
+                "constraints": [
+                    models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="enf_cost_amount")
+                ],
             },
         ),
     ]

@@ -6,115 +6,263 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('approvals', '0007_relief_request_kind'),
-        ('cases', '0002_builtin_contact_templates'),
-        ('core', '0010_debit_job_kinds'),
-        ('enforcement', '0004_dispositioncost'),
-        ('levies', '0013_alter_ledgertransaction_kind'),
-        ('taxpayers', '0005_japanese_birth_date_index'),
+        ("approvals", "0007_relief_request_kind"),
+        ("cases", "0002_builtin_contact_templates"),
+        ("core", "0010_debit_job_kinds"),
+        ("enforcement", "0004_dispositioncost"),
+        ("levies", "0013_alter_ledgertransaction_kind"),
+        ("taxpayers", "0005_japanese_birth_date_index"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Sale',
+            name="Sale",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('method', models.CharField(choices=[('auction', '公売（入札・せり売）'), ('private', '随意契約による売却')], max_length=10, verbose_name='換価の方法')),
-                ('sold_on', models.DateField(verbose_name='換価日（売却決定日）')),
-                ('buyer', models.CharField(max_length=200, verbose_name='買受人')),
-                ('proceeds', models.BigIntegerField(verbose_name='換価代金')),
-                ('creditors', models.JSONField(default=list, verbose_name='配当を受ける者')),
-                ('ours', models.BigIntegerField(default=0, verbose_name='当方への配当額')),
-                ('surplus', models.BigIntegerField(default=0, verbose_name='残余金（滞納者へ）')),
-                ('distributed_on', models.DateField(verbose_name='配当日')),
-                ('status', models.CharField(choices=[('pending', '決裁待ち'), ('booked', '収納済'), ('withdrawn', '取下げ・否認')], default='pending', max_length=10, verbose_name='状態')),
-                ('note', models.CharField(max_length=300, verbose_name='備考')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[("auction", "公売（入札・せり売）"), ("private", "随意契約による売却")],
+                        max_length=10,
+                        verbose_name="換価の方法",
+                    ),
+                ),
+                ("sold_on", models.DateField(verbose_name="換価日（売却決定日）")),
+                ("buyer", models.CharField(max_length=200, verbose_name="買受人")),
+                ("proceeds", models.BigIntegerField(verbose_name="換価代金")),
+                ("creditors", models.JSONField(default=list, verbose_name="配当を受ける者")),
+                ("ours", models.BigIntegerField(default=0, verbose_name="当方への配当額")),
+                ("surplus", models.BigIntegerField(default=0, verbose_name="残余金（滞納者へ）")),
+                ("distributed_on", models.DateField(verbose_name="配当日")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "決裁待ち"),
+                            ("booked", "収納済"),
+                            ("withdrawn", "取下げ・否認"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("note", models.CharField(max_length=300, verbose_name="備考")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': '換価・配当',
+                "verbose_name": "換価・配当",
             },
         ),
         migrations.AlterField(
-            model_name='collection',
-            name='seizure',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='collections', to='enforcement.seizure'),
+            model_name="collection",
+            name="seizure",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="collections",
+                to="enforcement.seizure",
+            ),
         ),
         migrations.CreateModel(
-            name='Claim',
+            name="Claim",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('demand', '交付要求'), ('participation', '参加差押')], max_length=20, verbose_name='種類')),
-                ('proceeding', models.CharField(choices=[('tax', '滞納処分（国・他の地方団体）'), ('execution', '強制執行'), ('security', '担保権の実行としての競売'), ('bankruptcy', '破産手続'), ('other', 'その他（企業担保権の実行・遺産の清算など）')], max_length=20, verbose_name='相手の手続')),
-                ('authority', models.CharField(max_length=200, verbose_name='執行機関（税務署・裁判所・破産管財人など）')),
-                ('case_no', models.CharField(blank=True, max_length=100, verbose_name='事件番号')),
-                ('property_description', models.CharField(blank=True, max_length=300, verbose_name='対象財産')),
-                ('amount', models.BigIntegerField(verbose_name='交付要求額')),
-                ('claimed_on', models.DateField(verbose_name='交付要求日・参加差押日')),
-                ('ended_on', models.DateField(blank=True, null=True, verbose_name='解除・終了日')),
-                ('end_reason', models.CharField(blank=True, max_length=300, verbose_name='解除・終了の理由')),
-                ('status', models.CharField(choices=[('pending', '決裁待ち'), ('active', '交付要求中'), ('ended', '解除・終了'), ('withdrawn', '取下げ・否認')], default='pending', max_length=10, verbose_name='状態')),
-                ('note', models.CharField(max_length=300, verbose_name='備考')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('case', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='claims', to='cases.case')),
-                ('created_by', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('end_request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.changerequest')),
-                ('installments', models.ManyToManyField(related_name='+', to='levies.installment')),
-                ('municipality', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality')),
-                ('request', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.changerequest')),
-                ('taxpayer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='taxpayers.taxpayer')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("demand", "交付要求"), ("participation", "参加差押")],
+                        max_length=20,
+                        verbose_name="種類",
+                    ),
+                ),
+                (
+                    "proceeding",
+                    models.CharField(
+                        choices=[
+                            ("tax", "滞納処分（国・他の地方団体）"),
+                            ("execution", "強制執行"),
+                            ("security", "担保権の実行としての競売"),
+                            ("bankruptcy", "破産手続"),
+                            ("other", "その他（企業担保権の実行・遺産の清算など）"),
+                        ],
+                        max_length=20,
+                        verbose_name="相手の手続",
+                    ),
+                ),
+                (
+                    "authority",
+                    models.CharField(
+                        max_length=200, verbose_name="執行機関（税務署・裁判所・破産管財人など）"
+                    ),
+                ),
+                ("case_no", models.CharField(blank=True, max_length=100, verbose_name="事件番号")),
+                (
+                    "property_description",
+                    models.CharField(blank=True, max_length=300, verbose_name="対象財産"),
+                ),
+                ("amount", models.BigIntegerField(verbose_name="交付要求額")),
+                ("claimed_on", models.DateField(verbose_name="交付要求日・参加差押日")),
+                ("ended_on", models.DateField(blank=True, null=True, verbose_name="解除・終了日")),
+                ("end_reason", models.CharField(blank=True, max_length=300, verbose_name="解除・終了の理由")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "決裁待ち"),
+                            ("active", "交付要求中"),
+                            ("ended", "解除・終了"),
+                            ("withdrawn", "取下げ・否認"),
+                        ],
+                        default="pending",
+                        max_length=10,
+                        verbose_name="状態",
+                    ),
+                ),
+                ("note", models.CharField(max_length=300, verbose_name="備考")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "case",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="claims", to="cases.case"
+                    ),
+                ),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "end_request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.changerequest",
+                    ),
+                ),
+                ("installments", models.ManyToManyField(related_name="+", to="levies.installment")),
+                (
+                    "municipality",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+                    ),
+                ),
+                (
+                    "request",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="approvals.changerequest",
+                    ),
+                ),
+                (
+                    "taxpayer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="taxpayers.taxpayer"
+                    ),
+                ),
             ],
             options={
-                'verbose_name': '交付要求・参加差押',
+                "verbose_name": "交付要求・参加差押",
             },
         ),
         migrations.AddField(
-            model_name='collection',
-            name='claim',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='collections', to='enforcement.claim'),
+            model_name="collection",
+            name="claim",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="collections",
+                to="enforcement.claim",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='collection',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('claim__isnull', True), ('seizure__isnull', False)), models.Q(('claim__isnull', False), ('seizure__isnull', True)), _connector='OR'), name='enf_collection_source'),
+            model_name="collection",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("claim__isnull", True), ("seizure__isnull", False)),
+                    models.Q(("claim__isnull", False), ("seizure__isnull", True)),
+                    _connector="OR",
+                ),
+                name="enf_collection_source",
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='collection',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='enforcement.collection'),
+            model_name="sale",
+            name="collection",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="enforcement.collection",
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='created_by',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL),
+            model_name="sale",
+            name="created_by",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to=settings.AUTH_USER_MODEL
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='municipality',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='core.municipality'),
+            model_name="sale",
+            name="municipality",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="+", to="core.municipality"
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='request',
-            field=models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='approvals.changerequest'),
+            model_name="sale",
+            name="request",
+            field=models.ForeignKey(
+                blank=True,
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="+",
+                to="approvals.changerequest",
+            ),
         ),
         migrations.AddField(
-            model_name='sale',
-            name='seizure',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='sales', to='enforcement.seizure'),
+            model_name="sale",
+            name="seizure",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT, related_name="sales", to="enforcement.seizure"
+            ),
         ),
         migrations.AddIndex(
-            model_name='claim',
-            index=models.Index(fields=['municipality', 'taxpayer'], name='enf_claim_tp_idx'),
+            model_name="claim",
+            index=models.Index(fields=["municipality", "taxpayer"], name="enf_claim_tp_idx"),
         ),
         migrations.AddConstraint(
-            model_name='claim',
-            constraint=models.CheckConstraint(condition=models.Q(('amount__gt', 0)), name='enf_claim_amount'),
+            model_name="claim",
+            constraint=models.CheckConstraint(condition=models.Q(("amount__gt", 0)), name="enf_claim_amount"),
         ),
         migrations.AddConstraint(
-            model_name='sale',
-            constraint=models.CheckConstraint(condition=models.Q(('proceeds__gt', 0)), name='enf_sale_proceeds'),
+            model_name="sale",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("proceeds__gt", 0)), name="enf_sale_proceeds"
+            ),
         ),
     ]

@@ -14,10 +14,10 @@ from django.utils import timezone
 from choshu.approvals.services import request_approve, request_reject
 from choshu.audit.models import AuditLog
 from choshu.enforcement.claims import claim_end_request, claim_receipt_request, claim_request
-from choshu.enforcement.timeline import enforcement_events
 from choshu.enforcement.models import Claim, ClaimStatus, CollectionStatus
 from choshu.enforcement.tests.conftest import D, inst
 from choshu.enforcement.tests.test_collection import owed
+from choshu.enforcement.timeline import enforcement_events
 from choshu.levies.models import Component
 from choshu.levies.verify import ledger_problems
 from choshu.receipts.models import Channel, Payment

@@ -64,7 +64,10 @@ def test_sale_distribution_books_our_share_and_ends_the_seizure(w: dict[str, Any
         others=[{"rank": 1, "name": "川口銀行", "kind": "抵当権", "claim": 80_000}], note="期日入札",
     )  # fmt: skip
     # our claim: 本税 12,000 + 30,000 and two 督促手数料 of 100 = 42,200; after the bank's 80,000 we get 20,000
-    assert [(r["name"], r["amount"]) for r in sale.creditors] == [("川口銀行", 80_000), ("当方（" + w["city"].name + "）", 20_000)]
+    assert [(r["name"], r["amount"]) for r in sale.creditors] == [
+        ("川口銀行", 80_000),
+        ("当方（" + w["city"].name + "）", 20_000),
+    ]
     assert (sale.ours, sale.surplus) == (20_000, 0)
     assert not Payment.objects.filter(channel=Channel.ENFORCEMENT).exists()
     with pytest.raises(ValidationError, match="既に記録"):

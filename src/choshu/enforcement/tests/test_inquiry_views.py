@@ -109,14 +109,15 @@ def test_salary_batch_goes_to_the_employer(w: dict[str, Any], today: list[Any]) 
 
 def test_bad_input_writes_nothing(w: dict[str, Any], today: list[Any]) -> None:
     officer = login(w["officer"])
-    for extra, msg in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"recipients": "bad"}, "コード:名称"),
         ({"recipients": ""}, "照会先"),
         ({"kind": "pension", "recipients": "1:a:e"}, "電子照会"),
         ({"cases": []}, "滞納案件"),
         ({"answer_days": "0"}, "1日以上"),
         ({"as_of": "2024-13-01"}, "年-月-日"),
-    ]:
+    ]
+    for extra, msg in cases:
         r = build(officer, w, **extra)
         assert r.status_code == 400 and msg in r.content.decode(), (extra, r.content.decode())
     assert not InquiryBatch.objects.exists() and not Inquiry.objects.exists()

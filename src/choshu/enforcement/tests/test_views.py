@@ -149,7 +149,7 @@ def test_open_seizures_list_filters_by_next_step(w: dict[str, Any]) -> None:
     assert "解除可（完納）" in officer.get(url, {"step": "release"}).content.decode()
     # kind filter, team filter (the chief sees every team), another team sees none
     page = officer.get(url, {"kind": "real_estate"}).content.decode()
-    assert f"/enforcement/seizures/{land.pk}/" in page and f"/enforcement/seizures/{dep.pk}/\"" not in page
+    assert f"/enforcement/seizures/{land.pk}/" in page and f'/enforcement/seizures/{dep.pk}/"' not in page
     assert f"/enforcement/seizures/{dep.pk}/" in chief.get(url, {"team": "整理1班"}).content.decode()
     assert f"/enforcement/seizures/{dep.pk}/" not in chief.get(url, {"team": "整理2班"}).content.decode()
     assert f"/enforcement/seizures/{dep.pk}/" not in login(w["other"]).get(url).content.decode()

@@ -4,15 +4,29 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('levies', '0012_installment_extinguished'),
+        ("levies", "0012_installment_extinguished"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='ledgertransaction',
-            name='kind',
-            field=models.CharField(choices=[('levy', '調定'), ('correction', '更正'), ('payment', '収納'), ('payment_reversal', '収納取消'), ('suspense_assign', '未消込の充当'), ('overpayment', '過誤納発生'), ('refund', '還付'), ('appropriation', '充当'), ('write_off', '不納欠損'), ('dunning_fee', '督促手数料'), ('enforcement_cost', '滞納処分費')], max_length=20),
+            model_name="ledgertransaction",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("levy", "調定"),
+                    ("correction", "更正"),
+                    ("payment", "収納"),
+                    ("payment_reversal", "収納取消"),
+                    ("suspense_assign", "未消込の充当"),
+                    ("overpayment", "過誤納発生"),
+                    ("refund", "還付"),
+                    ("appropriation", "充当"),
+                    ("write_off", "不納欠損"),
+                    ("dunning_fee", "督促手数料"),
+                    ("enforcement_cost", "滞納処分費"),
+                ],
+                max_length=20,
+            ),
         ),
     ]
