@@ -31,6 +31,7 @@ from choshu.enforcement.models import (
     CollectionStatus,
     Inquiry,
     InquiryBatch,
+    Sale,
     Seizure,
     SeizureStatus,
 )
@@ -60,7 +61,7 @@ def _next_step(s: Seizure, outstanding: int, pending_collection: bool) -> tuple[
     if s.release_request is not None and s.release_request.status == ApprovalStatus.PENDING:
         return s.get_status_display(), "決裁待ち：決裁（解除）を待つ"
     if pending_collection:
-        return s.get_status_display(), "決裁待ち：決裁（取立の収納）を待つ"
+        return s.get_status_display(), "決裁待ち：決裁（取立・換価代金の収納）を待つ"
     if outstanding <= 0:
         return s.get_status_display(), "解除可（完納）：差押の解除を起案する（国税徴収法79条）"
     if s.served_on is None:
@@ -75,6 +76,10 @@ def seizure_rows(seizures: list[Seizure]) -> list[SeizureRow]:
     ids = [s.pk for s in seizures]
     pending = set(
         Collection.objects.filter(seizure_id__in=ids, status=CollectionStatus.PENDING).values_list(
+            "seizure_id", flat=True
+        )
+    ) | set(
+        Sale.objects.filter(seizure_id__in=ids, status=CollectionStatus.PENDING).values_list(
             "seizure_id", flat=True
         )
     )
@@ -120,12 +125,14 @@ def with_step_facts(qs: QuerySet[Seizure]) -> QuerySet[Seizure]:
         .values("t")
     )
     pending_collection = Collection.objects.filter(seizure_id=OuterRef("pk"), status=CollectionStatus.PENDING)
+    pending_sale = Sale.objects.filter(seizure_id=OuterRef("pk"), status=CollectionStatus.PENDING)
     return qs.annotate(
         outstanding_sum=Coalesce(Subquery(owed), Value(0)),
         waiting=Case(
             When(status=SeizureStatus.PENDING, then=Value(True)),
             When(release_request__status=ApprovalStatus.PENDING, then=Value(True)),
             When(Exists(pending_collection), then=Value(True)),
+            When(Exists(pending_sale), then=Value(True)),
             default=Value(False),
             output_field=BooleanField(),
         ),

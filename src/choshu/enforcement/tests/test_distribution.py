@@ -70,6 +70,10 @@ def test_sale_distribution_books_our_share_and_ends_the_seizure(w: dict[str, Any
     ]
     assert (sale.ours, sale.surplus) == (20_000, 0)
     assert not Payment.objects.filter(channel=Channel.ENFORCEMENT).exists()
+    from choshu.enforcement.selectors import filter_step, seizure_rows
+
+    assert "決裁待ち" in seizure_rows([s])[0].next_step
+    assert list(filter_step(type(s).objects.all(), "approval")) == [s]
     with pytest.raises(ValidationError, match="既に記録"):
         sale_request(actor=w["officer"], seizure=s, method="auction", sold_on=D(2024, 10, 1), buyer="x",
                      proceeds=1, distributed_on=D(2024, 10, 15), our_rank=1, claim=None, others=[], note="x")  # fmt: skip
