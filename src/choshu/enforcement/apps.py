@@ -12,7 +12,15 @@ class EnforcementConfig(AppConfig):
         from choshu.approvals.services import CLOSERS, HANDLERS, register_field_labels
         from choshu.core.labels import register_keys, register_values
         from choshu.enforcement import services, timeline
-        from choshu.enforcement.models import AssetKind, CollectionStatus, SeizureStatus
+        from choshu.enforcement.models import (
+            AssetKind,
+            ClaimKind,
+            ClaimStatus,
+            CollectionStatus,
+            CostKind,
+            ProceedingKind,
+            SeizureStatus,
+        )
 
         HANDLERS[RequestKind.ENFORCEMENT] = services.apply_enforcement
         CLOSERS[RequestKind.ENFORCEMENT] = services.close_enforcement
@@ -36,5 +44,13 @@ class EnforcementConfig(AppConfig):
                 "exempt": "差押禁止額",
             }
         )
-        for choices in (AssetKind, SeizureStatus, CollectionStatus):
+        for choices in (
+            AssetKind,
+            SeizureStatus,
+            CollectionStatus,
+            ClaimKind,
+            ClaimStatus,
+            ProceedingKind,
+            CostKind,
+        ):
             register_values(choices.choices)

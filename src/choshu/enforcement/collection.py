@@ -9,8 +9,8 @@ places fee → 本税 → 延滞金 within the installment, the same order, so t
 allocation's). What exceeds everything owed is 過誤納金 on the last slip (残余金: the refunds queue,
 国税徴収法129条3項). The ledger stays the only writer (``levies.ledger.post_selected``).
 
-滞納処分費 is a component of the rules and a ledger account, but nothing books 滞納処分費 receivables yet
-and the engine's facts read only 督促手数料 as fees: it is always 0 here (see docs/enforcement.md).
+滞納処分費 (``costs.py``) is a receivable of its own on an installment of the disposition; the engine's
+facts read it beside the 督促手数料, so the proceeds pay it first.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 def plan_collection(collection: Collection) -> list[tuple[str, int]]:
     """(slip_no, share) per installment of the seizure, in due-date order; the last takes any rest."""
-    s = collection.seizure
+    s = collection.source
     insts = list(s.installments.order_by("due_date", "pk"))
     missing = [i for i in insts if not i.slip_no]
     if missing:
@@ -51,7 +51,8 @@ def plan_collection(collection: Collection) -> list[tuple[str, int]]:
                 due_date=i.due_date,
                 principal=sum(o.principal for o in owed),
                 late_charge=sum(max(0, o.late_charge) for o in owed),
-                dunning_fee=sum(o.fees for o in owed),
+                dunning_fee=sum(o.owed.dunning_fee for o in owed),
+                enforcement_cost=sum(o.owed.enforcement_cost for o in owed),
             )
         )
     result = allocate(collection.amount, items, DEFAULT_ORDER)
@@ -78,7 +79,8 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
             paid_on=collection.received_on,
             booked_on=booked_on,
             detail={
-                "seizure": str(collection.seizure_id),
+                "seizure": str(collection.seizure_id or ""),
+                "claim": str(collection.claim_id or ""),
                 "collection": str(collection.pk),
                 "approver": approver.username,
                 "overpayment_confirmed": "1",
@@ -87,6 +89,6 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
         for k, (slip_no, amount) in enumerate(plan)
     ]
     return post_records(
-        municipality=collection.seizure.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
+        municipality=collection.source.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
         records=records,
     )  # fmt: skip

@@ -43,6 +43,7 @@ from choshu.formats.csv_safe import csv_line_writer, encode_cp932
 from choshu.formats.display import wareki
 from choshu.receipts.pdf_font import FONT_NAME, new_canvas, wrap
 from choshu.taxpayers.models import SpecialCollectionEmployee, Taxpayer
+from choshu.taxpayers.protection import printable
 
 CHUNK = 1000
 CSV_HEADER = [
@@ -119,7 +120,9 @@ def _slices(qs: Any) -> Iterator[list[Taxpayer]]:
 
 
 def _address(tp: Taxpayer, as_of: date) -> str:
-    return "" if tp.is_protected(as_of) else f"{tp.address} {tp.address_extra}".strip()
+    """The address for an outgoing letter or file: none for a 支援措置 person (``taxpayers.protection.printable``,
+    the rule the 督促状 print data follows)."""
+    return f"{tp.address} {tp.address_extra}".strip() if printable(tp, as_of) else ""
 
 
 def _letter(
@@ -208,6 +211,47 @@ def _csv(
     return n
 
 
+def _check_request(kind: str, recipients: Sequence[Recipient], answer_days: int) -> None:
+    if not 1 <= answer_days <= 365:
+        raise ValidationError("回答期限の日数は1〜365日で指定してください")
+    if kind == InquiryKind.SALARY and recipients:
+        raise ValidationError(
+            "給与の照会先は勤務先（特別徴収義務者）から決まります。照会先は指定しないでください"
+        )
+    if kind != InquiryKind.SALARY and not recipients:
+        raise ValidationError("照会先（--to コード:名称）を1つ以上指定してください")
+    if kind != InquiryKind.DEPOSIT and any(r.electronic for r in recipients):
+        raise ValidationError("電子照会（:e）は預貯金の照会だけに指定できます")
+    codes = [r.code for r in recipients]
+    if len(set(codes)) != len(codes):
+        raise ValidationError("同じ照会先コードが2回指定されています")
+
+
+def _plan(kind: str, targets: Any, recipients: Sequence[Recipient]) -> list[tuple[Recipient, Any]]:
+    """(recipient, the people asked of it): 給与 — each target's current employer and its employees; the
+    other kinds — every recipient given, asked about every target."""
+    if kind != InquiryKind.SALARY:
+        return [(r, targets) for r in recipients]
+    plan: list[tuple[Recipient, Any]] = []
+    links = (
+        SpecialCollectionEmployee.objects.filter(
+            employee__in=targets, is_current=True, collector__is_current=True
+        )
+        .filter(end_date__isnull=True)
+        .values_list("collector__designation_no", "collector__name")
+        .distinct()
+        .order_by("collector__designation_no")
+    )
+    for code, name in links:
+        people = targets.filter(
+            special_collection_links__collector__designation_no=code,
+            special_collection_links__is_current=True,
+            special_collection_links__end_date__isnull=True,
+        ).distinct()
+        plan.append((Recipient(code, name), people))
+    return plan
+
+
 def inquiries_create(
     *,
     municipality: Municipality,
@@ -228,45 +272,14 @@ def inquiries_create(
         raise ValidationError(f"照会の種類 {kind!r} は定義されていません（{', '.join(InquiryKind.values)}）")
     if case_stage and case_stage not in Stage.values:
         raise ValidationError(f"進行状況 {case_stage!r} は定義されていません（{', '.join(Stage.values)}）")
-    if not 1 <= answer_days <= 365:
-        raise ValidationError("回答期限の日数は1〜365日で指定してください")
+    _check_request(kind, recipients, answer_days)
     out = Path(out_dir)
     if not out.is_dir():
         raise ValidationError(f"出力先のフォルダ {out} がありません（何も出力していません）")
-    if kind == InquiryKind.SALARY and recipients:
-        raise ValidationError(
-            "給与の照会先は勤務先（特別徴収義務者）から決まります。照会先は指定しないでください"
-        )
-    if kind != InquiryKind.SALARY and not recipients:
-        raise ValidationError("照会先（--to コード:名称）を1つ以上指定してください")
-    if kind != InquiryKind.DEPOSIT and any(r.electronic for r in recipients):
-        raise ValidationError("電子照会（:e）は預貯金の照会だけに指定できます")
-    codes = [r.code for r in recipients]
-    if len(set(codes)) != len(codes):
-        raise ValidationError("同じ照会先コードが2回指定されています")
     due = as_of + timedelta(days=answer_days)
     targets = _targets(municipality, as_of, case_stage)
     s = InquirySummary(kind=kind, as_of=as_of.isoformat(), targets=targets.count())
-    plan: list[tuple[Recipient, Any]] = []
-    if kind == InquiryKind.SALARY:
-        links = (
-            SpecialCollectionEmployee.objects.filter(
-                employee__in=targets, is_current=True, collector__is_current=True
-            )
-            .filter(end_date__isnull=True)
-            .values_list("collector__designation_no", "collector__name")
-            .distinct()
-            .order_by("collector__designation_no")
-        )
-        for code, name in links:
-            people = targets.filter(
-                special_collection_links__collector__designation_no=code,
-                special_collection_links__is_current=True,
-                special_collection_links__end_date__isnull=True,
-            ).distinct()
-            plan.append((Recipient(code, name), people))
-    else:
-        plan = [(r, targets) for r in recipients]
+    plan = _plan(kind, targets, recipients)
     with ExitStack() as stack, transaction.atomic():
         batch = InquiryBatch.objects.create(
             municipality=municipality, kind=kind, as_of=as_of, answer_days=answer_days, case_stage=case_stage,
@@ -305,8 +318,8 @@ def inquiries_create(
             handles.append(f)
             s.recipients += 1
             s.inquiries += n
-            s.files.append({"file": path.name, "recipient": r.name, "persons": n, "sha256": f.sha256,
-                            "bytes": f.size})  # fmt: skip
+            s.files.append({"file": path.name, "recipient": r.name, "code": r.code, "electronic": r.electronic,
+                            "persons": n, "sha256": f.sha256, "bytes": f.size})  # fmt: skip
         batch.files = s.files
         batch.save(update_fields=["files"])
         audit_record(
@@ -316,6 +329,105 @@ def inquiries_create(
         for f in handles:
             f.publish()
     return s
+
+
+def inquiry_batch_build(
+    *,
+    actor: Any,
+    kind: str,
+    as_of: date,
+    case_ids: Sequence[int],
+    recipients: Sequence[Recipient] = (),
+    answer_days: int = 30,
+) -> InquiryBatch:
+    """The screen's batch: the people of the cases chosen (open, of the actor's team), one ``Inquiry`` per
+    (recipient, person); the letters are made on demand (``batch_letter``). All or nothing, change-logged."""
+    from choshu.cases.access import visible_cases
+
+    if not has_right(actor, Right.ENFORCEMENT):
+        raise PermissionDenied("財産調査（照会）を作成する権限がありません")
+    if kind not in InquiryKind.values:
+        raise ValidationError(f"照会の種類 {kind!r} は定義されていません")
+    _check_request(kind, recipients, answer_days)
+    wanted = sorted({int(x) for x in case_ids})
+    if not wanted:
+        raise ValidationError("照会の対象とする滞納案件を1件以上選んでください")
+    cases = visible_cases(actor).filter(pk__in=wanted, closed_on__isnull=True)
+    if cases.count() != len(wanted):
+        raise ValidationError(
+            "選んだ案件の中に、完結したものか担当班の案件でないものがあります。選び直してください"
+        )
+    targets = Taxpayer.objects.filter(
+        municipality_id=actor.municipality_id, pk__in=cases.values("taxpayer_id")
+    )
+    due = as_of + timedelta(days=answer_days)
+    with transaction.atomic():
+        batch = InquiryBatch.objects.create(
+            municipality_id=actor.municipality_id, kind=kind, as_of=as_of, answer_days=answer_days,
+            team=actor.team or "", created_by=actor,
+        )  # fmt: skip
+        files: list[dict[str, Any]] = []
+        for r, people in _plan(kind, targets, recipients):
+            n = 0
+            for chunk in _slices(people):
+                Inquiry.objects.bulk_create(
+                    [
+                        Inquiry(
+                            batch=batch,
+                            municipality_id=actor.municipality_id,
+                            taxpayer=tp,
+                            recipient_code=r.code,
+                            recipient_name=r.name,
+                            sent_on=as_of,
+                            due_on=due,
+                        )  # fmt: skip
+                        for tp in chunk
+                    ]
+                )
+                n += len(chunk)
+            if n:
+                files.append({"recipient": r.name, "code": r.code, "electronic": r.electronic, "persons": n})
+        if not files:
+            raise ValidationError(
+                "照会先に該当する人がいません（給与の照会は、勤務先（特別徴収義務者）の記録がある人だけが対象です）"
+            )
+        batch.files = files
+        batch.save(update_fields=["files"])
+        audit_record(
+            kind=AuditKind.CHANGE, function=f"財産調査の照会の作成（{InquiryKind(kind).label}）",
+            municipality=actor.municipality, user=actor, subject_type=AuditSubjectType.TAXPAYER,
+            subject_ids=list(targets.order_by("pk").values_list("pk", flat=True)),
+            detail={"batch": batch.pk, "kind": kind, "as_of": as_of.isoformat(), "cases": wanted,
+                    "recipients": [f["recipient"] for f in files], "answer_days": answer_days},
+        )  # fmt: skip
+    return batch
+
+
+def batch_recipient(batch: InquiryBatch, index: int) -> Recipient:
+    """The ``index``-th recipient of a batch (its ``files`` entry); IndexError when there is none."""
+    if not 0 <= index < len(batch.files):
+        raise IndexError(index)
+    f = batch.files[index]
+    electronic = bool(f.get("electronic", str(f.get("file", "")).endswith(".csv")))
+    return Recipient(str(f.get("code", "")), str(f["recipient"]), electronic=electronic)
+
+
+def batch_letter(batch: InquiryBatch, index: int) -> tuple[str, str, bytes]:
+    """(file name, content type, body) of one recipient's letter (PDF) or electronic inquiry (CSV),
+    listing the people asked of it; a 支援措置 person without an address (``_address``)."""
+    r = batch_recipient(batch, index)
+    people = Taxpayer.objects.filter(
+        pk__in=Inquiry.objects.filter(batch=batch, recipient_name=r.name).values("taxpayer_id")
+    )
+    due = batch.as_of + timedelta(days=batch.answer_days)
+    out = io.BytesIO()
+    s = InquirySummary()
+    name = f"inquiry-{batch.kind}-{batch.as_of:%Y%m%d}-{index + 1:03d}"
+    if r.electronic:
+        _csv(str(batch.pk), r, batch.as_of, due, _slices(people), s, lambda chunk: None, out)
+        return f"{name}.csv", "text/csv; charset=cp932", out.getvalue()
+    _letter(batch.municipality, r, batch.kind, batch.as_of, due, _slices(people), s, lambda chunk: None, out)
+    return f"{name}.pdf", "application/pdf", out.getvalue()
 
 
 def inquiry_state(inquiry: Inquiry, today: date) -> str:

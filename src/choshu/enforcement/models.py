@@ -90,7 +90,12 @@ class Collection(models.Model):
     through the receipts engine on approval (channel 滞納処分)."""
 
     municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
-    seizure = models.ForeignKey(Seizure, on_delete=models.PROTECT, related_name="collections")
+    seizure = models.ForeignKey(
+        Seizure, null=True, blank=True, on_delete=models.PROTECT, related_name="collections"
+    )
+    claim = models.ForeignKey(
+        "enforcement.Claim", null=True, blank=True, on_delete=models.PROTECT, related_name="collections"
+    )
     amount = models.BigIntegerField("取立額")
     received_on = models.DateField("受領日")
     note = models.CharField("備考", max_length=300, blank=True)
@@ -106,10 +111,24 @@ class Collection(models.Model):
 
     class Meta:
         verbose_name = "取立・換価代金"
-        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="enf_collection_amount")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="enf_collection_amount"),
+            models.CheckConstraint(
+                condition=Q(seizure__isnull=False, claim__isnull=True)
+                | Q(seizure__isnull=True, claim__isnull=False),
+                name="enf_collection_source",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"取立#{self.pk} {self.amount:,}円"
+
+    @property
+    def source(self) -> Seizure | Claim:
+        """The seizure or the claim the money came from (its installments are paid)."""
+        found = self.seizure if self.seizure_id else self.claim
+        assert found is not None
+        return found
 
 
 class AdvanceCollection(models.Model):
@@ -153,6 +172,7 @@ class InquiryBatch(models.Model):
     as_of = models.DateField("照会日")
     answer_days = models.PositiveSmallIntegerField("回答期限（日数）", default=30)
     case_stage = models.CharField("対象の進行状況", max_length=20, blank=True)
+    team = models.CharField("作成した班", max_length=40, blank=True)
     files = models.JSONField("出力ファイル", default=list, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -216,3 +236,143 @@ class Asset(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.holder}"
+
+
+# --- 滞納処分費 -----------------------------------------------------------------------------------
+
+
+class CostKind(models.TextChoices):
+    POSTAGE = "postage", "郵送料"
+    REGISTRATION = "registration", "登記嘱託費（登録免許税等）"
+    SALE = "sale", "公売費用（公告・鑑定等）"
+    TRANSPORT = "transport", "運搬・保管費"
+    OTHER = "other", "その他"
+
+
+class DispositionCost(models.Model):
+    """滞納処分費 (地方税法331条6項, 国税徴収法136条): a cost of a disposition charged to the 滞納者, booked as a
+    receivable of its own (ledger ``TxnKind.ENFORCEMENT_COST``) on the oldest installment of the seizure,
+    paid first (法14条の3; ``rules.allocation.DEFAULT_ORDER``)."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="+")
+    seizure = models.ForeignKey(Seizure, on_delete=models.PROTECT, related_name="costs")
+    installment = models.ForeignKey("levies.Installment", on_delete=models.PROTECT, related_name="+")
+    kind = models.CharField("費目", max_length=20, choices=CostKind.choices)
+    amount = models.BigIntegerField("金額")
+    incurred_on = models.DateField("支出日")
+    note = models.CharField("内容", max_length=300)
+    txn_id = models.BigIntegerField("仕訳")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "滞納処分費"
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="enf_cost_amount")]
+
+    def __str__(self) -> str:
+        return f"滞納処分費#{self.pk} {self.amount:,}円"
+
+
+# --- 交付要求・参加差押 (claims in others' proceedings) ---------------------------------------------
+
+
+class ClaimKind(models.TextChoices):
+    DEMAND = "demand", "交付要求"
+    PARTICIPATION = "participation", "参加差押"
+
+
+class ProceedingKind(models.TextChoices):
+    TAX = "tax", "滞納処分（国・他の地方団体）"
+    EXECUTION = "execution", "強制執行"
+    SECURITY = "security", "担保権の実行としての競売"
+    BANKRUPTCY = "bankruptcy", "破産手続"
+    OTHER = "other", "その他（企業担保権の実行・遺産の清算など）"
+
+
+class ClaimStatus(models.TextChoices):
+    PENDING = "pending", "決裁待ち"
+    ACTIVE = "active", "交付要求中"
+    ENDED = "ended", "解除・終了"
+    WITHDRAWN = "withdrawn", "取下げ・否認"
+
+
+class Claim(models.Model):
+    """交付要求 (国税徴収法82条) or 参加差押 (86条) towards another authority's 強制換価手続 or a 破産手続
+    (破産法114条: 交付要求 to the 破産管財人), applied by 地方税法331条6項; effective on a chief's 決裁."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    taxpayer = models.ForeignKey("taxpayers.Taxpayer", on_delete=models.PROTECT, related_name="+")
+    case = models.ForeignKey("cases.Case", on_delete=models.PROTECT, related_name="claims")
+    kind = models.CharField("種類", max_length=20, choices=ClaimKind.choices)
+    proceeding = models.CharField("相手の手続", max_length=20, choices=ProceedingKind.choices)
+    authority = models.CharField("執行機関（税務署・裁判所・破産管財人など）", max_length=200)
+    case_no = models.CharField("事件番号", max_length=100, blank=True)
+    property_description = models.CharField("対象財産", max_length=300, blank=True)
+    installments = models.ManyToManyField("levies.Installment", related_name="+")
+    amount = models.BigIntegerField("交付要求額")
+    claimed_on = models.DateField("交付要求日・参加差押日")
+    ended_on = models.DateField("解除・終了日", null=True, blank=True)
+    end_reason = models.CharField("解除・終了の理由", max_length=300, blank=True)
+    status = models.CharField("状態", max_length=10, choices=ClaimStatus.choices, default=ClaimStatus.PENDING)
+    note = models.CharField("備考", max_length=300)
+    request = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_request = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "交付要求・参加差押"
+        indexes = [models.Index(fields=["municipality", "taxpayer"], name="enf_claim_tp_idx")]
+        constraints = [models.CheckConstraint(condition=Q(amount__gt=0), name="enf_claim_amount")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}#{self.pk}"
+
+
+# --- 換価 (公売) and 配当 ----------------------------------------------------------------------------
+
+
+class SaleMethod(models.TextChoices):
+    AUCTION = "auction", "公売（入札・せり売）"
+    PRIVATE = "private", "随意契約による売却"
+
+
+class Sale(models.Model):
+    """換価 (公売, 国税徴収法94条; 随意契約 109条) of a seized asset and the 配当 of its proceeds (128条〜135条):
+    ``creditors`` — every creditor sharing them in their order (rank, name, kind, claim, amount, ours),
+    computed by ``distribution.distribute``; our share booked through the payment engine on 決裁."""
+
+    municipality = models.ForeignKey("core.Municipality", on_delete=models.PROTECT, related_name="+")
+    seizure = models.ForeignKey(Seizure, on_delete=models.PROTECT, related_name="sales")
+    method = models.CharField("換価の方法", max_length=10, choices=SaleMethod.choices)
+    sold_on = models.DateField("換価日（売却決定日）")
+    buyer = models.CharField("買受人", max_length=200)
+    proceeds = models.BigIntegerField("換価代金")
+    creditors = models.JSONField("配当を受ける者", default=list)
+    ours = models.BigIntegerField("当方への配当額", default=0)
+    surplus = models.BigIntegerField("残余金（滞納者へ）", default=0)
+    distributed_on = models.DateField("配当日")
+    status = models.CharField(
+        "状態", max_length=10, choices=CollectionStatus.choices, default=CollectionStatus.PENDING
+    )
+    collection = models.ForeignKey(
+        Collection, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.CharField("備考", max_length=300)
+    request = models.ForeignKey(
+        "approvals.ChangeRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "換価・配当"
+        constraints = [models.CheckConstraint(condition=Q(proceeds__gt=0), name="enf_sale_proceeds")]
+
+    def __str__(self) -> str:
+        return f"換価#{self.pk} {self.proceeds:,}円"

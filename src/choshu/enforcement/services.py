@@ -69,6 +69,16 @@ REQUEST_LABELS = {
     "released_on": "解除日",
     "received_on": "受領日",
     "exempt": "差押禁止額",
+    "claim": "交付要求の番号",
+    "proceeding": "相手の手続",
+    "authority": "執行機関",
+    "case_no": "事件番号",
+    "claimed_on": "交付要求日",
+    "sale": "換価の番号",
+    "sold_on": "換価日",
+    "proceeds": "換価代金",
+    "ours": "当方への配当",
+    "creditors": "配当を受ける者",
 }
 _ENDED = (ApprovalStatus.REJECTED, ApprovalStatus.WITHDRAWN)
 ACTIONS = {"seize": "差押", "release": "差押の解除", "collect": "取立・換価代金の収納"}
@@ -399,6 +409,16 @@ def apply_enforcement(req: ChangeRequest, approver: User, decided_on: date) -> N
     """An approved ``enforcement`` request takes effect (registered in apps.py)."""
     p = req.payload
     action = p.get("action")
+    if str(action).startswith("claim"):
+        from choshu.enforcement.claims import apply_claim
+
+        apply_claim(req, approver, decided_on)
+        return
+    if action == "distribute":
+        from choshu.enforcement.distribution import apply_distribution
+
+        apply_distribution(req, approver, decided_on)
+        return
     s = (
         Seizure.objects.select_for_update()
         .select_related("case")
@@ -456,6 +476,16 @@ def close_enforcement(req: ChangeRequest) -> None:
     """A rejected or withdrawn ``enforcement`` request (approvals ``CLOSERS``): a seizure still waiting
     for it, or the collection it asked for, becomes 取下げ・否認 in the same transaction."""
     p = req.payload
+    if str(p.get("action")).startswith("claim"):
+        from choshu.enforcement.claims import close_claim
+
+        close_claim(req)
+        return
+    if p.get("action") == "distribute":
+        from choshu.enforcement.distribution import close_distribution
+
+        close_distribution(req)
+        return
     if p.get("action") == "seize":
         Seizure.objects.filter(pk=p.get("seizure"), request=req, status=SeizureStatus.PENDING).update(
             status=SeizureStatus.WITHDRAWN

@@ -6,6 +6,7 @@ case or seizure answers 404); every view of a person writes an access record."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -18,12 +19,14 @@ from django.views.decorators.cache import never_cache
 from choshu.accounts.decorators import right_required, staff_user
 from choshu.accounts.permissions import Right, has_right
 from choshu.audit.services import audit_access
-from choshu.cases.access import visible_cases
+from choshu.cases.access import sees_all_teams, visible_cases
 from choshu.cases.models import Case
 from choshu.enforcement import selectors
-from choshu.enforcement.forms import CollectionForm, ReleaseForm, SeizureForm, ServedForm
+from choshu.enforcement.costs import cost_record
+from choshu.enforcement.distribution import distribution_pdf, parse_creditors, sale_request
+from choshu.enforcement.forms import CollectionForm, CostForm, ReleaseForm, SaleForm, SeizureForm, ServedForm
 from choshu.enforcement.inquiries import inquiry_state
-from choshu.enforcement.models import Asset, Inquiry, Seizure
+from choshu.enforcement.models import Asset, AssetKind, Claim, Inquiry, Sale, Seizure
 from choshu.enforcement.pdf import NOTICE, RECORD, TITLES, seizure_document
 from choshu.enforcement.services import (
     collection_request,
@@ -67,11 +70,26 @@ def _messages(exc: Exception) -> list[str]:
 def seizure_list(request: HttpRequest) -> HttpResponse:
     """差押中・決裁待ちの差押 and the next step of each (oldest first)."""
     user = staff_user(request)
-    page = Paginator(selectors.open_seizures(user), PAGE).get_page(request.GET.get("page"))
+    qs = selectors.open_seizures(user)
+    step, kind, team = request.GET.get("step", ""), request.GET.get("kind", ""), request.GET.get("team", "")
+    qs = selectors.filter_step(qs, step)
+    if kind in AssetKind.values:
+        qs = qs.filter(kind=kind)
+    teams: list[str] = []
+    if sees_all_teams(user):
+        teams = sorted(set(visible_cases(user).exclude(team="").values_list("team", flat=True).distinct()))
+        if team:
+            qs = qs.filter(case__team=team)
+    page = Paginator(qs, PAGE).get_page(request.GET.get("page"))
     rows = selectors.seizure_rows(list(page.object_list))
+    filters = {"step": step, "kind": kind, "team": team}
     audit_access(request=request, function="差押の一覧", taxpayer_ids=sorted({r.seizure.taxpayer_id for r in rows}),
-                 detail={"page": page.number})  # fmt: skip
-    return render(request, "enforcement/seizures.html", {"page": page, "rows": rows})
+                 detail={"page": page.number, **filters})  # fmt: skip
+    query = urlencode({k: v for k, v in filters.items() if v})
+    return render(request, "enforcement/seizures.html", {
+        "page": page, "rows": rows, "steps": selectors.STEPS, "kinds": AssetKind.choices, "teams": teams,
+        "query": query, **filters,
+    })  # fmt: skip
 
 
 def _installment_choices(case: Case) -> list[tuple[str, str]]:
@@ -139,6 +157,7 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     )
     context: dict[str, Any] = {
         "s": s, "served_form": ServedForm(), "collection_form": CollectionForm(), "release_form": ReleaseForm(),
+        "cost_form": CostForm(), "sale_form": SaleForm(),
     }  # fmt: skip
     status = 200
     if request.method == "POST":
@@ -168,8 +187,22 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
                         reason=form.cleaned_data["reason"],
                     )
                     context["done"] = f"差押の解除を決裁に申請しました（申請番号 {r.release_request_id}）。"
+            elif action == "cost":
+                form = context["cost_form"] = CostForm(request.POST)
+                if form.is_valid():
+                    cost = cost_record(actor=user, seizure=s, today=today, **form.cleaned_data)
+                    context["done"] = f"滞納処分費 {cost.amount:,}円 を記録しました。"
+            elif action == "sale":
+                form = context["sale_form"] = SaleForm(request.POST)
+                if form.is_valid():
+                    d = dict(form.cleaned_data)
+                    others = parse_creditors(d.pop("others"))
+                    sale = sale_request(actor=user, seizure=s, others=others, **d)
+                    context["done"] = (
+                        f"換価・配当を決裁に申請しました（申請番号 {sale.request_id}、当方への配当 {sale.ours:,}円）。"
+                    )
             else:
-                context["error"] = "操作を選んでください（送達日・取立・解除）。"
+                context["error"] = "操作を選んでください（送達日・取立・解除・滞納処分費・換価）。"
         except (ValidationError, PermissionDenied) as exc:
             context["error"] = " ".join(_messages(exc))
         if "done" not in context:
@@ -179,6 +212,8 @@ def seizure_detail(request: HttpRequest, pk: int) -> HttpResponse:
     context["row"] = selectors.seizure_rows([s])[0]
     context["installments"] = list(s.installments.select_related("levy").order_by("due_date", "pk"))
     context["collections"] = list(s.collections.order_by("received_on", "pk"))
+    context["costs"] = list(s.costs.order_by("incurred_on", "pk"))
+    context["sales"] = list(s.sales.order_by("pk"))
     return render(request, "enforcement/seizure_detail.html", context, status=status)
 
 
@@ -238,8 +273,38 @@ def case_section(request: HttpRequest, case: Case) -> str:
         .select_related("batch")
         .order_by("-sent_on", "-pk")[:50]
     ]
+    claims = list(
+        Claim.objects.filter(municipality_id=case.municipality_id, taxpayer_id=case.taxpayer_id).order_by(
+            "-claimed_on", "-pk"
+        )[:50]
+    )
     return render_to_string(
         "enforcement/_case_section.html",
-        {"case": case, "rows": selectors.seizure_rows(seizures), "assets": assets, "inquiries": inquiries},
+        {
+            "case": case,
+            "rows": selectors.seizure_rows(seizures),
+            "assets": assets,
+            "inquiries": inquiries,
+            "claims": claims,
+        },
         request=request,
     )
+
+
+@never_cache
+@right_required(Right.ENFORCEMENT)
+def sale_pdf(request: HttpRequest, pk: int) -> HttpResponse:
+    """配当計算書 (国税徴収法131条) of a sale; no address of anyone is printed."""
+    sale = (
+        Sale.objects.filter(pk=pk, seizure__in=selectors.visible_seizures(staff_user(request)))
+        .select_related("seizure__taxpayer", "seizure__case__municipality")
+        .first()
+    )
+    if sale is None:
+        raise Http404("指定された換価は見つかりません（担当班の案件ではないか、存在しません）。")
+    body = distribution_pdf(sale, on=timezone.localdate())
+    audit_access(request=request, function="配当計算書の作成", taxpayer_ids=[sale.seizure.taxpayer_id],
+                 detail={"sale": sale.pk})  # fmt: skip
+    response = HttpResponse(body, content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="distribution-{sale.pk}.pdf"'
+    return response

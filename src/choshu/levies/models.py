@@ -315,6 +315,7 @@ class TxnKind(models.TextChoices):
     APPROPRIATION = "appropriation", "充当"
     WRITE_OFF = "write_off", "不納欠損"
     DUNNING_FEE = "dunning_fee", "督促手数料"
+    ENFORCEMENT_COST = "enforcement_cost", "滞納処分費"
 
 
 class Account(models.TextChoices):

@@ -331,16 +331,20 @@ class PaymentEngine:
         # dunning run on the notice's oldest installment). A fee exists only after the 納期限, so only
         # records paid after it probe the ledger; a fee booked after the record's 領収日 is not owed by it
         # (``services.fees_owed`` says the same for the counter).
+        # The 滞納処分費 (``enforcement``: 郵送料, 登記嘱託費, 公売費用…) is a receivable of its own in the
+        # same way, booked on an installment of the disposition; ``cost`` is read beside ``fee``.
+        fee, cost = Component.DUNNING_FEE.value, Component.ENFORCEMENT_COST.value
+        booked_later = f"x.kind IN ('{TxnKind.DUNNING_FEE.value}', '{TxnKind.ENFORCEMENT_COST.value}') AND x.legal_date > s.paid_on"
         cur.execute(
             f"""CREATE TEMP TABLE {FEES} AS
                 SELECT t.line, t.installment_id,
-                       SUM(CASE WHEN x.kind = '{TxnKind.DUNNING_FEE.value}' AND x.legal_date > s.paid_on
-                                THEN 0 ELSE e.amount END) AS fee
+                       SUM(CASE WHEN e.component <> '{fee}' OR ({booked_later}) THEN 0 ELSE e.amount END) AS fee,
+                       SUM(CASE WHEN e.component <> '{cost}' OR ({booked_later}) THEN 0 ELSE e.amount END) AS cost
                 FROM {TARGET} t
                 JOIN {STAGE} s ON s.line = t.line
                 JOIN levies_installment i ON i.id = t.installment_id
                 JOIN levies_ledgerentry e ON e.installment_id = t.installment_id
-                     AND e.account = '{Account.RECEIVABLE.value}' AND e.component = '{Component.DUNNING_FEE.value}'
+                     AND e.account = '{Account.RECEIVABLE.value}' AND e.component IN ('{fee}', '{cost}')
                 JOIN levies_ledgertransaction x ON x.id = e.txn_id
                 WHERE s.paid_on > i.due_date
                 GROUP BY t.line, t.installment_id"""  # noqa: S608 - constants only
@@ -386,7 +390,7 @@ class PaymentEngine:
                    t.installment_id, t.combined, t.cancelled, t.slip_taxpayer,
                    i.taxpayer_id, i.due_date, l.tax_item, i.principal_levied, i.principal_outstanding,
                    CASE WHEN mu.installment_id IS NULL THEN 0 ELSE 1 END, s.booked_on, i.late_charge_base_date,
-                   f.fee, i.extinguished_on
+                   f.fee, i.extinguished_on, f.cost
             FROM {STAGE} s
             LEFT JOIN {SEEN} p ON p.line = s.line
             LEFT JOIN {REPEAT} r ON r.reference = s.reference
@@ -468,9 +472,10 @@ class PaymentEngine:
             o = shared.get(inst_id)
             if o is None:
                 hist = history.get(inst_id)
-                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, 督促手数料, 滞納処分費
-                # (none yet), history, the 延滞金's base date, the 消滅日 (relief.prescription: nothing owed)
-                o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], max(0, int(r[23] or 0)), 0,
+                # installment, taxpayer, 納期限, 税目, 本税 levied and outstanding, 督促手数料, 滞納処分費,
+                # history, the 延滞金's base date, the 消滅日 (relief.prescription: nothing owed)
+                o = rr.Owed(inst_id, r[15], self._date(r[16]), r[17], r[18], r[19], max(0, int(r[23] or 0)),
+                            max(0, int(r[25] or 0)),
                             list(hist[0]) if hist is not None else None, hist[1] if hist is not None else 0,
                             self._date(r[22]), self._date(r[24]) if r[24] is not None else None,
                             self._exemptions.get(inst_id, ()))  # fmt: skip

@@ -980,18 +980,22 @@ def suspense_mark_refund(*, actor: Any, item: SuspenseItem, note: str) -> Suspen
 # --- the decision's legs, for the single postings (suspense assignment) ------------------------------
 
 
-def fees_owed(installment_ids: Sequence[int], *, paid_on: date) -> dict[int, int]:
-    """督促手数料 owed on these installments by a payment of ``paid_on`` (one grouped query, as the
-    engine's ``FEES``): every fee entry, except a fee booked after ``paid_on``."""
+def fees_owed(
+    installment_ids: Sequence[int], *, paid_on: date, component: Component = Component.DUNNING_FEE
+) -> dict[int, int]:
+    """督促手数料 (or, with ``component`` ENFORCEMENT_COST, 滞納処分費) owed on these installments by a
+    payment of ``paid_on`` (one grouped query, as the engine's ``FEES``): every entry, except one booked
+    after ``paid_on``."""
     if not installment_ids:
         return {}
+    kind = TxnKind.DUNNING_FEE if component == Component.DUNNING_FEE else TxnKind.ENFORCEMENT_COST
     rows = (
         LedgerEntry.objects.filter(
             installment_id__in=list(installment_ids),
             account=Account.RECEIVABLE,
-            component=Component.DUNNING_FEE,
+            component=component,
         )
-        .exclude(txn__kind=TxnKind.DUNNING_FEE, txn__legal_date__gt=paid_on)
+        .exclude(txn__kind=kind, txn__legal_date__gt=paid_on)
         .values_list("installment_id")
         .annotate(total=Sum("amount"))
         .order_by()
@@ -1012,7 +1016,9 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
     late = [i.pk for i in target.installments if paid_on > i.late_charge_base_date]
     history = installment_history(late)
     exempted = late_charge_exemptions(late)
-    fees = fees_owed([i.pk for i in target.installments if paid_on > i.due_date], paid_on=paid_on)
+    past_due = [i.pk for i in target.installments if paid_on > i.due_date]
+    fees = fees_owed(past_due, paid_on=paid_on)
+    costs = fees_owed(past_due, paid_on=paid_on, component=Component.ENFORCEMENT_COST)
     return [
         rr.Owed(
             installment_id=i.pk,
@@ -1022,6 +1028,7 @@ def owed_on_slip(target: SlipTarget, *, paid_on: date) -> list[rr.Owed]:
             principal_levied=i.principal_levied,
             principal_outstanding=i.principal_outstanding,
             dunning_fee=fees.get(i.pk, 0),
+            enforcement_cost=costs.get(i.pk, 0),
             principal_payments=list(history[i.pk][0]) if i.pk in history else None,
             late_charge_paid=history[i.pk][1] if i.pk in history else 0,
             late_charge_base_date=i.late_charge_base_date,

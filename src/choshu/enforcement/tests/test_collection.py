@@ -77,3 +77,42 @@ def test_bad_collection_input_is_refused(w: dict[str, Any]) -> None:
     ]:
         with pytest.raises(ValidationError, match=msg):
             collection_request(actor=w["officer"], seizure=s, amount=amount, received_on=on, note=note)
+
+
+def test_disposition_costs_are_a_receivable_paid_first(w: dict[str, Any]) -> None:
+    """滞納処分費 (国税徴収法136条) before 督促手数料 before 本税 (地方税法14条の3, 14条の5)."""
+    from choshu.enforcement.costs import cost_record
+    from choshu.levies.models import LedgerTransaction, TxnKind
+
+    s = seizure_request(
+        actor=w["officer"], case=w["case"], kind="real_estate", description="川口市本町1丁目 宅地 120㎡",
+        installment_ids=[inst("100001").pk, inst("400001").pk], executed_on=FIRST_SEIZURE_DAY, amount=900_000,
+        note="登記簿で確認",
+    )  # fmt: skip
+    with pytest.raises(ValidationError, match="承認された差押"):
+        cost_record(actor=w["officer"], seizure=s, kind="postage", amount=1040, incurred_on=D(2024, 8, 1),
+                    note="差押書の郵送", today=D(2024, 8, 1))  # fmt: skip
+    request_approve(actor=w["chief"], request=s.request, decided_on=FIRST_SEIZURE_DAY)  # type: ignore[arg-type]
+    for kind, amount, on, note, msg in [
+        ("postage", 0, D(2024, 8, 1), "x", "1円以上"),
+        ("postage", 10, D(2024, 7, 1), "x", "支出日"),
+        ("x", 10, D(2024, 8, 1), "x", "費目"),
+        ("postage", 10, D(2024, 8, 1), " ", "内容"),
+    ]:
+        with pytest.raises(ValidationError, match=msg):
+            cost_record(actor=w["officer"], seizure=s, kind=kind, amount=amount, incurred_on=on, note=note,
+                        today=D(2024, 8, 2))  # fmt: skip
+    cost = cost_record(actor=w["officer"], seizure=s, kind="registration", amount=1_000, incurred_on=D(2024, 8, 1),
+                       note="差押登記の嘱託", today=D(2024, 8, 2))  # fmt: skip
+    assert cost.installment == inst("400001")  # the oldest installment with 本税 outstanding
+    assert LedgerTransaction.objects.get(pk=cost.txn_id).kind == TxnKind.ENFORCEMENT_COST
+    assert owed("400001", Component.ENFORCEMENT_COST) == 1_000
+    # 1,150円 pays 滞納処分費 1,000, then 督促手数料 100 (400001) and 50 of the next fee; no 本税
+    c = collection_request(actor=w["officer"], seizure=s, amount=1_150, received_on=D(2024, 8, 9),
+                           note="換価代金（一部）")  # fmt: skip
+    request_approve(actor=w["chief"], request=c.request, decided_on=D(2024, 8, 9))  # type: ignore[arg-type]
+    assert owed("400001", Component.ENFORCEMENT_COST) == 0
+    assert (owed("400001", Component.DUNNING_FEE), owed("100001", Component.DUNNING_FEE)) == (0, 50)
+    assert (inst("400001").principal_outstanding, inst("100001").principal_outstanding) == (12_000, 30_000)
+    _, problems = ledger_problems(municipality_id=w["city"].pk)
+    assert problems == []

@@ -78,6 +78,14 @@ def test_officer_records_a_seizure_that_a_chief_approves_in_the_queue(w: dict[st
         {"action": "collect", "amount": "abc", "received_on": "x", "note": ""},
     )
     assert r.status_code == 400 and "整数" in r.content.decode()
+    # 滞納処分費 from the seizure page: a receivable of its own, change-logged
+    r = officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "cost", "kind": "postage", "amount": "1040",
+                                                        "incurred_on": "2024-08-01", "note": "差押書の郵送"})  # fmt: skip
+    assert r.status_code == 200 and "滞納処分費 1,040円 を記録しました" in r.content.decode()
+    assert AuditLog.objects.filter(function="滞納処分費の記録").exists()
+    bad = officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "cost", "kind": "postage", "amount": "-1",
+                                                          "incurred_on": "2024-08-01", "note": "x"})  # fmt: skip
+    assert bad.status_code == 400 and "1円以上" in bad.content.decode()
 
 
 def test_seizure_refused_on_screen_before_ten_days(w: dict[str, Any]) -> None:
@@ -111,3 +119,38 @@ def test_protected_persons_documents_are_refused(w: dict[str, Any]) -> None:
     assert r.status_code == 409
     assert "支援措置" in r.content.decode()
     assert b"%PDF" not in r.content
+
+
+def test_open_seizures_list_filters_by_next_step(w: dict[str, Any]) -> None:
+    officer, chief = login(w["officer"]), login(w["chief"])
+    post_seizure(officer, w)
+    post_seizure(officer, w, kind="real_estate", third_party_name="", description="川口市本町1丁目 宅地",
+                 amount="900000", installments=[str(inst("100001").pk)])  # fmt: skip
+    dep, land = Seizure.objects.order_by("pk")
+    url = "/enforcement/seizures/"
+
+    def listed(step: str) -> set[int]:
+        page = officer.get(url, {"step": step}).content.decode()
+        return {s.pk for s in (dep, land) if f"/enforcement/seizures/{s.pk}/" in page}
+
+    assert listed("approval") == {dep.pk, land.pk} and listed("serve") == set()
+    for s in (dep, land):
+        chief.post(f"/approvals/{s.request_id}/approve/", {"comment": "可"})
+    assert listed("approval") == set() and listed("serve") == {dep.pk, land.pk}
+    for s in (dep, land):
+        officer.post(f"/enforcement/seizures/{s.pk}/", {"action": "served", "served_on": "2024-08-01"})
+    assert listed("collect") == {dep.pk} and listed("sale") == {land.pk}
+    assert "取立待ち" in officer.get(url).content.decode()
+    # paid: 解除可
+    i = inst("400001")
+    i.principal_outstanding = 0
+    i.save(update_fields=["principal_outstanding"])
+    assert listed("release") == {dep.pk} and listed("collect") == set()
+    assert "解除可（完納）" in officer.get(url, {"step": "release"}).content.decode()
+    # kind filter, team filter (the chief sees every team), another team sees none
+    page = officer.get(url, {"kind": "real_estate"}).content.decode()
+    assert f"/enforcement/seizures/{land.pk}/" in page and f'/enforcement/seizures/{dep.pk}/"' not in page
+    assert f"/enforcement/seizures/{dep.pk}/" in chief.get(url, {"team": "整理1班"}).content.decode()
+    assert f"/enforcement/seizures/{dep.pk}/" not in chief.get(url, {"team": "整理2班"}).content.decode()
+    assert f"/enforcement/seizures/{dep.pk}/" not in login(w["other"]).get(url).content.decode()
+    assert AuditLog.objects.filter(function="差押の一覧", detail__step="release").exists()
