@@ -60,8 +60,11 @@ from choshu.taxpayers import related_imports
 from choshu.taxpayers.models import Taxpayer
 
 CHUNK = 1000
+CLOSING_LINE = (
+    100_000_000  # the engine's line numbers of the reversals a full file makes (past any file line)
+)
 CHANGED_PAYMENT = (
-    "消込済みの収納の金額・領収日は変更できません。取消（削除フラグ1 または仮消区分9）のうえ、"
+    "受け取った収納（本消・仮消）の金額・領収日は変更できません。取消（削除フラグ1 または仮消区分9）のうえ、"
     "別の収納履歴番号で送ってください"
 )
 
@@ -717,8 +720,10 @@ class _Run:
                 w.writerow(header)
                 line = 1
                 for chunk in self.chunks(errors):
-                    self.remember(chunk)
+                    done = self.remember(chunk)
                     for row in chunk:
+                        if row.deleted and done[row.line][1] is None:
+                            continue  # deleting what this feed never delivered changes nothing
                         while line < row.line - 1:
                             fh.write("\r\n")  # the standard file's line numbers, kept
                             line += 1
@@ -950,11 +955,11 @@ class _Run:
                     RowError(r.line, "収納額_本税", "収納額（本税・督促手数料・延滞金の合計）が0円です")
                 )
             old = known.get(r.key)
-            posted = old is not None and not old.deleted and old.data.get("仮消区分") == "1"
+            live = old is not None and not old.deleted and old.data.get("仮消区分") in ("0", "1")
             if (
-                posted
+                live
                 and not r.deleted
-                and v["仮消区分"] == "1"
+                and v["仮消区分"] in ("0", "1")
                 and old is not None
                 and (
                     _amount(_parsed(self.layout, old.data)) != _amount(v)
@@ -989,9 +994,12 @@ class _Run:
             self.refuse(errors)
             if self.summary.mode == "full":
                 closing: list[PaymentRecord] = []
-                for rec in self.missing():
+                for n, rec in enumerate(self.missing(), start=CLOSING_LINE):
                     v = _parsed(self.layout, rec.data)
-                    closing.extend(self._payment_records(0, rec.natural_key, v, True, v, None, counts))
+                    closing.extend(self._payment_records(n, rec.natural_key, v, True, v, None, counts))
+                    if len(closing) >= CHUNK:
+                        engine.add(closing)
+                        closing = []
                     self.close(rec)
                 engine.add(closing)
             out = engine.run()
@@ -1007,20 +1015,16 @@ class _Run:
         ref = f"036o006:{key}"[:120]
         slip, item = (inst.slip_no or "", inst.levy.tax_item) if inst else ("", v["業務詳細（科目）コード"])
         detail = {"収納履歴番号": str(v.get("収納履歴番号", "")), "仮消区分": str(v.get("仮消区分", ""))}
-        if was is not None and was.get("仮消区分") in ("0", "1"):  # undo what the record did
-            kind = RecordKind.CANCEL if was["仮消区分"] == "1" else RecordKind.CANCEL_PROVISIONAL
-            wants = not deleted and v["仮消区分"] == was["仮消区分"] == "1"
-            promote = not deleted and was["仮消区分"] == "0" and v["仮消区分"] == "1"
-            if (
-                not wants
-                and not promote
-                and (deleted or v["仮消区分"] not in ("0", "1") or kind is RecordKind.CANCEL_PROVISIONAL)
-            ):
+        live = not deleted and v["仮消区分"] in ("0", "1")
+        if was is not None and was.get("仮消区分") in ("0", "1"):
+            if live and (was["仮消区分"] == v["仮消区分"] or was["仮消区分"] == "1"):
+                return out  # the same payment (a change of it is refused by the check); 本消 → 仮消: kept
+            if not live:  # undo what the record did
+                kind = RecordKind.CANCEL if was["仮消区分"] == "1" else RecordKind.CANCEL_PROVISIONAL
                 out.append(PaymentRecord(line, Channel.STANDARD, kind, ref, slip, "", item, _amount(was),
                                          was["領収日"], was.get("収入日"), detail))  # fmt: skip
                 counts["cancelled"] += 1
-                if deleted or v["仮消区分"] not in ("0", "1"):
-                    return out
+                return out
         if deleted or v["仮消区分"] not in ("0", "1"):
             return out
         kind = RecordKind.FINAL if v["仮消区分"] == "1" else RecordKind.PROVISIONAL
@@ -1032,10 +1036,10 @@ class _Run:
     # 036o007 督促情報 → an external 督促 in dunning
     def _check_dunning(self, rows: Sequence[Row], errors: list[RowError]) -> None:
         found = self.find(rows, errors)
-        mine = set(StdRecord.objects.filter(municipality=self.m, kind=self.layout.kind, target_type="dunning_notice")
-                   .values_list("target_id", flat=True))  # fmt: skip
         lines = dict(DunningNoticeInstallment.objects.filter(installment_id__in=[i.pk for i in found.values()])
                      .values_list("installment_id", "notice_id"))  # fmt: skip
+        mine = set(StdRecord.objects.filter(municipality=self.m, kind=self.layout.kind, target_type="dunning_notice",
+                                            target_id__in=list(lines.values())).values_list("target_id", flat=True))  # fmt: skip
         for r in rows:
             i = found.get(r.line)
             if i is None or r.deleted:

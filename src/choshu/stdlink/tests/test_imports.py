@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import TAXPAYER_HEADER
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
@@ -31,12 +32,17 @@ from choshu.stdlink.imports import stdlink_import
 from choshu.stdlink.models import StdFile, StdRecord, StdRecordChange
 from choshu.taxpayers.models import MailingAddress, Representative, Taxpayer
 from choshu.taxpayers.services import taxpayers_import
-from conftest import TAXPAYER_HEADER
 
 pytestmark = pytest.mark.django_db
 
 CITY = "112038"
-OPS = {"最新フラグ": "1", "操作年月日": "2024-06-01", "操作時刻": "10:11:12", "操作者ID": "U0001", "削除フラグ": "0"}
+OPS = {
+    "最新フラグ": "1",
+    "操作年月日": "2024-06-01",
+    "操作時刻": "10:11:12",
+    "操作者ID": "U0001",
+    "削除フラグ": "0",
+}
 
 
 def period(item: str, year: int, notice: str, inst: int) -> dict[str, str]:
@@ -60,7 +66,9 @@ def write(tmp_path: Path, name: str, rows: list[dict[str, str]], encoding: str =
     return path
 
 
-def levy_row(item: str, notice: str, inst: int, atena: str, due: str, tax: int, **extra: str) -> dict[str, str]:
+def levy_row(
+    item: str, notice: str, inst: int, atena: str, due: str, tax: int, **extra: str
+) -> dict[str, str]:
     return {
         "市区町村コード": CITY, **period(item, 2024, notice, inst), "宛名番号": atena, "納期限": due,
         "指定納期限": "", "法定納期限": "", "税額": str(tax), "督促手数料": "0", "延滞金": "0",
@@ -196,7 +204,9 @@ def test_levies_delta_correction_and_delete(people: Any, tmp_path: Path) -> None
     load_levies(tmp_path, m)
     rows = [levy_row("01", "100001", 2, "1001", "2024-08-31", 25000),
             levy_row("05", "500001", 1, "1002", "2024-05-31", 10800, 削除フラグ="1")]  # fmt: skip
-    s = stdlink_import(municipality=m, path=write(tmp_path, "036o005_d.csv", rows), booking_date=date(2024, 5, 1))
+    s = stdlink_import(
+        municipality=m, path=write(tmp_path, "036o005_d.csv", rows), booking_date=date(2024, 5, 1)
+    )
     assert (s.updated, s.deleted) == (1, 1)
     assert inst("100001", 2).principal_levied == 25000
     assert inst("500001", 1).principal_levied == 0  # cancelled: a correction to 0, the installment kept
@@ -239,7 +249,9 @@ def test_missing_required_item_in_header(people: Any, tmp_path: Path) -> None:
     row = levy_row(*LEVIES[0])
     del row["納期限"]
     errors = refused(write(tmp_path, "036o005_h.csv", [row]), people)
-    assert errors == [{"line": 1, "column": "納期限", "reason": "必須の項目「納期限」が見出し行にありません", "value": ""}]
+    assert errors == [
+        {"line": 1, "column": "納期限", "reason": "必須の項目「納期限」が見出し行にありません", "value": ""}
+    ]
 
 
 def test_kind_from_name_or_option(people: Any, tmp_path: Path) -> None:
@@ -252,7 +264,9 @@ def test_kind_from_name_or_option(people: Any, tmp_path: Path) -> None:
 
 def test_latest_flag_zero_rows_are_skipped(people: Any, tmp_path: Path) -> None:
     rows = [levy_row(*LEVIES[0]), levy_row(*LEVIES[1], 最新フラグ="0")]
-    s = stdlink_import(municipality=people, path=write(tmp_path, "036o005_l.csv", rows), booking_date=date(2024, 4, 1))
+    s = stdlink_import(
+        municipality=people, path=write(tmp_path, "036o005_l.csv", rows), booking_date=date(2024, 4, 1)
+    )
     assert (s.rows, s.skipped, s.created) == (1, 1, 1)
 
 
@@ -316,7 +330,9 @@ def test_payment_amount_change_after_posting_is_refused(people: Any, tmp_path: P
     load_levies(tmp_path, m)
     stdlink_import(municipality=m, path=write(tmp_path, "036o006_1.csv", [
         pay_row("01", "100001", 1, "1001", "1", 100, "2024-06-20")]))  # fmt: skip
-    errors = refused(write(tmp_path, "036o006_2.csv", [pay_row("01", "100001", 1, "1001", "1", 200, "2024-06-20")]), m)
+    errors = refused(
+        write(tmp_path, "036o006_2.csv", [pay_row("01", "100001", 1, "1001", "1", 200, "2024-06-20")]), m
+    )
     assert errors[0]["line"] == 2 and errors[0]["column"] == "収納額_本税"
 
 
@@ -339,7 +355,9 @@ def test_dunning_external_notice_withdrawn_and_full(people: Any, tmp_path: Path)
     later = [dun_row("2024-09-20", 操作時刻="11:00:00")]  # new stamps alone are not a change
     s = stdlink_import(municipality=m, path=write(tmp_path, "036o007_2.csv", later))
     assert s.unchanged == 1 and DunningNotice.objects.count() == 1
-    stdlink_import(municipality=m, path=write(tmp_path, "036o007_3.csv", [dun_row("2024-09-20", 引き抜き区分="1")]))
+    stdlink_import(
+        municipality=m, path=write(tmp_path, "036o007_3.csv", [dun_row("2024-09-20", 引き抜き区分="1")])
+    )
     assert DunningNotice.objects.get().status == NoticeStatus.CANCELLED
     i2 = inst("100001", 2)
     assert prescription_events([i2.pk]) == {}
@@ -386,13 +404,17 @@ def test_addressees_delta_and_full(people: Any, tmp_path: Path) -> None:
            "住所_方書": "", "送付先区分": "01", **OPS}  # fmt: skip
     s = stdlink_import(municipality=m, path=write(tmp_path, "036o014_1.csv", [row]))
     assert s.created == 1 and MailingAddress.objects.filter(is_current=True).count() == 1
-    s = stdlink_import(municipality=m, path=write(tmp_path, "036o014_2.csv", [{**row, "住所": "埼玉県川口市青木2-2"}]))
+    s = stdlink_import(
+        municipality=m, path=write(tmp_path, "036o014_2.csv", [{**row, "住所": "埼玉県川口市青木2-2"}])
+    )
     assert s.updated == 1
     assert MailingAddress.objects.get(is_current=True).address == "埼玉県川口市青木2-2"
     other = {**row, "宛名番号": "1002"}
     s = stdlink_import(municipality=m, path=write(tmp_path, "036o014_3.csv", [other]), mode="full")
     assert s.closed == 1
-    assert list(MailingAddress.objects.filter(is_current=True).values_list("taxpayer__taxpayer_no", flat=True)) == ["1002"]
+    assert list(
+        MailingAddress.objects.filter(is_current=True).values_list("taxpayer__taxpayer_no", flat=True)
+    ) == ["1002"]
     errors = refused(write(tmp_path, "036o014_4.csv", [{**row, "宛名番号": "7777"}]), m)
     assert errors[0]["line"] == 2 and errors[0]["column"] == "宛名番号"
 
@@ -420,3 +442,77 @@ def test_command_json_and_refusal(people: Any, tmp_path: Path, capsys: Any) -> N
     assert exc.value.returncode == 2
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["refused"] and out["errors"][0]["column"] == "税額"
+
+
+# --- the file drop ----------------------------------------------------------------------------------
+
+
+def test_inbox_routes_standard_files_in_order(people: Any, tmp_path: Path) -> None:
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    pay = write(
+        inbox, "036o006_20240701_1.csv", [pay_row("01", "100001", 1, "1001", "1", 1000, "2024-06-20")]
+    )
+    lev = write(inbox, "036o005_full_20240601_1.csv", [levy_row(*r) for r in LEVIES])
+    for p in (pay, lev):
+        (inbox / f"{p.name}.done").write_text("")
+    out = io.StringIO()
+    call_command("import_inbox", str(inbox), "--booking-date", "2024-04-01", "--json", stdout=out)
+    files = json.loads(out.getvalue().strip().splitlines()[-1])["files"]
+    assert [(f["file"], f["status"], f.get("mode")) for f in files] == [
+        ("036o005_full_20240601_1.csv", "imported", "full"),
+        ("036o006_20240701_1.csv", "imported", "delta"),
+    ]
+    assert inst("100001", 1).principal_outstanding == 29000
+    # the same file dropped again: processed as already imported, nothing changes
+    again = write(
+        inbox, "036o006_20240701_1.csv", [pay_row("01", "100001", 1, "1001", "1", 1000, "2024-06-20")]
+    )
+    (inbox / f"{again.name}.done").write_text("")
+    out = io.StringIO()
+    call_command("import_inbox", str(inbox), "--json", stdout=out)
+    files = json.loads(out.getvalue().strip().splitlines()[-1])["files"]
+    assert files[0]["status"] == "already_imported"
+    assert inst("100001", 1).principal_outstanding == 29000
+
+
+def test_co_owners(people: Any, tmp_path: Path, write_csv: Callable[..., Path]) -> None:
+    from choshu.taxpayers.models import CoOwner
+
+    m = people
+    taxpayers_import(
+        municipality=m, path=write_csv(TAXPAYER_HEADER, ["5001,co_ownership,川口 太郎 外1名,,,,,,,,,,1,"])
+    )
+    rows = [
+        {"市区町村コード": CITY, "課税年度": "2024", "共有_宛名番号": "5001", "共有資産番号": "A1", "構成員連番": str(n),
+         "構成員_義務者宛名番号": no, "代表者フラグ": rep, "現況持分_分子": "1", "現況持分_分母": "2", **OPS}
+        for n, no, rep in ((1, "1001", "1"), (2, "1002", "0"))
+    ]  # fmt: skip
+    s = stdlink_import(municipality=m, path=write(tmp_path, "036o011_1.csv", rows))
+    assert s.created == 2 and CoOwner.objects.filter(is_current=True).count() == 2
+    bad = [{**rows[0], "代表者フラグ": "0"}, rows[1]]
+    errors = refused(write(tmp_path, "036o011_2.csv", bad), m)
+    assert errors and CoOwner.objects.filter(is_current=True, is_representative=True).count() == 1
+
+
+def test_deleting_what_the_feed_never_sent_changes_nothing(people: Any, tmp_path: Path) -> None:
+    row = levy_row("01", "100009", 1, "1001", "2024-06-30", 5000, 削除フラグ="1")
+    s = stdlink_import(
+        municipality=people, path=write(tmp_path, "036o005_del.csv", [row]), booking_date=date(2024, 4, 1)
+    )
+    assert (s.rows, s.unchanged) == (1, 1)
+    assert Installment.objects.count() == 0 and StdRecord.objects.count() == 0
+
+
+def test_provisional_amount_change_is_refused(people: Any, tmp_path: Path) -> None:
+    m = people
+    load_levies(tmp_path, m)
+    stdlink_import(municipality=m, path=write(tmp_path, "036o006_p1.csv", [
+        pay_row("05", "500001", 1, "1002", "1", 1000, "2024-05-20", kari="0")]))  # fmt: skip
+    errors = refused(write(tmp_path, "036o006_p2.csv", [
+        pay_row("05", "500001", 1, "1002", "1", 2000, "2024-05-20", kari="1")]), m)  # fmt: skip
+    assert errors[0]["column"] == "収納額_本税" and "変更できません" in errors[0]["reason"]
+    # 仮消区分 9: the provisional payment is cancelled
+    stdlink_import(municipality=m, path=write(tmp_path, "036o006_p3.csv", [
+        pay_row("05", "500001", 1, "1002", "1", 1000, "2024-05-20", kari="9")]))  # fmt: skip
+    assert Payment.objects.get().status == PaymentStatus.CANCELLED
