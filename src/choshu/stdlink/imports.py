@@ -29,11 +29,12 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from choshu.audit.models import AuditKind
 from choshu.audit.services import audit_record
+from choshu.core.bulk import copy_rows
 from choshu.core.models import Municipality
 from choshu.dunning.models import (
     DunningBatch,
@@ -60,6 +61,7 @@ from choshu.taxpayers import related_imports
 from choshu.taxpayers.models import Taxpayer
 
 CHUNK = 1000
+KEYS = "choshu_std_keys"  # the keys of the file being checked (a key twice refuses the file)
 CLOSING_LINE = (
     100_000_000  # the engine's line numbers of the reversals a full file makes (past any file line)
 )
@@ -550,19 +552,13 @@ class _Run:
             raise FileRefused(sorted(errors, key=lambda e: e.line)[:MAX_ERRORS], self.file_name)
 
     def chunks(self, errors: list[RowError], count: bool = False) -> Iterator[list[Row]]:
-        """Valid rows a chunk at a time; refuses a key twice in the file. ``count``: the first pass."""
-        keys: set[bytes] = set()
+        """Valid rows a chunk at a time. ``count``: the first pass (counts the rows, stages their keys)."""
         chunk: list[Row] = []
         for row in self.rows(errors):
             if isinstance(row, int):
                 self.summary.skipped += count
                 continue
             self.summary.rows += count
-            digest = hashlib.blake2b(row.key.encode(), digest_size=8).digest()
-            if digest in keys:
-                errors.append(RowError(row.line, "", f"同じキー（{row.key}）の行がこのファイルに2回あります"))
-                continue
-            keys.add(digest)
             chunk.append(row)
             if len(chunk) >= CHUNK:
                 yield chunk
@@ -619,6 +615,11 @@ class _Run:
         }
         out: dict[int, tuple[str, StdRecord | None, dict[str, Any] | None]] = {}
         stamps = ("操作年月日", "操作時刻", "操作者ID")
+        now = timezone.now()
+        seen: list[int] = []
+        new: list[StdRecord] = []
+        changed: list[StdRecord] = []
+        log: list[tuple[StdRecord, str, dict[str, Any] | None]] = []
         for row in rows:
             old = existing.get(row.key)
             v = row.values
@@ -630,8 +631,7 @@ class _Run:
             )
             if same:
                 assert old is not None
-                old.file = self.file
-                old.save(update_fields=["file", "updated_at"])
+                seen.append(old.pk)
                 self.summary.unchanged += 1
                 out[row.line] = ("unchanged", old, None)
                 continue
@@ -641,25 +641,38 @@ class _Run:
                 continue
             before = None if old is None else {"data": old.data, "deleted": old.deleted}
             rec = old or StdRecord(municipality=self.m, kind=self.layout.kind, natural_key=row.key)
-            rec.data, rec.deleted, rec.file = row.raw, row.deleted, self.file
+            rec.data, rec.deleted, rec.file, rec.updated_at = row.raw, row.deleted, self.file, now
             rec.source_operator = v.get("操作者ID") or ""
             rec.source_operated_on, rec.source_operated_time = v.get("操作年月日"), v.get("操作時刻")
-            rec.save()
+            (new if old is None else changed).append(rec)
             action = (
                 StdRecordChange.Action.DELETED if row.deleted
                 else StdRecordChange.Action.CREATED if old is None else StdRecordChange.Action.UPDATED
             )  # fmt: skip
-            StdRecordChange.objects.create(
-                record=rec,
-                file=self.file,
-                action=action,
-                before=before,
-                changed_by=self.actor,
-                reason=self.reason[:300],
-            )
+            log.append((rec, action, before))
             status = "deleted" if row.deleted else "created" if old is None else "updated"
             setattr(self.summary, status, getattr(self.summary, status) + 1)
             out[row.line] = (status, rec, before)
+        if seen:
+            StdRecord.objects.filter(pk__in=seen).update(file=self.file, updated_at=now)
+        StdRecord.objects.bulk_create(new)
+        StdRecord.objects.bulk_update(
+            changed,
+            [
+                "data",
+                "deleted",
+                "file",
+                "updated_at",
+                "source_operator",
+                "source_operated_on",
+                "source_operated_time",
+            ],
+        )
+        StdRecordChange.objects.bulk_create(
+            StdRecordChange(record=rec, file=self.file, action=action, before=before, changed_by=self.actor,
+                            reason=self.reason[:300])
+            for rec, action, before in log
+        )  # fmt: skip
         return out
 
     def missing(self) -> Iterator[StdRecord]:
@@ -684,9 +697,24 @@ class _Run:
     def validate(self) -> None:
         errors: list[RowError] = []
         check = getattr(self, f"_check_{self.layout.slug.replace('-', '_')}", None)
-        for chunk in self.chunks(errors, count=True):
-            if check is not None:
-                check(chunk, errors)
+        with connection.cursor() as cur:
+            cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
+            cur.execute(f"CREATE TEMPORARY TABLE {KEYS} (line integer NOT NULL, k varchar(300) NOT NULL)")
+        try:
+            for chunk in self.chunks(errors, count=True):
+                copy_rows(KEYS, ("line", "k"), ((r.line, r.key[:300]) for r in chunk))
+                if check is not None:
+                    check(chunk, errors)
+            with connection.cursor() as cur:  # a key twice in the file: reported on the later line
+                cur.execute(
+                    f"SELECT b.line, b.k, MIN(a.line) FROM {KEYS} a JOIN {KEYS} b ON a.k = b.k AND a.line < b.line "
+                    f"GROUP BY b.line, b.k ORDER BY b.line LIMIT {MAX_ERRORS}"
+                )  # noqa: S608 - constants only
+                for line, key, first in cur.fetchall():
+                    errors.append(RowError(line, "", f"同じキー（{key}）の行が {first}行目にもあります"))
+        finally:
+            with connection.cursor() as cur:
+                cur.execute(f"DROP TABLE IF EXISTS {KEYS}")
         self.refuse(errors)
 
     def write(self) -> None:
