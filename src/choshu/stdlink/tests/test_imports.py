@@ -516,3 +516,65 @@ def test_provisional_amount_change_is_refused(people: Any, tmp_path: Path) -> No
     stdlink_import(municipality=m, path=write(tmp_path, "036o006_p3.csv", [
         pay_row("05", "500001", 1, "1002", "1", 1000, "2024-05-20", kari="9")]))  # fmt: skip
     assert Payment.objects.get().status == PaymentStatus.CANCELLED
+
+
+# --- every kind: the same content again changes nothing; a bad row names its line and item -------------
+
+
+def _cal(n: int) -> dict[str, str]:
+    return {"市区町村コード": CITY, "賦課年度": "2024", "業務詳細（科目）コード": "01", "期別": str(n),
+            "期別名称": f"第{n}期", "年月": f"2024{5 + n:02d}", "納期限": f"2024-{5 + n:02d}-30", **OPS}  # fmt: skip
+
+
+def _stop(n: int) -> dict[str, str]:
+    return {"市区町村コード": CITY, "督促停止管理番号": f"S{n}", "宛名番号": "1002", **period("05", 2024, "500001", 1),
+            "督促停止年月日": "2024-06-10", "督促停止事由": "01", "督促停止解除年月日": "", **OPS}  # fmt: skip
+
+
+def _stop_head(n: int) -> dict[str, str]:
+    return {"市区町村コード": CITY, "督促停止管理番号": f"S{n}", "宛名番号": "1002", "督促停止年月日": "2024-06-10",
+            "督促停止事由": "01", **OPS}  # fmt: skip
+
+
+def _ret(n: int) -> dict[str, str]:
+    return {"市区町村コード": CITY, "宛名番号": "1001", "業務詳細（科目）コード": "01", "返戻物種別": "01",
+            "履歴番号": str(n), "賦課年度": "2024", "期別": "01", "通知書番号": "100001", "返戻日": "2024-07-05", **OPS}  # fmt: skip
+
+
+def _rep(n: int) -> dict[str, str]:
+    return {"市区町村コード": CITY, "納税義務者_宛名番号": "1001", "代理人_宛名番号": "3001", "業務詳細（科目）コード": "00",
+            "代理人_有効期間開始年月日": f"2024-0{n}-01", "代理人_肩書": "01", **OPS}  # fmt: skip
+
+
+CASES = [
+    # kind, row maker, the bad item, a bad value, the records choshu holds afterwards
+    ("036o015", _cal, "年月", "2024-13", lambda: InstallmentCalendar.objects.count()),
+    ("036o009", _stop, "督促停止年月日", "", lambda: DunningSuppression.objects.count()),
+    ("036o008", _stop_head, "宛名番号", "8888", lambda: StdRecord.objects.filter(kind="036o008").count()),
+    ("036o012", _ret, "返戻日", "2024/07/05", lambda: StdRecord.objects.filter(kind="036o012").count()),
+    (
+        "036o013",
+        _rep,
+        "代理人_宛名番号",
+        "4444",
+        lambda: Representative.objects.filter(is_current=True).count(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("kind", "make", "item", "bad", "count"), CASES, ids=[c[0] for c in CASES])
+def test_each_kind_again_and_bad_rows(
+    people: Any, tmp_path: Path, kind: str, make: Any, item: str, bad: str, count: Any
+) -> None:
+    m = people
+    load_levies(tmp_path, m)
+    s = stdlink_import(municipality=m, path=write(tmp_path, f"{kind}_1.csv", [make(1), make(2)]))
+    assert s.created == 2 and count() == 2
+    changes = StdRecordChange.objects.count()
+    again = [{**make(1), "操作時刻": "23:59:59"}, {**make(2), "操作者ID": "U0002"}]
+    s = stdlink_import(municipality=m, path=write(tmp_path, f"{kind}_2.csv", again, encoding="cp932"))
+    assert (s.unchanged, s.created, s.updated) == (2, 0, 0)
+    assert count() == 2 and StdRecordChange.objects.count() == changes
+    errors = refused(write(tmp_path, f"{kind}_3.csv", [make(3), {**make(4), item: bad}]), m)
+    assert [(e["line"], e["column"]) for e in errors] == [(3, item)]
+    assert count() == 2
