@@ -61,6 +61,7 @@ from choshu.taxpayers import related_imports
 from choshu.taxpayers.models import Taxpayer
 
 CHUNK = 1000
+WARNINGS = 200  # warnings kept in a summary
 KEYS = "choshu_std_keys"  # the keys of the file being checked (a key twice refuses the file)
 CLOSING_LINE = (
     100_000_000  # the engine's line numbers of the reversals a full file makes (past any file line)
@@ -866,6 +867,24 @@ class _Run:
             lambda p: levies_import(municipality=self.m, path=p, booking_date=self.booking_date, actor=self.actor),
             lambda v: internal(v, 0),
         )  # fmt: skip
+        self._compare_receipts()
+
+    def _compare_receipts(self) -> None:
+        """036o005 carries the other system's cumulative 収納額_本税: where it differs from what choshu
+        holds as paid (from 036o006 through the engine), a warning names the line (nothing is changed)."""
+        errors: list[RowError] = []
+        for chunk in self.chunks(errors):
+            found = self.installments(chunk)
+            for r in chunk:
+                i = found.get(self.period_key(r.values))
+                if i is None or r.deleted or r.raw.get("収納額_本税", "") == "":
+                    continue
+                theirs = int(r.values["収納額_本税"])
+                if theirs != i.principal_paid and len(self.summary.warnings) < WARNINGS:
+                    self.summary.warnings.append(
+                        f"{r.line}行目: 収納額_本税 {theirs:,}円と choshu の収納額（本税）{i.principal_paid:,}円が"
+                        "一致しません（収納履歴情報の取込漏れがないか確認してください）"
+                    )
 
     # 036o013 代理人情報
     def _write_representatives(self) -> None:

@@ -495,6 +495,20 @@ def test_co_owners(people: Any, tmp_path: Path, write_csv: Callable[..., Path]) 
     assert errors and CoOwner.objects.filter(is_current=True, is_representative=True).count() == 1
 
 
+def test_levies_receipts_differing_from_the_payments_are_warned(people: Any, tmp_path: Path) -> None:
+    m = people
+    load_levies(tmp_path, m)
+    stdlink_import(municipality=m, path=write(tmp_path, "036o006_w.csv", [
+        pay_row("01", "100001", 1, "1001", "1", 1000, "2024-06-20")]))  # fmt: skip
+    rows = [levy_row(*LEVIES[0], 収納額_本税="1000"), levy_row(*LEVIES[1], 収納額_本税="500")]
+    s = stdlink_import(
+        municipality=m, path=write(tmp_path, "036o005_w.csv", rows), booking_date=date(2024, 4, 1)
+    )
+    assert s.warnings == [
+        "3行目: 収納額_本税 500円と choshu の収納額（本税）0円が一致しません（収納履歴情報の取込漏れがないか確認してください）"
+    ]
+
+
 def test_deleting_what_the_feed_never_sent_changes_nothing(people: Any, tmp_path: Path) -> None:
     row = levy_row("01", "100009", 1, "1001", "2024-06-30", 5000, 削除フラグ="1")
     s = stdlink_import(
