@@ -32,7 +32,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
-from choshu.audit.models import AuditKind
+from choshu.audit.models import AuditKind, AuditSubjectType
 from choshu.audit.services import audit_record
 from choshu.core.bulk import copy_rows
 from choshu.core.models import Municipality
@@ -61,6 +61,7 @@ from choshu.taxpayers import related_imports
 from choshu.taxpayers.models import Taxpayer
 
 CHUNK = 1000
+ATENA_ITEMS = ("宛名番号", "納税義務者_宛名番号", "代理人_宛名番号", "共有_宛名番号", "構成員_義務者宛名番号")
 WARNINGS = 200  # warnings kept in a summary
 KEYS = "choshu_std_keys"  # the keys of the file being checked (a key twice refuses the file)
 CLOSING_LINE = (
@@ -674,7 +675,32 @@ class _Run:
                             reason=self.reason[:300])
             for rec, action, before in log
         )  # fmt: skip
+        if log:
+            self._audit_changes(log)
         return out
+
+    def _audit_changes(self, log: Sequence[tuple[StdRecord, str, dict[str, Any] | None]]) -> None:
+        """One change record per chunk naming the people whose records the rows changed (a person's
+        history shows the import), beside the file's batch record."""
+        numbers = {self.taxpayer_no(rec.data[c]) for rec, _, _ in log for c in ATENA_ITEMS if rec.data.get(c)}
+        ids = sorted(
+            Taxpayer.objects.filter(municipality=self.m, taxpayer_no__in=numbers).values_list("pk", flat=True)
+        )
+        audit_record(
+            kind=AuditKind.CHANGE,
+            function=f"標準連携取込（{self.layout.title}）",
+            municipality=self.m,
+            user=self.actor,
+            subject_type=AuditSubjectType.TAXPAYER,
+            subject_ids=ids,
+            detail={
+                "std_file": self.file.pk,
+                "reason": self.reason,
+                "records": [
+                    {"id": rec.pk, "key": rec.natural_key, "action": str(action)} for rec, action, _ in log
+                ],
+            },
+        )
 
     def missing(self) -> Iterator[StdRecord]:
         """Full load: the records of the kind this file does not hold any more (closed, never deleted)."""

@@ -181,6 +181,11 @@ def test_scenario_files_import_to_expected_balances(people: Any, tmp_path: Path)
     assert (rec.source_operator, str(rec.source_operated_on), str(rec.source_operated_time)) == (
         "U0001", "2024-06-01", "10:11:12")  # fmt: skip
     assert StdRecordChange.objects.filter(record=rec, action="created").count() == 1
+    # a person's audit trail names the import that changed their records
+    from choshu.audit.models import AuditLog
+
+    log = AuditLog.objects.get(function="標準連携取込（督促情報）", kind="change")
+    assert log.subject_ids == [Taxpayer.objects.get(taxpayer_no="1001").pk]
 
 
 # --- 調定収納情報 ----------------------------------------------------------------------------------
