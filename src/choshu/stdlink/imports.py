@@ -852,6 +852,8 @@ class _Run:
 
         def internal(v: dict[str, Any], principal: int | None = None) -> dict[str, Any]:
             item = v["業務詳細（科目）コード"]
+            if principal is None and v["削除フラグ"] == "1":
+                principal = 0  # a deleted 期別: a 更正 to 0, its breakdown too
             tax = v["税額"] if principal is None else principal
             b: list[int | str] = ["", "", ""]
             if item == "03":
@@ -876,7 +878,7 @@ class _Run:
                 "installment_no": v["期別"], "statutory_due_date": v["法定納期限"] or v["法定納期限等"],
                 "due_date": v["納期限"], "designated_due_date": v["指定納期限"],
                 "due_date_special": "1" if v["納期特例区分"] == "1" else "",
-                "principal": 0 if v["削除フラグ"] == "1" else tax,
+                "principal": tax,
                 "breakdown_1": b[0], "breakdown_2": b[1], "breakdown_3": b[2], "slip_no": "",
                 "operator_id": v["操作者ID"], "operated_on": v["操作年月日"], "operated_time": v["操作時刻"],
             }  # fmt: skip

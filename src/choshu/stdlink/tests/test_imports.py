@@ -55,7 +55,7 @@ def period(item: str, year: int, notice: str, inst: int) -> dict[str, str]:
 
 def write(tmp_path: Path, name: str, rows: list[dict[str, str]], encoding: str = "utf-8") -> Path:
     """A standard file: header of the rows' item names, one row per record (plain csv)."""
-    header = list(rows[0])
+    header = list(dict.fromkeys(k for r in rows for k in r))
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(header)
@@ -597,3 +597,28 @@ def test_each_kind_again_and_bad_rows(
     errors = refused(write(tmp_path, f"{kind}_3.csv", [make(3), {**make(4), item: bad}]), m)
     assert [(e["line"], e["column"]) for e in errors] == [(3, item)]
     assert count() == 2
+
+
+def test_breakdowns_and_deleting_an_installment_with_one(people: Any, tmp_path: Path) -> None:
+    from choshu.levies.models import InstallmentBreakdown
+
+    m = people
+    nhi = {"調定額_国民健康保険内訳_医療一般分": "50000", "調定額_国民健康保険内訳_医療退職分": "1000",
+           "調定額_国民健康保険内訳_支援一般分": "20000", "調定額_国民健康保険内訳_介護一般分": "9000"}  # fmt: skip
+    rows = [
+        levy_row("04", "400001", 1, "1001", "2024-04-30", 12000, 調定額_都市計画税="2000"),
+        levy_row("07", "700001", 1, "1001", "2024-07-31", 80000, **nhi),
+    ]
+    stdlink_import(municipality=m, path=write(tmp_path, "036o005_b.csv", rows), booking_date=date(2024, 4, 1))
+
+    def split(notice: str) -> list[int]:
+        return list(InstallmentBreakdown.objects.filter(installment=inst(notice, 1)).order_by("seq")
+                    .values_list("levied", flat=True))  # fmt: skip
+
+    assert split("400001") == [10000, 2000]
+    assert split("700001") == [51000, 20000, 9000]
+    deleted = [{**rows[0], "削除フラグ": "1"}]
+    s = stdlink_import(
+        municipality=m, path=write(tmp_path, "036o005_bd.csv", deleted), booking_date=date(2024, 5, 1)
+    )
+    assert s.deleted == 1 and inst("400001", 1).principal_levied == 0 and split("400001") == [0, 0]
