@@ -29,6 +29,7 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -186,7 +187,9 @@ LAYOUTS: dict[str, Layout] = {
              _c("児童_宛名番号", "code", max_len=15), _c("口座履歴番号", "code", max_len=10),
              _c("口座振替開始日", "date"), _c("口座振替終了日", "date"), _c("金融機関コード", "code", max_len=4),
              _c("店舗番号", "code", max_len=3), _c("口座種別", "code", max_len=2), _c("口座番号", "code", max_len=8),
-             _c("口座名義人カナ", "text", max_len=100), *TAIL),
+             _c("ゆうちょ銀行記号", "code", max_len=5), _c("ゆうちょ銀行番号", "code", max_len=8),
+             _c("口座名義人カナ", "text", max_len=100), _c("口座振替停止開始年月日", "date"),
+             _c("口座振替停止終了年月日", "date"), _c("口座振替廃止年月日", "date"), *TAIL),
             ("宛名番号", "業務詳細（科目）コード", "振替口座区分", "児童_宛名番号"),
         ),
         Layout(
@@ -984,18 +987,75 @@ class _Run:
             lambda v: internal(v, True),
         )  # fmt: skip
 
-    # 036o010 振替口座情報: kept in the import record only (a 口座振替 mandate needs a 決裁 in choshu)
+    # 036o010 振替口座情報 → one 口座振替依頼 request (debits.services.mandates_import: a 決裁 makes it effective)
     def _check_debit_accounts(self, rows: Sequence[Row], errors: list[RowError]) -> None:
+        if self.actor is None and rows:
+            errors.append(
+                RowError(
+                    0,
+                    "",
+                    "振替口座情報は口座振替依頼（決裁の申請）になるため、--operator（申請する職員）が必要です",
+                )
+            )
+            return
         self._check_taxpayers(rows, errors, ("宛名番号",))
 
     def _write_debit_accounts(self) -> None:
-        def keep(row: Row, status: str, rec: StdRecord | None, before: dict[str, Any] | None) -> None:
-            self.summary.kept_only += 1
+        from choshu.debits.services import mandates_import
+        from choshu.formats.debit_mandates import MANDATES_HEADER
 
-        self._each(keep)
-        if self.summary.mode == "full":
-            for rec in self.missing():
-                self.close(rec)
+        names = {"taxpayer_no": "宛名番号", "tax_item": "業務詳細（科目）コード", "bank_code": "金融機関コード",
+                 "branch_code": "店舗番号", "deposit_type": "口座種別", "account": "口座番号",
+                 "jp_kigo": "ゆうちょ銀行記号", "jp_bango": "ゆうちょ銀行番号", "holder_kana": "口座名義人カナ",
+                 "holder_name": "口座名義人カナ", "start": "口座振替開始日", "end": "口座振替終了日",
+                 "received_on": "操作年月日"}  # fmt: skip
+        errors: list[RowError] = []
+        wrote = 0
+        with tempfile.TemporaryDirectory(prefix="choshu-std-") as tmp:
+            out = Path(tmp) / "debit_mandates.csv"
+            with out.open("w", encoding="utf-8", newline="") as fh:
+                w = csv.writer(fh, lineterminator="\r\n")
+                w.writerow(MANDATES_HEADER)
+                line = 1
+                for chunk in self.chunks(errors):
+                    done = self.remember(chunk)
+                    for row in chunk:
+                        status, v = done[row.line][0], row.values
+                        if status not in ("created", "updated") or not v["口座振替開始日"]:
+                            self.summary.kept_only += status != "unchanged"  # an end or a stop: kept only
+                            continue
+                        while line < row.line - 1:
+                            fh.write("\r\n")  # the standard file's line numbers, kept
+                            line += 1
+                        item = v["業務詳細（科目）コード"]
+                        w.writerow([_cell(x) for x in (
+                            self.taxpayer_no(v["宛名番号"]), "" if item == "00" else item, v["金融機関コード"],
+                            v["店舗番号"], v["口座種別"], v["口座番号"], v["ゆうちょ銀行記号"], v["ゆうちょ銀行番号"],
+                            v["口座名義人カナ"], v["口座振替開始日"], v["口座振替終了日"], v["操作年月日"] or self.today,
+                        )])  # fmt: skip
+                        line += 1
+                        wrote += 1
+                self.refuse(errors)
+                if self.summary.mode == "full":
+                    for rec in self.missing():
+                        self.close(rec)
+            if wrote:
+                try:
+                    self.summary.applied = mandates_import(
+                        municipality=self.m, path=out, actor=self.actor,
+                        reason=self.reason or f"統合収納の振替口座情報 {Path(self.file_name).name}",
+                    )  # fmt: skip
+                except FileRefused as refused:
+                    raise FileRefused(
+                        [
+                            RowError(e.line, names.get(e.column, e.column), e.reason, e.value)
+                            for e in refused.errors
+                        ],
+                        self.file_name,
+                    ) from refused
+                except (ValidationError, PermissionDenied) as exc:
+                    messages = exc.messages if isinstance(exc, ValidationError) else [str(exc)]
+                    raise FileRefused([RowError(0, "", m) for m in messages], self.file_name) from exc
 
     def _check_taxpayers(self, rows: Sequence[Row], errors: list[RowError], columns: Sequence[str]) -> None:
         wanted = {self.taxpayer_no(r.values[c]) for r in rows for c in columns if r.values.get(c)}

@@ -424,13 +424,27 @@ def test_addressees_delta_and_full(people: Any, tmp_path: Path) -> None:
     assert errors[0]["line"] == 2 and errors[0]["column"] == "宛名番号"
 
 
-def test_debit_accounts_are_kept_in_the_import_record(people: Any, tmp_path: Path) -> None:
+def test_debit_accounts_become_one_mandate_request(people: Any, tmp_path: Path, make_user: Any) -> None:
+    from choshu.debits.models import Mandate
+
+    m = people
     row = {"市区町村コード": CITY, "宛名番号": "1001", "業務詳細（科目）コード": "01", "振替口座区分": "1",
            "口座振替開始日": "2024-04-01", "金融機関コード": "0001", "店舗番号": "001", "口座種別": "1",
            "口座番号": "1234567", "口座名義人カナ": "カワグチ タロウ", "独自項目": "x", **OPS}  # fmt: skip
-    s = stdlink_import(municipality=people, path=write(tmp_path, "036o010_1.csv", [row]))
-    assert s.kept_only == 1
+    path = write(tmp_path, "036o010_1.csv", [row])
+    errors = refused(path, m)
+    assert "--operator" in errors[0]["reason"]
+    clerk = make_user("clerk1", role="clerk", municipality=m)
+    s = stdlink_import(municipality=m, path=path, actor=clerk, reason="統合収納から")
+    assert s.applied["mandates"] == 1 and Mandate.objects.get().request_id == s.applied["request_id"]
     assert StdRecord.objects.get(kind="036o010").data["独自項目"] == "x"
+    again = write(tmp_path, "036o010_2.csv", [{**row, "操作時刻": "12:00:00"}])
+    s = stdlink_import(municipality=m, path=again, actor=clerk)
+    assert s.unchanged == 1 and Mandate.objects.count() == 1  # no second request
+    bad = write(tmp_path, "036o010_3.csv", [{**row, "宛名番号": "1002", "口座名義人カナ": "ｶﾜｸﾞﾁ😀"}])
+    errors = refused(bad, m, actor=clerk)
+    assert errors[0]["line"] == 2 and errors[0]["column"] == "口座名義人カナ"
+    assert Mandate.objects.count() == 1
 
 
 # --- the command ------------------------------------------------------------------------------------
