@@ -4,15 +4,27 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('receipts', '0010_enforce_channel'),
+        ("receipts", "0010_enforce_channel"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='payment',
-            name='channel',
-            field=models.CharField(choices=[('conveni', 'コンビニ'), ('bank', '金融機関'), ('eltax', '地方税共通納税'), ('direct_debit', '口座振替'), ('counter', '窓口'), ('seed', '移行データ'), ('enforcement', '滞納処分（取立・換価代金）'), ('std036', '統合収納（標準連携）')], max_length=20, verbose_name='収納経路'),
+            model_name="payment",
+            name="channel",
+            field=models.CharField(
+                choices=[
+                    ("conveni", "コンビニ"),
+                    ("bank", "金融機関"),
+                    ("eltax", "地方税共通納税"),
+                    ("direct_debit", "口座振替"),
+                    ("counter", "窓口"),
+                    ("seed", "移行データ"),
+                    ("enforcement", "滞納処分（取立・換価代金）"),
+                    ("std036", "統合収納（標準連携）"),
+                ],
+                max_length=20,
+                verbose_name="収納経路",
+            ),
         ),
     ]
