@@ -23,6 +23,7 @@ import csv
 import hashlib
 import re
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -479,15 +480,16 @@ def stdlink_import(
     except OSError as exc:
         raise FileRefused([RowError(0, "", f"ファイルを読めません: {exc.strerror}")], file_name) from exc
     actor_user = actor if getattr(actor, "is_authenticated", False) else None
-    done = StdFile.objects.filter(
-        municipality=municipality, kind=layout.kind, sha256=sha, status=StdFile.Status.IMPORTED
-    ).first()
-    if done is not None:
-        summary.already_imported = True
-        summary.file_id = done.pk
-        return summary
     try:
         with transaction.atomic():
+            _lock(municipality, layout.kind)
+            done = StdFile.objects.filter(
+                municipality=municipality, kind=layout.kind, sha256=sha, status=StdFile.Status.IMPORTED
+            ).first()
+            if done is not None:
+                summary.already_imported = True
+                summary.file_id = done.pk
+                return summary
             record = StdFile.objects.create(
                 municipality=municipality, kind=layout.kind, file_name=file_name[:500], sha256=sha, mode=mode,
                 status=StdFile.Status.IMPORTED, created_by=actor_user, reason=reason[:300],
@@ -516,6 +518,16 @@ def stdlink_import(
         )  # fmt: skip
         raise
     return summary
+
+
+def _lock(municipality: Municipality, kind: str) -> None:
+    """One import of a kind per municipality at a time (PostgreSQL advisory lock; SQLite has one writer):
+    a second run waits, then finds the file imported or the records as the first left them."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT pg_advisory_xact_lock(%s)", [zlib.crc32(f"stdlink:{municipality.pk}:{kind}".encode())]
+            )
 
 
 class _Run:
