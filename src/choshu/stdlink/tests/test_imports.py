@@ -493,6 +493,16 @@ def test_inbox_routes_standard_files_in_order(people: Any, tmp_path: Path) -> No
     files = json.loads(out.getvalue().strip().splitlines()[-1])["files"]
     assert files[0]["status"] == "already_imported"
     assert inst("100001", 1).principal_outstanding == 29000
+    # a bad standard file: rejected/ with the line and item, nothing written
+    bad = write(inbox, "036o007_20240920_1.csv", [dun_row("2024-09-31")])
+    (inbox / f"{bad.name}.done").write_text("")
+    out = io.StringIO()
+    with pytest.raises(CommandError):
+        call_command("import_inbox", str(inbox), "--json", stdout=out)
+    files = json.loads(out.getvalue().strip().splitlines()[-1])["files"]
+    assert files[0]["status"] == "rejected" and (files[0]["errors"][0]["line"], files[0]["errors"][0]["column"]) == (
+        2, "督促状発行日")  # fmt: skip
+    assert (inbox / "rejected" / bad.name).exists() and DunningNotice.objects.count() == 0
 
 
 def test_co_owners(people: Any, tmp_path: Path, write_csv: Callable[..., Path]) -> None:
