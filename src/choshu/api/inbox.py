@@ -30,6 +30,8 @@ from choshu.core.services import file_already_imported
 from choshu.formats.errors import FileRefused
 from choshu.levies.services import levies_import
 from choshu.receipts.services import import_job_kind, payments_import
+from choshu.stdlink.imports import stdlink_import
+from choshu.stdlink.models import StdFile
 from choshu.taxpayers.services import taxpayers_import
 
 MARKER = ".done"
@@ -45,13 +47,31 @@ class Feed:
     order: int
 
 
+def _std(file_id: str, order: int) -> Feed:
+    """A standard 036 file (docs/formats.md §34): its file ID anywhere in the name (``036o005_20240601_1.csv``)."""
+    return Feed(f"std-{file_id}", re.compile(rf"^[\w.-]*{file_id}[\w.-]*\.csv$"), order)
+
+
 FEEDS = (
     Feed("taxpayers", re.compile(r"^taxpayers[\w.-]*\.csv$"), 0),
-    Feed("levies", re.compile(r"^levies[\w.-]*\.csv$"), 1),
-    Feed("payments-conveni", re.compile(r"^payments-conveni[\w.-]*\.csv$"), 2),
-    Feed("payments-bank", re.compile(r"^payments-bank[\w.-]*\.csv$"), 2),
-    Feed("payments-eltax", re.compile(r"^payments-eltax[\w.-]*\.csv$"), 2),
+    _std("036o013", 1),  # 代理人, 送付先, 共有: about the 宛名
+    _std("036o014", 1),
+    _std("036o011", 1),
+    _std("036o015", 2),  # 期別マスタ before the levies that use it
+    Feed("levies", re.compile(r"^levies[\w.-]*\.csv$"), 3),
+    _std("036o005", 3),
+    Feed("payments-conveni", re.compile(r"^payments-conveni[\w.-]*\.csv$"), 4),
+    Feed("payments-bank", re.compile(r"^payments-bank[\w.-]*\.csv$"), 4),
+    Feed("payments-eltax", re.compile(r"^payments-eltax[\w.-]*\.csv$"), 4),
+    _std("036o006", 4),
+    _std("036o007", 5),  # 督促 after the levies and payments
+    _std("036o009", 6),  # 督促停止 (期別) before the stop orders that lift them
+    _std("036o008", 7),
+    _std("036o012", 8),  # 返戻 after the 督促 it returns
+    _std("036o010", 8),
 )
+FULL = re.compile(r"(?:^|[_.-])full(?:[_.-]|$)")
+"""A standard file whose name has ``full`` as a word (``036o005_full_20240601.csv``) is a full load."""
 
 
 def feed_of(name: str) -> Feed | None:
@@ -131,7 +151,7 @@ def import_inbox(
 
     def order(p: Path) -> tuple[int, str]:
         feed = feed_of(p.name)
-        return (feed.order if feed else 9, p.name)
+        return (feed.order if feed else 99, p.name)
 
     results = []
     for path in sorted(files, key=order):
@@ -166,10 +186,23 @@ def _one(
     base["kind"] = feed.kind
     sha256 = _sha256(path)
     base["sha256"] = sha256
-    if file_already_imported(municipality=municipality, kind=_job_kind(feed), sha256=sha256):
+    std = feed.kind.removeprefix("std-") if feed.kind.startswith("std-") else ""
+    if std:
+        seen = StdFile.objects.filter(
+            municipality=municipality, kind=std, sha256=sha256, status=StdFile.Status.IMPORTED
+        ).exists()
+    else:
+        seen = file_already_imported(municipality=municipality, kind=_job_kind(feed), sha256=sha256)
+    if seen:
         return _file(inbox, path, PROCESSED, {**base, "status": "already_imported"})
     run: Callable[[], Any]
-    if feed.kind == "taxpayers":
+    if std:
+        mode = "full" if FULL.search(path.name.lower()) else "delta"
+        base["mode"] = mode
+        run = lambda: stdlink_import(  # noqa: E731
+            municipality=municipality, path=path, kind=std, mode=mode, actor=actor, booking_date=booking_date
+        )
+    elif feed.kind == "taxpayers":
         run = lambda: taxpayers_import(municipality=municipality, path=path, actor=actor)  # noqa: E731
     elif feed.kind == "levies":
         run = lambda: levies_import(  # noqa: E731

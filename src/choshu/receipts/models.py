@@ -17,6 +17,7 @@ class Channel(models.TextChoices):
     COUNTER = "counter", "窓口"
     SEED = "seed", "移行データ"
     ENFORCEMENT = "enforcement", "滞納処分（取立・換価代金）"
+    STANDARD = "std036", "統合収納（標準連携）"
 
 
 # The channels whose files ``import-payments`` reads, and the kind of job each import records.

@@ -14,7 +14,8 @@ from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
 
 class Command(ChoshuCommand):
     help = (
-        "取込フォルダのファイル（taxpayers*.csv, levies*.csv, payments-conveni|bank|eltax*.csv; "
+        "取込フォルダのファイル（taxpayers*.csv, levies*.csv, payments-conveni|bank|eltax*.csv, "
+        "統合収納の標準ファイル *036oNNN*.csv; "
         "NAME.done のあるものだけ）を取り込み、processed/ または rejected/ に報告とともに移す"
     )
 
