@@ -66,6 +66,11 @@ PARAM_KINDS: dict[tuple[str, str], str] = {
     ("cases/<int:pk>/flags/", "flag_pk"): "case_flag",
     ("enforcement/cases/", "case_pk"): "case",
     ("enforcement/seizures/", "pk"): "seizure",
+    ("enforcement/claims/", "pk"): "claim",
+    ("enforcement/inquiries/", "pk"): "inquiry_batch",
+    ("enforcement/inquiries/<int:pk>/letters/", "index"): "letter_index",
+    ("enforcement/inquiries/answers/", "pk"): "inquiry",
+    ("enforcement/sales/", "pk"): "sale",
     ("reports/taxpayers/", "pk"): "taxpayer",
     ("cases/<int:pk>/plans/", "plan_pk"): "payment_plan",
     ("cases/<int:pk>/plans/<int:plan_pk>/slips/", "no"): "plan_instalment_no",
@@ -182,8 +187,14 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         third_party_name="川口信用金庫",
     )  # fmt: skip
     plan = _plan_of(officer, taro, installment, today)
+    claim, batch, inquiry, sale = _enforcement_of(city, case, case_chief, installment, make_user)
     return {
         "seizure": seizure.pk,
+        "claim": claim,
+        "inquiry_batch": batch,
+        "letter_index": 0,
+        "inquiry": inquiry,
+        "sale": sale,
         "payment_plan": plan,
         "plan_instalment_no": 1,
         "overpayment": overpayment.pk,
@@ -207,6 +218,44 @@ def objects_of(city: Any, make_user: Callable[..., Any], write_csv: Callable[...
         "dunning_suppression": suppression.pk,
         "relief": relief.pk,
     }
+
+
+def _enforcement_of(
+    city: Any, case: Case, chief: Any, installment: Installment, make_user: Callable[..., Any]
+) -> tuple[int, int, int, int]:
+    """A 交付要求 (決裁待ち), a 預貯金 inquiry batch to one bank and its inquiry, and the 換価 of an approved
+    seizure of land (決裁待ち): ids."""
+    from choshu.approvals.services import request_approve
+    from choshu.enforcement.claims import claim_request
+    from choshu.enforcement.distribution import sale_request
+    from choshu.enforcement.inquiries import Recipient, inquiry_batch_build
+    from choshu.enforcement.models import Inquiry
+    from choshu.enforcement.services import seizure_request
+
+    claim = claim_request(
+        actor=chief, case=case, kind="demand", proceeding="bankruptcy", authority="破産管財人 弁護士 川口太郎",
+        case_no="令和6年(フ)第1号", property_description="", installment_ids=[installment.pk],
+        claimed_on=date(2024, 8, 1), amount=10000, note="破産手続開始の通知",
+    )  # fmt: skip
+    batch = inquiry_batch_build(
+        actor=chief, kind="deposit", as_of=date(2024, 8, 1), case_ids=[case.pk],
+        recipients=[Recipient("0001", "みずほ銀行")],
+    )  # fmt: skip
+    inquiry = Inquiry.objects.filter(batch=batch).order_by("pk").first()
+    assert inquiry is not None
+    land = seizure_request(
+        actor=chief, case=case, kind="real_estate", description="川口市本町1丁目 宅地 120㎡",
+        installment_ids=[installment.pk], executed_on=date(2024, 8, 1), amount=900_000, note="登記簿で確認",
+    )  # fmt: skip
+    approver = make_user(f"world-chief2-{city.code}", role=Role.CHIEF, municipality=city, team="整理1班")
+    assert land.request is not None
+    request_approve(actor=approver, request=land.request, decided_on=date(2024, 8, 1))
+    land.refresh_from_db()
+    sale = sale_request(
+        actor=chief, seizure=land, method="auction", sold_on=date(2024, 10, 1), buyer="株式会社買受",
+        proceeds=100_000, distributed_on=date(2024, 10, 15), our_rank=1, claim=None, others=[], note="期日入札",
+    )  # fmt: skip
+    return claim.pk, batch.pk, inquiry.pk, sale.pk
 
 
 def _plan_of(officer: Any, taro: Any, installment: Installment, today: date) -> int:
