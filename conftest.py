@@ -22,6 +22,37 @@ LEVIES_BOOKED_ON = date(2024, 4, 1)
 LEVY_HEADER = "tax_item,levy_year,notice_no,taxpayer_no,installment_no,due_date,principal,slip_no"
 
 
+# Argon2 (the production hasher, choshu.config.settings) costs 0.2–0.5 s per hash and per check on the
+# CI machine, and the suite creates and signs in hundreds of users. The tests run with Django's fast
+# test-only hasher; the tests of password storage itself ask for ``production_password_hashers``.
+FAST_PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _suite_settings(django_test_environment: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The fast hasher, and runtime files (exports, reports, uploads, job progress, key files) in a
+    directory of this test process's own, never the working copy's ``var/``: ``make test`` runs the
+    SQLite and PostgreSQL passes at the same time and pytest-xdist runs workers side by side, each
+    with its own database whose ids (job ids name progress files) start at 1 in every one."""
+    from django.test.utils import override_settings
+
+    var = tmp_path_factory.mktemp("var")
+    with override_settings(
+        PASSWORD_HASHERS=FAST_PASSWORD_HASHERS, VAR_DIR=var, CHOSHU_UPLOAD_DIR=var / "uploads"
+    ):
+        yield
+
+
+@pytest.fixture
+def production_password_hashers(settings: Any) -> Any:
+    """The hashers production uses (argon2 first), for the tests that check how passwords are stored."""
+    from choshu.config import settings as production
+
+    assert production.PASSWORD_HASHERS[0].endswith("Argon2PasswordHasher")
+    settings.PASSWORD_HASHERS = production.PASSWORD_HASHERS
+    return production.PASSWORD_HASHERS
+
+
 @pytest.fixture(autouse=True)
 def _own_audit_checkpoints(settings: Any, tmp_path: Path) -> Any:
     """Each test has its own checkpoint file (its database is rolled back; the file would not be)."""

@@ -66,7 +66,9 @@ def _start(work: Path, database_url: str | None) -> subprocess.Popen[str]:
 
 
 def _result(name: str, proc: subprocess.Popen[str]) -> dict[str, Any]:
-    out, err = proc.communicate(timeout=300)
+    # A guard against a hung run, not a speed limit: the two runs go side by side, and `make test`
+    # runs the SQLite and PostgreSQL passes (2 workers each) at once on the 2-core CI machine.
+    out, err = proc.communicate(timeout=900)
     assert proc.returncode == 0, f"the {name} run failed ({proc.returncode}):\n{err[-4000:]}"
     return dict(json.loads(out.strip().splitlines()[-1]))
 

@@ -100,6 +100,7 @@ def test_a_user_of_no_municipality_or_inactive_has_no_rights(municipality: Any, 
     assert not has_right(floating, Right.TAXPAYER_VIEW)
 
 
+@pytest.mark.usefixtures("production_password_hashers")
 def test_create_user_reads_the_password_from_stdin_and_prints_the_totp_uri_once(
     municipality: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

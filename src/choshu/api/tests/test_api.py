@@ -183,6 +183,7 @@ def test_an_expired_or_revoked_token_is_refused(
     assert response.status_code == 401 and response.json()["error"] == "invalid_client"
 
 
+@pytest.mark.usefixtures("production_password_hashers")
 def test_tokens_and_secrets_are_stored_only_hashed(
     municipality: Any, register: Callable[..., tuple[str, str]]
 ) -> None:

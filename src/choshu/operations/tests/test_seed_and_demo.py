@@ -214,6 +214,7 @@ def test_paid_until_leaves_later_installments_open_with_the_same_levies() -> Non
 
 
 @pytest.mark.django_db
+@pytest.mark.usefixtures("production_password_hashers")
 def test_demo_without_serving_sets_up_the_city_and_prints_credentials_once() -> None:
     out = StringIO()
     call_command("demo", "--no-serve", "--taxpayers", "50", stdout=out)
