@@ -772,6 +772,25 @@ class _Run:
                     apply(row, status, rec, before)
         self.refuse(errors)
 
+    def _each_record(
+        self, one: Callable[[StdRecord, dict[str, Any], bool, Installment | None], None]
+    ) -> None:
+        """``one(record, values, deleted, installment)`` for each new or changed row (its installment found by
+        the key), then — a full load — for each record the file no longer has, as deleted, and closes it."""
+        errors: list[RowError] = []
+        for chunk in self.chunks(errors):
+            insts = self.find(chunk, errors)
+            done = self.remember(chunk)
+            for row in chunk:
+                status, rec, _ = done[row.line]
+                if status != "unchanged" and rec is not None:
+                    one(rec, row.values, row.deleted, insts.get(row.line))
+        self.refuse(errors)
+        if self.summary.mode == "full":
+            for rec in self.missing():
+                one(rec, _parsed(self.layout, rec.data), True, None)
+                self.close(rec)
+
     # -- delegated kinds: the internal layout in a temporary file ---------------------------------
 
     def _delegate(
@@ -1212,20 +1231,7 @@ class _Run:
 
     def _write_dunning(self) -> None:
         counts = {"issued": 0, "withdrawn": 0, "returned": 0}
-        errors: list[RowError] = []
-        for chunk in self.chunks(errors):
-            insts = self.find(chunk, errors)
-            done = self.remember(chunk)
-            for row in chunk:
-                status, rec, _ = done[row.line]
-                if status == "unchanged" or rec is None:
-                    continue
-                self._dunning_one(rec, row.values, row.deleted, insts.get(row.line), counts)
-        self.refuse(errors)
-        if self.summary.mode == "full":
-            for rec in self.missing():
-                self._dunning_one(rec, _parsed(self.layout, rec.data), True, None, counts)
-                self.close(rec)
+        self._each_record(lambda rec, v, deleted, inst: self._dunning_one(rec, v, deleted, inst, counts))
         self.summary.applied = counts
 
     def _dunning_one(
@@ -1295,19 +1301,7 @@ class _Run:
 
     def _write_stop_detail(self) -> None:
         counts = {"suppressed": 0, "ended": 0}
-        errors: list[RowError] = []
-        for chunk in self.chunks(errors):
-            insts = self.find(chunk, errors)
-            done = self.remember(chunk)
-            for row in chunk:
-                status, rec, _ = done[row.line]
-                if status != "unchanged" and rec is not None:
-                    self._stop_one(rec, row.values, row.deleted, insts.get(row.line), counts)
-        self.refuse(errors)
-        if self.summary.mode == "full":
-            for rec in self.missing():
-                self._stop_one(rec, _parsed(self.layout, rec.data), True, None, counts)
-                self.close(rec)
+        self._each_record(lambda rec, v, deleted, inst: self._stop_one(rec, v, deleted, inst, counts))
         self.summary.applied = counts
 
     def _stop_one(
