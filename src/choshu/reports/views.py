@@ -5,6 +5,7 @@ change-logged (``certificates.issue_certificate``)."""
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -66,13 +67,20 @@ def _export(request: HttpRequest, fmt: str) -> HttpResponse:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     s = settlement(user.municipality, year)
     body = settlement_csv(s) if fmt == "csv" else settlement_xlsx(s)
+    return _download(request, body, fmt, "決算の出力", {"fiscal_year": year}, f"settlement-{year}")
+
+
+def _download(
+    request: HttpRequest, body: bytes, fmt: str, function: str, detail: dict[str, Any], stem: str
+) -> HttpResponse:
+    """An export of the reports (CSV in CP932 or XLSX) as a download, its export audited."""
+    user = staff_user(request)
     audit_record(
-        kind=AuditKind.EXPORT, function="決算の出力", municipality=user.municipality, user=user, request=request,
-        detail={"fiscal_year": year, "format": fmt},
+        kind=AuditKind.EXPORT, function=function, municipality=user.municipality, user=user, request=request,
+        detail={**detail, "format": fmt},
     )  # fmt: skip
-    content_type = "text/csv; charset=cp932" if fmt == "csv" else XLSX
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="settlement-{year}.{fmt}"'
+    response = HttpResponse(body, content_type="text/csv; charset=cp932" if fmt == "csv" else XLSX)
+    response["Content-Disposition"] = f'attachment; filename="{stem}.{fmt}"'
     return response
 
 
@@ -144,14 +152,9 @@ def _statement_export(request: HttpRequest, fmt: str) -> HttpResponse:
         return HttpResponse(error, status=400, content_type="text/plain; charset=utf-8")
     st = monthly_statement(user.municipality, month)
     body = monthly_statement_csv(st) if fmt == "csv" else monthly_statement_xlsx(st)
-    audit_record(
-        kind=AuditKind.EXPORT, function="月計表の出力", municipality=user.municipality, user=user, request=request,
-        detail={"month": f"{month:%Y-%m}", "format": fmt},
-    )  # fmt: skip
-    content_type = "text/csv; charset=cp932" if fmt == "csv" else XLSX
-    response = HttpResponse(body, content_type=content_type)
-    response["Content-Disposition"] = f'attachment; filename="monthly-statement-{month:%Y-%m}.{fmt}"'
-    return response
+    return _download(
+        request, body, fmt, "月計表の出力", {"month": f"{month:%Y-%m}"}, f"monthly-statement-{month:%Y-%m}"
+    )
 
 
 @never_cache
