@@ -212,9 +212,7 @@ def apply_claim(req: ChangeRequest, approver: User, decided_on: date) -> None:
         col = Collection.objects.select_for_update().get(pk=p["collection"], claim=c)
         if col.status != CollectionStatus.PENDING:
             raise ValidationError(f"この受領は既に「{col.get_status_display()}」です")
-        col.payments = book_collection(collection=col, approver=approver, booked_on=decided_on)
-        col.status = CollectionStatus.BOOKED
-        col.save(update_fields=["payments", "status"])
+        book_collection(collection=col, approver=approver, booked_on=decided_on)
         detail["payments"] = col.payments
     audit_record(
         kind=AuditKind.CHANGE, function=f"滞納処分（{ACTIONS.get(str(action), str(action))}）の決裁",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 
+from choshu.enforcement.models import CollectionStatus
 from choshu.formats.payments import PaymentRecord, RecordKind
 from choshu.receipts.models import Channel
 from choshu.receipts.services import owed_amounts, post_records
@@ -64,7 +65,8 @@ def plan_collection(collection: Collection) -> list[tuple[str, int]]:
 
 
 def book_collection(*, collection: Collection, approver: Any, booked_on: date) -> list[int]:
-    """Post the proceeds (in the approval's transaction); the payments' ids."""
+    """Post the proceeds (in the approval's transaction) and mark the collection 収納済 with its payments;
+    the payments' ids."""
     plan = plan_collection(collection)
     records = [
         PaymentRecord(
@@ -88,7 +90,10 @@ def book_collection(*, collection: Collection, approver: Any, booked_on: date) -
         )
         for k, (slip_no, amount) in enumerate(plan)
     ]
-    return post_records(
+    collection.payments = post_records(
         municipality=collection.source.case.municipality, channel=Channel.ENFORCEMENT, actor=approver,
         records=records,
     )  # fmt: skip
+    collection.status = CollectionStatus.BOOKED
+    collection.save(update_fields=["payments", "status"])
+    return list(collection.payments)

@@ -177,9 +177,7 @@ def apply_distribution(req: ChangeRequest, approver: User, decided_on: date) -> 
             municipality_id=s.municipality_id, seizure=s, amount=sale.ours, received_on=sale.distributed_on,
             note=f"換価代金の配当（換価#{sale.pk}）", created_by=approver, request=req,
         )  # fmt: skip
-        col.payments = book_collection(collection=col, approver=approver, booked_on=decided_on)
-        col.status = CollectionStatus.BOOKED
-        col.save(update_fields=["payments", "status"])
+        book_collection(collection=col, approver=approver, booked_on=decided_on)
         sale.collection = col
         detail["payments"] = col.payments
     sale.status = CollectionStatus.BOOKED

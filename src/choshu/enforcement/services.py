@@ -459,9 +459,7 @@ def apply_enforcement(req: ChangeRequest, approver: User, decided_on: date) -> N
             raise _refused(f"この取立は既に「{c.get_status_display()}」です")
         if s.status != SeizureStatus.ACTIVE:
             raise _refused(f"この差押は「{s.get_status_display()}」です（差押中の財産だけ取立できます）")
-        c.payments = book_collection(collection=c, approver=approver, booked_on=decided_on)
-        c.status = CollectionStatus.BOOKED
-        c.save(update_fields=["payments", "status"])
+        book_collection(collection=c, approver=approver, booked_on=decided_on)
         detail["payments"] = c.payments
     else:
         raise _refused(f"滞納処分の申請内容 {action!r} は定義されていません")
