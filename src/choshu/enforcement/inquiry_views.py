@@ -55,7 +55,9 @@ def batch_list(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     qs = selectors.visible_batches(user)
     kind = request.GET.get("kind", "")
-    if kind in InquiryKind.values:
+    if kind not in InquiryKind.values:
+        kind = ""  # an unknown filter shows every batch (and is never written to the audit log)
+    if kind:
         qs = qs.filter(kind=kind)
     page = Paginator(selectors.batch_counts(qs, today).order_by("-as_of", "-pk"), PAGE).get_page(
         request.GET.get("page")
@@ -86,6 +88,8 @@ def batch_new(request: HttpRequest) -> HttpResponse:
     """GET: the form (the open cases of the team, by stage). POST: the batch, then its page."""
     user = staff_user(request)
     stage = request.GET.get("stage", "") or request.POST.get("stage", "")
+    if stage not in Stage.values:
+        stage = ""  # an unknown stage shows every open case (and is never written to the audit log)
     choices, shown, more = _case_choices(user, stage)
     audit_access(
         request=request, function="財産調査の照会の作成", taxpayer_ids=shown, detail={"stage": stage}
@@ -119,6 +123,8 @@ def batch_detail(request: HttpRequest, pk: int) -> HttpResponse:
     b = _batch(request, pk)
     today = timezone.localdate()
     state = request.GET.get("state", "")
+    if state not in STATES:
+        state = ""  # an unknown state shows every inquiry (and is never written to the audit log)
     qs = selectors.inquiries_in_state(Inquiry.objects.filter(batch=b), state, today)
     page = Paginator(
         qs.select_related("taxpayer").order_by("recipient_name", "taxpayer__taxpayer_no", "pk"), PAGE
