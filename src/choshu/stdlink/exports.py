@@ -18,8 +18,6 @@ transaction of the audit record (出力): all or nothing.
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
@@ -39,7 +37,7 @@ from choshu.core.models import Municipality
 from choshu.core.outfiles import NOTHING, check_out, output_file
 from choshu.dunning.reminder_models import ReminderLetterInstallment
 from choshu.enforcement.models import AdvanceCollection, Seizure, SeizureStatus
-from choshu.formats.csv_safe import cp932_unencodable, encode_cp932
+from choshu.formats.csv_safe import cp932_unencodable, csv_line_writer, encode_cp932
 from choshu.levies.models import Installment, LedgerEntry
 from choshu.levies.selectors import DueLine, amounts_due_lines
 from choshu.plans.models import PaymentPlan, PlanInstalment, PlanStatus, PlanStatusChange
@@ -823,15 +821,11 @@ def file_paths(folder: Path, kinds: Sequence[Kind], stamp: datetime) -> list[Pat
 
 
 def _encoded(kind: Kind, run: Run, encoding: str, counts: dict[str, int]) -> Iterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
+    write = csv_line_writer()  # the one spreadsheet-safe line writer: text starting like a formula gets "'"
 
     def line(cells: Sequence[str]) -> str:
-        writer.writerow(cells)
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
+        # a negative amount is a number, not a formula: written as the int it is
+        return write([int(c) if c[:1] == "-" and c[1:].isdigit() else c for c in cells])
 
     encode: Callable[[str], bytes] = (lambda t: t.encode("utf-8")) if encoding == "utf-8" else encode_cp932
     yield encode(line(kind.header))

@@ -466,9 +466,12 @@ def stdlink_import(
     actor: Any = None,
     reason: str = "",
     booking_date: date | None = None,
+    today: date | None = None,
 ) -> Summary:
     """Import one 036 file (see the module's docstring). Refused: ``FileRefused`` (nothing written
-    but the refused ``StdFile`` with its errors)."""
+    but the refused ``StdFile`` with its errors). ``today`` is the processing day (the caller's; the
+    booking day when none is given)."""
+    day = today or timezone.localdate()  # one processing day for the whole file
     path = Path(path)
     file_name = str(path)
     layout = LAYOUTS[resolve_kind(kind, file_name)]
@@ -495,7 +498,16 @@ def stdlink_import(
                 status=StdFile.Status.IMPORTED, created_by=actor_user, reason=reason[:300],
             )  # fmt: skip
             run = _Run(
-                municipality, layout, path, file_name, record, actor_user, reason, summary, booking_date
+                municipality,
+                layout,
+                path,
+                file_name,
+                record,
+                actor_user,
+                reason,
+                summary,
+                booking_date or day,
+                day,
             )
             run.validate()
             run.write()
@@ -541,12 +553,12 @@ class _Run:
         actor: Any,
         reason: str,
         summary: Summary,
-        booking_date: date | None,
+        booking_date: date,
+        today: date,
     ) -> None:
         self.m, self.layout, self.path, self.file_name = municipality, layout, path, file_name
         self.file, self.actor, self.reason, self.summary = record, actor, reason, summary
-        self.booking_date = booking_date or timezone.localdate()
-        self.today = timezone.localdate()
+        self.booking_date, self.today = booking_date, today
         self.tax_items = set(catalog(municipality.pk))
         self.width = municipality.taxpayer_no_width
         self.tmp: Path | None = None

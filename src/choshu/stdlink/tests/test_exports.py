@@ -493,3 +493,19 @@ def test_queries_do_not_grow_with_the_records(s: dict[str, Any], tmp_path: Path)
         )  # fmt: skip
         z.installments.set([inst("100001"), inst("100001", 2)])
     assert count("b") == before
+
+
+def test_lines_go_through_the_spreadsheet_safe_writer() -> None:
+    """A text cell starting like a formula is written with ``'`` (formats.csv_safe); a negative amount
+    stays a number; zero-padded codes keep their zeros."""
+    from collections import Counter
+
+    from choshu.stdlink.exports import Kind, _encoded
+
+    kind = Kind(
+        "x", "試験", "x", ["a", "b", "c", "d"], lambda run: iter([["=HYPERLINK(1)", "-1200", "0001", "@x"]])
+    )
+    counts: Counter[str] = Counter()
+    text = b"".join(_encoded(kind, None, "utf-8", counts)).decode()  # type: ignore[arg-type]
+    assert text.splitlines()[1] == "'=HYPERLINK(1),-1200,0001,'@x"
+    assert counts["rows"] == 1

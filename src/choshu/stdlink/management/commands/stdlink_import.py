@@ -5,6 +5,7 @@ from datetime import date
 from typing import Any
 
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from choshu.accounts.models import User
 from choshu.core.commands import EXIT_REFUSED, ChoshuCommand
@@ -50,6 +51,7 @@ class Command(ChoshuCommand):
             actor=actor,
             reason=options.get("reason") or "",
             booking_date=options.get("booking_date"),
+            today=timezone.localdate(),
         ).as_dict()
         seen = "（取込済みのファイル）" if s["already_imported"] else ""
         self.emit(
